@@ -1,0 +1,94 @@
+"""Retrieve in-context demonstrations for each text by embedding similarity."""
+
+import numpy as np
+
+__all__ = ["knn_demo_indices"]
+
+
+def knn_demo_indices(query_embeddings, pool_embeddings, k, *, pool_labels=None,
+                     balanced=False, exclude=None, chunk_size=2048):
+    """The ``k`` most similar pool items for each query, most similar last.
+
+    Similarity is the dot product, i.e. cosine similarity for L2-normalised
+    embeddings. The most similar demonstration is placed last so that it sits
+    next to the query in the prompt.
+
+    Parameters
+    ----------
+    query_embeddings : ndarray of shape (n_queries, n_features)
+    pool_embeddings : ndarray of shape (n_pool, n_features)
+    k : int
+        Demonstrations per query (capped at the pool size).
+    pool_labels : ndarray of shape (n_pool,), default=None
+        Class of each pool item; needed when ``balanced``.
+    balanced : bool, default=False
+        Take about ``k / n_classes`` nearest items from each class, so that
+        every label is shown (guards the LLM against majority bias).
+    exclude : ndarray of shape (n_queries,), default=None
+        For each query, a pool index it must not retrieve (the query itself
+        when the pool is drawn from the queries), or -1.
+    chunk_size : int, default=2048
+        Queries scored at once (bounds memory on large data).
+
+    Returns
+    -------
+    indices : ndarray of shape (n_queries, min(k, n_pool)), dtype=int64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pool = np.eye(3)
+    >>> knn_demo_indices(np.array([[1.0, 0.1, 0.0]]), pool, 2).tolist()
+    [[1, 0]]
+    """
+    query_embeddings = np.asarray(query_embeddings, dtype=np.float32)
+    pool_embeddings = np.asarray(pool_embeddings, dtype=np.float32)
+    n_pool = pool_embeddings.shape[0]
+    if k < 0:
+        raise ValueError(f"k must be non-negative, got {k!r}.")
+    if balanced and pool_labels is None:
+        raise ValueError("balanced=True needs pool_labels.")
+    k = min(k, n_pool - (1 if exclude is not None and n_pool > 0 else 0))
+    n_queries = query_embeddings.shape[0]
+    out = np.zeros((n_queries, max(k, 0)), dtype=np.int64)
+    if k <= 0:
+        return out
+    groups = None
+    if balanced:
+        pool_labels = np.asarray(pool_labels)
+        classes = np.unique(pool_labels)
+        groups = [np.flatnonzero(pool_labels == c) for c in classes]
+    for start in range(0, n_queries, chunk_size):
+        sims = query_embeddings[start:start + chunk_size] @ pool_embeddings.T
+        if exclude is not None:
+            rows = np.arange(sims.shape[0])
+            excl = np.asarray(exclude[start:start + chunk_size])
+            valid = excl >= 0
+            sims[rows[valid], excl[valid]] = -np.inf
+        for row, sim in enumerate(sims):
+            out[start + row] = (
+                _balanced_top(sim, groups, k) if balanced else _top(sim, k)
+            )
+    return out
+
+
+def _top(sim, k):
+    part = np.argpartition(-sim, k - 1)[:k]
+    return part[np.argsort(sim[part], kind="stable")]  # ascending: most similar last
+
+
+def _balanced_top(sim, groups, k):
+    picked = []
+    quota, extra = divmod(k, len(groups))
+    # Groups whose best item is most similar get the leftover slots.
+    order = np.argsort([-sim[g].max() for g in groups], kind="stable")
+    for rank, gi in enumerate(order):
+        g = groups[gi]
+        take = min(g.size, quota + (1 if rank < extra else 0))
+        if take:
+            picked.append(g[np.argsort(-sim[g], kind="stable")[:take]])
+    picked = np.concatenate(picked)
+    if picked.size < k:  # small classes: fill with the best remaining items
+        rest = np.setdiff1d(np.flatnonzero(np.isfinite(sim)), picked)
+        picked = np.concatenate([picked, rest[np.argsort(-sim[rest])[: k - picked.size]]])
+    return picked[np.argsort(sim[picked], kind="stable")]

@@ -1,0 +1,12 @@
+"""Noise filters: split training samples into clean and noisy from their losses."""
+
+from ._gmm import GMMNoiseFilter, gmm_clean_proba, normalize_losses
+from ._small_loss import SmallLossNoiseFilter, small_loss_clean_mask
+
+__all__ = [
+    "GMMNoiseFilter",
+    "SmallLossNoiseFilter",
+    "gmm_clean_proba",
+    "normalize_losses",
+    "small_loss_clean_mask",
+]
