@@ -50,10 +50,16 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
     slm : classifier, default=None
         The student (has ``fit`` and ``predict_proba``). None:
         :class:`~skfreeal.RobustTextClassifier` on the packaged MiniLM.
-        Cloned in ``fit``.
+        Cloned in ``fit``. An SLM whose class sets ``accepts_unlabelled =
+        True`` (as RobustTextClassifier does, for its consistency loss) gets
+        every text, with -1 for the unlabelled ones; any other classifier is
+        trained on the labelled texts only. ``sample_losses_`` and
+        ``clean_mask_`` are used when the SLM exposes them, else computed from
+        ``predict_proba`` with a GMM; ``embed`` likewise, else the embedder.
     embedder : transformer, default=None
         Sentence embedder for kNN demonstration retrieval (has ``fit`` and
-        ``transform``). None: :class:`~skfreeal.slm.SentenceEmbedder`.
+        ``transform``; fitted on the training texts). None:
+        :class:`~skfreeal.slm.SentenceEmbedder` (the packaged MiniLM).
     noise_filter : noise filter, default=None
         When given, replaces the SLM's own noise filter (set as its
         ``noise_filter`` parameter); tune its threshold with
@@ -245,7 +251,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         given = self._check_given_labels(y, len(texts))
         eval_texts, eval_y = self._check_eval_set(eval_set)
         rng = check_random_state(self.random_state)
-        self._init_components(rng)
+        self._init_components(texts, rng)
 
         n = len(texts)
         self.labels_ = given.copy()
@@ -386,25 +392,33 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
                 )
         return out
 
-    def _init_components(self, rng):
-        from .labelers import LocalLabeler
-        from .slm import RobustTextClassifier, SentenceEmbedder
+    def _init_components(self, texts, rng):
+        labeler = self.labeler
+        if labeler is None:
+            from .labelers import LocalLabeler
 
-        labeler = self.labeler if self.labeler is not None else LocalLabeler()
+            labeler = LocalLabeler()
         self.labeler_ = clone(labeler).set_params(labels=list(self.classes_), task=self.task)
-        slm = self.slm if self.slm is not None else RobustTextClassifier()
+        slm = self.slm
+        if slm is None:
+            from .slm import RobustTextClassifier
+
+            slm = RobustTextClassifier()
         self.slm_ = clone(slm)
-        slm_params = self.slm_.get_params(deep=False)
         if self.noise_filter is not None:
-            if "noise_filter" not in slm_params:
+            if "noise_filter" not in self.slm_.get_params(deep=False):
                 raise ValueError(
                     f"noise_filter was given but slm {type(self.slm_).__name__} has no "
                     "noise_filter parameter."
                 )
             self.slm_.set_params(noise_filter=clone(self.noise_filter))
         self._slm_seed = rng.randint(np.iinfo(np.int32).max)
-        embedder = self.embedder if self.embedder is not None else SentenceEmbedder()
-        self.embedder_ = clone(embedder).fit()
+        embedder = self.embedder
+        if embedder is None:
+            from .slm import SentenceEmbedder
+
+            embedder = SentenceEmbedder()
+        self.embedder_ = clone(embedder).fit(texts)
 
     def _embed(self, texts):
         emb = np.asarray(self.embedder_.transform(texts), dtype=np.float32)
@@ -415,12 +429,15 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
     def _n_per_class(self):
         return self.demos_per_class or max(self.n_demos, 5)
 
+    def _n_generated(self, n_classes):
+        if self.n_generated_demos is not None:
+            return self.n_generated_demos
+        return min(100, max(2 * self.n_demos, 4) * n_classes) if self.n_demos else 0
+
     def _initial_pool(self, texts, given, rng):
         """Round 0 pool: given labels (if any) plus the LLM's synthetic demos."""
         n_classes = len(self.classes_)
-        n_gen = self.n_generated_demos
-        if n_gen is None:
-            n_gen = min(100, max(2 * self.n_demos, 4) * n_classes) if self.n_demos else 0
+        n_gen = self._n_generated(n_classes)
         pool_texts, pool_labels = [], []
         if (given >= 0).any():
             idx = np.flatnonzero(given >= 0)
@@ -508,7 +525,11 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         if "random_state" in params and params["random_state"] is None:
             self.slm_.set_params(random_state=self._slm_seed)
         y = self.labels_.copy()
-        self.slm_.fit(texts, y)
+        if getattr(self.slm_, "accepts_unlabelled", False):
+            self.slm_.fit(texts, y)
+        else:  # a plain classifier would take -1 for a class: train on labelled texts only
+            known = np.flatnonzero(y >= 0)
+            self.slm_.fit([texts[i] for i in known], y[known])
         proba = self._full_proba(self.slm_.predict_proba(texts))
         self._slm_proba_train_ = proba
         self._slm_train_pred_ = proba.argmax(axis=1)
@@ -522,6 +543,45 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         full = np.zeros((proba.shape[0], len(self.classes_)))
         full[:, slm_classes] = proba
         return full
+
+    # ------------------------------------------------------------ dry run
+    def estimate(self, X, *, noisy_fraction=0.25):
+        """Expected LLM calls, tokens and cost of ``fit(X)``, without any call.
+
+        Parameters
+        ----------
+        X : iterable of str
+            The texts ``fit`` would label.
+        noisy_fraction : float, default=0.25
+            Assumed fraction of annotated texts the SLM finds noisy in each
+            round (re-annotated in the next); the real value is known only
+            after training.
+
+        Returns
+        -------
+        estimate : dict
+            ``n_texts``, ``expected_calls`` (with ``min_calls`` and
+            ``max_calls``: no text / every text re-annotated),
+            ``expected_prompt_tokens``, ``expected_completion_tokens``,
+            ``expected_cost`` (None when the model's price is unknown).
+            Cached answers are not subtracted.
+        """
+        from ._estimate import estimate_fit_cost
+
+        texts = check_texts(X, name="X")
+        classes = self._check_label_names()
+        labeler = self.labeler
+        if labeler is None:
+            from .labelers import LocalLabeler
+
+            labeler = LocalLabeler()
+        labeler = clone(labeler).set_params(labels=list(classes), task=self.task)
+        return estimate_fit_cost(
+            texts, labeler, n_rounds=self.n_rounds, n_demos=self.n_demos,
+            n_generated_demos=self._n_generated(len(classes)),
+            label_fraction=self.label_fraction, max_annotations=self.max_annotations,
+            noisy_fraction=noisy_fraction,
+        )
 
     # --------------------------------------------------------- inference
     def predict_proba(self, X):

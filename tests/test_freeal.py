@@ -1,0 +1,249 @@
+"""FreeALClassifier's loop: invariants, fitted state, scikit-learn integration.
+
+These tests use fast components so that the loop itself is what is tested: a
+rule-based labeler that errs on a known set of texts in its first answer, a
+TF-IDF + logistic-regression student and a TF-IDF embedder. The end-to-end
+tests with the real labelers and the transformer student live in
+``test_freeal_e2e.py``.
+"""
+
+import pickle
+from collections import Counter
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, clone
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+from skfreeal import FreeALClassifier, GMMNoiseFilter
+
+POS = "good great happy lovely wonderful excellent nice superb".split()
+NEG = "bad awful sad terrible horrible poor nasty dreadful".split()
+FILL = "the a movie day film food trip show it was really quite so".split()
+
+
+def make_texts(n, seed=0):
+    rng = np.random.RandomState(seed)
+    texts, gold = [], []
+    for i in range(n):
+        label = i % 2
+        words = list(rng.choice(POS if label else NEG, 2)) + list(rng.choice(FILL, 4))
+        rng.shuffle(words)
+        texts.append(" ".join(words) + f" #{i}")
+        gold.append(label)
+    return texts, np.array(gold)
+
+
+class RuleLabeler(BaseEstimator):
+    """A deterministic annotator: right by keywords, except that its first
+    answer on ``wrong_first`` texts is the wrong label, and it abstains on
+    texts containing "???". Logs every text it is asked about."""
+
+    def __init__(self, labels=None, task=None, wrong_first=()):
+        self.labels = labels
+        self.task = task
+        self.wrong_first = wrong_first
+
+    def annotate(self, texts, demos=None):
+        self.log_ = getattr(self, "log_", Counter())
+        out, conf = [], []
+        for text in texts:
+            self.log_[text] += 1
+            if "???" in text:
+                out.append(-1)
+                conf.append(0.0)
+                continue
+            truth = int(any(w in text.split() for w in POS))
+            wrong = text in self.wrong_first and self.log_[text] == 1
+            out.append(1 - truth if wrong else truth)
+            conf.append(0.9)
+        self.usage_ = {"calls": sum(self.log_.values()), "prompt_tokens": 0,
+                       "completion_tokens": 0, "cache_hits": 0, "cost": 0.0}
+        return np.array(out), np.array(conf)
+
+    def generate_demos(self, n, examples, random_state=None):
+        return [(f"{POS[i % 8]} thing" if i % 2 else f"{NEG[i % 8]} thing", i % 2)
+                for i in range(n)]
+
+
+def tfidf_slm():
+    return make_pipeline(TfidfVectorizer(), LogisticRegression(C=10.0))
+
+
+def tfidf_embedder():
+    return make_pipeline(TfidfVectorizer(), TruncatedSVD(n_components=8, random_state=0))
+
+
+def make_clf(wrong_first=(), **kwargs):
+    params = dict(labeler=RuleLabeler(wrong_first=tuple(wrong_first)), slm=tfidf_slm(),
+                  embedder=tfidf_embedder(), n_demos=4, random_state=0)
+    params.update(kwargs)
+    return FreeALClassifier(["negative", "positive"], "Sentiment of a short review.", **params)
+
+
+@pytest.fixture
+def noisy_data():
+    texts, gold = make_texts(120)
+    wrong = [t for i, t in enumerate(texts) if i % 5 == 0]  # 20% wrong first answers
+    return texts, gold, wrong
+
+
+def test_loop_refines_labels_and_keeps_invariants(noisy_data):
+    texts, gold, wrong = noisy_data
+    clf = make_clf(wrong, n_rounds=2).fit(texts)
+    first = clf.round_labels_[0]
+    assert np.mean(first == gold) == pytest.approx(0.8)
+    assert np.mean(clf.labels_ == gold) > 0.95  # the noisy texts were re-annotated and fixed
+    # at most two annotations per text, counted by the labeler itself
+    assert max(clf.labeler_.log_.values()) <= 2
+    np.testing.assert_array_equal(clf.n_annotations_, [clf.labeler_.log_[t] for t in texts])
+    # only the texts the round-0 SLM found noisy were re-annotated
+    round0 = make_clf(wrong, n_rounds=1).fit(texts)
+    reannotated = clf.n_annotations_ == 2
+    np.testing.assert_array_equal(reannotated, ~round0.clean_mask_)
+    # history agrees with the labels
+    h0, h1 = clf.history_
+    assert h0["n_annotated"] == len(texts) and h1["n_annotated"] == reannotated.sum()
+    assert h1["n_changed"] == np.sum(clf.round_labels_[1] != clf.round_labels_[0])
+    assert h1["n_labelled"] == np.sum(clf.labels_ >= 0)
+    np.testing.assert_array_equal(clf.round_labels_[-1], clf.labels_)
+    assert clf.n_rounds_ == 2 and clf.usage_["calls"] == len(texts) + reannotated.sum()
+    assert set(clf.label_round_[reannotated & (clf.round_labels_[1] != first)]) == {1}
+
+
+def test_fitted_state_and_predict(noisy_data):
+    texts, gold, wrong = noisy_data
+    clf = make_clf(wrong).fit(texts)
+    assert clf.classes_.tolist() == ["negative", "positive"]
+    assert clf.transduction_.tolist() == clf.classes_[clf.labels_].tolist()
+    assert clf.clean_mask_.dtype == bool and clf.clean_mask_.shape == (len(texts),)
+    assert all(label in clf.classes_ for _, label in clf.demos_)
+    proba = clf.predict_proba(["good great day", "awful sad day"])
+    assert proba.shape == (2, 2) and np.allclose(proba.sum(1), 1)
+    assert clf.predict(["good great day", "awful sad day"]).tolist() == ["positive", "negative"]
+    assert clf.score(texts, clf.classes_[gold]) > 0.9
+
+
+def test_abstained_texts_stay_unknown_then_get_a_second_try():
+    texts, gold = make_texts(60)
+    texts[3] = texts[3] + " ???"
+    clf = make_clf(n_rounds=2).fit(texts)
+    assert clf.labels_[3] == -1 and clf.transduction_[3] is None
+    assert clf.n_annotations_[3] == 2  # unknown is never clean, so it is asked again
+    assert clf.history_[0]["n_abstain"] == 1 and np.isnan(clf.confidence_[3])
+
+
+def test_stops_early_when_no_label_changes():
+    texts, _ = make_texts(60)
+    clf = make_clf(n_rounds=4).fit(texts)
+    assert clf.n_rounds_ <= 2
+    assert clf.history_[-1]["n_changed"] == 0
+
+
+def test_given_labels_seed_pool_and_are_never_overwritten(noisy_data):
+    texts, gold, wrong = noisy_data
+    y = np.full(len(texts), -1, dtype=object)
+    y[:10] = np.array(["negative", "positive"])[1 - gold[:10]]  # deliberately wrong
+    clf = make_clf(wrong, use_labels=True).fit(texts, y)
+    np.testing.assert_array_equal(clf.labels_[:10], 1 - gold[:10])
+    assert all(clf.labeler_.log_[t] == 0 for t in texts[:10])
+    ignored = make_clf(wrong).fit(texts, y)  # use_labels=False: y plays no part
+    assert all(ignored.labeler_.log_[t] >= 1 for t in texts[:10])
+
+
+def test_zero_demos_annotates_zero_shot():
+    texts, gold = make_texts(40)
+    clf = make_clf(n_demos=0, n_rounds=1).fit(texts)
+    assert clf.demos_ == [] and np.mean(clf.labels_ == gold) == 1.0
+
+
+@pytest.mark.parametrize("strategy", ["random", "uncertainty"])
+def test_label_fraction_annotates_a_new_subset_each_round(strategy):
+    texts, gold = make_texts(100)
+    clf = make_clf(label_fraction=0.2, n_rounds=3, query_strategy=strategy).fit(texts)
+    annotated = clf.n_annotations_ > 0
+    assert clf.history_[0]["n_annotated"] == 20
+    assert 40 <= annotated.sum() <= 60 and clf.n_rounds_ == 3
+    assert (clf.labels_[~annotated] == -1).all()
+
+
+def test_noise_filter_parameter_needs_an_slm_that_takes_it():
+    texts, _ = make_texts(20)
+    with pytest.raises(ValueError, match="noise_filter was given but slm Pipeline"):
+        make_clf(noise_filter=GMMNoiseFilter()).fit(texts)
+
+
+@pytest.mark.parametrize("kwargs, X, exc, match", [
+    (dict(labels=["only"]), None, ValueError, "at least two label names"),
+    (dict(labels="negative"), None, TypeError, "'labels' parameter.*array-like.*'negative'"),
+    (dict(labels=["a", "A "]), None, ValueError, "distinct"),
+    (dict(task="  "), None, ValueError, "task must describe"),
+    (dict(n_rounds=0), None, ValueError, "n_rounds"),
+    (dict(demo_top_percent=1.5), None, ValueError, "demo_top_percent"),
+    (dict(query_strategy="smart"), None, ValueError, "query_strategy"),
+    (dict(labeler="gpt"), None, ValueError, "labeler"),
+    ({}, "one text", TypeError, "iterable of texts"),
+    ({}, [], ValueError, "X is empty"),
+    ({}, ["fine", 7], TypeError, r"X\[1\] must be a str"),
+])
+def test_bad_input_names_parameter_and_value(kwargs, X, exc, match):
+    clf = make_clf()
+    labels = kwargs.pop("labels", ["negative", "positive"])
+    clf.set_params(labels=labels, **kwargs)
+    with pytest.raises(exc, match=match):
+        clf.fit(make_texts(10)[0] if X is None else X)
+
+
+def test_bad_y_and_eval_set():
+    texts, _ = make_texts(10)
+    with pytest.raises(ValueError, match="y has 3 entries but X has 10"):
+        make_clf().fit(texts, ["negative"] * 3)
+    with pytest.raises(ValueError, match=r"y\[0\] = 'neutral' is not one of labels"):
+        make_clf(use_labels=True).fit(texts, ["neutral"] + [-1] * 9)
+    with pytest.raises(ValueError, match="eval_set"):
+        make_clf().fit(texts, eval_set=(texts, ["meh"] * 10))
+
+
+def test_eval_set_is_scored_each_round(noisy_data):
+    texts, gold, wrong = noisy_data
+    clf = make_clf(wrong).fit(texts, eval_set=(texts[:20], ["negative", "positive"] * 10))
+    assert all(0 <= h["eval_accuracy"] <= 1 for h in clf.history_)
+
+
+def test_clone_params_pickle_and_joblib_round_trip(noisy_data, tmp_path):
+    texts, _, wrong = noisy_data
+    clf = make_clf(wrong)
+    assert clone(clf).get_params()["labeler__wrong_first"] == tuple(wrong)
+    clf.set_params(labeler__wrong_first=())
+    assert clf.labeler.wrong_first == ()
+    clf.fit(texts)
+    assert clf.labeler.__dict__.get("log_") is None  # the user's labeler is never fitted
+    path = tmp_path / "model.joblib"
+    joblib.dump(clf, path)
+    again = joblib.load(path)
+    np.testing.assert_array_equal(again.predict_proba(texts), clf.predict_proba(texts))
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).labels_, clf.labels_)
+
+
+def test_grid_search_over_top_percent_and_noise_threshold(noisy_data):
+    texts, gold, wrong = noisy_data
+    clf = make_clf(wrong, slm=make_pipeline(TfidfVectorizer(), LogisticRegression()))
+    grid = GridSearchCV(clf, {"demo_top_percent": [0.1, 0.2, 0.5],
+                              "n_demos": [2, 4]}, cv=2)
+    grid.fit(texts, np.array(["negative", "positive"])[gold])
+    assert grid.best_score_ > 0.9
+    assert set(grid.best_params_) == {"demo_top_percent", "n_demos"}
+
+
+def test_estimate_is_a_dry_run(noisy_data):
+    texts, _, wrong = noisy_data
+    clf = make_clf(wrong)
+    est = clf.estimate(texts)
+    assert est["n_texts"] == len(texts)
+    assert est["min_calls"] <= est["expected_calls"] <= est["max_calls"]
+    assert clf.labeler.__dict__.get("log_") is None
