@@ -9,6 +9,8 @@ __all__ = ["estimate_fit_cost", "expected_annotations"]
 # Rough characters per token of English text for BPE tokenizers (used only
 # when the labeler cannot count tokens itself).
 CHARS_PER_TOKEN = 4.0
+# A labeler retries demo generation up to this many passes when answers fall short.
+_GENERATION_PASSES = 3
 
 
 def expected_annotations(n_texts, *, n_rounds, label_fraction, max_annotations, noisy_fraction):
@@ -46,9 +48,10 @@ def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
     ----------
     texts : list of str
     labeler : labeler
-        Asked for ``estimate_request(texts, n_demos)`` (prompt and completion
-        tokens of one annotation, and calls per generated demonstration)
-        when it has it; else characters / 4 stand in for tokens.
+        For skfreeal's labelers the prompts are built with the labeler's own
+        prompt builders and its generation batching is followed; for others
+        characters / 4 stand in for tokens and each generated demonstration
+        counts as one call.
     n_rounds, n_demos, n_generated_demos, label_fraction, max_annotations : int or float
         The FreeALClassifier settings.
     noisy_fraction : float
@@ -66,27 +69,20 @@ def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
     per_round = expected_annotations(n, noisy_fraction=noisy_fraction, **rules)
     low = sum(expected_annotations(n, noisy_fraction=0.0, **rules))
     high = sum(expected_annotations(n, noisy_fraction=1.0, **rules))
-    if hasattr(labeler, "estimate_request"):
-        req = labeler.estimate_request(texts, n_demos=n_demos)
-        prompt, completion = req["prompt_tokens"], req["completion_tokens"]
-        gen_calls = math.ceil(n_generated_demos / max(req.get("demos_per_call", 1), 1))
-        gen_prompt, gen_completion = req.get("generation_prompt_tokens", prompt), req.get(
-            "generation_completion_tokens", completion * 10)
-    else:
-        mean_chars = float(np.mean([len(t) for t in texts]))
-        header = len(getattr(labeler, "task", "") or "") + 40 * len(labeler.labels or [])
-        prompt = (header + (n_demos + 1) * (mean_chars + 20)) / CHARS_PER_TOKEN
-        completion = 4.0
-        gen_calls = n_generated_demos
-        gen_prompt, gen_completion = prompt, mean_chars / CHARS_PER_TOKEN
+    req = _request_shape(texts, labeler, n_demos=n_demos)
+    prompt, completion = req["prompt_tokens"], req["completion_tokens"]
+    gen_calls = _generation_calls(labeler, n_generated_demos, req["demos_per_call"])
+    gen_prompt, gen_completion = req["generation_prompt_tokens"], req[
+        "generation_completion_tokens"]
     annotations = sum(per_round)
     est = {
         "n_texts": n,
         "expected_calls": int(round(annotations + gen_calls)),
         "min_calls": int(round(low + gen_calls)),
-        "max_calls": int(round(high + gen_calls)),
+        "max_calls": int(round(high + _GENERATION_PASSES * gen_calls)),
         "calls_per_round": [int(round(c)) for c in per_round],
         "generation_calls": int(gen_calls),
+        "max_generation_calls": int(_GENERATION_PASSES * gen_calls),
         "expected_prompt_tokens": int(round(annotations * prompt + gen_calls * gen_prompt)),
         "expected_completion_tokens": int(
             round(annotations * completion + gen_calls * gen_completion)
@@ -98,8 +94,66 @@ def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
     return est
 
 
+def _generation_calls(labeler, n_generated, per_call):
+    """Calls of one pass of demo generation: per label, ``per_call`` texts a call."""
+    if not n_generated:
+        return 0
+    n_labels = len(labeler.labels or []) or 1
+    quota = [n_generated // n_labels + (i < n_generated % n_labels) for i in range(n_labels)]
+    return sum(math.ceil(q / per_call) for q in quota if q)
+
+
+def _request_shape(texts, labeler, *, n_demos):
+    """Prompt/completion tokens of a typical annotation and generation request.
+
+    For skfreeal's labelers the real prompt builders are used on texts drawn
+    from ``texts`` (demonstrations resemble them) and token counts come from
+    the labeler's own estimator; other labelers fall back to characters / 4.
+    """
+    from .labelers import _base, _prompts
+
+    rng = np.random.RandomState(0)
+    sample = [texts[i] for i in rng.choice(len(texts), min(len(texts), 50), replace=False)]
+    mean_chars = float(np.mean([len(t) for t in sample]))
+    if not isinstance(labeler, _base.BaseLabeler):
+        header = len(getattr(labeler, "task", "") or "") + 40 * len(labeler.labels or [])
+        prompt = (header + (n_demos + 1) * (mean_chars + 20)) / CHARS_PER_TOKEN
+        return {"prompt_tokens": prompt, "completion_tokens": 4.0, "demos_per_call": 1,
+                "generation_prompt_tokens": prompt,
+                "generation_completion_tokens": mean_chars / CHARS_PER_TOKEN}
+    labels = labeler._check_labels()
+    system = _prompts.system_prompt(labels, labeler.task, labeler.label_descriptions)
+    sizes = []
+    for i, text in enumerate(sample[:10]):
+        demos = [(sample[(i + j + 1) % len(sample)], j % len(labels)) for j in range(n_demos)]
+        messages = _prompts.annotation_messages(
+            text, _prompts.order_demos(demos), labels, system,
+            max_text_chars=labeler.max_text_chars, max_demo_chars=labeler.max_demo_chars,
+        )
+        sizes.append(_token_count(messages))
+    per_call = _base._TEXTS_PER_CALL
+    gen = _prompts.generation_messages(
+        labels[0], sample[:_base._EXAMPLES_PER_CALL], per_call + 1, task=labeler.task,
+        label_description=None, max_example_chars=labeler.max_demo_chars,
+    )
+    gen_completion = (per_call + 1) * (min(mean_chars, labeler.max_demo_chars) / 3 + 12)
+    return {
+        "prompt_tokens": float(np.mean(sizes)),
+        "completion_tokens": float(labeler._answer_max_tokens(labels)) / 2,
+        "demos_per_call": per_call,
+        "generation_prompt_tokens": float(_token_count(gen)),
+        "generation_completion_tokens": float(gen_completion),
+    }
+
+
+def _token_count(messages):
+    """Tokens of a chat request: characters / 4 plus a few per message."""
+    n_chars = sum(len(m["content"]) for m in messages)
+    return n_chars / CHARS_PER_TOKEN + 4 * len(messages)
+
+
 def _cost(labeler, prompt_tokens, completion_tokens):
-    price = getattr(labeler, "price_of", None)
-    if price is None:
+    prices = labeler._prices() if hasattr(labeler, "_prices") else None
+    if prices is None:
         return None
-    return price(prompt_tokens, completion_tokens)
+    return (prompt_tokens * prices[0] + completion_tokens * prices[1]) / 1e6

@@ -132,7 +132,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
     usage_ : dict
         The labeler's usage over the whole fit: calls, tokens, cache hits,
         estimated cost.
-    round_labels_ : ndarray of shape (n_rounds_, n_samples), dtype=int64
+    round_labels_ : ndarray of shape (n_rounds, n_samples), dtype=int64
         The labels after each round's annotation (row 0: the first LLM
         labels).
     n_rounds_ : int
@@ -294,7 +294,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
                 self.history_[-1]["eval_accuracy"] = float(np.mean(pred == eval_y))
             self.round_labels_.append(self.labels_.copy())
             self.n_rounds_ = round_ + 1
-            self._log("round %d: %s", round_, self.history_[-1])
+            self._log_round(self.history_[-1])
             if round_ == self.n_rounds - 1:
                 break
             recorder.start()
@@ -317,6 +317,8 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
                         slm_pred=self._slm_train_pred_,
                     )
                 )
+                if "eval_accuracy" in self.history_[-2]:  # same SLM: same accuracy
+                    self.history_[-1]["eval_accuracy"] = self.history_[-2]["eval_accuracy"]
                 self.round_labels_.append(self.labels_.copy())
                 self.n_rounds_ = round_ + 2
                 break
@@ -525,6 +527,16 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         if "random_state" in params and params["random_state"] is None:
             self.slm_.set_params(random_state=self._slm_seed)
         y = self.labels_.copy()
+        seen = np.unique(y[y >= 0])
+        if seen.size < 2:
+            counts = {str(self.classes_[c]): int(np.sum(y == c)) for c in seen}
+            what = counts if counts else "every answer was an abstention"
+            raise ValueError(
+                f"The LLM's labels hold fewer than two classes ({what}; "
+                f"{int(np.sum(y < 0))} unknown of {y.size}), so the SLM cannot learn to tell "
+                "labels apart. Give more (or more varied) texts, clearer label names or "
+                "label descriptions, or a stronger labeler."
+            )
         if getattr(self.slm_, "accepts_unlabelled", False):
             self.slm_.fit(texts, y)
         else:  # a plain classifier would take -1 for a class: train on labelled texts only
@@ -610,6 +622,14 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,), dtype=object
         """
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def _log_round(self, h):
+        self._log(
+            "round %d: %d texts annotated (%d abstained, %d labels changed), %d labelled, "
+            "clean %.2f, LLM/SLM agreement %.2f, %d LLM calls, %.0f s",
+            h["round"], h["n_annotated"], h["n_abstain"], h["n_changed"], h["n_labelled"],
+            h["clean_fraction"], h["llm_slm_agreement"], h["calls"], h["seconds"],
+        )
 
     def _log(self, msg, *args):
         if self.verbose:

@@ -247,3 +247,9 @@ def test_estimate_is_a_dry_run(noisy_data):
     assert est["n_texts"] == len(texts)
     assert est["min_calls"] <= est["expected_calls"] <= est["max_calls"]
     assert clf.labeler.__dict__.get("log_") is None
+
+
+def test_single_class_from_the_llm_gives_a_clear_error():
+    texts = [f"good {FILL[i]} great {FILL[-i - 1]} #{i}" for i in range(12)]
+    with pytest.raises(ValueError, match=r"fewer than two classes \({'positive': 12}"):
+        make_clf(n_rounds=1).fit(texts)

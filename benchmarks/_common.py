@@ -1,0 +1,244 @@
+"""What every benchmark needs: measurement of a step, metrics, run metadata, JSON output."""
+
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "BENCH_DIR",
+    "RESULTS_DIR",
+    "Step",
+    "machine_info",
+    "measure",
+    "scores",
+    "setup_environment",
+    "usage_of",
+    "write_result",
+]
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+_USAGE_KEYS = ("calls", "prompt_tokens", "completion_tokens", "cache_hits")
+
+
+def setup_environment(*, cache_dir=None, torch_threads=1):
+    """Offline hub, a dedicated LLM answer cache and a fixed number of torch threads.
+
+    Parameters
+    ----------
+    cache_dir : str or Path, default=None
+        Where the labelers cache LLM answers; None keeps ``$SKFREEAL_CACHE_DIR``
+        when set, else ``benchmarks/.cache`` (git-ignored).
+    torch_threads : int or None, default=1
+        Intra-op threads of torch (None: torch's default). The machine is shared,
+        so the benchmarks use one core for the SLM.
+
+    Returns
+    -------
+    cache_dir : Path
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if cache_dir is not None:
+        os.environ["SKFREEAL_CACHE_DIR"] = str(cache_dir)
+    os.environ.setdefault("SKFREEAL_CACHE_DIR", str(BENCH_DIR / ".cache"))
+    if torch_threads:
+        import torch
+
+        torch.set_num_threads(int(torch_threads))
+    try:  # one progress bar is enough: silence transformers' "Loading weights" bars
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover
+        pass
+    return Path(os.environ["SKFREEAL_CACHE_DIR"])
+
+
+def usage_of(labeler):
+    """The labeler's cumulative usage as a plain dict (zeros when it has none yet)."""
+    usage = getattr(labeler, "usage_", None) if labeler is not None else None
+    if usage is None:
+        return dict.fromkeys(_USAGE_KEYS, 0)
+    if hasattr(usage, "as_dict"):
+        usage = usage.as_dict()
+    return {key: usage.get(key, 0) or 0 for key in _USAGE_KEYS}
+
+
+def _hwm_kib():
+    match = re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text())
+    return int(match.group(1))
+
+
+def _reset_hwm():
+    """Reset the process's peak RSS (Linux); False where that is not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+class Step(dict):
+    """The measurements of one step: ``seconds``, ``cpu_seconds``, ``peak_rss_mib``, LLM usage."""
+
+
+@contextmanager
+def measure(labeler=None):
+    """Measure the wall and CPU time, peak RSS and LLM usage of the block.
+
+    Peak RSS is the process's high-water mark during the block (reset at its
+    start on Linux), so it includes what was already loaded (the LLM, the
+    encoder). Where the mark cannot be reset it is the process's peak so far,
+    flagged by ``peak_rss_scope="process"``.
+
+    Parameters
+    ----------
+    labeler : labeler, default=None
+        Its ``usage_`` is diffed over the block (LLM calls, tokens, cache hits).
+
+    Yields
+    ------
+    step : Step
+        Filled in when the block ends.
+    """
+    step = Step()
+    before = usage_of(labeler)
+    scoped = _reset_hwm()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    try:
+        yield step
+    finally:
+        step["seconds"] = round(time.perf_counter() - start, 3)
+        # CPU time of all the process's threads: on a shared machine, wall time
+        # much above it means the step waited for a core
+        step["cpu_seconds"] = round(time.process_time() - cpu_start, 3)
+        step["peak_rss_mib"] = round(_hwm_kib() / 1024, 1)
+        step["peak_rss_scope"] = "step" if scoped else "process"
+        after = usage_of(labeler)
+        step.update({f"llm_{k}": int(after[k] - before[k]) for k in _USAGE_KEYS})
+
+
+def scores(y_true, y_pred, label_names):
+    """Accuracy and macro-F1 over the label names (an abstention counts as wrong).
+
+    Parameters
+    ----------
+    y_true : array-like of str
+    y_pred : array-like of str or None
+        None (or any name not in ``label_names``) for an abstention.
+    label_names : list of str
+
+    Returns
+    -------
+    scores : dict
+        ``accuracy``, ``macro_f1`` and ``n_abstain``.
+    """
+    from sklearn.metrics import f1_score
+
+    y_true = np.asarray([str(v) for v in y_true], dtype=object)
+    known = set(label_names)
+    y_pred = np.asarray(
+        [str(v) if v is not None and str(v) in known else "<abstain>" for v in y_pred],
+        dtype=object,
+    )
+    return {
+        "accuracy": float(np.mean(y_true == y_pred)),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=list(label_names), average="macro",
+                                   zero_division=0)),
+        "n_abstain": int(np.sum(y_pred == "<abstain>")),
+    }
+
+
+def _git_revision():
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=BENCH_DIR, capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=BENCH_DIR, capture_output=True, text=True, timeout=10,
+                               check=True).stdout.strip()
+        return {"commit": out, "dirty": bool(dirty)}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def machine_info():
+    """Where the benchmark ran: platform, CPU, cores, torch threads, versions, git revision."""
+    import psutil
+
+    info = {
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "processor": _cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+    except ImportError:  # pragma: no cover
+        info["torch"] = None
+    import skfreeal
+
+    info["skfreeal"] = skfreeal.__version__
+    info["git"] = _git_revision()
+    return info
+
+
+def _cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:  # pragma: no cover
+        pass
+    return platform.processor() or None
+
+
+def write_result(result, name, *, results_dir=None):
+    """Write ``result`` (with the command line and the time) as ``<name>.json``.
+
+    Parameters
+    ----------
+    result : dict
+    name : str
+        File stem; a later run with the same name replaces the file.
+    results_dir : str or Path, default=None
+        None: ``benchmarks/results``.
+
+    Returns
+    -------
+    path : Path
+    """
+    results_dir = Path(results_dir) if results_dir is not None else RESULTS_DIR
+    results_dir.mkdir(parents=True, exist_ok=True)
+    result = dict(result)
+    result.setdefault("command", " ".join([Path(sys.executable).name, *sys.argv]))
+    result.setdefault("finished_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    path = results_dir / f"{name}.json"
+    path.write_text(json.dumps(result, indent=1, default=_jsonable) + "\n")
+    return path
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

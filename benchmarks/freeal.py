@@ -1,0 +1,445 @@
+"""FreeAL against the paper's comparisons and the peers, per data set, in one run.
+
+For each data set and local LLM, on the same train/test texts:
+
+=========================  ===================================================
+``zero_shot_llm``          the LLM labels the test texts with no demonstration
+``freeal_demos_llm``       the LLM labels the test texts with their k nearest
+                           demonstrations from FreeAL's final pool (``demos_``)
+``slm_zero_shot_labels``   the SLM fine-tuned plainly (``robust=False``) on the
+                           zero-shot LLM labels of the training texts
+``confident_learning``     the same labels cleaned by confident learning
+                           (cleanlab on cross-validated SLM probabilities),
+                           then the SLM retrained (peer, instead of the GMM)
+``freeal_slm``             ``FreeALClassifier.fit(X_train)``: the SLM after
+                           each round (``eval_set``) and the LLM's label
+                           accuracy on the training texts per round
+``knn_icl_gold``           the LLM with the k nearest gold-labelled training
+                           texts as demonstrations (ICL upper bound, peer)
+``slm_gold``               the SLM fine-tuned on the gold labels (upper bound)
+=========================  ===================================================
+
+Columns: accuracy, macro-F1, LLM calls (new requests), cache hits, tokens, wall
+seconds, peak RSS; and the gap closed, (FreeAL SLM - zero-shot LLM) / (gold
+SLM - zero-shot LLM). One JSON file per data set and LLM in
+``benchmarks/results/``.
+
+Run ``python -m benchmarks.freeal --quick`` (or ``python -m benchmarks`` for
+every suite and the docs).
+"""
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import clone
+
+from ._common import machine_info, measure, scores, setup_environment, usage_of, write_result
+from .baselines import confident_learning, embed, fit_slm, knn_demos, llm_label_ids, slm_proba
+
+__all__ = ["PRESETS", "Components", "cache_state", "gap_closed", "load_dataset", "main",
+           "run_dataset", "run_suite"]
+
+LLMS = ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
+
+# Sizes are kept small enough for the 2-core reference machine; see docs/benchmarks.rst.
+PRESETS = {
+    "quick": {
+        "datasets": {"tweets": (80, 40), "yahoo": (60, 30)},
+        "llms": LLMS[:1], "n_rounds": 2, "n_demos": 4, "cv": 2,
+        # tiny data: a larger step and smaller batches, so the student takes ~20 steps
+        "slm_params": {"max_epochs": 4, "warmup_epochs": 1, "rampup_epochs": 2,
+                       "batch_size": 16, "lr": 2e-4},
+        "generated_per_class": 4,
+        # shorter questions keep the 10-label prompts affordable on 2 cores
+        "dataset_options": {"yahoo": {"max_chars": 160}},
+    },
+    "full": {
+        "datasets": {"tweets": (1000, 500), "yahoo": (1000, 500), "banking77": (1000, 500)},
+        "llms": LLMS, "n_rounds": 3, "n_demos": 4, "cv": 3, "slm_params": {},
+        "generated_per_class": None, "dataset_options": {},
+    },
+}
+
+METHODS = ("zero_shot_llm", "freeal_demos_llm", "slm_zero_shot_labels", "confident_learning",
+           "freeal_slm", "knn_icl_gold", "slm_gold")
+STEPS_PER_DATASET = 8  # progress ticks of run_dataset (the zero-shot train labels count once)
+
+
+def load_dataset(name, n_train, n_test, random_state=0, **options):
+    """One of the offline benchmark data sets: ``tweets``, ``yahoo`` or ``banking77``.
+
+    ``options`` go to the loader (e.g. ``max_chars`` for Yahoo).
+    """
+    from skfreeal import datasets
+
+    loaders = {
+        "tweets": lambda: datasets.load_tweets(binary=True, n_train=n_train, n_test=n_test,
+                                               random_state=random_state, **options),
+        "yahoo": lambda: datasets.load_yahoo_answers(n_train=n_train, n_test=n_test,
+                                                     random_state=random_state, **options),
+        "banking77": lambda: datasets.load_banking77(n_train=n_train, n_test=n_test,
+                                                     random_state=random_state, **options),
+    }
+    if name not in loaders:
+        raise ValueError(f"dataset must be one of {sorted(loaders)}, got {name!r}.")
+    return loaders[name]()
+
+
+@dataclass
+class Components:
+    """Prototype estimators the benchmark clones: LLM labeler, SLM, retrieval embedder.
+
+    ``slm`` is cloned with ``robust=False`` for the plain baselines when it
+    has that parameter. ``None`` fields become the packaged defaults
+    (``LocalLabeler(model=llm, **llm_params)``, ``RobustTextClassifier(**slm_params)``,
+    ``SentenceEmbedder()``).
+    """
+
+    labeler: object = None
+    slm: object = None
+    embedder: object = None
+    slm_params: dict = field(default_factory=dict)
+    llm_params: dict = field(default_factory=dict)
+
+    def resolved(self, llm):
+        """Concrete prototypes for the LLM named ``llm``."""
+        labeler, slm, embedder = self.labeler, self.slm, self.embedder
+        if labeler is None:
+            from skfreeal.labelers import LocalLabeler
+
+            labeler = LocalLabeler(model=llm, **self.llm_params)
+        if slm is None:
+            from skfreeal.slm import RobustTextClassifier
+
+            slm = RobustTextClassifier(**self.slm_params)
+        if embedder is None:
+            from skfreeal.slm import SentenceEmbedder
+
+            embedder = SentenceEmbedder()
+        return labeler, slm, embedder
+
+
+def _student(slm, *, robust, random_state):
+    """A clone of ``slm`` with ``robust`` and ``random_state`` set (where it has them)."""
+    params = slm.get_params(deep=False)
+    new = {k: v for k, v in (("robust", robust), ("random_state", random_state)) if k in params}
+    return clone(slm).set_params(**new)
+
+
+def _names(ids, label_names):
+    table = np.array(list(label_names) + [None], dtype=object)
+    return table[np.where(np.asarray(ids) >= 0, ids, len(label_names))]
+
+
+def _row(step, y_true, y_pred, label_names, **extra):
+    return {**scores(y_true, y_pred, label_names), **step, **extra}
+
+
+def _slm_predict(slm, texts, label_names):
+    return _names(slm_proba(slm, texts, len(label_names)).argmax(axis=1), label_names)
+
+
+def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, random_state=0,
+                freeal_params=None, gold_cache=None, tick=None):
+    """Every method of the comparison on one data set with one LLM.
+
+    Parameters
+    ----------
+    data : skfreeal.datasets.TextDataset
+    labeler, slm, embedder : estimators
+        Prototypes (cloned, never fitted in place).
+    n_rounds, n_demos : int
+        FreeAL's rounds and the demonstrations per text (also for the kNN ICL
+        peers).
+    cv : int, default=3
+        Folds of confident learning's out-of-sample probabilities.
+    random_state : int, default=0
+    freeal_params : dict, default=None
+        More ``FreeALClassifier`` parameters.
+    gold_cache : dict, default=None
+        Holds the gold-label SLM's row per data set, so that a run over two
+        LLMs trains it once.
+    tick : callable, default=None
+        Called with a step name after each step (progress bars).
+
+    Returns
+    -------
+    result : dict
+        ``methods`` (one row per method), ``rounds`` (FreeAL per round),
+        ``train_label_accuracy``, ``gap_closed`` and FreeAL's diagnostics.
+    """
+    from skfreeal import FreeALClassifier
+
+    tick = tick or (lambda name: None)
+    names = list(data.label_names)
+    n_classes = len(names)
+    gold_train = np.array([names.index(str(v)) for v in data.y_train], dtype=np.int64)
+    llm = clone(labeler).set_params(labels=names, task=data.task)
+    plain = _student(slm, robust=False, random_state=random_state)
+    methods = {}
+
+    with measure(llm) as step:
+        pred = _names(llm_label_ids(llm, data.X_test), names)
+    methods["zero_shot_llm"] = _row(step, data.y_test, pred, names)
+    tick("zero-shot LLM (test)")
+
+    with measure(llm) as zs_step:
+        zs_train = llm_label_ids(llm, data.X_train)
+    zs_train_acc = float(np.mean(zs_train == gold_train))
+    tick("zero-shot LLM (train labels)")
+
+    with measure() as step:
+        model = fit_slm(plain, data.X_train, zs_train)
+        pred = _slm_predict(model, data.X_test, names)
+    methods["slm_zero_shot_labels"] = _row(
+        _add_costs(step, zs_step), data.y_test, pred, names, labels_from="zero-shot LLM"
+    )
+    tick("SLM on zero-shot labels")
+
+    with measure() as step:
+        model, issues = confident_learning(plain, data.X_train, zs_train, n_classes, cv=cv,
+                                           random_state=random_state)
+        pred = _slm_predict(model, data.X_test, names)
+    known = zs_train >= 0
+    methods["confident_learning"] = _row(
+        _add_costs(step, zs_step), data.y_test, pred, names, labels_from="zero-shot LLM",
+        n_issues=int(issues.sum()), cv=cv,
+        issue_precision=_mean_or_none(zs_train[issues] != gold_train[issues]),
+        kept_label_accuracy=_mean_or_none(zs_train[known & ~issues] == gold_train[known & ~issues]),
+    )
+    tick("confident learning")
+
+    robust = _student(slm, robust=True, random_state=random_state)
+    clf = FreeALClassifier(names, data.task, labeler=labeler, slm=robust, embedder=embedder,
+                           n_rounds=n_rounds, n_demos=n_demos, random_state=random_state,
+                           **(freeal_params or {}))
+    with measure() as step, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(data.X_train, eval_set=(data.X_test, data.y_test))
+        pred = clf.predict(data.X_test)
+    step.update({f"llm_{k}": int(v) for k, v in usage_of(clf.labeler_).items()})
+    methods["freeal_slm"] = _row(step, data.y_test, pred, names, n_rounds_run=clf.n_rounds_)
+    tick("FreeAL")
+
+    test_emb = embed(clf.embedder_, data.X_test)
+    pool_texts = [t for t, _ in clf.demos_]
+    pool_ids = [names.index(str(c)) for _, c in clf.demos_]
+    with measure(llm) as step:
+        pool_emb = embed(clf.embedder_, pool_texts)
+        demos = knn_demos(test_emb, pool_texts, pool_ids, pool_emb, n_demos)
+        pred = _names(llm_label_ids(llm, data.X_test, demos), names)
+    methods["freeal_demos_llm"] = _row(step, data.y_test, pred, names, pool_size=len(pool_texts))
+    tick("LLM + FreeAL demos")
+
+    with measure(llm) as step:
+        demos = knn_demos(test_emb, list(data.X_train), gold_train, clf.embeddings_, n_demos)
+        pred = _names(llm_label_ids(llm, data.X_test, demos), names)
+    methods["knn_icl_gold"] = _row(step, data.y_test, pred, names)
+    tick("kNN ICL, gold demos")
+
+    gold_cache = {} if gold_cache is None else gold_cache
+    if data.name not in gold_cache:
+        with measure() as step:
+            model = fit_slm(plain, data.X_train, gold_train)
+            pred = _slm_predict(model, data.X_test, names)
+        gold_cache[data.name] = _row(step, data.y_test, pred, names, labels_from="gold")
+    methods["slm_gold"] = gold_cache[data.name]
+    tick("SLM on gold labels")
+
+    return {
+        "methods": methods,
+        "rounds": _rounds(clf, gold_train),
+        "train_label_accuracy": {"zero_shot_llm": zs_train_acc,
+                                 "freeal_final": float(np.mean(clf.labels_ == gold_train))},
+        "freeal_clean": _clean_diagnostics(clf, gold_train),
+        "freeal_warnings": sorted({str(w.message) for w in caught}),
+        "gap_closed": gap_closed(methods),
+    }
+
+
+def _mean_or_none(values):
+    return float(np.mean(values)) if len(values) else None
+
+
+def _add_costs(step, labels_step):
+    """A training step's row charged with the LLM cost of the labels it trained on."""
+    out = dict(step)
+    for key, value in labels_step.items():
+        if key.startswith("llm_"):
+            out[key] = value
+    out["seconds"] = round(step["seconds"] + labels_step["seconds"], 3)
+    out["cpu_seconds"] = round(step["cpu_seconds"] + labels_step["cpu_seconds"], 3)
+    out["label_seconds"] = labels_step["seconds"]
+    out["peak_rss_mib"] = max(step["peak_rss_mib"], labels_step["peak_rss_mib"])
+    return out
+
+
+def _rounds(clf, gold_train):
+    rows = []
+    for record, labels in zip(clf.history_, clf.round_labels_):
+        row = {k: v for k, v in record.items() if not isinstance(v, (list, dict))}
+        row["llm_label_accuracy"] = float(np.mean(labels == gold_train))
+        row["llm_label_coverage"] = float(np.mean(labels >= 0))
+        rows.append(row)
+    return rows
+
+
+def _clean_diagnostics(clf, gold_train):
+    """How right the final clean/noisy split is, against the gold labels."""
+    labelled = clf.labels_ >= 0
+    correct = clf.labels_ == gold_train
+    clean = clf.clean_mask_ & labelled
+    noisy = ~clf.clean_mask_ & labelled
+    return {
+        "clean_fraction": _mean_or_none(clf.clean_mask_[labelled]),
+        "label_accuracy_clean": _mean_or_none(correct[clean]),
+        "label_accuracy_noisy": _mean_or_none(correct[noisy]),
+    }
+
+
+def gap_closed(methods):
+    """(FreeAL SLM - zero-shot LLM) / (gold SLM - zero-shot LLM); None if the gap is <= 0."""
+    zs = methods["zero_shot_llm"]["accuracy"]
+    gap = methods["slm_gold"]["accuracy"] - zs
+    if gap <= 0:
+        return None
+    return (methods["freeal_slm"]["accuracy"] - zs) / gap
+
+
+def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=None,
+              n_demos=None, cv=None, random_state=0, llm_threads=1, components=None,
+              results_dir=None, command=None, tick=None):
+    """Run the comparison on several data sets and LLMs; write one JSON file per pair.
+
+    Parameters
+    ----------
+    mode : {"quick", "full"}, default="quick"
+        The preset (see ``PRESETS``); the other arguments override it.
+    datasets : list of str, default=None
+    llms : list of str, default=None
+        Local LLM names for ``LocalLabeler(model=...)``.
+    sizes : tuple (n_train, n_test), default=None
+        One size for every data set instead of the preset's.
+    n_rounds, n_demos, cv : int, default=None
+    random_state : int, default=0
+        Seed of the data samples, FreeAL and the SLMs.
+    llm_threads : int or None, default=1
+        CPU threads of the packaged local LLM (None: every core).
+    components : Components, default=None
+        Replace the packaged labeler, SLM or embedder (tests use fast ones).
+    results_dir : str or Path, default=None
+    command : str, default=None
+        The command line recorded in the JSON (default: this process's).
+    tick : callable, default=None
+        Progress callback, called after each step.
+
+    Returns
+    -------
+    paths : list of Path
+        The JSON files written.
+    """
+    preset = PRESETS[mode]
+    datasets = list(datasets or preset["datasets"])
+    llms = list(llms or preset["llms"])
+    settings = {"n_rounds": n_rounds or preset["n_rounds"],
+                "n_demos": n_demos if n_demos is not None else preset["n_demos"],
+                "cv": cv or preset["cv"]}
+    components = components or Components(slm_params=preset["slm_params"],
+                                          llm_params={"n_threads": llm_threads})
+    machine = machine_info()
+    gold_cache, paths = {}, []
+    for name in datasets:
+        n_train, n_test = sizes or preset["datasets"].get(name, (1000, 500))
+        options = preset["dataset_options"].get(name, {})
+        data = load_dataset(name, n_train, n_test, random_state, **options)
+        for llm in llms:
+            labeler, slm, embedder = components.resolved(llm)
+            per_class = preset["generated_per_class"]
+            freeal_params = ({"n_generated_demos": per_class * len(data.label_names)}
+                             if per_class else {})
+            start, cpu_start = time.perf_counter(), time.process_time()
+            result = run_dataset(data, labeler=labeler, slm=slm, embedder=embedder,
+                                 random_state=random_state, freeal_params=freeal_params,
+                                 gold_cache=gold_cache, tick=tick, **settings)
+            result.update({
+                "suite": "freeal", "mode": mode, "llm": llm,
+                "dataset": {"name": data.name, "key": name, "n_train": len(data.X_train),
+                            "n_test": len(data.X_test), "n_classes": len(data.label_names),
+                            "label_names": list(data.label_names), "task": data.task,
+                            "source": data.meta.get("source"), "seed": random_state,
+                            "options": options},
+                "settings": {**settings, **freeal_params, "random_state": random_state,
+                             "slm_params": components.slm_params,
+                             "labeler": repr(labeler), "slm": repr(slm),
+                             "embedder": repr(embedder)},
+                "machine": machine,
+                "cache": {**cache_state(result["methods"]),
+                          "dir": os.environ.get("SKFREEAL_CACHE_DIR")},
+                "total_seconds": round(time.perf_counter() - start, 1),
+                "total_cpu_seconds": round(time.process_time() - cpu_start, 1),
+            })
+            if command is not None:
+                result["command"] = command
+            paths.append(write_result(result, f"freeal-{mode}-{name}-{llm}",
+                                      results_dir=results_dir))
+    return paths
+
+
+def cache_state(methods):
+    """New LLM calls and cache hits of a run's rows: cold, warm or partly warm."""
+    # confident learning is charged with the same zero-shot labels as the plain SLM
+    rows = [m for k, m in methods.items() if k not in ("slm_gold", "confident_learning")]
+    calls = sum(m.get("llm_calls", 0) for m in rows)
+    hits = sum(m.get("llm_cache_hits", 0) for m in rows)
+    state = "cold" if hits == 0 else ("warm" if calls == 0 else "partly warm")
+    return {"state": state, "llm_calls": calls, "cache_hits": hits}
+
+
+def build_parser(prog="python -m benchmarks.freeal"):
+    """Command-line options of the FreeAL suite (shared by ``python -m benchmarks``)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, 0.5B LLM, minutes")
+    parser.add_argument("--datasets", nargs="+", choices=["tweets", "yahoo", "banking77"])
+    parser.add_argument("--llms", nargs="+", choices=list(LLMS))
+    parser.add_argument("--n-train", type=int)
+    parser.add_argument("--n-test", type=int)
+    parser.add_argument("--n-rounds", type=int)
+    parser.add_argument("--n-demos", type=int)
+    parser.add_argument("--cv", type=int)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--torch-threads", type=int, default=1, help="SLM threads (default 1)")
+    parser.add_argument("--llm-threads", type=int, default=1,
+                        help="local LLM threads (default 1)")
+    parser.add_argument("--cache-dir", help="LLM answer cache (default benchmarks/.cache)")
+    return parser
+
+
+def suite_kwargs(args):
+    """``run_suite`` keyword arguments from parsed options."""
+    sizes = None
+    if args.n_train or args.n_test:
+        sizes = (args.n_train or 1000, args.n_test or 500)
+    return dict(mode="quick" if args.quick else "full", datasets=args.datasets, llms=args.llms,
+                sizes=sizes, n_rounds=args.n_rounds, n_demos=args.n_demos, cv=args.cv,
+                random_state=args.seed, llm_threads=args.llm_threads)
+
+
+def main(argv=None):
+    """Run the FreeAL suite from the command line."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    setup_environment(cache_dir=args.cache_dir, torch_threads=args.torch_threads)
+    command = " ".join(["python -m benchmarks.freeal", *argv])
+    for path in run_suite(command=command, tick=lambda name: print(f"done: {name}", flush=True),
+                          **suite_kwargs(args)):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,232 @@
+"""Turn the JSON files of ``benchmarks/results/`` into the documentation's tables and plots.
+
+Writes ``docs/benchmarks_results.rst`` (included by ``docs/benchmarks.rst``) and
+``docs/_static/bench_*.png``. Every number on that page comes from a JSON
+file; nothing is typed by hand. Run ``python -m benchmarks.report`` (the
+``python -m benchmarks`` entry point runs it after the suites).
+
+The component suites (``robust_slm``, ``annotation``) write their own pages
+(``docs/benchmarks_<suite>.md``), which the Benchmarks page lists.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+from ._common import BENCH_DIR, RESULTS_DIR
+from ._plots import plot_clean, plot_cost, plot_rounds
+from .freeal import cache_state
+
+__all__ = ["METHOD_LABELS", "build", "load_results", "main", "render"]
+
+DOCS_DIR = BENCH_DIR.parent / "docs"
+PAGE = "benchmarks_results.rst"
+
+METHOD_LABELS = {
+    "zero_shot_llm": "Zero-shot LLM",
+    "freeal_demos_llm": "LLM + FreeAL demos (kNN)",
+    "slm_zero_shot_labels": "SLM on zero-shot LLM labels",
+    "confident_learning": "SLM + confident learning (cleanlab)",
+    "freeal_slm": "FreeAL SLM (final)",
+    "knn_icl_gold": "LLM + kNN gold demos (ICL bound)",
+    "slm_gold": "SLM on gold labels (bound)",
+}
+_BOUNDS = ("knn_icl_gold", "slm_gold")  # use gold labels: FreeAL is not expected to beat them
+_ROUND_COLUMNS = (
+    ("round", "Round", "{}"), ("n_annotated", "Annotated", "{}"),
+    ("n_changed", "Changed", "{}"), ("n_abstain", "Abstained", "{}"),
+    ("llm_label_accuracy", "LLM label acc. (train)", "{:.3f}"),
+    ("clean_fraction", "Clean fraction", "{:.2f}"),
+    ("llm_slm_agreement", "LLM/SLM agreement", "{:.2f}"),
+    ("eval_accuracy", "SLM test acc.", "{:.3f}"), ("calls", "LLM calls", "{}"),
+    ("seconds", "Seconds", "{:.0f}"),
+)
+
+
+def load_results(results_dir=None):
+    """Every JSON result, sorted by suite, mode, data set and LLM."""
+    results_dir = Path(results_dir) if results_dir is not None else RESULTS_DIR
+    results = []
+    for path in sorted(results_dir.glob("*.json")):
+        data = json.loads(path.read_text())
+        data["_file"] = path.name
+        results.append(data)
+    return results
+
+
+def _fmt(value, spec="{:.3f}"):
+    if value is None:
+        return "n/a"
+    if isinstance(value, float) and spec == "{}":
+        return f"{value:g}"
+    return spec.format(value)
+
+
+def _table(header, rows, indent=""):
+    lines = [f"{indent}.. list-table::", f"{indent}   :header-rows: 1", ""]
+    for row in [header, *rows]:
+        lines.append(f"{indent}   * - {row[0]}")
+        lines += [f"{indent}     - {cell}" for cell in row[1:]]
+    return lines + [""]
+
+
+def _heading(text, char):
+    return [text, char * len(text), ""]
+
+
+def _method_rows(result):
+    rows = []
+    for key, label in METHOD_LABELS.items():
+        m = result["methods"].get(key)
+        if m is None:
+            continue
+        tokens = m.get("llm_prompt_tokens", 0) + m.get("llm_completion_tokens", 0)
+        rows.append([label, _fmt(m["accuracy"]), _fmt(m["macro_f1"]), str(m.get("llm_calls", 0)),
+                     str(m.get("llm_cache_hits", 0)), str(tokens), _fmt(m["seconds"], "{:.0f}"),
+                     _fmt(m.get("cpu_seconds"), "{:.0f}"), _fmt(m["peak_rss_mib"], "{:.0f}")])
+    return rows
+
+
+def verdict(result):
+    """Sentences saying where FreeAL's SLM wins and loses, from the numbers."""
+    methods = result["methods"]
+    ours = methods["freeal_slm"]["accuracy"]
+    lost = [k for k in METHOD_LABELS if k != "freeal_slm" and k not in _BOUNDS
+            and k in methods and methods[k]["accuracy"] > ours]
+    beaten = [k for k in METHOD_LABELS if k != "freeal_slm" and k not in _BOUNDS
+              and k in methods and methods[k]["accuracy"] <= ours]
+    out = []
+    if beaten:
+        out.append(f"The FreeAL SLM ({ours:.3f}) matches or beats "
+                   + ", ".join(f"{METHOD_LABELS[k]} ({methods[k]['accuracy']:.3f})" for k in beaten)
+                   + ".")
+    if lost:
+        out.append(f"**FreeAL loses here**: its SLM ({ours:.3f}) is below "
+                   + ", ".join(f"{METHOD_LABELS[k]} ({methods[k]['accuracy']:.3f})" for k in lost)
+                   + ".")
+    gap = result.get("gap_closed")
+    zs, gold = methods["zero_shot_llm"]["accuracy"], methods["slm_gold"]["accuracy"]
+    if gap is None:
+        out.append(f"Gap closed: undefined (the gold-label SLM, {gold:.3f}, does not beat the "
+                   f"zero-shot LLM, {zs:.3f}).")
+    else:
+        out.append(f"Gap closed, (FreeAL SLM - zero-shot LLM) / (gold SLM - zero-shot LLM): "
+                   f"**{gap:.0%}** (goal: 90% on binary tweets).")
+    return out
+
+
+def _settings(settings):
+    if "slm_params" not in settings:
+        return "not recorded"
+    return settings["slm_params"] or "the defaults"
+
+
+def _describe(result):
+    d, s, mach = result["dataset"], result["settings"], result["machine"]
+    cache = cache_state(result["methods"])
+    git = mach.get("git") or {}
+    commit = (git.get("commit") or "unknown")[:10] + (" (uncommitted changes)" if git.get("dirty")
+                                                       else "")
+    train_acc = result["train_label_accuracy"]
+    clean = result.get("freeal_clean", {})
+    return [
+        f"{d['n_train']} training texts (gold labels hidden from FreeAL), {d['n_test']} test "
+        f"texts, {d['n_classes']} classes, from ``{d['source']}``; seed {d['seed']}; "
+        f"{s['n_rounds']} rounds, {s['n_demos']} demonstrations per text, confident learning "
+        f"with {s['cv']}-fold cross-validation; loader options {d.get('options') or 'none'}; "
+        f"student settings {_settings(s)}.",
+        "",
+        f"Command: ``{result['command']}`` (finished {result.get('finished_at', '?')}, "
+        f"{result['total_seconds']:.0f} s wall, {_fmt(result.get('total_cpu_seconds'), '{:.0f}')} s "
+        f"CPU, revision {commit}). Machine: {mach['platform']}, "
+        f"{mach.get('processor')}, {mach['logical_cores']} cores, torch {mach.get('torch')} with "
+        f"{mach.get('torch_threads')} thread(s), load average at start "
+        f"{_fmt((mach.get('load_average_at_start') or [None])[0], '{:.1f}')}. "
+        f"LLM answer cache: **{cache['state']}** "
+        f"({cache['llm_calls']} new calls, {cache['cache_hits']} cache hits).",
+        "",
+        f"Label accuracy on the training texts: zero-shot LLM {_fmt(train_acc['zero_shot_llm'])}, "
+        f"after FreeAL {_fmt(train_acc['freeal_final'])}; the final SLM calls "
+        f"{_fmt(clean.get('clean_fraction'), '{:.0%}')} of them clean, with label accuracy "
+        f"{_fmt(clean.get('label_accuracy_clean'))} on the clean and "
+        f"{_fmt(clean.get('label_accuracy_noisy'))} on the noisy ones.",
+        "",
+        *[f"Warning during FreeAL's fit: *{w}*\n" for w in result.get("freeal_warnings", [])],
+    ]
+
+
+def render_freeal(result):
+    """reST for one FreeAL result: description, method table, verdict, rounds table."""
+    d = result["dataset"]
+    lines = _heading(f"{d['name']}, {result['llm']} ({result['mode']} mode)", "^")
+    lines += _describe(result)
+    lines += _table(["Method", "Accuracy", "Macro-F1", "LLM calls", "Cache hits", "Tokens",
+                     "Wall s", "CPU s", "Peak RSS MiB"], _method_rows(result))
+    lines += [" ".join(verdict(result)), ""]
+    rows = [[_fmt(r.get(k), spec) for k, _, spec in _ROUND_COLUMNS] for r in result["rounds"]]
+    lines += ["FreeAL, round by round:", ""]
+    lines += _table([label for _, label, _ in _ROUND_COLUMNS], rows)
+    return lines
+
+
+def render(results, images):
+    """The whole generated page as a string."""
+    lines = [".. Generated by benchmarks/report.py from benchmarks/results/*.json: do not edit.", ""]
+    freeal = [r for r in results if r.get("suite") == "freeal"]
+    lines += _heading("FreeAL against the baselines and peers", "~")
+    if not freeal:
+        lines += ["No FreeAL result yet: run ``python -m benchmarks --quick``.", ""]
+    elif not any(r.get("mode") == "full" for r in freeal):
+        smallest = min(r["dataset"]["n_test"] for r in freeal)
+        lines += [f"No full-mode result yet. The results below come from the quick mode, a "
+                  f"smoke test of the pipeline on tiny samples (down to {smallest} test texts, "
+                  f"so one text moves accuracy by {1 / smallest:.1%}): they are not a "
+                  "measurement of FreeAL's quality. ``python -m benchmarks`` runs the full "
+                  "mode.", ""]
+    for mode in ("full", "quick"):
+        for result in (r for r in freeal if r.get("mode") == mode):
+            lines += render_freeal(result)
+    for name, caption in images:
+        lines += [f".. figure:: _static/{name}", "   :width: 100%", "", f"   {caption}", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def build(*, results_dir=None, docs_dir=None):
+    """Regenerate the page and the plots; return the paths written."""
+    docs_dir = Path(docs_dir) if docs_dir is not None else DOCS_DIR
+    static = docs_dir / "_static"
+    static.mkdir(parents=True, exist_ok=True)
+    results = load_results(results_dir)
+    freeal = [r for r in results if r.get("suite") == "freeal"]
+    written, images = [], []
+    if freeal:
+        for name, plot, caption in (
+            ("bench_rounds.png", plot_rounds,
+             "Test accuracy per FreeAL round (SLM) and LLM label accuracy on the training texts, "
+             "against the baselines (dashed) and the gold-label bounds (dotted)."),
+            ("bench_clean.png", plot_clean,
+             "Clean fraction and LLM/SLM agreement on the training texts, per round."),
+            ("bench_cost.png", plot_cost,
+             "LLM calls (new and cached) against test accuracy, per method."),
+        ):
+            plot(freeal, static / name)
+            written.append(static / name)
+            images.append((name, caption))
+    page = docs_dir / PAGE
+    page.write_text(render(results, images))
+    return [page, *written]
+
+
+def main(argv=None):
+    """Command-line entry point: regenerate the benchmark page and plots."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__)
+    parser.add_argument("--results-dir", default=None)
+    parser.add_argument("--docs-dir", default=None)
+    args = parser.parse_args(argv)
+    for path in build(results_dir=args.results_dir, docs_dir=args.docs_dir):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,285 @@
+"""``skfreeal label`` (run FreeAL on a table) and ``skfreeal estimate`` (its dry run)."""
+
+import contextlib
+import json
+import logging
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+
+from ._data import load_text_table
+from ._errors import CLIError, user_errors
+from ._options import (
+    build_classifier,
+    check_endpoint,
+    check_new_columns,
+    collect,
+    estimator_verbose,
+    llm_options,
+    output_options,
+    progress_enabled,
+    run_options,
+    setup_logging,
+    table_options,
+    task_options,
+)
+
+__all__ = ["label", "estimate", "OUTPUT_COLUMNS"]
+
+logger = logging.getLogger("skfreeal")
+
+#: Columns ``label`` appends to the input rows (after ``--prefix``).
+OUTPUT_COLUMNS = ("label", "confidence", "clean", "round")
+
+
+@click.command()
+@table_options
+@task_options
+@llm_options
+@output_options(OUTPUT_COLUMNS)
+@click.option("--save-model", "model_path", type=click.Path(dir_okay=False), default=None,
+              help="Save the fitted classifier here (joblib), for 'skfreeal predict'.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None,
+              help="Write a self-contained HTML report of the run here.")
+@click.option("--gold-column", default=None,
+              help="A column of known labels, used only to measure accuracy (report and log).")
+@run_options
+def label(**kwargs):
+    """Label the texts of INPUT with FreeAL and write them with their labels.
+
+    Every row of INPUT is written to --out with four more columns: label (empty
+    where the LLM never gave a usable answer), confidence (the LLM's),
+    clean (whether the small model judged the label clean) and round (the
+    round that set the label). Empty texts stop the run unless --skip-empty;
+    duplicate texts are labelled once. Nothing is written unless the whole run
+    succeeds; after Ctrl-C the same command resumes from the LLM cache.
+    """
+    opts = collect(kwargs)
+    setup_logging(quiet=opts.quiet, verbose=opts.verbose)
+    new_columns = [opts.prefix + name for name in OUTPUT_COLUMNS]
+    with user_errors("label"):
+        _check_outputs(opts)
+        data = load_text_table(
+            opts.input_path, opts.text_column, encoding=opts.encoding,
+            skip_empty=opts.skip_empty, gold_column=opts.gold_column,
+        )
+        check_new_columns(opts.input_path, data.columns, new_columns)
+        clf = build_classifier(opts, verbose=estimator_verbose(opts.quiet))
+    if opts.llm == "openai":
+        check_endpoint(opts.base_url)
+
+    logger.info(
+        "labelling %d distinct texts from %s into %s", len(data.texts), opts.input_path,
+        ", ".join(opts.labels),
+    )
+    start = time.perf_counter()
+    with user_errors("fit"), _progress_logging(opts.quiet):
+        clf.fit(data.texts, eval_set=_gold_eval_set(data, opts.labels))
+        slm_pred = clf.predict(data.texts) if (opts.report_path or data.gold) else None
+    seconds = time.perf_counter() - start
+
+    out_rows = _labelled_rows(data, clf, new_columns)
+    report_html = None
+    if opts.report_path:
+        from ..report import build_report
+
+        report_html = build_report(
+            clf, data.texts, gold=data.gold, slm_pred=slm_pred,
+            meta=_report_meta(opts, data, seconds),
+        )
+    _write_outputs(opts, data.columns + new_columns, out_rows, clf, report_html)
+    _log_summary(clf, data, seconds, slm_pred)
+
+
+@click.command()
+@table_options
+@task_options
+@llm_options
+@click.option(
+    "--noisy-fraction", type=click.FloatRange(0, 1), default=0.25, show_default=True,
+    help="Assumed fraction of texts the small model finds noisy each round (re-annotated "
+    "in the next); min and max calls bound the real value.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the estimate as one JSON object.")
+@run_options
+def estimate(**kwargs):
+    """Estimate what 'skfreeal label' would cost on INPUT, without calling the LLM.
+
+    Takes the same options as 'label' and prints the number of rows and
+    distinct texts, the expected LLM calls (with the range from no text to
+    every text re-annotated), prompt and completion tokens, and cost. Answers
+    already in the cache are not subtracted.
+    """
+    opts = collect(kwargs)
+    setup_logging(quiet=opts.quiet, verbose=opts.verbose)
+    with user_errors("estimate"):
+        data = load_text_table(
+            opts.input_path, opts.text_column, encoding=opts.encoding, skip_empty=opts.skip_empty,
+        )
+        clf = build_classifier(opts)
+        result = dict(clf.estimate(data.texts, noisy_fraction=opts.noisy_fraction))
+    result = {"n_rows": len(data.rows), **result}
+    if opts.as_json:
+        click.echo(json.dumps(result, default=_json_default))
+        return
+    width = max(map(len, result))
+    for key, value in result.items():
+        click.echo(f"{key.replace('_', ' '):<{width}}  {_fmt_number(value)}")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _check_outputs(opts):
+    from ..io import check_output_path
+
+    paths = {"--out": opts.out_path, "--save-model": opts.model_path, "--report": opts.report_path}
+    given = {k: Path(v).resolve() for k, v in paths.items() if v}
+    if len(set(given.values())) < len(given):
+        raise CLIError(f"{', '.join(given)} must name different files")
+    if Path(opts.input_path).resolve() in {given.get("--save-model"), given.get("--report")}:
+        raise CLIError("--save-model and --report must not overwrite INPUT")
+    check_output_path(opts.out_path, "--out", table=True)
+    for option in ("--save-model", "--report"):
+        if paths[option]:
+            check_output_path(paths[option], option)
+    if opts.report_path:
+        from ..report import check_report_dependencies
+
+        try:
+            check_report_dependencies()
+        except ImportError as exc:
+            raise CLIError(f"--report: {exc}") from None
+
+
+@contextlib.contextmanager
+def _progress_logging(quiet):
+    """Route log lines through tqdm while bars are shown, so they don't tear them."""
+    if not progress_enabled(quiet):
+        yield
+        return
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    with logging_redirect_tqdm(loggers=[logger]):
+        yield
+
+
+def _gold_eval_set(data, labels):
+    """The training texts with a known gold label, so fit records the SLM's accuracy per round.
+
+    The eval set is never used for training; texts whose gold label is not one
+    of ``labels`` are left out here (the report counts them as errors).
+    """
+    if data.gold is None:
+        return None
+    known = [(t, g) for t, g in zip(data.texts, data.gold) if g in labels]
+    if not known:
+        logger.warning("no gold label is one of the label names %s", ", ".join(labels))
+        return None
+    return [t for t, _ in known], [g for _, g in known]
+
+
+def _labelled_rows(data, clf, new_columns):
+    """Input rows plus the label columns; rows with a skipped empty text get blanks."""
+    c_label, c_conf, c_clean, c_round = new_columns
+    names = clf.transduction_
+    out = []
+    for row, t in zip(data.rows, data.text_index):
+        row = dict(row)
+        if t < 0:
+            row.update({c_label: None, c_conf: None, c_clean: None, c_round: None})
+        else:
+            conf = float(clf.confidence_[t])
+            rnd = int(clf.label_round_[t])
+            row[c_label] = names[t]
+            row[c_conf] = None if np.isnan(conf) else round(conf, 6)
+            row[c_clean] = bool(clf.clean_mask_[t])
+            row[c_round] = None if rnd < 0 else rnd
+        out.append(row)
+    return out
+
+
+def _write_outputs(opts, columns, rows, clf, report_html):
+    """Write every output through temporary files, renamed only when all are done."""
+    from ..io import atomic_path, table_format, write_table
+
+    with contextlib.ExitStack() as stack:
+        tmp_out = stack.enter_context(atomic_path(opts.out_path))
+        write_table(tmp_out, columns, rows, fmt=table_format(opts.out_path), atomic=False)
+        if opts.model_path:
+            import joblib
+
+            joblib.dump(clf, stack.enter_context(atomic_path(opts.model_path)))
+        if report_html is not None:
+            stack.enter_context(atomic_path(opts.report_path)).write_text(report_html, encoding="utf-8")
+    for path in (opts.out_path, opts.model_path, opts.report_path):
+        if path:
+            logger.info("wrote %s", path)
+
+
+def _report_meta(opts, data, seconds):
+    llm = opts.llm + (f" ({opts.model})" if opts.model else "")
+    if opts.base_url:
+        llm += f" at {opts.base_url}"
+    return {
+        "input": str(opts.input_path),
+        "text column": opts.text_column,
+        "rows": len(data.rows),
+        "distinct texts": len(data.texts),
+        "task": opts.task,
+        "labels": ", ".join(opts.labels),
+        "LLM": llm,
+        "small model": opts.slm_path or "packaged MiniLM (default)",
+        "rounds asked": opts.n_rounds,
+        "demonstrations per text": opts.n_demos,
+        "seed": opts.seed,
+        "run time": _fmt_seconds(seconds),
+    }
+
+
+def _log_summary(clf, data, seconds, slm_pred):
+    usage = dict(getattr(clf, "usage_", {}) or {})
+    logger.info(
+        "done in %s: %d rounds, %s LLM calls (%s answered from cache), %s prompt + %s completion "
+        "tokens, estimated cost %s",
+        _fmt_seconds(seconds), getattr(clf, "n_rounds_", len(clf.history_)),
+        _fmt_number(usage.get("calls", 0)), _fmt_number(usage.get("cache_hits", 0)),
+        _fmt_number(usage.get("prompt_tokens", 0)), _fmt_number(usage.get("completion_tokens", 0)),
+        _fmt_number(usage.get("cost", 0.0)),
+    )
+    names, counts = np.unique([str(x) for x in clf.transduction_], return_counts=True)
+    logger.info("labels: %s", ", ".join(f"{n} {c}" for n, c in zip(names, counts)))
+    if data.gold is not None:
+        gold = np.array(data.gold, dtype=object)
+        known = np.array([g is not None for g in gold])
+        llm_acc = float(np.mean(clf.transduction_[known] == gold[known]))
+        slm_acc = float(np.mean(np.asarray(slm_pred, dtype=object)[known] == gold[known]))
+        logger.info(
+            "accuracy on %d texts with a gold label: LLM labels %.3f, small model %.3f",
+            int(known.sum()), llm_acc, slm_acc,
+        )
+
+
+def _fmt_seconds(seconds):
+    minutes, sec = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {sec} s" if minutes else f"{seconds:.1f} s"
+
+
+def _fmt_number(value):
+    if value is None:
+        return "unknown"
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (float, np.floating)):
+        return f"{value:,.4f}" if value < 100 else f"{value:,.0f}"
+    if isinstance(value, (int, np.integer)):
+        return f"{value:,}"
+    return str(value)
+
+
+def _json_default(value):
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

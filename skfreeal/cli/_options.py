@@ -1,0 +1,298 @@
+"""Options shared by the commands, and building the estimators they describe."""
+
+import logging
+import os
+import sys
+import urllib.error
+import urllib.request
+
+import click
+
+from ._errors import CLIError, one_line
+
+__all__ = [
+    "table_options",
+    "task_options",
+    "output_options",
+    "check_new_columns",
+    "llm_options",
+    "run_options",
+    "setup_logging",
+    "progress_enabled",
+    "estimator_verbose",
+    "build_classifier",
+    "check_endpoint",
+]
+
+logger = logging.getLogger("skfreeal")
+
+LLM_KINDS = ("local", "openai")
+
+
+def _compose(*decorators):
+    def apply(func):
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+def parse_labels(ctx, param, value):
+    """``--labels a,b,c`` -> ``["a", "b", "c"]``: at least two, distinct, non-empty."""
+    if value is None:
+        return None
+    names = [part.strip() for part in value.split(",")]
+    if any(not name for name in names):
+        raise click.BadParameter(f"an empty label name in {value!r}", ctx, param)
+    if len(names) < 2:
+        raise click.BadParameter(
+            f"at least two labels are needed, got {names!r} (separate them with commas)", ctx, param
+        )
+    seen = {}
+    for name in names:
+        key = name.lower()
+        if key in seen:
+            raise click.BadParameter(f"the label {name!r} is given twice in {value!r}", ctx, param)
+        seen[key] = name
+    return names
+
+
+def _non_blank(ctx, param, value):
+    if value is not None and not value.strip():
+        raise click.BadParameter("must not be empty", ctx, param)
+    return value
+
+
+table_options = _compose(
+    click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=str)),
+    click.option("--text-column", required=True, callback=_non_blank, help="Column holding the texts."),
+    click.option(
+        "--encoding", default="utf-8", show_default=True,
+        help="Text encoding of CSV/TSV/JSON Lines input (Parquet is always UTF-8).",
+    ),
+    click.option(
+        "--skip-empty", is_flag=True,
+        help="Leave rows with an empty text unlabelled instead of stopping with an error.",
+    ),
+)
+
+task_options = _compose(
+    click.option(
+        "--labels", required=True, callback=parse_labels,
+        help="Comma-separated label names, e.g. negative,positive (at least two, distinct).",
+    ),
+    click.option(
+        "--task", required=True, callback=_non_blank,
+        help='The labelling task in words, e.g. "Classify the sentiment of a tweet."',
+    ),
+)
+
+
+def output_options(columns):
+    """``--out`` and ``--prefix`` for a command that appends ``columns`` to the rows."""
+    return _compose(
+        click.option(
+            "--out", "out_path", required=True, type=click.Path(dir_okay=False),
+            help="Output table (.csv, .tsv, .jsonl, .parquet): the input rows plus "
+            f"{', '.join(columns)} columns.",
+        ),
+        click.option("--prefix", default="", help="Prefix for the added column names, e.g. 'freeal_'."),
+    )
+
+
+def check_new_columns(path, columns, new_columns):
+    """Refuse to overwrite input columns with the added ones."""
+    clash = [c for c in new_columns if c in columns]
+    if clash:
+        raise CLIError(
+            f"{path}: already has the column(s) {', '.join(map(repr, clash))}; "
+            "pass --prefix to name the new columns differently"
+        )
+
+
+llm_options = _compose(
+    click.option(
+        "--llm", type=click.Choice(LLM_KINDS), default="local", show_default=True,
+        help="local: a packaged GGUF model run in-process (no key, no network); "
+        "openai: any OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp).",
+    ),
+    click.option(
+        "--model", default=None,
+        help="With --llm openai: the model name (required). With --llm local: a packaged "
+        "model (qwen2.5-coder-0.5b [default], qwen2.5-coder-1.5b, smollm2-135m) or a .gguf file.",
+    ),
+    click.option(
+        "--base-url", default=None,
+        help="With --llm openai: the server's URL, e.g. http://127.0.0.1:8000/v1 "
+        "(default: $OPENAI_BASE_URL, else OpenAI's). The key is read from $OPENAI_API_KEY.",
+    ),
+    click.option(
+        "--max-cost", type=click.FloatRange(min=0, min_open=True), default=None,
+        help="Stop before the LLM spend (USD, from the labeler's price table) would pass this; "
+        "a re-run with a larger budget resumes from the cache.",
+    ),
+    click.option(
+        "--max-llm-tokens", type=click.IntRange(min=1), default=None,
+        help="Stop before the LLM's prompt + completion tokens would pass this.",
+    ),
+    click.option(
+        "--concurrency", type=click.IntRange(min=1), default=None,
+        help="LLM requests in flight at once (default: the labeler's, 8).",
+    ),
+    click.option(
+        "--slm", "slm_path", default=None, type=click.Path(exists=True, file_okay=False),
+        help="A transformers model folder for the small model (default: the packaged MiniLM).",
+    ),
+    click.option("--slm-epochs", type=click.IntRange(min=1), default=None,
+                 help="Training epochs of the small model per round (default: its own, 6)."),
+    click.option("--n-rounds", type=click.IntRange(min=1), default=2, show_default=True,
+                 help="LLM annotation rounds."),
+    click.option("--n-demos", type=click.IntRange(min=0), default=10, show_default=True,
+                 help="Demonstrations shown to the LLM per text (0: zero-shot)."),
+    click.option(
+        "--label-fraction", type=click.FloatRange(0, 1, min_open=True), default=1.0,
+        show_default=True,
+        help="Fraction of the texts the LLM annotates per round (FreeAL's large-data variant).",
+    ),
+    click.option("--seed", type=int, default=None, help="Random seed, for repeatable runs."),
+)
+
+run_options = _compose(
+    click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors; no progress bars."),
+    click.option("-v", "--verbose", is_flag=True, help="Debug messages too."),
+)
+
+
+# ---------------------------------------------------------------- logging
+
+
+class _CLIFormatter(logging.Formatter):
+    def format(self, record):
+        prefix = "skfreeal: " if record.levelno < logging.WARNING else (
+            f"skfreeal: {record.levelname.lower()}: "
+        )
+        return prefix + record.getMessage()
+
+
+def setup_logging(*, quiet, verbose):
+    """Send the ``skfreeal`` logger to stderr: warnings only when quiet.
+
+    Unless ``verbose``, transformers' load reports and weight-loading bars are
+    silenced too (through their environment variables, read when transformers
+    is imported later; a value the user set wins).
+    """
+    if not verbose:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_CLIFormatter())
+    handler._skfreeal_cli = True
+    for old in [h for h in logger.handlers if getattr(h, "_skfreeal_cli", False)]:
+        logger.removeHandler(old)
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
+
+
+def progress_enabled(quiet):
+    """Progress bars only on a terminal, and never with ``--quiet``."""
+    return not quiet and sys.stderr.isatty()
+
+
+def estimator_verbose(quiet):
+    """The estimators' ``verbose``: 0 quiet, 1 round logs, 2 logs and bars."""
+    if quiet:
+        return 0
+    return 2 if progress_enabled(quiet) else 1
+
+
+# ---------------------------------------------------------------- estimators
+
+
+def build_labeler(opts):
+    """The labeler described by ``--llm``, ``--model``, ``--base-url`` and the budget."""
+    params = {
+        name: value
+        for name, value in [("max_cost", opts.max_cost), ("max_tokens", opts.max_llm_tokens),
+                            ("max_concurrency", opts.concurrency)]
+        if value is not None
+    }
+    if opts.llm == "openai":
+        if not opts.model:
+            raise CLIError("--llm openai needs --model (the model name the server knows)")
+        from ..labelers import OpenAILabeler
+
+        return OpenAILabeler(opts.model, base_url=opts.base_url, **params)
+    if opts.base_url:
+        raise CLIError("--base-url is only used with --llm openai")
+    from ..labelers import LocalLabeler
+
+    if opts.model is not None:
+        params["model"] = opts.model
+    return LocalLabeler(**params)
+
+
+def build_slm(opts):
+    """The student described by ``--slm`` and ``--slm-epochs`` (None: the default)."""
+    params = {}
+    if opts.slm_path is not None:
+        params["model_name_or_path"] = opts.slm_path
+    if opts.slm_epochs is not None:
+        params["max_epochs"] = opts.slm_epochs
+    if not params:
+        return None
+    from ..slm import RobustTextClassifier
+
+    return RobustTextClassifier(**params)
+
+
+def build_classifier(opts, *, verbose=0):
+    """A :class:`~skfreeal.FreeALClassifier` configured from the options."""
+    from .. import FreeALClassifier
+
+    return FreeALClassifier(
+        opts.labels,
+        opts.task,
+        labeler=build_labeler(opts),
+        slm=build_slm(opts),
+        n_rounds=opts.n_rounds,
+        n_demos=opts.n_demos,
+        label_fraction=opts.label_fraction,
+        random_state=opts.seed,
+        verbose=verbose,
+    )
+
+
+def check_endpoint(base_url, *, timeout=10):
+    """Fail fast with a one-line error if an OpenAI-compatible server is unreachable.
+
+    Any HTTP answer (even 401 or 404) proves the server is there; only a
+    connection failure or a timeout is an error. No key is sent.
+
+    Parameters
+    ----------
+    base_url : str or None
+        The server's base URL; None: ``$OPENAI_BASE_URL``, else OpenAI's.
+    timeout : float, default=10
+        Seconds to wait for an answer.
+    """
+    base = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+    url = base.rstrip("/") + "/models"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            pass
+    except urllib.error.HTTPError:
+        return
+    except urllib.error.URLError as exc:
+        raise CLIError(f"cannot reach the LLM endpoint {base} (--base-url): {one_line(exc.reason)}") from None
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"cannot reach the LLM endpoint {base} (--base-url): {one_line(exc)}") from None
+
+
+def collect(kwargs):
+    """The command's keyword arguments as an attribute namespace."""
+    import types
+
+    return types.SimpleNamespace(**kwargs)
+

@@ -1,0 +1,30 @@
+"""LLM labelers: the annotator half of FreeAL.
+
+A labeler labels texts by in-context learning (:meth:`BaseLabeler.annotate`)
+and writes synthetic labelled demonstrations
+(:meth:`BaseLabeler.generate_demos`). :class:`OpenAILabeler` talks to any
+OpenAI-compatible endpoint; :class:`LocalLabeler` runs the packaged local LLM
+in-process. Both cache every answer on disk and account for tokens and cost.
+"""
+
+from ._base import BaseLabeler
+from ._cache import ResponseCache, cache_key
+from ._local import LocalLabeler
+from ._openai import OpenAILabeler
+from ._parsing import parse_generated_texts, parse_label
+from ._retry import LLMCallError
+from ._usage import PRICES, BudgetExceededError, Usage
+
+__all__ = [
+    "BaseLabeler",
+    "OpenAILabeler",
+    "LocalLabeler",
+    "Usage",
+    "PRICES",
+    "BudgetExceededError",
+    "LLMCallError",
+    "ResponseCache",
+    "cache_key",
+    "parse_label",
+    "parse_generated_texts",
+]

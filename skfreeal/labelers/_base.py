@@ -1,0 +1,589 @@
+"""The labeler base class: prompts, cache, budget and concurrency around one call."""
+
+import math
+import threading
+import warnings
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from .._cache_dir import get_cache_dir
+from .._validation import check_texts
+from ._cache import ResponseCache, cache_key
+from ._parsing import (
+    check_labels,
+    label_confidence,
+    mentioned_labels,
+    parse_generated_texts,
+    parse_label,
+)
+from ._prompts import annotation_messages, generation_messages, order_demos, system_prompt
+from ._usage import Budget, BudgetExceededError, Usage
+
+__all__ = ["BaseLabeler"]
+
+# Logprobs of this many answer tokens are kept in the cache (labels are short).
+_KEPT_LOGPROB_TOKENS = 48
+_TOP_LOGPROBS = 5
+# Unlabelled examples shown per demo-generation call, and texts asked per call.
+_EXAMPLES_PER_CALL = 4
+_TEXTS_PER_CALL = 8
+
+
+class BaseLabeler(BaseEstimator):
+    """Base class of the LLM annotators used by FreeAL.
+
+    A labeler asks an LLM for the label of each text by in-context learning
+    (a system message with the task and the label names, each
+    demonstration as a user/assistant turn, the text as the last user
+    turn), reads the answer into a label id or an abstention, and takes a
+    confidence from the label tokens' probabilities. It also writes
+    synthetic labelled demonstrations. Subclasses say how to send one
+    request (:meth:`_complete`); this class adds the response cache, the
+    budget, the concurrency and the usage record.
+
+    Parameters
+    ----------
+    labels : list of str, default=None
+        The label names; ids returned by :meth:`annotate` index this list.
+        Must be set before annotating (the FreeAL loop sets it).
+    task : str, default=None
+        What to classify, e.g. ``"Classify the sentiment of a tweet."``.
+    label_descriptions : dict of str to str, default=None
+        An optional description per label name, shown in the prompt.
+    cache : "auto", str, path-like or None, default="auto"
+        The persistent response cache: ``"auto"`` is
+        ``responses.sqlite`` in skfreeal's cache folder
+        (``$SKFREEAL_CACHE_DIR`` or the user cache folder), a path names
+        another SQLite file, None turns caching off.
+    max_cost : float, default=None
+        Cap on the estimated cost in USD of all calls of this labeler. The
+        call that could pass it is not made: :class:`BudgetExceededError`
+        is raised, and every answer received so far stays in the cache.
+    max_tokens : int, default=None
+        Cap on the prompt plus completion tokens of all calls, likewise.
+    price_table : dict of str to (float, float), default=None
+        USD per million (prompt, completion) tokens by model name,
+        replacing the built-in table (:data:`skfreeal.labelers.PRICES`).
+    temperature : float, default=0.0
+        Sampling temperature of the annotation calls (0 = greedy).
+    generation_temperature : float, default=0.7
+        Sampling temperature of the demo-generation calls, which need variety.
+    max_concurrency : int, default=8
+        Requests in flight at once (an in-process model runs one at a time).
+    max_text_chars : int, default=1000
+        A text to label is cut to this many characters.
+    max_demo_chars : int, default=200
+        A demonstration text (and an example shown for generation) is cut
+        to this many characters: demonstrations are most of a prompt.
+    demo_order : {"shared", "given"}, default="shared"
+        ``"shared"`` puts each text's demonstrations in one fixed order
+        (a hash of the demonstration), so that texts with overlapping
+        neighbours share a prompt prefix that the model's KV cache does not
+        evaluate again, and the same set of demonstrations always makes the
+        same prompt; ``"given"`` keeps the order they come in (e.g. most
+        similar last).
+    filter_demos : bool, default=True
+        Keep a generated demonstration only when the model, asked zero-shot,
+        gives it the label it was written for (one short extra call per
+        text; small models often write texts of the wrong label).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the demo generation and the retry jitter.
+    verbose : int, default=0
+        Shows a progress bar when positive.
+
+    Attributes
+    ----------
+    usage_ : Usage
+        Calls, tokens, cache hits, retries and estimated cost, cumulated
+        over every call of this instance (set on first use).
+    """
+
+    _parameter_constraints = {
+        "labels": [list, tuple, None],
+        "task": [str, None],
+        "label_descriptions": [dict, None],
+        "cache": [StrOptions({"auto"}), str, Path, None],
+        "max_cost": [Interval(Real, 0, None, closed="left"), None],
+        "max_tokens": [Interval(Integral, 1, None, closed="left"), None],
+        "price_table": [dict, None],
+        "temperature": [Interval(Real, 0, 2, closed="both")],
+        "generation_temperature": [Interval(Real, 0, 2, closed="both")],
+        "max_concurrency": [Interval(Integral, 1, None, closed="left")],
+        "max_text_chars": [Interval(Integral, 16, None, closed="left")],
+        "max_demo_chars": [Interval(Integral, 16, None, closed="left")],
+        "demo_order": [StrOptions({"shared", "given"})],
+        "filter_demos": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # Parameters every labeler has (subclasses forward them to __init__).
+    _base_params = (
+        "labels", "task", "label_descriptions", "cache", "max_cost", "max_tokens", "price_table",
+        "temperature", "generation_temperature", "max_concurrency", "max_text_chars",
+        "max_demo_chars", "demo_order", "filter_demos", "random_state", "verbose",
+    )
+
+    # Attributes that hold live resources: never pickled, rebuilt on use.
+    _transient = ("_response_cache", "_usage_lock")
+
+    def __init__(
+        self,
+        *,
+        labels=None,
+        task=None,
+        label_descriptions=None,
+        cache="auto",
+        max_cost=None,
+        max_tokens=None,
+        price_table=None,
+        temperature=0.0,
+        generation_temperature=0.7,
+        max_concurrency=8,
+        max_text_chars=1000,
+        max_demo_chars=200,
+        demo_order="shared",
+        filter_demos=True,
+        random_state=None,
+        verbose=0,
+    ):
+        self.labels = labels
+        self.task = task
+        self.label_descriptions = label_descriptions
+        self.cache = cache
+        self.max_cost = max_cost
+        self.max_tokens = max_tokens
+        self.price_table = price_table
+        self.temperature = temperature
+        self.generation_temperature = generation_temperature
+        self.max_concurrency = max_concurrency
+        self.max_text_chars = max_text_chars
+        self.max_demo_chars = max_demo_chars
+        self.demo_order = demo_order
+        self.filter_demos = filter_demos
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- what a subclass provides ---------------------------------------------------
+
+    def _model_id(self):
+        """What identifies the model in the cache key (never a credential)."""
+        raise NotImplementedError
+
+    def _complete(self, messages, params):
+        """Send one chat request and return its response dict.
+
+        Returns ``{"text": str, "logprobs": list or None, "prompt_tokens": int,
+        "completion_tokens": int, "cached_tokens": int}``; ``logprobs`` holds
+        ``[token, logprob, [[alt, logprob], ...]]`` per generated token.
+        """
+        raise NotImplementedError
+
+    def _prices(self):
+        """(prompt, completion) USD per million tokens, or None when unknown."""
+        return None
+
+    def _concurrency(self):
+        return self.max_concurrency
+
+    def _fit_to_context(self, messages, max_new_tokens):
+        """Shorten ``messages`` to fit the model's context (default: unchanged)."""
+        return messages
+
+    def _estimate_prompt_tokens(self, messages):
+        """An upper estimate of a request's prompt tokens, for the budget.
+
+        One token per UTF-8 byte until an answer has told the real ratio,
+        then the largest ratio seen with a 25% margin, plus a few tokens of
+        chat-template overhead per message.
+        """
+        n_bytes = sum(len(m["content"].encode("utf-8")) for m in messages)
+        ratio = getattr(self, "_tokens_per_byte", None)
+        ratio = 1.0 if ratio is None else min(1.0, 1.25 * ratio)
+        return math.ceil(ratio * n_bytes) + 8 * len(messages)
+
+    def _logprob_params(self):
+        """Request parameters that ask for the answer tokens' logprobs."""
+        return {"logprobs": True, "top_logprobs": _TOP_LOGPROBS}
+
+    # -- helpers --------------------------------------------------------------------
+
+    def __getstate__(self):
+        # A copy: object.__getstate__ may hand back the live __dict__.
+        state = dict(super().__getstate__())
+        for name in self._transient:
+            state.pop(name, None)
+        return state
+
+    def _check_labels(self):
+        labels = check_labels(self.labels)
+        descriptions = self.label_descriptions or {}
+        unknown = sorted(set(descriptions) - set(labels))
+        if unknown:
+            raise ValueError(
+                f"label_descriptions has keys that are not in labels: {unknown}; labels={labels}."
+            )
+        return labels
+
+    def _get_cache(self):
+        if self.cache is None:
+            return None
+        path = get_cache_dir() / "responses.sqlite" if self.cache == "auto" else Path(self.cache)
+        cache = getattr(self, "_response_cache", None)
+        if cache is None or cache.path != path:
+            cache = self._response_cache = ResponseCache(path)
+        return cache
+
+    def _budget(self):
+        if not hasattr(self, "usage_"):
+            self.usage_ = Usage()
+        if getattr(self, "_usage_lock", None) is None:
+            self._usage_lock = threading.Lock()
+        return Budget(
+            self.usage_,
+            max_tokens=self.max_tokens,
+            max_cost=self.max_cost,
+            prices=self._prices(),
+            what=f"model {self._model_id()!r}",
+            lock=self._usage_lock,
+        )
+
+    def _answer_max_tokens(self, labels):
+        # Room for the longest label plus a short lead-in ("Label: ...").
+        return min(48, 8 + max(len(label) for label in labels) // 3)
+
+    def _check_demos(self, demos, n_texts, labels):
+        """Per-text lists of (text, label id) from the three accepted forms."""
+        if demos is None:
+            return [[]] * n_texts
+        if isinstance(demos, (str, bytes)) or not hasattr(demos, "__len__"):
+            raise TypeError(
+                "demos must be None, a sequence of (text, label) pairs, or one such sequence "
+                f"per text; got {type(demos).__name__}."
+            )
+        demos = list(demos)
+        if not demos:
+            return [[]] * n_texts
+        if _is_pair(demos[0]):
+            shared = [self._check_pair(pair, labels, f"demos[{i}]") for i, pair in enumerate(demos)]
+            return [shared] * n_texts
+        if len(demos) != n_texts:
+            raise ValueError(
+                f"demos has {len(demos)} entries but there are {n_texts} texts: give one "
+                "sequence of (text, label) pairs per text, or one sequence shared by all."
+            )
+        return [
+            [self._check_pair(pair, labels, f"demos[{i}][{j}]") for j, pair in enumerate(seq)]
+            for i, seq in enumerate(demos)
+        ]
+
+    @staticmethod
+    def _check_pair(pair, labels, where):
+        if not _is_pair(pair):
+            raise TypeError(f"{where} must be a (text, label) pair, got {pair!r:.80}.")
+        text, label = pair
+        if isinstance(label, str):
+            if label not in labels:
+                raise ValueError(f"{where} has label {label!r}, which is not in labels={labels}.")
+            return text, labels.index(label)
+        if isinstance(label, (bool, np.bool_)) or not isinstance(label, (Integral, np.integer)):
+            raise TypeError(f"{where} label must be an int id or a label name, got {label!r}.")
+        if not 0 <= int(label) < len(labels):
+            raise ValueError(
+                f"{where} has label id {int(label)}, outside [0, {len(labels)}) "
+                f"for labels={labels}."
+            )
+        return text, int(label)
+
+    # -- the request engine ---------------------------------------------------------
+
+    def _run(self, requests):
+        """Answer ``(messages, params)`` requests: cache first, then the model.
+
+        Identical requests are sent once. Requests go out in the order of
+        their messages, so that consecutive prompts share long prefixes.
+        """
+        model_id = self._model_id()
+        keys = [cache_key(model_id, m, p) for m, p in requests]
+        cache = self._get_cache()
+        budget = self._budget()
+        found = cache.get_many(keys) if cache is not None else {}
+        results = [found.get(key) for key in keys]
+        todo = {}
+        for i, key in enumerate(keys):
+            if key in found:
+                budget.count("cache_hits")
+            elif key in todo:
+                budget.count("cache_hits")  # the same request twice in one batch
+                todo[key].append(i)
+            else:
+                todo[key] = [i]
+        order = sorted(todo, key=lambda k: [m["content"] for m in requests[todo[k][0]][0]])
+        n_total = len(requests)
+
+        def call(key):
+            messages, params = requests[todo[key][0]]
+            response = self._complete(messages, params)
+            budget.charge(response["prompt_tokens"], response["completion_tokens"])
+            budget.count("cached_tokens", response.get("cached_tokens", 0))
+            n_bytes = sum(len(m["content"].encode("utf-8")) for m in messages)
+            ratio = response["prompt_tokens"] / max(1, n_bytes)
+            self._tokens_per_byte = max(ratio, getattr(self, "_tokens_per_byte", None) or 0.0)
+            if cache is not None:
+                cache.put(key, response)
+            for i in todo[key]:
+                results[i] = response
+
+        stop = self._dispatch(order, requests, todo, call, budget)
+        if stop is not None:
+            n_done = sum(r is not None for r in results)
+            raise BudgetExceededError(
+                f"LLM budget of {self._describe()} reached: {stop}. {n_done} of {n_total} "
+                "requests are answered and cached; raise the budget and re-run to go on "
+                "from there.",
+                usage=self.usage_.copy(),
+                n_done=n_done,
+                n_total=n_total,
+            )
+        return results
+
+    def _dispatch(self, order, requests, todo, call, budget):
+        """Run ``call`` over ``order`` with bounded concurrency; stop at the budget.
+
+        Returns the budget's reason to stop, or None. The first failure of a
+        call stops new submissions and is raised once the calls in flight
+        (already paid for) are in.
+        """
+        progress = self._progress(len(order))
+        if self._concurrency() == 1:
+            # In the caller's thread: an in-process model, Ctrl-C, profilers.
+            try:
+                for key in order:
+                    messages, params = requests[todo[key][0]]
+                    estimate = (self._estimate_prompt_tokens(messages), params["max_tokens"])
+                    stop = budget.reserve(*estimate)
+                    if stop is not None:
+                        return stop
+                    try:
+                        call(key)
+                    finally:
+                        budget.release(*estimate)
+                    if progress is not None:
+                        progress.update(1)
+                return None
+            finally:
+                if progress is not None:
+                    progress.close()
+        stop, error, pending = None, None, {}
+        keys = iter(order)
+        with ThreadPoolExecutor(max_workers=min(self._concurrency(), max(1, len(order)))) as pool:
+            while True:
+                while len(pending) < self._concurrency() and stop is None and error is None:
+                    key = next(keys, None)
+                    if key is None:
+                        break
+                    messages, params = requests[todo[key][0]]
+                    estimate = (self._estimate_prompt_tokens(messages), params["max_tokens"])
+                    stop = budget.reserve(*estimate)
+                    if stop is None:
+                        pending[pool.submit(call, key)] = estimate
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    budget.release(*pending.pop(future))
+                    if future.exception() is not None and error is None:
+                        error = future.exception()
+                    if progress is not None:
+                        progress.update(1)
+        if progress is not None:
+            progress.close()
+        if error is not None:
+            raise error
+        return stop
+
+    def _progress(self, total):
+        if not self.verbose or total == 0:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=f"LLM calls ({self._describe()})", unit="call")
+
+    def _describe(self):
+        return f"model {self._model_id()!r}"
+
+    # -- the public verbs -----------------------------------------------------------
+
+    def annotate(self, texts, demos=None):
+        """Label texts by in-context learning.
+
+        Parameters
+        ----------
+        texts : iterable of str
+            The texts to label.
+        demos : None, sequence of (str, int) or list of such sequences, default=None
+            In-context demonstrations: None for zero-shot; one sequence of
+            (text, label id) pairs shared by all texts; or one sequence per
+            text (FreeAL's k nearest neighbours). A label may also be given
+            by its name.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_texts,), dtype=int64
+            Ids into ``self.labels``; ``-1`` where the answer named no label
+            unambiguously (abstain).
+        confidence : ndarray of shape (n_texts,), dtype=float64
+            The probability of the answer's label tokens, in [0, 1]; ``1.0``
+            when the endpoint gives no logprobs, ``0.0`` for an abstention.
+
+        Raises
+        ------
+        BudgetExceededError
+            Before a call that could pass ``max_tokens`` or ``max_cost``.
+        """
+        self._validate_params()
+        labels = self._check_labels()
+        texts = check_texts(texts, name="texts")
+        per_text = self._check_demos(demos, len(texts), labels)
+        system = system_prompt(labels, self.task, self.label_descriptions)
+        max_new = self._answer_max_tokens(labels)
+        params = {"temperature": float(self.temperature), "max_tokens": max_new}
+        params.update(self._logprob_params())
+        requests = []
+        for text, text_demos in zip(texts, per_text):
+            messages = annotation_messages(
+                text,
+                order_demos(text_demos) if self.demo_order == "shared" else text_demos,
+                labels,
+                system,
+                max_text_chars=self.max_text_chars,
+                max_demo_chars=self.max_demo_chars,
+            )
+            requests.append((self._fit_to_context(messages, max_new), params))
+        responses = self._run(requests)
+        ids = np.full(len(texts), -1, dtype=np.int64)
+        confidence = np.zeros(len(texts), dtype=np.float64)
+        for i, response in enumerate(responses):
+            ids[i], span = parse_label(response["text"], labels)
+            confidence[i] = label_confidence(response.get("logprobs"), span, response["text"])
+        return ids, confidence
+
+    def generate_demos(self, n, examples, random_state=None):
+        """Write ``n`` synthetic labelled texts in the style of ``examples``.
+
+        FreeAL's demonstration generation: for each label, the LLM sees a
+        few randomly drawn unlabelled examples and writes new texts of that
+        label in their style. Answers are parsed (numbered lines, bullets or
+        JSON) and cleaned; texts that copy an example, repeat one already
+        kept, or name several labels (they talk about the task) are dropped;
+        with ``filter_demos``, so are texts the model itself does not label
+        as intended (zero-shot). The result is balanced over the labels.
+
+        Parameters
+        ----------
+        n : int
+            How many demonstrations to return.
+        examples : iterable of str
+            Unlabelled texts whose style to imitate.
+        random_state : int, RandomState instance or None, default=None
+            Which examples are shown; falls back to ``self.random_state``.
+
+        Returns
+        -------
+        demos : list of (str, int)
+            (text, label id) pairs, labels interleaved, as balanced as the
+            answers allow (a warning says when a label fell short).
+        """
+        self._validate_params()
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (Integral, np.integer)) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}.")
+        labels = self._check_labels()
+        examples = check_texts(examples, name="examples")
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        quota = [n // len(labels) + (i < n % len(labels)) for i in range(len(labels))]
+        collected = [[] for _ in labels]
+        shown = [e for e in examples if e.strip()] or examples
+        originals = {_signature(e) for e in shown}
+        seen = set(originals)
+        mean_chars = np.mean([min(len(e), self.max_demo_chars) for e in shown])
+        tokens_per_text = int(mean_chars / 3) + 12
+        for _ in range(3):  # a few rounds make up for short, copied or rejected answers
+            wanted = [(i, q - len(c)) for i, (q, c) in enumerate(zip(quota, collected))
+                      if q > len(c)]
+            if not wanted:
+                break
+            requests, owners = [], []
+            for i, missing in wanted:
+                for start in range(0, missing, _TEXTS_PER_CALL):
+                    k = min(_TEXTS_PER_CALL, missing - start) + 1  # one spare per call
+                    picked = rng.choice(
+                        len(shown), min(_EXAMPLES_PER_CALL, len(shown)), replace=False
+                    )
+                    messages = generation_messages(
+                        labels[i],
+                        [shown[j] for j in picked],
+                        k,
+                        task=self.task,
+                        label_description=(self.label_descriptions or {}).get(labels[i]),
+                        max_example_chars=self.max_demo_chars,
+                    )
+                    params = {
+                        "temperature": float(self.generation_temperature),
+                        "max_tokens": min(1024, k * tokens_per_text),
+                        "seed": int(rng.randint(2**31 - 1)),
+                    }
+                    requests.append((messages, params))
+                    owners.append(i)
+            candidates = []
+            for i, response in zip(owners, self._run(requests)):
+                for text in parse_generated_texts(response["text"], labels):
+                    key = _signature(text)
+                    talks_about_task = len(mentioned_labels(text, labels)) > 1
+                    if key in seen or _copies(key, originals) or talks_about_task:
+                        continue
+                    seen.add(key)
+                    candidates.append((text, i))
+            if candidates and self.filter_demos:
+                ids, _ = self.annotate([text for text, _ in candidates])
+                candidates = [c for c, got in zip(candidates, ids) if got == c[1]]
+            for text, i in candidates:
+                if len(collected[i]) < quota[i]:
+                    collected[i].append(text)
+        short = {labels[i]: (len(c), q) for i, (c, q) in enumerate(zip(collected, quota))
+                 if len(c) < q}
+        if short:
+            warnings.warn(
+                "The LLM wrote fewer usable demonstrations than asked for some labels "
+                f"(got, wanted): {short}.",
+                stacklevel=2,
+            )
+        demos = []
+        for rank in range(max(quota)):
+            demos.extend((c[rank], i) for i, c in enumerate(collected) if rank < len(c))
+        return demos
+
+
+def _signature(text):
+    """Letters and digits only, lower-cased: spacing and punctuation do not make a text new."""
+    return "".join(c for c in text.lower() if c.isalnum())
+
+
+def _copies(signature, originals, min_chars=12):
+    """Whether a text is (a long piece of) an example, or an example is a piece of it."""
+    if len(signature) < min_chars:
+        return False
+    return any(len(o) >= min_chars and (signature in o or o in signature) for o in originals)
+
+
+def _is_pair(item):
+    return (
+        isinstance(item, (tuple, list))
+        and len(item) == 2
+        and isinstance(item[0], str)
+    )

@@ -1,0 +1,387 @@
+"""A labeler for any OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, llama.cpp)."""
+
+import copy
+import json
+import logging
+import os
+import random
+import threading
+from numbers import Integral, Real
+from urllib.parse import urlsplit, urlunsplit
+
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+
+from ._base import _KEPT_LOGPROB_TOKENS, BaseLabeler
+from ._retry import LLMCallError, call_with_retries, retry_after_seconds
+from ._usage import price_of
+
+__all__ = ["OpenAILabeler"]
+
+logger = logging.getLogger("skfreeal.labelers")
+
+_OPENAI_URL = "https://api.openai.com/v1"
+
+
+class _Secret(str):
+    """A credential: a ``str`` whose repr is ``'***'`` and which never pickles."""
+
+    def __repr__(self):
+        return "'***'"
+
+    def __reduce__(self):
+        return (_dropped_secret, ())
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def _dropped_secret():
+    return None
+
+
+class _MalformedResponse(Exception):
+    """A 2xx answer whose body is not a chat completion (retried)."""
+
+
+def _endpoint(base_url):
+    """The endpoint without user info, query or fragment (they may hold credentials)."""
+    parts = urlsplit(base_url or _OPENAI_URL)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def _scrub(message, secret):
+    """Remove a secret, and any long piece of it, from a message."""
+    if not secret or not message:
+        return message
+    for length in range(len(secret), 7, -1):
+        for start in range(0, len(secret) - length + 1):
+            piece = secret[start : start + length]
+            if piece in message:
+                message = message.replace(piece, "***")
+    return message
+
+
+def _read_completion(body):
+    """The response dict of a chat completion body, or _MalformedResponse."""
+    try:
+        data = json.loads(body)
+        choice = data["choices"][0]
+        text = (choice.get("message") or {}).get("content") or ""
+        if not isinstance(text, str):
+            raise TypeError("content is not a string")
+        usage = data.get("usage") or {}
+        content = (choice.get("logprobs") or {}).get("content") or None
+        logprobs = None
+        if content:
+            logprobs = [
+                [
+                    t["token"],
+                    float(t["logprob"]),
+                    [[a["token"], float(a["logprob"])] for a in t.get("top_logprobs") or []],
+                ]
+                for t in content[:_KEPT_LOGPROB_TOKENS]
+            ]
+        details = usage.get("prompt_tokens_details") or {}
+        return {
+            "text": text,
+            "logprobs": logprobs,
+            "prompt_tokens": usage.get("prompt_tokens"),
+            "completion_tokens": usage.get("completion_tokens"),
+            "cached_tokens": int(details.get("cached_tokens") or 0),
+        }
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise _MalformedResponse(f"not a chat completion ({type(exc).__name__})") from None
+
+
+def _classify(exc):
+    """Retry decision for an error: False, True, or seconds to wait (Retry-After)."""
+    import openai
+
+    if isinstance(exc, openai.APIStatusError):
+        code = exc.status_code
+        body = exc.body if isinstance(exc.body, dict) else {}
+        error = body.get("error", body) if isinstance(body.get("error", body), dict) else {}
+        if code == 429 and error.get("code") == "insufficient_quota":
+            return False  # no amount of waiting fixes an empty account
+        if code in (408, 409, 429) or code >= 500:
+            wait = retry_after_seconds(exc.response.headers)
+            return True if wait is None else wait
+        return False
+    # APITimeoutError is an APIConnectionError: timeouts, refused and dropped connections
+    return isinstance(exc, (openai.APIConnectionError, _MalformedResponse))
+
+
+_HINTS = {
+    400: "the endpoint rejected the request (a parameter it does not support? try logprobs=False)",
+    401: "check the API key (the api_key parameter or OPENAI_API_KEY)",
+    403: "the key is not allowed to use this model",
+    404: "check the model name and base_url",
+}
+
+
+class OpenAILabeler(BaseLabeler):
+    """LLM annotator over any OpenAI-compatible chat-completions endpoint.
+
+    Works with OpenAI, and with local servers that speak the same protocol
+    (vLLM, Ollama, the llama.cpp server). Requests go out concurrently
+    (``max_concurrency``); transient failures (429, 5xx, timeouts, dropped
+    connections, malformed bodies) are retried with exponential backoff and
+    jitter, honouring Retry-After; 400/401/403/404 fail at once with an
+    error naming the model and the endpoint. Answers are cached on disk, so
+    the same request is never paid for twice.
+
+    Parameters
+    ----------
+    model : str
+        The model name the endpoint serves, e.g. ``"gpt-4o-mini"``.
+    base_url : str, default=None
+        The endpoint, e.g. ``"http://127.0.0.1:8000/v1"``; None is OpenAI.
+        It is not part of the cache key: the same model name served on a
+        new port keeps its cached answers.
+    api_key : str, default=None
+        The key; None reads ``OPENAI_API_KEY`` (and a local endpoint needs
+        none). It never shows in ``repr``, logs, errors or the cache, and is
+        left out of pickles: a reloaded labeler reads ``OPENAI_API_KEY``.
+    timeout : float, default=60.0
+        Seconds before an attempt is abandoned (and retried).
+    max_retries : int, default=6
+        Retries of a request after its first attempt.
+    retry_base_delay, retry_max_delay : float, default=0.5, 30.0
+        The backoff starts at ``retry_base_delay`` seconds and doubles up
+        to ``retry_max_delay`` (with jitter).
+    logprobs : bool, default=True
+        Ask for token logprobs, which give the confidences. Turn off for
+        endpoints that reject the parameter.
+    labels, task, label_descriptions, cache, max_cost, max_tokens, price_table, \
+temperature, generation_temperature, max_concurrency, max_text_chars, \
+max_demo_chars, demo_order, filter_demos, random_state, verbose
+        See :class:`BaseLabeler`.
+
+    Attributes
+    ----------
+    usage_ : Usage
+        Calls, tokens, cache hits, retries and estimated cost so far.
+    client_ : openai.OpenAI
+        The HTTP client, built on first use (never pickled).
+
+    See Also
+    --------
+    LocalLabeler : the embedded local LLM, no server or key needed.
+
+    Examples
+    --------
+    >>> labeler = OpenAILabeler("gpt-4o-mini", api_key="sk-secret",
+    ...                         labels=["negative", "positive"])
+    >>> labeler
+    OpenAILabeler(api_key='***', labels=['negative', 'positive'],
+                  model='gpt-4o-mini')
+    """
+
+    _parameter_constraints = {
+        **BaseLabeler._parameter_constraints,
+        "model": [str],
+        "base_url": [str, None],
+        "api_key": [str, None],
+        "timeout": [Interval(Real, 0, None, closed="neither")],
+        "max_retries": [Interval(Integral, 0, None, closed="left")],
+        "retry_base_delay": [Interval(Real, 0, None, closed="left")],
+        "retry_max_delay": [Interval(Real, 0, None, closed="left")],
+        "logprobs": ["boolean"],
+    }
+    _transient = BaseLabeler._transient + ("client_", "_client_config", "_jitter")
+
+    def __init__(
+        self,
+        model,
+        *,
+        base_url=None,
+        api_key=None,
+        timeout=60.0,
+        max_retries=6,
+        retry_base_delay=0.5,
+        retry_max_delay=30.0,
+        logprobs=True,
+        labels=None,
+        task=None,
+        label_descriptions=None,
+        cache="auto",
+        max_cost=None,
+        max_tokens=None,
+        price_table=None,
+        temperature=0.0,
+        generation_temperature=0.7,
+        max_concurrency=8,
+        max_text_chars=1000,
+        max_demo_chars=200,
+        demo_order="shared",
+        filter_demos=True,
+        random_state=None,
+        verbose=0,
+    ):
+        # The base parameters are forwarded as they are (sklearn needs each in the signature).
+        super().__init__(**{k: v for k, v in locals().items() if k in BaseLabeler._base_params})
+        self.model = model
+        self.base_url = base_url
+        self.api_key = api_key
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.retry_base_delay = retry_base_delay
+        self.retry_max_delay = retry_max_delay
+        self.logprobs = logprobs
+
+    # -- secrets --------------------------------------------------------------------
+
+    def get_params(self, deep=True):
+        """Parameters of the labeler; ``api_key`` comes as a masked ``str``.
+
+        The masked value equals the key (so :func:`~sklearn.base.clone` and
+        ``set_params`` carry it) but its ``repr`` is ``'***'`` and it never
+        pickles.
+        """
+        params = super().get_params(deep=deep)
+        key = params.get("api_key")
+        if isinstance(key, str) and not isinstance(key, _Secret):
+            params["api_key"] = _Secret(key)
+        return params
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # A pickle may be shared or stored: the key stays out of it.
+        state["api_key"] = None
+        return state
+
+    def __deepcopy__(self, memo):
+        # An in-memory copy keeps the key (pickling, which deepcopy would use, drops it).
+        twin = copy.copy(self)
+        memo[id(self)] = twin
+        for name, value in self.__getstate__().items():
+            setattr(twin, name, copy.deepcopy(value, memo))
+        twin.api_key = self.api_key
+        return twin
+
+    def __copy__(self):
+        twin = type(self).__new__(type(self))
+        twin.__dict__.update(self.__getstate__())
+        twin.api_key = self.api_key
+        return twin
+
+    def _key(self):
+        key = self.api_key if self.api_key is not None else os.environ.get("OPENAI_API_KEY")
+        if key is None and self.base_url is None:
+            raise ValueError(
+                f"OpenAILabeler(model={self.model!r}) talks to {_OPENAI_URL}, which needs an "
+                "API key: pass api_key=... or set the OPENAI_API_KEY environment variable."
+            )
+        # Local servers (llama.cpp, vLLM, Ollama) accept any key.
+        return str(key) if key is not None else "no-key"
+
+    # -- the client -----------------------------------------------------------------
+
+    def _get_client(self):
+        key = self._key()
+        config = (self.base_url, float(self.timeout), hash(key))
+        stale = getattr(self, "_client_config", None) != config
+        if getattr(self, "client_", None) is None or stale:
+            import openai
+
+            self.client_ = openai.OpenAI(
+                api_key=key,
+                base_url=self.base_url or _OPENAI_URL,
+                timeout=float(self.timeout),
+                max_retries=0,  # the retry policy is ours (_retry.py)
+            )
+            self._client_config = config
+        return self.client_
+
+    def _model_id(self):
+        return self.model
+
+    def _describe(self):
+        return f"model {self.model!r} at {_endpoint(self.base_url)}"
+
+    def _prices(self):
+        return price_of(self.model, self.price_table)
+
+    def _logprob_params(self):
+        return super()._logprob_params() if self.logprobs else {}
+
+    def _run(self, requests):
+        self._get_client()  # built once, before the worker threads share it
+        if getattr(self, "_jitter", None) is None:
+            self._jitter = random.Random(check_random_state(self.random_state).randint(2**31 - 1))
+        if getattr(self, "_usage_lock", None) is None:
+            self._usage_lock = threading.Lock()
+        return super()._run(requests)
+
+    def _complete(self, messages, params):
+        import openai
+
+        client = self.client_
+
+        def attempt():
+            raw = client.chat.completions.with_raw_response.create(
+                model=self.model, messages=messages, **params
+            )
+            return _read_completion(raw.http_response.content.decode("utf-8", "replace"))
+
+        def on_retry(exc, attempt_no, delay):
+            with self._usage_lock:
+                self.usage_.retries += 1
+            logger.info(
+                "Retrying %s in %.2fs after %s (attempt %d of %d).",
+                self._describe(),
+                delay,
+                self._failure(exc),
+                attempt_no + 1,
+                self.max_retries + 1,
+            )
+
+        try:
+            response = call_with_retries(
+                attempt,
+                _classify,
+                max_retries=self.max_retries,
+                base_delay=self.retry_base_delay,
+                max_delay=self.retry_max_delay,
+                rng=self._jitter,
+                on_retry=on_retry,
+            )
+        except (openai.OpenAIError, _MalformedResponse) as exc:
+            status = getattr(exc, "status_code", None)
+            hint = _HINTS.get(status)
+            tried = "" if hint else f" after {self.max_retries + 1} attempt(s)"
+            raise LLMCallError(
+                f"The LLM call to {self._describe()} failed{tried}: {self._failure(exc)}"
+                + (f"; {hint}." if hint else "."),
+                status_code=status,
+            ) from None
+        if response["prompt_tokens"] is None:  # the endpoint reports no usage
+            response["prompt_tokens"] = self._estimate_prompt_tokens(messages)
+        if response["completion_tokens"] is None:
+            response["completion_tokens"] = params["max_tokens"]
+        return response
+
+    def _failure(self, exc):
+        """A one-line, credential-free account of a failed attempt."""
+        import openai
+
+        if isinstance(exc, openai.APIStatusError):
+            body = exc.body
+            if isinstance(body, dict):
+                body = body.get("error", body)
+                body = body.get("message", body) if isinstance(body, dict) else body
+            detail = f"HTTP {exc.status_code}" + (f" ({str(body)[:300]})" if body else "")
+        elif isinstance(exc, openai.APITimeoutError):
+            detail = f"no answer within timeout={self.timeout}s"
+        elif isinstance(exc, openai.APIConnectionError):
+            detail = "connection failed or dropped"
+        else:
+            detail = str(exc)
+        return _scrub(detail, self._key())

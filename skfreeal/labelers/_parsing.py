@@ -1,0 +1,372 @@
+"""Turn an LLM's free-text answer into a label id, a confidence, or demo texts.
+
+Everything here is a pure function of the *answer* (never of the input text),
+so a text that tries prompt injection can at most change what the model says,
+not how it is read. The rule is "exactly one label or abstain": an answer is
+mapped to a label only when it names one label unambiguously; anything else
+gives ``-1``.
+"""
+
+import json
+import math
+import re
+import unicodedata
+
+__all__ = [
+    "ABSTAIN",
+    "check_labels",
+    "parse_label",
+    "label_confidence",
+    "parse_generated_texts",
+    "mentioned_labels",
+]
+
+ABSTAIN = -1
+
+# A label mention preceded (within a few words) by one of these is negated:
+# "not positive" must never be read as "positive".
+_NEGATIONS = re.compile(
+    r"\b(?:not|no|never|neither|nor|without|non|isn't|isnt|wasn't|aren't|doesn't|don't|"
+    r"cannot|can't|hardly|rather than|instead of)\W+(?:\w+\W+){0,2}$",
+    re.IGNORECASE,
+)
+# What may precede a label for it to count as the answer's first word:
+# quotes, markdown, and a short "Label:" / "The answer is:" lead-in.
+_LEAD_IN = re.compile(r"^[\W_]*(?:(?:\w+[ \t]+){0,3}\w+[ \t]*:[\W_]*)?$")
+# What may follow that first label: the end, or a sentence/field break.
+_TERMINATOR = re.compile(r"^(?:[\s\"'`*_)\]}]*$|[\s\"'`*_)\]}]*[.!;:,\n(\[]|\s+[-–—]\s)")
+
+
+def _words(label):
+    return re.findall(r"[^\W_]+", label.lower())
+
+
+def _label_key(label):
+    """A canonical form: lower-case words, '&' read as 'and'."""
+    return " ".join(_words(label.replace("&", " and ")))
+
+
+def check_labels(labels):
+    """Validate label names and return them as a list of ``str``.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        At least two distinct, non-empty names. Names that differ only in
+        case, spacing or punctuation are rejected: an answer could not tell
+        them apart.
+
+    Returns
+    -------
+    labels : list of str
+
+    Examples
+    --------
+    >>> check_labels(["negative", "positive"])
+    ['negative', 'positive']
+    """
+    if labels is None:
+        raise ValueError(
+            "labels is None: set the label names, e.g. labeler.set_params(labels=['neg', 'pos'])."
+        )
+    if isinstance(labels, str):
+        raise TypeError(f"labels must be a list of label names, got a single string {labels!r}.")
+    labels = list(labels)
+    if len(labels) < 2:
+        raise ValueError(f"labels must hold at least two label names, got {labels!r}.")
+    seen = {}
+    for i, label in enumerate(labels):
+        if not isinstance(label, str) or not label.strip():
+            raise ValueError(f"labels[{i}] must be a non-empty str, got {label!r}.")
+        key = _label_key(label) or label.strip()
+        if key in seen:
+            raise ValueError(
+                f"labels[{i}]={label!r} cannot be told apart from labels[{seen[key]}]="
+                f"{labels[seen[key]]!r} in an answer; use distinct names."
+            )
+        seen[key] = i
+    return labels
+
+
+def _label_pattern(label):
+    words = [w for w in _words(label) if w != "and"] or _words(label)
+    if not words:  # a label of symbols only, e.g. ":)"
+        return re.compile(re.escape(label.strip()))
+    # Words may be joined by any separators, and "&" may be written "and".
+    sep = r"(?:[\W_]+(?:and[\W_]+)?)"
+    body = sep.join(re.escape(w) for w in words)
+    return re.compile(rf"(?<![^\W_]){body}(?![^\W_])", re.IGNORECASE)
+
+
+def _mentions(answer, labels):
+    """Every (start, end, label id) match, without those nested in a longer one."""
+    found = []
+    for i, label in enumerate(labels):
+        found.extend((m.start(), m.end(), i) for m in _label_pattern(label).finditer(answer))
+    return [
+        (s, e, i)
+        for s, e, i in found
+        if not any(s2 <= s and e <= e2 and (e2 - s2) > (e - s) for s2, e2, _ in found)
+    ]
+
+
+def parse_label(answer, labels):
+    """Map an answer to exactly one label id, or abstain.
+
+    Tolerates case, punctuation, quotes and markdown, a lead-in such as
+    ``"Label:"``, and a label written inside a sentence. Labels nested in
+    longer ones (``"positive"`` in ``"not positive"``) and negated mentions
+    (``"not positive"`` when that is no label) are handled so that the
+    answer is never read as a wrong label.
+
+    Parameters
+    ----------
+    answer : str or None
+        The model's answer.
+    labels : sequence of str
+        The label names.
+
+    Returns
+    -------
+    label_id : int
+        Index into ``labels``, or ``-1`` (abstain) when the answer names no
+        label, several labels, or negates the one it names.
+    span : tuple of (int, int) or None
+        Where the chosen label is written in ``answer``.
+
+    Examples
+    --------
+    >>> parse_label("**Positive.**", ["negative", "positive"])
+    (1, (2, 10))
+    >>> parse_label("It is not positive", ["negative", "positive"])[0]
+    -1
+    >>> parse_label("It is not positive", ["positive", "not positive"])[0]
+    1
+    """
+    if not answer or not answer.strip():
+        return ABSTAIN, None
+    # NFKC folds full-width letters and ligatures; keep offsets valid by
+    # parsing the folded text only when it has the same length.
+    folded = unicodedata.normalize("NFKC", answer)
+    text = folded if len(folded) == len(answer) else answer
+    mentions = sorted(_mentions(text, labels))
+    if not mentions:
+        return ABSTAIN, None
+    kept = [m for m in mentions if not _NEGATIONS.search(text[: m[0]])]
+    first = mentions[0]
+    if first in kept and _LEAD_IN.match(text[: first[0]]) and _TERMINATOR.match(text[first[1]:]):
+        return first[2], (first[0], first[1])
+    if kept and len({i for _, _, i in kept}) == 1:
+        return kept[0][2], (kept[0][0], kept[0][1])
+    return ABSTAIN, None
+
+
+def _normal_token(token):
+    return token.strip().lower()
+
+
+def label_confidence(logprobs, span, answer):
+    """Probability of the label tokens in the answer, from token logprobs.
+
+    The probability of generating the label as written: the product of the
+    probabilities of the tokens that overlap ``span``, where the first one
+    also collects its case and spacing variants among the top alternatives
+    (``"Positive"`` and ``" positive"`` say the same thing).
+
+    Parameters
+    ----------
+    logprobs : list of (str, float, list of (str, float)) or None
+        Per generated token: its text, its log-probability and the top
+        alternatives (text, log-probability).
+    span : tuple of (int, int) or None
+        Where the label is written in ``answer``.
+    answer : str
+        The answer the tokens spell.
+
+    Returns
+    -------
+    confidence : float
+        In [0, 1]; ``0.0`` when there is no span, ``1.0`` when there are no
+        logprobs (the endpoint gives no information).
+
+    Examples
+    --------
+    >>> round(label_confidence([("pos", -0.1, []), ("itive", 0.0, [])], (0, 8), "positive"), 3)
+    0.905
+    """
+    if span is None:
+        return 0.0
+    if not logprobs:
+        return 1.0
+    start, end = span
+    total, offset, first = 0.0, 0, True
+    for token, logprob, top in logprobs:
+        token_end = offset + len(token)
+        if token_end > start and offset < end:
+            if first:
+                # The generated token is in `top` as well: do not count it twice.
+                variants = sum(
+                    math.exp(lp)
+                    for alt, lp in top
+                    if alt != token and _normal_token(alt) == _normal_token(token) and alt.strip()
+                )
+                total += math.log(min(1.0, math.exp(logprob) + variants))
+                first = False
+            else:
+                total += logprob
+        offset = token_end
+        if offset >= end:
+            break
+    if first:  # tokens do not spell the answer (e.g. split multi-byte characters)
+        return 1.0
+    return float(min(1.0, max(0.0, math.exp(total))))
+
+
+# "1. text", "2) text", "- text", "* text", "Example 3: text", "Text: text"
+_ITEM = re.compile(
+    r"^\s*(?:(?:\d{1,3}\s*[.):\]-]|[-*•]|#{1,3})\s*)?(?:(?:example|text|sample)\s*\d*\s*[:.-]\s*)?",
+    re.IGNORECASE,
+)
+_NUMBERED = re.compile(r"^\s*(?:\d{1,3}\s*[.):\]-]|[-*•])\s*\S")
+_TAG = re.compile(r"</?[A-Za-z_]{1,20}>")
+# "Positive Example 1:", "Text 2 -" at the start of an item
+_HEADER = re.compile(
+    r"^(?:[\w-]+\s+){0,2}(?:example|text|sample|tweet|review|question)\s*(?:#?\d+\s*[:.)-]|:)\s*",
+    re.IGNORECASE,
+)
+_QUOTES = "\"'“”‘’`«»"
+
+
+_FIELD = r"(?:(?:correct|true|the)\s+)?(?:label|sentiment|category|class|topic)"
+
+
+def _strip_label_suffix(text, labels):
+    """Drop a label appended to a text: "... (positive)", "... - Label: positive"."""
+    for label in labels:
+        suffix = re.compile(
+            rf"\s*(?:[-–—|(\[]\s*(?:{_FIELD}\s*[:=]\s*)?|[,;.]?\s*{_FIELD}\s*[:=]\s*)"
+            rf"{_label_pattern(label).pattern}\s*[)\]]?\s*$",
+            re.IGNORECASE,
+        )
+        stripped = suffix.sub("", text)
+        if stripped != text:
+            return stripped
+    return text
+
+
+def _from_json(answer):
+    """Texts from a JSON array / object / JSON lines answer, else None."""
+    candidates = []
+    match = re.search(r"\[.*\]", answer, re.DOTALL)
+    if match:
+        candidates.append(match.group(0))
+    candidates.append(answer)
+    for candidate in candidates:
+        try:
+            data = json.loads(candidate)
+        except ValueError:
+            continue
+        items = data if isinstance(data, list) else [data]
+        texts = [_json_text(item) for item in items]
+        texts = [t for t in texts if t]
+        if texts:
+            return texts
+    lines = [ln.strip().rstrip(",") for ln in answer.splitlines() if ln.strip().startswith("{")]
+    texts = []
+    for line in lines:
+        try:
+            texts.append(_json_text(json.loads(line)))
+        except ValueError:
+            continue
+    texts = [t for t in texts if t]
+    return texts or None
+
+
+def _json_text(item):
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict):
+        for key in ("text", "example", "sentence", "content", "review", "tweet", "question"):
+            if isinstance(item.get(key), str):
+                return item[key]
+    return None
+
+
+def _items(answer):
+    """Split an answer into items: numbered/bulleted ones when there are some."""
+    lines = answer.splitlines()
+    if not any(_NUMBERED.match(line) for line in lines):
+        return [
+            _ITEM.sub("", line.strip(), count=1)
+            for line in lines
+            if line.strip() and not line.strip().endswith(":") and not line.startswith("```")
+        ]
+    # Numbered: lines before the first item and after a blank line are
+    # commentary; a line right below an item continues it ("1. Example 1:\n text").
+    items, open_item = [], False
+    for line in lines:
+        if _NUMBERED.match(line):
+            items.append(_ITEM.sub("", line.strip(), count=1))
+            open_item = True
+        elif not line.strip():
+            open_item = False
+        elif open_item:
+            items[-1] += " " + line.strip()
+    return items
+
+
+def mentioned_labels(text, labels):
+    """Ids of the labels a text names (nested and overlapping mentions resolved).
+
+    Examples
+    --------
+    >>> sorted(mentioned_labels("positive or negative?", ["negative", "positive"]))
+    [0, 1]
+    """
+    return {i for _, _, i in _mentions(text, labels)}
+
+
+def parse_generated_texts(answer, labels=(), *, min_chars=8):
+    """Extract the example texts of a demo-generation answer.
+
+    Reads a JSON array (of strings or ``{"text": ...}`` objects), JSON lines,
+    or one text a line with or without numbering and bullets (when some
+    lines are numbered, only those items count: the rest is commentary, and
+    a line right below an item continues it). Drops headers ("Here are 5
+    examples:", "Example 2:"), bare label names, a label appended to a text,
+    surrounding quotes and texts shorter than ``min_chars``.
+
+    Parameters
+    ----------
+    answer : str
+        The model's answer.
+    labels : sequence of str, default=()
+        Label names, to recognise and drop appended labels.
+    min_chars : int, default=8
+        Shorter texts are dropped.
+
+    Returns
+    -------
+    texts : list of str
+        In the order written, not de-duplicated.
+
+    Examples
+    --------
+    >>> parse_generated_texts('Here are two:\\n1. "Loved the film!"\\n2) What a waste of time')
+    ['Loved the film!', 'What a waste of time']
+    """
+    if not answer:
+        return []
+    texts = _from_json(answer.strip())
+    if texts is None:
+        texts = _items(answer)
+    out = []
+    label_keys = {_label_key(label) for label in labels}
+    for text in texts:
+        text = _TAG.sub(" ", text)  # the prompt shows examples as <text>...</text>
+        text = _HEADER.sub("", " ".join(text.split()).strip(), count=1)
+        text = _strip_label_suffix(text, labels).strip().strip(_QUOTES).strip()
+        if len(text) < min_chars or _label_key(text) in label_keys:
+            continue
+        out.append(text)
+    return out

@@ -1,0 +1,376 @@
+"""RobustTextClassifier: a transformers text classifier that learns from noisy labels."""
+
+import functools
+import os
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted
+from sklearn_compat.base import _fit_context
+
+from .._assets import minilm_path
+from .._validation import check_partial_labels, check_texts
+from ..noise import GMMNoiseFilter
+from ._augment import EDAAugmenter, FunctionAugmenter
+from ._data import PadCollate, TrainingSet, load_tokenizer, resolve_device, tokenize
+from ._module import EncoderClassifier
+from ._net import NoiseSplit, RobustNet, linear_schedule
+
+__all__ = ["RobustTextClassifier"]
+
+_MAX_SEED = 2**31 - 1
+# Inference batches: no gradients, so larger than training ones; 64 is the
+# DESIGN.md reference size and where length sorting pays most on CPU.
+_INFER_BATCH = 64
+
+
+class RobustTextClassifier(ClassifierMixin, BaseEstimator):
+    """Transformer text classifier trained robustly on noisy labels (FreeAL's SLM).
+
+    A pretrained encoder with mean pooling and a linear head, fine-tuned by
+    the robust self-training of FreeAL (Xiao et al., 2023): warm-up epochs
+    of cross-entropy, then, every epoch, per-sample losses in eval mode split
+    by ``noise_filter`` into clean and noisy samples, and the loss::
+
+        CE(clean) + w(t) * (mixup_weight * mixup(clean)
+                            + consistency_weight * consistency)
+
+    where mixup mixes the pooled encoder states and one-hot labels of clean
+    pairs (``lambda ~ Beta(mixup_alpha, mixup_alpha)``, the larger of
+    ``lambda`` and ``1 - lambda``), the consistency term asks the prediction
+    on an augmented view to match a sharpened, stop-gradient prediction on
+    the original text (symmetric KL; noisy and unlabelled samples) or the
+    label (cross-entropy; clean samples), and ``w`` rises linearly over
+    ``rampup_epochs``. Unlabelled samples (``-1`` or ``None``) never enter a
+    supervised term; they do take part in the consistency term.
+
+    Parameters
+    ----------
+    model_name_or_path : str or path-like, default=None
+        Encoder name or folder for ``transformers.AutoModel``. None uses the
+        packaged all-MiniLM-L6-v2, offline.
+    noise_filter : estimator, default=None
+        Has ``fit(losses)`` and ``predict(losses)`` (clean mask), ideally
+        ``predict_proba``; cloned every epoch. None means
+        :class:`~skfreeal.GMMNoiseFilter` with the official settings.
+    augmenter : augmenter or callable, default=None
+        The view for the consistency loss: an object with
+        ``augment(texts, random_state=...)`` or a callable
+        ``list[str] -> list[str]`` (wrapped in
+        :class:`~skfreeal.slm.FunctionAugmenter`). None means
+        :class:`~skfreeal.slm.EDAAugmenter` (random word deletion and swap).
+    max_epochs : int, default=6
+        Training epochs, warm-up included.
+    warmup_epochs : int, default=2
+        Epochs of plain cross-entropy before the robust epochs.
+    batch_size : int, default=32
+        Training batch size; inference uses ``max(64, 2 * batch_size)``.
+    lr : float, default=1e-4
+        Peak AdamW learning rate (10% linear warm-up, then linear decay).
+    max_length : int, default=64
+        Texts are truncated to this many tokens (tweets rarely exceed it).
+    rampup_epochs : int, default=10
+        Robust epochs over which the weight ``w`` of mixup and consistency
+        rises linearly to 1.
+    consistency_weight : float, default=1.0
+        Weight of the consistency term.
+    mixup_weight : float, default=1.0
+        Weight of the mixup term.
+    mixup_alpha : float, default=4.0
+        Parameter of the Beta distribution of the mixup weight.
+    sharpen_temperature : float, default=0.5
+        Temperature of the sharpened consistency target.
+    robust : bool, default=True
+        False gives plain fine-tuning with cross-entropy on all labelled
+        samples for ``max_epochs`` (the baseline); losses and the clean split
+        are still computed once at the end.
+    device : str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds head initialisation, dropout, shuffling, mixup, augmentation
+        and the noise filter. The caller's global torch generator is left
+        as it was.
+    verbose : int, default=0
+        Print a line per epoch when positive.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    net_ : RobustNet
+        The fitted skorch net (trimmed for prediction).
+    tokenizer_ : transformers tokenizer
+    device_ : str
+        The device used.
+    noise_filter_ : estimator
+        The noise filter fitted on the final losses.
+    sample_losses_ : ndarray of shape (n_samples,)
+        Final per-sample cross-entropy (eval mode) on the training texts,
+        NaN for unlabelled ones.
+    clean_proba_ : ndarray of shape (n_samples,)
+        Final probability of being clean, NaN for unlabelled texts.
+    clean_mask_ : ndarray of shape (n_samples,), dtype=bool
+        Final clean split; False for unlabelled texts.
+    history_ : list of dict
+        One dict per epoch: ``epoch``, ``robust``, ``loss``, ``ce``,
+        ``mixup``, ``consistency`` (means over batches, NaN when not
+        computed), ``weight``, ``clean_fraction``, ``n_samples``,
+        ``seconds`` (the whole epoch) and ``loss_pass_seconds`` (its
+        eval-mode loss pass and augmentation).
+    n_epochs_ : int
+        Epochs run.
+    fit_seconds_ : float
+        Wall time of the training loop (model loading excluded).
+
+    See Also
+    --------
+    skfreeal.GMMNoiseFilter : The default clean/noisy split.
+    skfreeal.slm.SentenceEmbedder : Pooled embeddings of a pretrained encoder.
+
+    Examples
+    --------
+    >>> from skfreeal import RobustTextClassifier
+    >>> clf = RobustTextClassifier(max_epochs=1, random_state=0)  # doctest: +SKIP
+    >>> clf.fit(["great", "awful", "nice", "bad"], ["pos", "neg", "pos", "neg"])  # doctest: +SKIP
+    >>> clf.predict(["lovely"])  # doctest: +SKIP
+    """
+
+    _parameter_constraints = {
+        "model_name_or_path": [str, os.PathLike, None],
+        "noise_filter": [HasMethods(["fit", "predict"]), None],
+        "augmenter": [HasMethods(["augment"]), callable, None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_length": [Interval(Integral, 2, None, closed="left")],
+        "rampup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "consistency_weight": [Interval(Real, 0, None, closed="left")],
+        "mixup_weight": [Interval(Real, 0, None, closed="left")],
+        "mixup_alpha": [Interval(Real, 0, None, closed="neither")],
+        "sharpen_temperature": [Interval(Real, 0, 1, closed="right")],
+        "robust": ["boolean"],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, model_name_or_path=None, *, noise_filter=None, augmenter=None,
+                 max_epochs=6, warmup_epochs=2, batch_size=32, lr=1e-4, max_length=64,
+                 rampup_epochs=10, consistency_weight=1.0, mixup_weight=1.0,
+                 mixup_alpha=4.0, sharpen_temperature=0.5, robust=True, device="auto",
+                 random_state=None, verbose=0):
+        self.model_name_or_path = model_name_or_path
+        self.noise_filter = noise_filter
+        self.augmenter = augmenter
+        self.max_epochs = max_epochs
+        self.warmup_epochs = warmup_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.max_length = max_length
+        self.rampup_epochs = rampup_epochs
+        self.consistency_weight = consistency_weight
+        self.mixup_weight = mixup_weight
+        self.mixup_alpha = mixup_alpha
+        self.sharpen_temperature = sharpen_temperature
+        self.robust = robust
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fine-tune the encoder on (noisy, partial) labels.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Training texts.
+        y : array-like of shape (n_samples,)
+            Class labels (strings or integers); ``-1``, ``None`` or NaN mark
+            unlabelled texts (e.g. an LLM abstained).
+
+        Returns
+        -------
+        self : RobustTextClassifier
+        """
+        texts = check_texts(X)
+        classes, codes = check_partial_labels(y, len(texts))
+        if len(classes) < 2:
+            raise ValueError(
+                f"y must hold at least 2 classes among its labelled entries, got "
+                f"{len(classes)}: {classes.tolist()!r}."
+            )
+        rng = check_random_state(self.random_state)
+        torch_seed, loader_seed, net_seed, split_seed = rng.randint(_MAX_SEED, size=4)
+        self.classes_ = classes
+        self.device_ = resolve_device(self.device)
+        path = str(self.model_name_or_path or minilm_path())
+        self.tokenizer_ = load_tokenizer(path)
+        tokenize_fn = functools.partial(tokenize, self.tokenizer_, max_length=self.max_length)
+        dataset = TrainingSet(texts, tokenize_fn(texts), codes)
+
+        devices = [torch.device(self.device_).index or 0] if self.device_.startswith("cuda") else []
+        # Dropout and head initialisation draw from torch's global generator:
+        # fork it, seed the fork, and give the caller's state back afterwards.
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(int(torch_seed))
+            net = self._build_net(path, dataset, tokenize_fn, loader_seed, net_seed, split_seed)
+            start = time.perf_counter()
+            net.fit(dataset, None)
+        self.fit_seconds_ = time.perf_counter() - start
+        self._store_fit_results(net, dataset)
+        return self
+
+    def _build_net(self, path, dataset, tokenize_fn, loader_seed, net_seed, split_seed):
+        from skorch.callbacks import LRScheduler
+
+        augmenter = self.augmenter
+        if augmenter is None:
+            augmenter = EDAAugmenter()
+        elif not hasattr(augmenter, "augment"):
+            augmenter = FunctionAugmenter(augmenter)
+        noise_filter = GMMNoiseFilter() if self.noise_filter is None else self.noise_filter
+        n_lab = len(dataset.labelled)
+        n_all = len(dataset.y) if self.robust else n_lab
+        warm = min(self.max_epochs, self.warmup_epochs) if self.robust else self.max_epochs
+        total_steps = warm * -(-n_lab // self.batch_size) + (self.max_epochs - warm) * -(
+            -n_all // self.batch_size
+        )
+        schedule = functools.partial(
+            linear_schedule, total_steps=total_steps, warmup_steps=max(1, total_steps // 10)
+        )
+        return RobustNet(
+            EncoderClassifier,
+            module__model_name_or_path=path,
+            module__n_classes=len(self.classes_),
+            criterion=torch.nn.CrossEntropyLoss,
+            criterion__ignore_index=-1,
+            optimizer=torch.optim.AdamW,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            iterator_train__shuffle=True,
+            iterator_train__collate_fn=PadCollate(self.tokenizer_.pad_token_id or 0),
+            iterator_train__generator=torch.Generator().manual_seed(int(loader_seed)),
+            callbacks=[
+                ("noise_split", NoiseSplit(noise_filter, augmenter, tokenize_fn, seed=split_seed)),
+                ("lr_schedule", LRScheduler(
+                    policy=torch.optim.lr_scheduler.LambdaLR, lr_lambda=schedule,
+                    step_every="batch",
+                )),
+            ],
+            robust=self.robust,
+            warmup_epochs=self.warmup_epochs,
+            rampup_epochs=self.rampup_epochs,
+            consistency_weight=self.consistency_weight,
+            mixup_weight=self.mixup_weight,
+            mixup_alpha=self.mixup_alpha,
+            sharpen_temperature=self.sharpen_temperature,
+            pad_token_id=self.tokenizer_.pad_token_id or 0,
+            infer_batch_size=max(_INFER_BATCH, 2 * self.batch_size),
+            seed=int(net_seed),
+            device=self.device_,
+            verbose=self.verbose,
+        )
+
+    def _store_fit_results(self, net, dataset):
+        split = dict(net.callbacks_)["noise_split"]
+        n = len(dataset.y)
+        labelled = dataset.labelled
+        self.noise_filter_ = split.noise_filter_
+        self.sample_losses_ = np.full(n, np.nan)
+        self.sample_losses_[labelled] = split.sample_losses_
+        self.clean_proba_ = np.full(n, np.nan)
+        self.clean_proba_[labelled] = split.clean_proba_
+        self.clean_mask_ = np.zeros(n, dtype=bool)
+        self.clean_mask_[labelled] = split.clean_mask_
+        keys = ("epoch", "train_loss", "ce", "mixup", "consistency", "weight",
+                "clean_fraction", "n_samples", "dur", "loss_pass_seconds")
+        self.history_ = []
+        for row in net.history:
+            entry = {k: row.get(k, float("nan")) for k in keys}
+            entry["robust"] = net.is_robust_epoch(entry["epoch"])
+            entry["loss"] = entry.pop("train_loss")
+            entry["seconds"] = entry.pop("dur")
+            self.history_.append(entry)
+        self.n_epochs_ = len(self.history_)
+        # Keep only what prediction needs: no optimizer, history, callbacks,
+        # data loader settings or random generators in the fitted net (or pickle).
+        net.trim_for_prediction()
+        for key in [k for k in vars(net) if k.startswith("iterator_train__")]:
+            delattr(net, key)
+        del net.rng_, net.torch_rng_
+        self.net_ = net
+
+    def _token_ids(self, X):
+        check_is_fitted(self)
+        return tokenize(self.tokenizer_, check_texts(X), self.max_length)
+
+    def decision_function(self, X):
+        """Logits of each class.
+
+        Parameters
+        ----------
+        X : iterable of str
+
+        Returns
+        -------
+        logits : ndarray of shape (n_samples, n_classes), float32
+        """
+        ids = self._token_ids(X)
+        return self.net_.predict_logits(ids)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : iterable of str
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        logits = torch.from_numpy(self.decision_function(X)).double()
+        return torch.softmax(logits, dim=1).numpy()
+
+    def predict(self, X):
+        """Most probable class of each text.
+
+        Parameters
+        ----------
+        X : iterable of str
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        logits = self.decision_function(X)
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def embed(self, X):
+        """Mean-pooled encoder embeddings of the fitted model.
+
+        Parameters
+        ----------
+        X : iterable of str
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_samples, hidden_size), float32
+        """
+        ids = self._token_ids(X)
+        return self.net_.embed(ids)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        return tags

@@ -1,0 +1,173 @@
+"""Tokenisation, dynamic padding and length-sorted batching of texts.
+
+Texts are tokenised once, without padding; each batch is padded to its own
+longest sequence. Inference visits the texts sorted by length, so a batch
+holds texts of similar length and wastes little compute on padding, and
+writes each result back to the text's input position.
+"""
+
+import numpy as np
+import torch
+
+__all__ = [
+    "CLEAN",
+    "NOISY",
+    "UNLABELLED",
+    "TrainingSet",
+    "PadCollate",
+    "batched_apply",
+    "load_tokenizer",
+    "pad_sequences",
+    "resolve_device",
+    "tokenize",
+]
+
+# Per-sample status during robust training (see TrainingSet.status).
+CLEAN, NOISY, UNLABELLED = 1, 0, -1
+
+
+def resolve_device(device):
+    """Map ``"auto"`` to ``"cuda"`` when a GPU is visible, else ``"cpu"``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)
+
+
+def load_tokenizer(model_name_or_path):
+    """Load the tokenizer that goes with a transformers encoder."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model_name_or_path)
+
+
+def tokenize(tokenizer, texts, max_length):
+    """Token ids of each text (special tokens added, truncated, unpadded).
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+    texts : list of str
+    max_length : int
+        Longest sequence kept, special tokens included.
+
+    Returns
+    -------
+    input_ids : list of list of int
+    """
+    encoded = tokenizer(
+        list(texts), truncation=True, max_length=max_length, padding=False,
+        return_attention_mask=False, return_token_type_ids=False,
+    )
+    return encoded["input_ids"]
+
+
+def pad_sequences(sequences, pad_id):
+    """Pad token id lists to the longest one.
+
+    Returns
+    -------
+    input_ids, attention_mask : LongTensor of shape (n, longest)
+    """
+    lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+    longest = int(lengths.max())
+    ids = np.full((len(sequences), longest), pad_id, dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = seq
+    mask = (np.arange(longest) < lengths[:, None]).astype(np.int64)
+    return torch.from_numpy(ids), torch.from_numpy(mask)
+
+
+def batched_apply(fn, sequences, *, batch_size, pad_id, device):
+    """Apply ``fn(input_ids, attention_mask)`` to all sequences, fast.
+
+    Batches are formed in order of decreasing length (dynamic padding, the
+    longest batch first so that a memory error shows at once) and run under
+    :func:`torch.inference_mode`; rows come back in input order.
+
+    Parameters
+    ----------
+    fn : callable
+        Maps padded ``(input_ids, attention_mask)`` tensors on ``device`` to a
+        tensor with one row per sequence.
+    sequences : list of list of int
+    batch_size : int
+    pad_id : int
+    device : str or torch.device
+
+    Returns
+    -------
+    out : ndarray of shape (n_sequences, ...), float32
+    """
+    lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+    order = np.argsort(-lengths, kind="stable")
+    out = None
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            ids, mask = pad_sequences([sequences[i] for i in rows], pad_id)
+            result = fn(ids.to(device), mask.to(device)).float().cpu().numpy()
+            if out is None:
+                out = np.empty((len(sequences),) + result.shape[1:], dtype=np.float32)
+            out[rows] = result
+    return out
+
+
+class TrainingSet(torch.utils.data.Dataset):
+    """Training texts as token ids, with the state that changes every epoch.
+
+    An item is ``((input_ids, aug_input_ids, status), y)``. ``active`` holds
+    the sample indices the epoch iterates over (the labelled ones during
+    warm-up, all of them in robust epochs); ``aug_ids`` the augmented views
+    (None until the first robust epoch); ``status`` is :data:`CLEAN`,
+    :data:`NOISY` or :data:`UNLABELLED` per sample.
+
+    Parameters
+    ----------
+    texts : list of str
+    input_ids : list of list of int
+    y : ndarray of shape (n_samples,), dtype=int64
+        Class index, -1 when unlabelled.
+    """
+
+    def __init__(self, texts, input_ids, y):
+        self.texts = texts
+        self.input_ids = input_ids
+        self.y = np.asarray(y, dtype=np.int64)
+        self.labelled = np.flatnonzero(self.y >= 0)
+        self.status = np.where(self.y >= 0, CLEAN, UNLABELLED)
+        self.aug_ids = None
+        self.active = self.labelled
+
+    def __len__(self):
+        return len(self.active)
+
+    def __getitem__(self, k):
+        i = self.active[k]
+        aug = None if self.aug_ids is None else self.aug_ids[i]
+        return (self.input_ids[i], aug, self.status[i]), self.y[i]
+
+
+class PadCollate:
+    """Collate items of :class:`TrainingSet` into padded tensors.
+
+    Parameters
+    ----------
+    pad_id : int
+        The tokenizer's padding id.
+    """
+
+    def __init__(self, pad_id):
+        self.pad_id = pad_id
+
+    def __call__(self, items):
+        xs, ys = zip(*items)
+        ids, augs, status = zip(*xs)
+        input_ids, attention_mask = pad_sequences(ids, self.pad_id)
+        X = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "status": torch.as_tensor(np.asarray(status, dtype=np.int64)),
+        }
+        if augs[0] is not None:
+            X["aug_input_ids"], X["aug_attention_mask"] = pad_sequences(augs, self.pad_id)
+        return X, torch.as_tensor(np.asarray(ys, dtype=np.int64))

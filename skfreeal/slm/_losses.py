@@ -1,0 +1,93 @@
+"""Loss terms of robust self-training (FreeAL / SelfMix): pure tensor functions."""
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "mixup_lambda",
+    "mixup_loss",
+    "ramp_weight",
+    "sharpen",
+    "soft_cross_entropy",
+    "symmetric_kl",
+]
+
+
+def sharpen(proba, temperature):
+    """Raise probabilities to ``1 / temperature`` and renormalise (MixMatch).
+
+    Parameters
+    ----------
+    proba : Tensor of shape (n, n_classes)
+    temperature : float
+        In (0, 1]; smaller is sharper, 1 leaves ``proba`` unchanged.
+
+    Returns
+    -------
+    sharpened : Tensor of shape (n, n_classes)
+    """
+    powered = proba.clamp(min=1e-12) ** (1.0 / temperature)
+    return powered / powered.sum(dim=1, keepdim=True)
+
+
+def soft_cross_entropy(logits, target):
+    """Cross-entropy against soft targets, one value per sample."""
+    return -(target * F.log_softmax(logits, dim=1)).sum(dim=1)
+
+
+def symmetric_kl(target, logits):
+    """``KL(target || q) + KL(q || target)`` per sample, ``q = softmax(logits)``.
+
+    ``target`` is treated as a constant (detach it before calling if it was
+    computed with gradients).
+
+    Parameters
+    ----------
+    target : Tensor of shape (n, n_classes)
+        Probabilities (e.g. a sharpened prediction on the original text).
+    logits : Tensor of shape (n, n_classes)
+        The prediction on the augmented view.
+
+    Returns
+    -------
+    loss : Tensor of shape (n,)
+    """
+    log_q = F.log_softmax(logits, dim=1)
+    log_t = target.clamp(min=1e-12).log()
+    return (target * (log_t - log_q)).sum(dim=1) + (log_q.exp() * (log_q - log_t)).sum(dim=1)
+
+
+def mixup_lambda(rng, alpha):
+    """Draw ``lambda ~ Beta(alpha, alpha)`` and keep the larger of ``lambda, 1 - lambda``.
+
+    Keeping the larger weight makes the mix stay closer to its first sample,
+    so the mixed target remains dominated by that sample's label (DivideMix).
+    """
+    lam = float(rng.beta(alpha, alpha))
+    return max(lam, 1.0 - lam)
+
+
+def mixup_loss(mixed_logits, y_rows, y_partners, lam, n_classes):
+    """Mean soft cross-entropy of mixed samples against mixed one-hot labels."""
+    target = lam * F.one_hot(y_rows, n_classes).float() + (1.0 - lam) * F.one_hot(
+        y_partners, n_classes
+    ).float()
+    return soft_cross_entropy(mixed_logits, target).mean()
+
+
+def ramp_weight(epoch, warmup_epochs, rampup_epochs):
+    """Weight of the mixup and consistency terms at a (1-based) epoch.
+
+    Zero during warm-up, then rising linearly by ``1 / rampup_epochs`` per
+    robust epoch up to 1 (1 at once when ``rampup_epochs`` is 0).
+    """
+    robust_epoch = epoch - warmup_epochs
+    if robust_epoch <= 0:
+        return 0.0
+    if rampup_epochs <= 0:
+        return 1.0
+    return min(1.0, robust_epoch / rampup_epochs)
+
+
+def _zero_like(tensor):
+    return torch.zeros((), dtype=tensor.dtype, device=tensor.device)

