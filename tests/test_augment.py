@@ -45,7 +45,8 @@ def test_function_augmenter_passes_random_state_when_accepted():
 
 
 def test_function_augmenter_kw_args_and_clone():
-    aug = FunctionAugmenter(lambda texts, suffix: [t + suffix for t in texts], kw_args={"suffix": "?"})
+    aug = FunctionAugmenter(lambda texts, suffix: [t + suffix for t in texts],
+                            kw_args={"suffix": "?"})
     assert aug.fit(TEXTS).transform(["ok"]) == ["ok?"]
     assert clone(aug).get_params()["kw_args"] == {"suffix": "?"}
 
@@ -54,7 +55,8 @@ def test_function_augmenter_kw_args_and_clone():
     "func, error, match",
     [
         (lambda texts: texts[:1], ValueError, "one text per input text: got 1 texts for 3 inputs"),
-        (lambda texts: [None] * len(texts), TypeError, r"func '<lambda>'.*\[0\] must be a str, got NoneType"),
+        (lambda texts: [None] * len(texts), TypeError,
+         r"func '<lambda>'.*\[0\] must be a str, got NoneType"),
         (lambda texts: "one string", TypeError, "got a single str"),
     ],
 )
@@ -68,7 +70,8 @@ def test_function_augmenter_checks_the_output(func, error, match):
     [
         (EDAAugmenter(p_delete=1.0), r"'p_delete' parameter of EDAAugmenter .* Got 1.0"),
         (EDAAugmenter(p_swap=-0.1), r"'p_swap' parameter of EDAAugmenter .* Got -0.1"),
-        (FunctionAugmenter("not callable"), r"'func' parameter of FunctionAugmenter .* Got 'not callable'"),
+        (FunctionAugmenter("not callable"),
+         r"'func' parameter of FunctionAugmenter .* Got 'not callable'"),
     ],
 )
 def test_bad_parameters_are_named(aug, match):

@@ -151,7 +151,8 @@ def test_text_estimator_fit_contract(estimator, tiny_encoder_path):
     assert joblib.hash(first.get_params()) == params
     assert not {k for k in vars(first) if not k.endswith("_")} - set(estimator.get_params())
     again = first.fit(TEXTS, LABELS)
-    np.testing.assert_array_equal(_output(again, TEXTS), _output(clone(estimator).fit(TEXTS, LABELS), TEXTS))
+    fresh = clone(estimator).fit(TEXTS, LABELS)
+    np.testing.assert_array_equal(_output(again, TEXTS), _output(fresh, TEXTS))
 
 
 @pytest.mark.parametrize("estimator", text_estimators(), ids=lambda e: type(e).__name__)
@@ -170,7 +171,8 @@ def test_text_estimator_pickle_and_invariance(estimator, tiny_encoder_path):
 
 
 @pytest.mark.parametrize(
-    "estimator", [e for e in text_estimators() if not isinstance(e, (EDAAugmenter, FunctionAugmenter))],
+    "estimator",
+    [e for e in text_estimators() if not isinstance(e, (EDAAugmenter, FunctionAugmenter))],
     ids=lambda e: type(e).__name__,
 )
 def test_text_estimator_unfitted_raises(estimator):

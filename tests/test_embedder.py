@@ -10,7 +10,9 @@ from skfreeal.slm import SentenceEmbedder
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
-TEXTS = ["a short one", "a much longer text with many more words in it than the others", "mid size text"]
+TEXTS = [
+    "a short one", "a much longer text with many more words in it than the others", "mid size text",
+]
 
 
 def test_transform_shape_dtype_and_unit_norm(tiny_encoder_path):

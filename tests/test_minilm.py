@@ -1,6 +1,5 @@
 """The packaged all-MiniLM-L6-v2, offline: the default backbone and embedder (short)."""
 
-import numpy as np
 import pytest
 
 from skfreeal import RobustTextClassifier

@@ -1,6 +1,5 @@
 """Loss terms of robust self-training (FreeAL / SelfMix): pure tensor functions."""
 
-import torch
 import torch.nn.functional as F
 
 __all__ = [
@@ -88,6 +87,3 @@ def ramp_weight(epoch, warmup_epochs, rampup_epochs):
         return 1.0
     return min(1.0, robust_epoch / rampup_epochs)
 
-
-def _zero_like(tensor):
-    return torch.zeros((), dtype=tensor.dtype, device=tensor.device)
