@@ -178,9 +178,19 @@ class FaultServer:
             f"2. {partial_copy}",
             f"3. Is this {label} or {other}? Hard to say, number {start}",
         ]
-        lines += [f"{i + 4}. a {word} remark, number {start + i}" for i in range(n - 1)]
-        lines += [f"{n + 3}. a {word} remark, number {start}", label]
+        lines += [f"{i + 4}. {_phrase(start + i)}, {word}" for i in range(n - 1)]
+        lines += [f"{n + 3}. {_phrase(start)}, {word}", label]
         return "\n".join(lines)
+
+
+_SUBJECTS = ["the crew", "my luggage", "lunch on board", "our pilot", "seat 14C", "boarding",
+             "the lounge", "wifi", "their app", "customer service", "the delay", "legroom"]
+_TIMES = ["this morning", "yesterday", "on Friday", "tonight", "last week", "in Denver"]
+
+
+def _phrase(i):
+    """A distinct generated sentence for each i (until 72)."""
+    return f"{_SUBJECTS[i % len(_SUBJECTS)]} {_TIMES[i // len(_SUBJECTS) % len(_TIMES)]}"
 
 
 def _usage(messages, answer):

@@ -434,3 +434,13 @@ def test_import_skfreeal_does_not_import_heavy_libraries():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_near_copies_are_recognised():
+    from skfreeal.labelers._base import _copies, _signature
+
+    kept = {_signature("@red_maybe so your saying '07 and #DeflateGate are ok and its ok to cheat")}
+    assert _copies(_signature("@blue_ducks so your saying 07 and DeflateGate are ok and its ok "
+                              "to cheat"), kept)
+    assert not _copies(_signature("What a lovely flight with a friendly crew today"), kept)
+    assert not _copies(_signature("short"), {_signature("short")})  # too short to judge

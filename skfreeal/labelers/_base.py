@@ -509,8 +509,7 @@ class BaseLabeler(BaseEstimator):
         quota = [n // len(labels) + (i < n % len(labels)) for i in range(len(labels))]
         collected = [[] for _ in labels]
         shown = [e for e in examples if e.strip()] or examples
-        originals = {_signature(e) for e in shown}
-        seen = set(originals)
+        seen = {_signature(e) for e in shown}  # examples, then every text kept
         mean_chars = np.mean([min(len(e), self.max_demo_chars) for e in shown])
         tokens_per_text = int(mean_chars / 3) + 12
         for _ in range(3):  # a few rounds make up for short, copied or rejected answers
@@ -545,7 +544,7 @@ class BaseLabeler(BaseEstimator):
                 for text in parse_generated_texts(response["text"], labels):
                     key = _signature(text)
                     talks_about_task = len(mentioned_labels(text, labels)) > 1
-                    if key in seen or _copies(key, originals) or talks_about_task:
+                    if key in seen or talks_about_task or _copies(key, seen):
                         continue
                     seen.add(key)
                     candidates.append((text, i))
@@ -574,11 +573,24 @@ def _signature(text):
     return "".join(c for c in text.lower() if c.isalnum())
 
 
-def _copies(signature, originals, min_chars=12):
-    """Whether a text is (a long piece of) an example, or an example is a piece of it."""
+def _copies(signature, originals, min_chars=12, max_similarity=0.85):
+    """Whether a text nearly copies one of ``originals`` (signatures).
+
+    A copy contains a long piece of an original (or is one), or matches it
+    closely (``difflib`` ratio): small models rewrite an example with a
+    changed name or word and call it new.
+    """
+    from difflib import SequenceMatcher
+
     if len(signature) < min_chars:
         return False
-    return any(len(o) >= min_chars and (signature in o or o in signature) for o in originals)
+    for original in originals:
+        if len(original) >= min_chars and (signature in original or original in signature):
+            return True
+        matcher = SequenceMatcher(None, signature, original, autojunk=False)
+        if matcher.real_quick_ratio() >= max_similarity and matcher.ratio() >= max_similarity:
+            return True
+    return False
 
 
 def _is_pair(item):

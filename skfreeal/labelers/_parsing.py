@@ -229,15 +229,27 @@ _ITEM = re.compile(
 )
 _NUMBERED = re.compile(r"^\s*(?:\d{1,3}\s*[.):\]-]|[-*•])\s*\S")
 _TAG = re.compile(r"</?[A-Za-z_]{1,20}>")
-# "Positive Example 1:", "Text 2 -" at the start of an item
+# "Positive Example 1:", "**Negative 3:** ```", "Text:" at the start of an item
 _HEADER = re.compile(
-    r"^(?:[\w-]+\s+){0,2}(?:example|text|sample|tweet|review|question)\s*(?:#?\d+\s*[:.)-]|:)\s*",
+    r"^[\s>]*(?:\*\*[^*\n]{1,40}\*\*\s*:?|(?:[\w-]+\s+){0,2}"
+    r"(?:example|text|sample|tweet|review|question)\s*(?:#?\d+\s*[:.)-]|:))[\s*_`]*(?=\S)",
     re.IGNORECASE,
 )
-_QUOTES = "\"'“”‘’`«»"
+_QUOTES = "\"'“”‘’`«»*"
 
 
 _FIELD = r"(?:(?:correct|true|the)\s+)?(?:label|sentiment|category|class|topic)"
+
+
+def _strip_label_prefix(text, labels):
+    """Drop a label written before a text: "**Sports:** Who won?" -> "Who won?"."""
+    for label in labels:
+        prefix = re.compile(rf"^[\s*_]*{_label_pattern(label).pattern}[\s*_]*[:–—-]\s*[*_]*\s*",
+                            re.IGNORECASE)
+        stripped = prefix.sub("", text, count=1)
+        if stripped != text:
+            return stripped
+    return text
 
 
 def _strip_label_suffix(text, labels):
@@ -333,7 +345,8 @@ def parse_generated_texts(answer, labels=(), *, min_chars=8):
     or one text a line with or without numbering and bullets (when some
     lines are numbered, only those items count: the rest is commentary, and
     a line right below an item continues it). Drops headers ("Here are 5
-    examples:", "Example 2:"), bare label names, a label appended to a text,
+    examples:", "Example 2:"), bare label names, a label written before or
+    after a text,
     surrounding quotes and texts shorter than ``min_chars``.
 
     Parameters
@@ -365,7 +378,8 @@ def parse_generated_texts(answer, labels=(), *, min_chars=8):
     for text in texts:
         text = _TAG.sub(" ", text)  # the prompt shows examples as <text>...</text>
         text = _HEADER.sub("", " ".join(text.split()).strip(), count=1)
-        text = _strip_label_suffix(text, labels).strip().strip(_QUOTES).strip()
+        text = _strip_label_prefix(_strip_label_suffix(text, labels), labels)
+        text = text.strip().strip(_QUOTES).strip()
         if len(text) < min_chars or _label_key(text) in label_keys:
             continue
         out.append(text)
