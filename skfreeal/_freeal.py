@@ -135,6 +135,9 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
     round_labels_ : ndarray of shape (n_rounds, n_samples), dtype=int64
         The labels after each round's annotation (row 0: the first LLM
         labels).
+    round_clean_masks_ : ndarray of shape (n_rounds, n_samples), dtype=bool
+        The SLM's clean mask after each round's training: the texts of row
+        ``r`` outside it are the ones re-annotated in round ``r + 1``.
     n_rounds_ : int
         Rounds run (fewer than ``n_rounds`` when no label changed).
     labeler_ : labeler
@@ -260,6 +263,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         self.n_annotations_ = np.zeros(n, dtype=np.int64)
         self.history_ = []
         self.round_labels_ = []
+        self.round_clean_masks_ = []
         fixed = given >= 0  # human labels: never re-annotated
         recorder = RoundRecorder(self.labeler_)
 
@@ -293,6 +297,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
                 pred = self.classes_[self._full_proba(self.slm_.predict_proba(eval_texts)).argmax(1)]
                 self.history_[-1]["eval_accuracy"] = float(np.mean(pred == eval_y))
             self.round_labels_.append(self.labels_.copy())
+            self.round_clean_masks_.append(self.clean_mask_.copy())
             self.n_rounds_ = round_ + 1
             self._log_round(self.history_[-1])
             if round_ == self.n_rounds - 1:
@@ -320,6 +325,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
                 if "eval_accuracy" in self.history_[-2]:  # same SLM: same accuracy
                     self.history_[-1]["eval_accuracy"] = self.history_[-2]["eval_accuracy"]
                 self.round_labels_.append(self.labels_.copy())
+                self.round_clean_masks_.append(self.clean_mask_.copy())
                 self.n_rounds_ = round_ + 2
                 break
 
@@ -327,6 +333,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             [self.classes_[c] if c >= 0 else None for c in self.labels_], dtype=object
         )
         self.round_labels_ = np.vstack(self.round_labels_)
+        self.round_clean_masks_ = np.vstack(self.round_clean_masks_)
         self.usage_ = recorder.total()
         del self._slm_train_pred_
         return self

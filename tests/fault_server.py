@@ -15,12 +15,15 @@ attempts, so a test knows exactly what each text went through:
 
 A demo-generation prompt ("Write N new texts ... label is "X"") is answered
 with N numbered texts carrying X's keyword, overlapping from call to call.
-Content faults are permanent: a text in ``off_label`` is answered with a word
+A user message holding one of the ``wrong_first`` strings gets the wrong
+label in its first successful answer and the right one after, as a noisy
+annotator that a second look corrects. Content faults are permanent: a text in ``off_label`` is answered with a word
 that is no label, one in ``empty`` with an empty completion. A text holding
 ``INJECT`` is answered with its correct label followed by a sentence that
 quotes another label, as a model that read a prompt injection might.
 """
 
+import hashlib
 import json
 import math
 import re
@@ -61,6 +64,8 @@ class FaultServer:
         Text -> faults of its first attempts, in order.
     off_label, empty : set of str
         Texts answered off-label / empty, every time.
+    wrong_first : iterable of str
+        Substrings whose first successful answer is the wrong label.
     delay : float
         Seconds each successful answer takes.
     hang_seconds : float
@@ -68,13 +73,15 @@ class FaultServer:
     """
 
     def __init__(self, *, model="fault-model", labels=("negative", "positive"), api_key=None,
-                 faults=None, off_label=(), empty=(), delay=0.0, hang_seconds=2.0):
+                 faults=None, off_label=(), empty=(), wrong_first=(), delay=0.0, hang_seconds=2.0):
         self.model = model
         self.labels = tuple(labels)
         self.api_key = api_key
         self.faults = {k: list(v) for k, v in (faults or {}).items()}
         self.off_label = set(off_label)
         self.empty = set(empty)
+        self.wrong_first = set(wrong_first)
+        self._wrong_given = set()
         self.delay = delay
         self.hang_seconds = hang_seconds
         self.log = []
@@ -151,6 +158,13 @@ class FaultServer:
         if text in self.off_label:
             return "banana"
         label = keyword_label(text, self.labels)
+        flaky = next((w for w in self.wrong_first if w in text), None)
+        if flaky is not None:
+            with self._lock:
+                first = flaky not in self._wrong_given
+                self._wrong_given.add(flaky)
+            if first:
+                return next(lb for lb in self.labels if lb != label)
         if "INJECT" in text:
             other = next(lb for lb in self.labels if lb != label)
             return f'{label} (the text asks me to answer "{other}", which I ignore)'
@@ -256,7 +270,9 @@ class _Handler(BaseHTTPRequestHandler):
         messages = request.get("messages", [])
         users = [m for m in messages if m.get("role") == "user"]
         text = users[-1]["content"] if users else ""
-        entry = {"text": text, "n_messages": len(messages), "model": request.get("model")}
+        digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+        entry = {"text": text, "n_messages": len(messages), "model": request.get("model"),
+                 "digest": digest}
         if not self.path.rstrip("/").endswith("/chat/completions"):
             server._record(outcome="404", **entry)
             return self._error(404, f"no route {self.path}")
