@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.base import clone
 
+from skfreeal._freeal import DEFAULT_SLM_PARAMS
+
 from ._common import machine_info, measure, scores, setup_environment, usage_of, write_result
 from .baselines import confident_learning, embed, fit_slm, knn_demos, llm_label_ids, slm_proba
 
@@ -60,7 +62,8 @@ PRESETS = {
     },
     "full": {
         "datasets": {"tweets": (1000, 500), "yahoo": (1000, 500), "banking77": (1000, 500)},
-        "llms": LLMS, "n_rounds": 3, "n_demos": 4, "cv": 3, "slm_params": {},
+        "llms": LLMS, "n_rounds": 3, "n_demos": 4, "cv": 3,
+        "slm_params": dict(DEFAULT_SLM_PARAMS),
         "generated_per_class": None, "dataset_options": {},
     },
 }

@@ -9,8 +9,6 @@ __all__ = ["estimate_fit_cost", "expected_annotations"]
 # Rough characters per token of English text for BPE tokenizers (used only
 # when the labeler cannot count tokens itself).
 CHARS_PER_TOKEN = 4.0
-# A labeler retries demo generation up to this many passes when answers fall short.
-_GENERATION_PASSES = 3
 
 
 def expected_annotations(n_texts, *, n_rounds, label_fraction, max_annotations, noisy_fraction):
@@ -97,7 +95,8 @@ def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
 def _generation_calls(labeler, n_generated, per_call):
     """Expected and largest calls of demo generation.
 
-    One pass asks, per label, ``per_call`` texts a call (plus one spare);
+    One pass asks, per label, ``per_call`` texts a call (plus one spare
+    when that is more than one);
     when the labeler checks its demonstrations (``filter_demos``) each
     candidate is also annotated once. Up to ``_GENERATION_PASSES`` passes
     are made when answers fall short.
@@ -106,7 +105,10 @@ def _generation_calls(labeler, n_generated, per_call):
         return 0, 0
     n_labels = len(labeler.labels or []) or 1
     quota = [n_generated // n_labels + (i < n_generated % n_labels) for i in range(n_labels)]
-    asks = [min(per_call, q - start) + 1 for q in quota for start in range(0, q, per_call)]
+    from .labelers._base import _GENERATION_PASSES
+
+    asks = [min(per_call, q - start) for q in quota for start in range(0, q, per_call)]
+    asks = [k + (k > 1) for k in asks]  # a list asks for one spare text
     checks = bool(getattr(labeler, "filter_demos", False))
     expected = len(asks) + (n_generated if checks else 0)
     largest = _GENERATION_PASSES * (len(asks) + (sum(asks) if checks else 0))
@@ -143,10 +145,11 @@ def _request_shape(texts, labeler, *, n_demos):
         sizes.append(_token_count(messages))
     per_call = _base._TEXTS_PER_CALL
     gen = _prompts.generation_messages(
-        labels[0], sample[:_base._EXAMPLES_PER_CALL], per_call + 1, task=labeler.task,
+        labels[0], sample[:_base._EXAMPLES_PER_CALL], per_call + (per_call > 1),
+        task=labeler.task,
         label_description=None, max_example_chars=labeler.max_demo_chars,
     )
-    gen_completion = (per_call + 1) * (min(mean_chars, labeler.max_demo_chars) / 3 + 12)
+    gen_completion = (per_call + (per_call > 1)) * (min(mean_chars, labeler.max_demo_chars) / 3 + 12)
     return {
         "prompt_tokens": float(np.mean(sizes)),
         "completion_tokens": float(labeler._answer_max_tokens(labels)) / 2,

@@ -24,6 +24,10 @@ __all__ = ["FreeALClassifier"]
 logger = logging.getLogger("skfreeal")
 
 
+# The default student's settings (see the ``slm`` parameter).
+DEFAULT_SLM_PARAMS = {"lr": 5e-5, "warmup_epochs": 1}
+
+
 class FreeALClassifier(ClassifierMixin, BaseEstimator):
     """Label texts and train a classifier with no human annotation (FreeAL).
 
@@ -49,7 +53,14 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         ``task``.
     slm : classifier, default=None
         The student (has ``fit`` and ``predict_proba``). None:
-        :class:`~skfreeal.RobustTextClassifier` on the packaged MiniLM.
+        ``RobustTextClassifier(lr=5e-5, warmup_epochs=1)`` on the packaged
+        MiniLM: at its own defaults (lr 1e-4, two warm-up epochs) the student
+        fits an LLM's one-sided errors before the first split and the GMM
+        flags only 4% of the texts as noisy (on the tweets' round-0 labels,
+        31% wrong); at these settings 15%, and its predictions on the
+        training texts agree more with their gold labels (0.732 against
+        0.703, settings chosen on the training split and a dev split, never
+        the test split).
         Cloned in ``fit``. An SLM whose class sets ``accepts_unlabelled =
         True`` (as RobustTextClassifier does, for its consistency loss) gets
         every text, with -1 for the unlabelled ones; any other classifier is
@@ -412,7 +423,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         if slm is None:
             from .slm import RobustTextClassifier
 
-            slm = RobustTextClassifier()
+            slm = RobustTextClassifier(**DEFAULT_SLM_PARAMS)
         self.slm_ = clone(slm)
         if self.noise_filter is not None:
             if "noise_filter" not in self.slm_.get_params(deep=False):

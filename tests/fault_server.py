@@ -14,7 +14,9 @@ attempts, so a test knows exactly what each text went through:
 - ``"400"``, ``"401"``, ``"404"``: client errors (never retried).
 
 A demo-generation prompt ("Write N new texts ... label is "X"") is answered
-with N numbered texts carrying X's keyword, overlapping from call to call.
+with N numbered texts carrying X's keyword, overlapping from call to call;
+one asking for one text gets one text, every other time a bad one (a copy
+of an example, talk about the task, a text of another label).
 A user message holding one of the ``wrong_first`` strings gets the wrong
 label in its first successful answer and the right one after, as a noisy
 annotator that a second look corrects. Content faults are permanent: a text in ``off_label`` is answered with a word
@@ -150,9 +152,10 @@ class FaultServer:
 
     def answer(self, text):
         """The completion text for a user text (no fault)."""
-        wanted = re.search(r'Write (\d+) new texts.*?correct label is "([^"]+)"', text, re.S)
+        wanted = re.search(r'Write (\d+|one) new texts?.*?correct label is "([^"]+)"', text, re.S)
         if wanted:
-            return self.generate(int(wanted.group(1)), wanted.group(2), text)
+            n = 1 if wanted.group(1) == "one" else int(wanted.group(1))
+            return self.generate(n, wanted.group(2), text)
         if text in self.empty:
             return ""
         if text in self.off_label:
@@ -186,6 +189,16 @@ class FaultServer:
             start = 2 * (self._generation_calls - 1)
         shown = re.findall(r"<text>(.*?)</text>", prompt)
         partial_copy = " ".join(shown[0].replace(":", " -").split()[:-1]) if shown else "x"
+        if n == 1:  # one text a call: every other answer is one of the bad kinds
+            kinds = [
+                f'"{_phrase(start)}, {word}"',
+                partial_copy,
+                f"{_phrase(start)}, {word}",
+                f"Is this {label} or {other}? Hard to say, number {start}",
+                f"{_phrase(start)}, {word}",
+                f"an {inverse.get(other, other)} thing that is {word} too, number {start}",
+            ]
+            return kinds[(self._generation_calls - 1) % len(kinds)]
         lines = [
             f"Here are {n} texts:",
             f"1. an {inverse.get(other, other)} thing that is {word} too, number {start}",

@@ -187,7 +187,7 @@ def test_estimate_predicts_the_calls_of_the_real_run(run):
     A request is a call or a cache hit: the resumed run's requests are the
     calls a run in a fresh cache makes. Round 0's annotations (one per
     distinct text) are known exactly. Demo generation makes one pass of
-    calls, plus up to three more when the model writes too few usable texts
+    calls, plus up to four more when the model writes too few usable texts
     (SmolLM2 often does), so it lies between the estimate's generation_calls
     and max_generation_calls. Later rounds re-annotate the texts the small
     model finds noisy, which no dry run can know: the whole run must fall

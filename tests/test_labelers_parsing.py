@@ -9,6 +9,7 @@ from skfreeal.labelers._parsing import (
     label_confidence,
     parse_generated_texts,
     parse_label,
+    talks_about_task,
 )
 from skfreeal.labelers._prompts import (
     annotation_messages,
@@ -200,3 +201,23 @@ def test_generation_messages_mention_label_examples_and_count():
     user = messages[-1]["content"]
     assert '"positive"' in user and "<text>ex one</text>" in user and "<text>ex two</text>" in user
     assert "Write 5 new texts" in user and "numbered list" in user
+
+
+def test_generation_messages_for_one_text_ask_for_the_text_only():
+    user = generation_messages("negative", ["ex one", "ex two"], 1, task="Tweets.")[-1]["content"]
+    assert "Write one new text" in user and '"negative"' in user and "Reply with the text only" in user
+    assert "numbered list" not in user and "Tweets." in user
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("The sentiment of this tweet is negative.", True),
+    ('The tweet "so late again" is clearly negative.', True),
+    ("positive or negative, hard to say", True),
+    ("Sorry, but I can't assist with that request.", True),
+    ("I'm unable to write that text.", True),
+    ("What a negative, gloomy day at the airport", False),
+    ("I can't believe the flight left on time!", False),
+    ("Loved the crew, so positive and kind", False),
+])
+def test_talks_about_task_spots_commentary_and_refusals(text, expected):
+    assert talks_about_task(text, SENTIMENT) is expected

@@ -19,6 +19,7 @@ __all__ = [
     "label_confidence",
     "parse_generated_texts",
     "mentioned_labels",
+    "talks_about_task",
 ]
 
 ABSTAIN = -1
@@ -336,6 +337,39 @@ def mentioned_labels(text, labels):
     [0, 1]
     """
     return {i for _, _, i in _mentions(text, labels)}
+
+
+_REFUSAL = re.compile(
+    r"\b(?:sorry,? but I|I(?:'m| am) (?:unable|not able) to|"
+    r"I can(?:'t|not|not) (?:assist|help with|provide|understand|write|generate)|as an AI)\b",
+    re.IGNORECASE,
+)
+_TASK_WORDS = re.compile(
+    r"\b(?:labels?|labell?ed|sentiments?|classif\w*|categor\w*|(?:the|this) (?:text|tweet|review"
+    r"|sentence|example))\b",
+    re.IGNORECASE,
+)
+
+
+def talks_about_task(text, labels):
+    """Whether a generated text is commentary or a refusal, not a data text.
+
+    Small models answer a generation prompt with "The sentiment of this
+    tweet is negative." or "Sorry, but I can't assist": such a text names
+    several labels, or names one beside words of the task (label,
+    sentiment, classify, "this text"...), or is a refusal.
+
+    Examples
+    --------
+    >>> talks_about_task("The sentiment of this tweet is negative.", ["negative", "positive"])
+    True
+    >>> talks_about_task("What a negative, gloomy day.", ["negative", "positive"])
+    False
+    """
+    named = mentioned_labels(text, labels)
+    if len(named) > 1 or _REFUSAL.search(text):
+        return True
+    return bool(named) and bool(_TASK_WORDS.search(text))
 
 
 def parse_generated_texts(answer, labels=(), *, min_chars=8):

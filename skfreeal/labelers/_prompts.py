@@ -195,12 +195,16 @@ def generation_messages(
     shown = "\n".join(
         f"<text>{clean_text(example, max_example_chars)}</text>" for example in examples
     )
+    if n == 1:
+        ask = (f"Write one new text in this style, on another subject, whose correct label "
+               f"is {target}. It must clearly have this label. Reply with the text only.")
+    else:
+        ask = (f"Write {n} new texts in this style whose correct label is {target}. Each must "
+               "clearly have this label and differ from the texts above and from each other. "
+               "Reply with a numbered list of the texts only.")
     user = (
-        f"Task: {task.strip() if task else 'text classification'}\n"
-        f"Texts from the dataset, to show their style:\n{shown}\n\n"
-        f"Write {n} new texts in this style whose correct label is {target}. Each must "
-        "clearly have this label and differ from the texts above and from each other. "
-        "Reply with a numbered list of the texts only."
+        f"Texts from a dataset for this task: {task.strip() if task else 'text classification'}"
+        f"\nExamples, to show their style:\n{shown}\n\n{ask}"
     )
     return [
         {
