@@ -105,13 +105,13 @@ def _generation_calls(labeler, n_generated, per_call):
         return 0, 0
     n_labels = len(labeler.labels or []) or 1
     quota = [n_generated // n_labels + (i < n_generated % n_labels) for i in range(n_labels)]
-    from .labelers._base import _GENERATION_PASSES
+    from .labelers import _base
 
-    asks = [min(per_call, q - start) for q in quota for start in range(0, q, per_call)]
-    asks = [k + (k > 1) for k in asks]  # a list asks for one spare text
+    asks = [_base._texts_asked(min(per_call, q - start))
+            for q in quota for start in range(0, q, per_call)]
     checks = bool(getattr(labeler, "filter_demos", False))
     expected = len(asks) + (n_generated if checks else 0)
-    largest = _GENERATION_PASSES * (len(asks) + (sum(asks) if checks else 0))
+    largest = _base._GENERATION_PASSES * (len(asks) + (sum(asks) if checks else 0))
     return expected, largest
 
 
@@ -145,11 +145,11 @@ def _request_shape(texts, labeler, *, n_demos):
         sizes.append(_token_count(messages))
     per_call = _base._TEXTS_PER_CALL
     gen = _prompts.generation_messages(
-        labels[0], sample[:_base._EXAMPLES_PER_CALL], per_call + (per_call > 1),
+        labels[0], sample[:_base._EXAMPLES_PER_CALL], _base._texts_asked(per_call),
         task=labeler.task,
         label_description=None, max_example_chars=labeler.max_demo_chars,
     )
-    gen_completion = (per_call + (per_call > 1)) * (min(mean_chars, labeler.max_demo_chars) / 3 + 12)
+    gen_completion = _base._texts_asked(per_call) * (min(mean_chars, labeler.max_demo_chars) / 3 + 12)
     return {
         "prompt_tokens": float(np.mean(sizes)),
         "completion_tokens": float(labeler._answer_max_tokens(labels)) / 2,

@@ -33,12 +33,17 @@ _TOP_LOGPROBS = 5
 # Unlabelled examples shown per demo-generation call, and texts asked per call.
 # One text a call: asked for a list, small local models copy the examples or
 # repeat one text (Qwen2.5-0.5B kept 1 of 16 asked on tweets); asked for one
-# text beside two examples, it wrote 10 of 16 usable ones. The extra prompt
+# text beside two examples, it wrote 15 of 16 usable ones. The extra prompt
 # tokens are small next to the annotation of the data set.
 _EXAMPLES_PER_CALL = 2
 _TEXTS_PER_CALL = 1
 # Passes over the labels that still lack demonstrations.
 _GENERATION_PASSES = 5
+
+
+def _texts_asked(k):
+    """Texts asked of one generation call for ``k`` wanted: a list gets one spare."""
+    return k + (k > 1)
 
 
 class BaseLabeler(BaseEstimator):
@@ -526,8 +531,7 @@ class BaseLabeler(BaseEstimator):
             requests, owners = [], []
             for i, missing in wanted:
                 for start in range(0, missing, _TEXTS_PER_CALL):
-                    k = min(_TEXTS_PER_CALL, missing - start)
-                    k += k > 1  # one spare per list
+                    k = _texts_asked(min(_TEXTS_PER_CALL, missing - start))
                     picked = rng.choice(
                         len(shown), min(_EXAMPLES_PER_CALL, len(shown)), replace=False
                     )

@@ -341,7 +341,7 @@ def mentioned_labels(text, labels):
 
 _REFUSAL = re.compile(
     r"\b(?:sorry,? but I|I(?:'m| am) (?:unable|not able) to|"
-    r"I can(?:'t|not|not) (?:assist|help with|provide|understand|write|generate)|as an AI)\b",
+    r"I can(?:'t|not| not) (?:assist|help with|provide|understand|write|generate)|as an AI)\b",
     re.IGNORECASE,
 )
 _TASK_WORDS = re.compile(
