@@ -30,7 +30,7 @@ RESULTS_DIR = BENCH_DIR / "results"
 _USAGE_KEYS = ("calls", "prompt_tokens", "completion_tokens", "cache_hits")
 
 
-def setup_environment(*, cache_dir=None, torch_threads=1):
+def setup_environment(*, cache_dir=None, torch_threads=None):
     """Offline hub, a dedicated LLM answer cache and a fixed number of torch threads.
 
     Parameters
@@ -38,9 +38,9 @@ def setup_environment(*, cache_dir=None, torch_threads=1):
     cache_dir : str or Path, default=None
         Where the labelers cache LLM answers; None keeps ``$SKFREEAL_CACHE_DIR``
         when set, else ``benchmarks/.cache`` (git-ignored).
-    torch_threads : int or None, default=1
-        Intra-op threads of torch (None: torch's default). The machine is shared,
-        so the benchmarks use one core for the SLM.
+    torch_threads : int or None, default=None
+        Intra-op threads of torch (None: torch's default, every core). Pass 1
+        when another job shares the machine.
 
     Returns
     -------

@@ -315,7 +315,7 @@ def gap_closed(methods):
 
 
 def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=None,
-              n_demos=None, cv=None, random_state=0, llm_threads=1, components=None,
+              n_demos=None, cv=None, random_state=0, llm_threads=None, components=None,
               results_dir=None, command=None, tick=None):
     """Run the comparison on several data sets and LLMs; write one JSON file per pair.
 
@@ -331,7 +331,7 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
     n_rounds, n_demos, cv : int, default=None
     random_state : int, default=0
         Seed of the data samples, FreeAL and the SLMs.
-    llm_threads : int or None, default=1
+    llm_threads : int or None, default=None
         CPU threads of the packaged local LLM (None: every core).
     components : Components, default=None
         Replace the packaged labeler, SLM or embedder (tests use fast ones).
@@ -415,9 +415,10 @@ def build_parser(prog="python -m benchmarks.freeal"):
     parser.add_argument("--n-demos", type=int)
     parser.add_argument("--cv", type=int)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--torch-threads", type=int, default=1, help="SLM threads (default 1)")
-    parser.add_argument("--llm-threads", type=int, default=1,
-                        help="local LLM threads (default 1)")
+    parser.add_argument("--torch-threads", type=int, default=None,
+                        help="SLM threads (default: every core; 1 on a shared machine)")
+    parser.add_argument("--llm-threads", type=int, default=None,
+                        help="local LLM threads (default: every core)")
     parser.add_argument("--cache-dir", help="LLM answer cache (default benchmarks/.cache)")
     return parser
 

@@ -20,7 +20,6 @@ from sklearn.model_selection import GridSearchCV, KFold
 
 from skfreeal import FreeALClassifier, GMMNoiseFilter, RobustTextClassifier
 from skfreeal.labelers import OpenAILabeler
-from skfreeal.labelers._base import _GENERATION_PASSES
 from skfreeal.slm import SentenceEmbedder
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -92,9 +91,11 @@ def test_whole_loop_keeps_its_invariants(llm_server, tiny_encoder_path, tmp_path
     assert annotation_calls / len(texts) <= 1 + noisy0.mean()
     n_pool_calls = len(llm_server.log) - annotation_calls
     assert any(is_generation(e) for e in llm_server.log)
-    # At most the estimate's worst case: every pass asks one text per missing
-    # demo and checks each candidate.
-    assert n_pool_calls <= _GENERATION_PASSES * 2 * clf.n_generated_demos
+    assert clf.usage_["calls"] == len(llm_server.log)
+    # At most the dry run's worst case for generation, and the dry run calls nobody.
+    estimate = clf.estimate(texts)
+    assert n_pool_calls <= estimate["max_generation_calls"]
+    assert len(llm_server.log) <= estimate["max_calls"]
     assert clf.usage_["calls"] == len(llm_server.log)
 
     # The history agrees with the labels.
