@@ -188,7 +188,31 @@ def render(results, images):
             lines += render_freeal(result)
     for name, caption in images:
         lines += [f".. figure:: _static/{name}", "   :width: 100%", "", f"   {caption}", ""]
+    for result in (r for r in results if r.get("suite") == "student_seeds"):
+        lines += render_student_seeds(result)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def render_student_seeds(result):
+    """How FreeAL's final accuracy moves with the student's seed alone."""
+    st, summary = result["settings"], result["summary"]
+    lines = _heading("FreeAL's spread over student seeds", "^")
+    lines += [f"{result['dataset']}, {st['n_train']} training / {st['n_test']} test texts, "
+              f"{st['n_rounds']} rounds, {st['n_demos']} demonstrations, FreeAL seed "
+              f"{st['random_state']}: the LLM's round-0 labels are the same in every run, only "
+              "the student's ``random_state`` changes (and with it which texts round 1 "
+              f"re-annotates). Commands: {'; '.join(f'``{c}``' for c in result['commands'])}.",
+              ""]
+    rows = [[str(r["slm_seed"]), *(_fmt(x["slm_test_accuracy"]) for x in r["rounds"]),
+             _fmt(r["test_accuracy"]), str(r["llm_calls"]), f"{r['seconds']:.0f}"]
+            for r in result["runs"]]
+    n_rounds = len(result["runs"][0]["rounds"])
+    header = ["Student seed", *(f"SLM test acc., round {i}" for i in range(n_rounds)),
+              "Final", "LLM calls", "Seconds"]
+    lines += _table(header, rows)
+    lines += ["", f"Final test accuracy over {summary['n_seeds']} student seeds: mean "
+              f"{summary['mean']:.3f}, from {summary['min']:.3f} to {summary['max']:.3f}.", ""]
+    return lines
 
 
 def build(*, results_dir=None, docs_dir=None):

@@ -108,3 +108,20 @@ def test_report_renders_tables_and_plots(quick_result, tmp_path):
     assert "Zero-shot LLM" in page and "FreeAL SLM" in page and "pytest" in page
     pngs = [p for p in written if p.suffix == ".png"]
     assert pngs and all(p.stat().st_size > 1000 for p in pngs)
+
+
+def test_report_renders_the_student_seed_spread():
+    runs = [{"slm_seed": seed, "test_accuracy": acc, "llm_calls": 130 + seed, "seconds": 590.0,
+             "rounds": [{"round": 0, "slm_test_accuracy": acc - 0.01},
+                        {"round": 1, "slm_test_accuracy": acc}]}
+            for seed, acc in ((1, 0.682), (2, 0.668))]
+    result = {"suite": "student_seeds", "dataset": "tweets-binary",
+              "settings": {"n_train": 1000, "n_test": 500, "n_rounds": 2, "n_demos": 4,
+                           "random_state": 0},
+              "runs": runs, "summary": {"n_seeds": 2, "mean": 0.675, "min": 0.668, "max": 0.682},
+              "commands": ["python -m benchmarks.student_seeds --seeds 1 2"]}
+    page = report.render([result], [])
+    assert "FreeAL's spread over student seeds" in page
+    assert "``python -m benchmarks.student_seeds --seeds 1 2``" in page
+    assert "   * - 2\n     - 0.658\n     - 0.668\n     - 0.668\n     - 132\n     - 590" in page
+    assert "mean 0.675, from 0.668 to 0.682" in page
