@@ -44,7 +44,7 @@ from ._common import machine_info, measure, scores, setup_environment, usage_of,
 from .baselines import confident_learning, embed, fit_slm, knn_demos, llm_label_ids, slm_proba
 
 __all__ = ["PRESETS", "Components", "cache_state", "gap_closed", "load_dataset", "main",
-           "run_dataset", "run_suite"]
+           "round_rows", "run_dataset", "run_suite"]
 
 LLMS = ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
 
@@ -256,7 +256,7 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
 
     return {
         "methods": methods,
-        "rounds": _rounds(clf, gold_train),
+        "rounds": round_rows(clf, gold_train),
         "train_label_accuracy": {"zero_shot_llm": zs_train_acc,
                                  "freeal_final": float(np.mean(clf.labels_ == gold_train))},
         "freeal_clean": _clean_diagnostics(clf, gold_train),
@@ -282,7 +282,8 @@ def _add_costs(step, labels_step):
     return out
 
 
-def _rounds(clf, gold_train):
+def round_rows(clf, gold_train):
+    """FreeAL's history per round, with the LLM's label accuracy against ``gold_train`` (ids)."""
     rows = []
     for record, labels in zip(clf.history_, clf.round_labels_):
         row = {k: v for k, v in record.items() if not isinstance(v, (list, dict))}

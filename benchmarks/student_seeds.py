@@ -21,7 +21,7 @@ import numpy as np
 from skfreeal._freeal import DEFAULT_SLM_PARAMS
 
 from ._common import RESULTS_DIR, machine_info, setup_environment, write_result
-from .freeal import load_dataset
+from .freeal import load_dataset, round_rows
 
 __all__ = ["main", "run_seed"]
 
@@ -38,13 +38,11 @@ def run_seed(data, seed, *, n_rounds, n_demos, random_state):
                            n_demos=n_demos, random_state=random_state)
     start = time.perf_counter()
     clf.fit(data.X_train, eval_set=(data.X_test, data.y_test))
-    rounds = []
-    for record in clf.history_:
-        labels = clf.classes_[np.maximum(clf.round_labels_[record["round"]], 0)]
-        rounds.append({"round": record["round"], "n_annotated": record["n_annotated"],
-                       "clean_fraction": record["clean_fraction"],
-                       "llm_label_accuracy": float(np.mean(labels == data.y_train)),
-                       "slm_test_accuracy": record["eval_accuracy"]})
+    gold = np.array([list(data.label_names).index(str(v)) for v in data.y_train])
+    rounds = [{"round": r["round"], "n_annotated": r["n_annotated"],
+               "clean_fraction": r["clean_fraction"],
+               "llm_label_accuracy": r["llm_label_accuracy"],
+               "slm_test_accuracy": r["eval_accuracy"]} for r in round_rows(clf, gold)]
     return {"slm_seed": seed, "test_accuracy": float(clf.score(data.X_test, data.y_test)),
             "rounds": rounds, "llm_calls": int(clf.usage_["calls"]),
             "seconds": round(time.perf_counter() - start, 1)}
