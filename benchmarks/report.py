@@ -104,6 +104,14 @@ def verdict(result):
         out.append(f"**FreeAL loses here**: its SLM ({ours:.3f}) is below "
                    + ", ".join(f"{METHOD_LABELS[k]} ({methods[k]['accuracy']:.3f})" for k in lost)
                    + ".")
+    evals = [(r["round"], r["eval_accuracy"]) for r in result.get("rounds", [])
+             if r.get("eval_accuracy") is not None]
+    if len(evals) > 1:
+        best_round, best = max(evals, key=lambda pair: pair[1])
+        if best > evals[-1][1]:
+            out.append(f"**A later round hurt**: the SLM scored {best:.3f} after round "
+                       f"{best_round} and {evals[-1][1]:.3f} after the last round, "
+                       f"{evals[-1][0]}.")
     gap = result.get("gap_closed")
     zs, gold = methods["zero_shot_llm"]["accuracy"], methods["slm_gold"]["accuracy"]
     if gap is None:
@@ -133,7 +141,7 @@ def _describe(result):
         f"{d['n_train']} training texts (gold labels hidden from FreeAL), {d['n_test']} test "
         f"texts, {d['n_classes']} classes, from ``{d['source']}``; seed {d['seed']}; "
         f"{s['n_rounds']} rounds, {s['n_demos']} demonstrations per text, confident learning "
-        f"with {s['cv']}-fold cross-validation; loader options {d.get('options') or 'none'}; "
+        f"with {s['cv']}-fold cross-validation; loader options {d.get('options') or 'the loader defaults'}; "
         f"student settings {_settings(s)}.",
         "",
         f"Command: ``{result['command']}`` (finished {result.get('finished_at', '?')}, "

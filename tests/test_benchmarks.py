@@ -125,3 +125,17 @@ def test_report_renders_the_student_seed_spread():
     assert "``python -m benchmarks.student_seeds --seeds 1 2``" in page
     assert "   * - 2\n     - 0.658\n     - 0.668\n     - 0.668\n     - 132\n     - 590" in page
     assert "mean 0.675, from 0.668 to 0.682" in page
+
+
+def test_verdict_names_losses_and_a_round_that_hurt():
+    methods = {"zero_shot_llm": {"accuracy": 0.2}, "slm_gold": {"accuracy": 0.7},
+               "freeal_slm": {"accuracy": 0.39}, "knn_icl_gold": {"accuracy": 0.57},
+               "confident_learning": {"accuracy": 0.45}}
+    rounds = [{"round": 0, "eval_accuracy": 0.414}, {"round": 1, "eval_accuracy": 0.388}]
+    text = " ".join(report.verdict({"methods": methods, "rounds": rounds,
+                                    "gap_closed": freeal.gap_closed(methods)}))
+    assert "**FreeAL loses here**" in text and "(cleanlab) (0.450)" in text
+    assert "0.414 after round 0 and 0.388 after the last round, 1" in text
+    rounds[1]["eval_accuracy"] = 0.42
+    text = " ".join(report.verdict({"methods": methods, "rounds": rounds}))
+    assert "later round hurt" not in text
