@@ -22,6 +22,7 @@ __all__ = [
     "measure",
     "scores",
     "setup_environment",
+    "usable_cores",
     "usage_of",
     "write_result",
 ]
@@ -178,6 +179,13 @@ def format_load(load):
     return "n/a" if not load else ", ".join(f"{x:.1f}" for x in load)
 
 
+def usable_cores():
+    """Cores this process may run on (its CPU affinity), else every logical core."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def machine_info():
     """Where the benchmark ran: platform, CPU, cores, torch threads, versions, git revision."""
     import psutil
@@ -187,7 +195,7 @@ def machine_info():
         "python": sys.version.split()[0],
         "processor": _cpu_model(),
         "logical_cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "usable_cores": usable_cores(),
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from ._common import (BENCH_DIR, RESULTS_DIR, format_load, machine_info, scores, setup_environment,
-                      write_result)
+                      usable_cores, write_result)
 
 DOC = BENCH_DIR.parent / "docs" / "benchmarks_annotation.md"
 N_DEMOS = 10
@@ -330,8 +330,9 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=300, help="texts per data set (default 300)")
     parser.add_argument("--quick", action="store_true", help="N=20, a smoke run")
     parser.add_argument("--datasets", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
-    parser.add_argument("--n-threads", type=int, default=1,
-                        help="llama.cpp threads (default 1: the machine is shared)")
+    parser.add_argument("--n-threads", type=int, default=None,
+                        help="llama.cpp threads (default: every usable core; 1 on a shared "
+                             "machine)")
     parser.add_argument("--server-n", type=int, default=None,
                         help="tweets for the server comparison (default min(N, 30); 0 skips)")
     parser.add_argument("--compare-order", action="store_true",
@@ -344,22 +345,23 @@ def main(argv=None):
         print(f"wrote {report(name)}")
         return 0
     n = 20 if args.quick else args.n
+    n_threads = args.n_threads or usable_cores()
     setup_environment()
     start = time.perf_counter()
 
     def log(message):
         print(f"[{time.perf_counter() - start:7.1f}s] {message}", flush=True)
 
-    result = {"name": name, "n": n, "n_threads": args.n_threads, "seed": args.seed,
+    result = {"name": name, "n": n, "n_threads": n_threads, "seed": args.seed,
               "model": "qwen2.5-coder-0.5b", "machine": machine_info(), "datasets": {}}
     for dataset in args.datasets:
         result["datasets"][dataset] = run_dataset(
-            dataset, n, n_threads=args.n_threads, compare_order=args.compare_order,
+            dataset, n, n_threads=n_threads, compare_order=args.compare_order,
             random_state=args.seed, log=log)
         write_result(result, name)  # partial results survive a later failure
     server_n = min(n, 30) if args.server_n is None else args.server_n
     if server_n:
-        result["server"] = run_server(server_n, n_threads=args.n_threads,
+        result["server"] = run_server(server_n, n_threads=n_threads,
                                       random_state=args.seed, log=log)
     result["total_minutes"] = round((time.perf_counter() - start) / 60, 1)
     path = write_result(result, name)

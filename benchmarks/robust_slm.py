@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from ._common import (BENCH_DIR, RESULTS_DIR, format_load, machine_info, measure,
-                      setup_environment, write_result)
+                      setup_environment, usable_cores, write_result)
 from .datasets import add_label_noise, load_tweets_binary
 
 __all__ = ["main", "render_markdown"]
@@ -71,8 +71,8 @@ def build_parser():
     parser.add_argument("--throughput-repeats", type=int, default=2)
     parser.add_argument("--predict-repeats", type=int, default=3)
     parser.add_argument("--torch-threads", type=int, default=None,
-                        help="torch intra-op threads (default 2; 1 with --quick: on a shared "
-                             "2-core machine an oversubscribed second thread slows torch down)")
+                        help="torch intra-op threads (default: every usable core; pass 1 "
+                             "when another job shares the machine)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 300/200 texts, 2 epochs, 40%% noise only")
@@ -437,7 +437,7 @@ def main(argv=None):
         args.settings = ["sym40"]
         args.throughput_texts, args.throughput_repeats, args.predict_repeats = 128, 2, 1
     if args.torch_threads is None:
-        args.torch_threads = 1 if args.quick else 2
+        args.torch_threads = usable_cores()
     name = "robust_slm_quick" if args.quick else "robust_slm"
     path = RESULTS_DIR / f"{name}.json"
     if not args.report_only:
