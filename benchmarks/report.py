@@ -141,7 +141,8 @@ def _describe(result):
         f"{d['n_train']} training texts (gold labels hidden from FreeAL), {d['n_test']} test "
         f"texts, {d['n_classes']} classes, from ``{d['source']}``; seed {d['seed']}; "
         f"{s['n_rounds']} rounds, {s['n_demos']} demonstrations per text, confident learning "
-        f"with {s['cv']}-fold cross-validation; loader options {d.get('options') or 'the loader defaults'}; "
+        f"with {s['cv']}-fold cross-validation; loader options "
+        f"{d.get('options') or 'the loader defaults'}; "
         f"student settings {_settings(s)}.",
         "",
         f"Command: ``{result['command']}`` (finished {result.get('finished_at', '?')}, "

@@ -2,15 +2,18 @@
 
 Usage::
 
-    python -m benchmarks --quick            # minutes: small sizes, the 0.5B LLM, tweets + Yahoo
-    python -m benchmarks                    # full: larger sizes, both LLMs, + banking77
-    python -m benchmarks --suites freeal    # one suite only
+    python -m benchmarks --quick            # minutes: the FreeAL suite, small sizes, the 0.5B LLM
+    python -m benchmarks                    # full: every suite, larger sizes, both LLMs, + banking77
+    python -m benchmarks --quick --suites freeal robust_slm annotation   # + component smoke runs
     python -m benchmarks --report-only      # JSON -> docs/benchmarks_results.rst + PNGs
 
-The FreeAL suite runs in this process with a progress bar over its steps; the
-component suites (``benchmarks/robust_slm.py``, ``benchmarks/annotation.py``)
-run as subprocesses (``python -m benchmarks.<suite> [--quick]``), so that
-their memory peaks and failures stay their own.
+``--quick`` runs the FreeAL suite alone unless ``--suites`` names more: the
+component suites' own quick runs would take it past 20 minutes on a slow
+2-core machine. The FreeAL suite runs in this process with a progress bar
+over its steps; the component suites (``benchmarks/robust_slm.py``,
+``benchmarks/annotation.py``) run as subprocesses (``python -m
+benchmarks.<suite> [--quick]``), so that their memory peaks and failures stay
+their own.
 """
 
 import importlib.util
@@ -50,10 +53,14 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = freeal.build_parser(prog="python -m benchmarks")
     parser.description = __doc__.split("\n")[0]
-    parser.add_argument("--suites", nargs="+", choices=SUITES, default=list(SUITES))
+    parser.add_argument("--suites", nargs="+", choices=SUITES, default=None,
+                        help="suites to run (default: freeal with --quick, all of them "
+                             "otherwise)")
     parser.add_argument("--report-only", action="store_true",
                         help="only regenerate the docs from benchmarks/results/*.json")
     args = parser.parse_args(argv)
+    if args.suites is None:
+        args.suites = ["freeal"] if args.quick else list(SUITES)
     failed = []
     if not args.report_only:
         setup_environment(cache_dir=args.cache_dir, torch_threads=args.torch_threads)
