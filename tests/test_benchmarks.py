@@ -139,3 +139,13 @@ def test_verdict_names_losses_and_a_round_that_hurt():
     rounds[1]["eval_accuracy"] = 0.42
     text = " ".join(report.verdict({"methods": methods, "rounds": rounds}))
     assert "later round hurt" not in text
+
+
+def test_verdict_says_when_freeal_beats_a_gold_label_bound():
+    methods = {"zero_shot_llm": {"accuracy": 0.73}, "slm_gold": {"accuracy": 0.76},
+               "freeal_slm": {"accuracy": 0.80}, "knn_icl_gold": {"accuracy": 0.81}}
+    text = " ".join(report.verdict({"methods": methods,
+                                    "gap_closed": freeal.gap_closed(methods)}))
+    assert "It also beats SLM on gold labels (bound) (0.760), which see gold labels" in text
+    assert "kNN gold demos (ICL bound) (0.810)" not in text.split("It also beats")[1]
+    assert "**233%** (above 100%: the FreeAL SLM beats the gold-label SLM)" in text
