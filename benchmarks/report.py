@@ -87,29 +87,28 @@ def _method_rows(result):
     return rows
 
 
+def _named(keys, methods):
+    """``"Label (accuracy), ..."`` for the methods ``keys``."""
+    return ", ".join(f"{METHOD_LABELS[k]} ({methods[k]['accuracy']:.3f})" for k in keys)
+
+
 def verdict(result):
     """Sentences saying where FreeAL's SLM wins and loses, from the numbers."""
     methods = result["methods"]
     ours = methods["freeal_slm"]["accuracy"]
-    lost = [k for k in METHOD_LABELS if k != "freeal_slm" and k not in _BOUNDS
-            and k in methods and methods[k]["accuracy"] > ours]
-    beaten = [k for k in METHOD_LABELS if k != "freeal_slm" and k not in _BOUNDS
-              and k in methods and methods[k]["accuracy"] <= ours]
+    others = [k for k in METHOD_LABELS if k != "freeal_slm" and k in methods]
+    lost = [k for k in others if k not in _BOUNDS and methods[k]["accuracy"] > ours]
+    beaten = [k for k in others if k not in _BOUNDS and methods[k]["accuracy"] <= ours]
+    above = [k for k in others if k in _BOUNDS and methods[k]["accuracy"] < ours]
     out = []
     if beaten:
-        out.append(f"The FreeAL SLM ({ours:.3f}) matches or beats "
-                   + ", ".join(f"{METHOD_LABELS[k]} ({methods[k]['accuracy']:.3f})" for k in beaten)
-                   + ".")
+        out.append(f"The FreeAL SLM ({ours:.3f}) matches or beats {_named(beaten, methods)}.")
     if lost:
         out.append(f"**FreeAL loses here**: its SLM ({ours:.3f}) is below "
-                   + ", ".join(f"{METHOD_LABELS[k]} ({methods[k]['accuracy']:.3f})" for k in lost)
-                   + ".")
-    above = [k for k in _BOUNDS if k in methods and methods[k]["accuracy"] < ours]
+                   f"{_named(lost, methods)}.")
     if above:
-        out.append("It also beats "
-                   + ", ".join(f"{METHOD_LABELS[k]} ({methods[k]['accuracy']:.3f})"
-                               for k in above)
-                   + ", which see gold labels: at this size they are no ceiling.")
+        out.append(f"It also beats {_named(above, methods)}, which see gold labels: at this "
+                   "size they are no ceiling.")
     evals = [(r["round"], r["eval_accuracy"]) for r in result.get("rounds", [])
              if r.get("eval_accuracy") is not None]
     if len(evals) > 1:
