@@ -67,7 +67,7 @@ def load(name, n, pool, random_state):
 
 def knn_demos(embedder, texts, pool_texts, pool_ids):
     """Each text's 10 nearest pool items (most similar last), as (text, id) pairs."""
-    from skfreeal.demos._retrieval import knn_demo_indices
+    from skfreeal.demonstrations._retrieval import knn_demo_indices
 
     index = knn_demo_indices(embedder.transform(texts), embedder.transform(pool_texts), N_DEMOS)
     return [[(pool_texts[j], int(pool_ids[j])) for j in row] for row in index]

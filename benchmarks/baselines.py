@@ -55,7 +55,7 @@ def knn_demos(query_emb, pool_texts, pool_ids, pool_emb, k):
     demos : list of list of (str, int)
         Most similar demonstration last, as FreeAL orders them.
     """
-    from skfreeal.demos import knn_demo_indices
+    from skfreeal.demonstrations import knn_demo_indices
 
     nn = knn_demo_indices(query_emb, pool_emb, k)
     return [[(pool_texts[j], int(pool_ids[j])) for j in row] for row in nn]

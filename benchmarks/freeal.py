@@ -234,18 +234,20 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
     methods["freeal_slm"] = _row(step, data.y_test, pred, names, n_rounds_run=clf.n_rounds_)
     tick("FreeAL")
 
-    test_emb = embed(clf.embedder_, data.X_test)
+    # the retrieval embedder FreeAL used (fit keeps no copy of it: it is not needed to predict)
+    retrieval = clone(embedder).fit(data.X_train)
+    test_emb, train_emb = embed(retrieval, data.X_test), embed(retrieval, data.X_train)
     pool_texts = [t for t, _ in clf.demos_]
     pool_ids = [names.index(str(c)) for _, c in clf.demos_]
     with measure(llm) as step:
-        pool_emb = embed(clf.embedder_, pool_texts)
+        pool_emb = embed(retrieval, pool_texts)
         demos = knn_demos(test_emb, pool_texts, pool_ids, pool_emb, n_demos)
         pred = _names(llm_label_ids(llm, data.X_test, demos), names)
     methods["freeal_demos_llm"] = _row(step, data.y_test, pred, names, pool_size=len(pool_texts))
     tick("LLM + FreeAL demos")
 
     with measure(llm) as step:
-        demos = knn_demos(test_emb, list(data.X_train), gold_train, clf.embeddings_, n_demos)
+        demos = knn_demos(test_emb, list(data.X_train), gold_train, train_emb, n_demos)
         pred = _names(llm_label_ids(llm, data.X_test, demos), names)
     methods["knn_icl_gold"] = _row(step, data.y_test, pred, names)
     tick("kNN ICL, gold demos")
@@ -263,7 +265,7 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
         "methods": methods,
         "rounds": round_rows(clf, gold_train),
         "train_label_accuracy": {"zero_shot_llm": zs_train_acc,
-                                 "freeal_final": float(np.mean(clf.labels_ == gold_train))},
+                                 "freeal_final": float(np.mean(clf.label_ids_ == gold_train))},
         "freeal_clean": _clean_diagnostics(clf, gold_train),
         "freeal_warnings": sorted({str(w.message) for w in caught}),
         "gap_closed": gap_closed(methods),
@@ -300,8 +302,8 @@ def round_rows(clf, gold_train):
 
 def _clean_diagnostics(clf, gold_train):
     """How right the final clean/noisy split is, against the gold labels."""
-    labelled = clf.labels_ >= 0
-    correct = clf.labels_ == gold_train
+    labelled = clf.label_ids_ >= 0
+    correct = clf.label_ids_ == gold_train
     clean = clf.clean_mask_ & labelled
     noisy = ~clf.clean_mask_ & labelled
     return {

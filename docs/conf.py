@@ -64,7 +64,7 @@ import numpy as np
 # here they share one namespace, so the public names are imported for them.
 from skfreeal import *
 from skfreeal.datasets import *
-from skfreeal.demos import *
+from skfreeal.demonstrations import *
 from skfreeal.labelers import *
 from skfreeal.noise import *
 from skfreeal.slm import *

@@ -1,6 +1,8 @@
 """FreeALClassifier: the LLM/SLM collaborative labelling loop inside ``fit``."""
 
 import logging
+import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -10,35 +12,58 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from sklearn_compat.base import _fit_context
 
-from ._rounds import (
-    RoundRecorder,
-    annotation_budget_mask,
-    choose_new_subset,
-    slm_clean_mask,
-    slm_losses,
+from ._rounds import LabelState, RoundRecorder
+from ._steps import annotate_with_demos, generated_pool, refined_pool
+from ._student import full_proba, train_student
+from ._validation import (
+    check_eval_set,
+    check_label_names,
+    check_partial_labels,
+    check_texts,
 )
-from ._validation import check_texts
+from .base import (
+    Labeler,
+    NoiseFilter,
+    QueryStrategy,
+    Retriever,
+    RobustStudentMixin,
+    Student,
+    check_component,
+)
 
 __all__ = ["FreeALClassifier"]
 
 logger = logging.getLogger("skfreeal")
 
-
 # The default student's settings (see the ``slm`` parameter).
 DEFAULT_SLM_PARAMS = {"lr": 5e-5, "warmup_epochs": 1}
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+@dataclass
+class _Components:
+    """The fitted clones and built-in objects one ``fit`` works with."""
+
+    labeler: object
+    student: object
+    noise_filter: object
+    retriever: object
+    query_strategy: object
+    embedder: object
 
 
 class FreeALClassifier(ClassifierMixin, BaseEstimator):
     """Label texts and train a classifier with no human annotation (FreeAL).
 
-    ``fit`` runs FreeAL's collaborative loop (Xiao et al., EMNLP 2023): the
-    LLM writes synthetic demonstrations and annotates every text with its
-    nearest demonstrations in context; a small language model (SLM) trains
-    robustly on those noisy labels and splits them into clean and noisy;
-    a clean, representative demonstration pool (per class: the
-    ``demo_top_percent`` smallest-loss clean texts, then k-medoids) goes back
-    to the LLM, which re-annotates only the noisy texts. ``predict`` uses the
-    final SLM: no LLM call at inference.
+    ``fit`` runs FreeAL's collaborative loop (Xiao et al., EMNLP 2023). Each
+    round: build the demonstration pool (round 0: synthetic demonstrations
+    the LLM writes; later rounds: per class, the ``demo_top_percent``
+    smallest-loss clean texts, then their k-medoids), annotate (round 0:
+    every text; later rounds: only the texts the student judged noisy) with
+    each text's nearest demonstrations in context, train the small language
+    model (SLM) robustly on the labels, split them into clean and noisy,
+    record the round, and stop when the rounds are done or no label
+    changed. ``predict`` uses the final SLM: no LLM call at inference.
 
     Parameters
     ----------
@@ -46,13 +71,13 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         The label names, in the order of the class ids.
     task : str
         What to label, in words (e.g. ``"Classify the sentiment of a tweet."``).
-    labeler : labeler estimator, default=None
-        The LLM annotator (has ``annotate`` and ``generate_demos``). None:
+    labeler : labeler, default=None
+        The LLM annotator (see :class:`skfreeal.base.Labeler`). None:
         :class:`~skfreeal.labelers.LocalLabeler`, the packaged local LLM (no
         key, no network). Cloned in ``fit``, then given ``labels`` and
         ``task``.
     slm : classifier, default=None
-        The student (has ``fit`` and ``predict_proba``). None:
+        The student (see :class:`skfreeal.base.Student`). None:
         ``RobustTextClassifier(lr=5e-5, warmup_epochs=1)`` on the packaged
         MiniLM: at its own defaults (lr 1e-4, two warm-up epochs) the student
         fits an LLM's one-sided errors before the first split and the GMM
@@ -60,21 +85,30 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         31% wrong); at these settings 15%, and its predictions on the
         training texts agree more with their gold labels (0.732 against
         0.703, settings chosen on the training split and a dev split, never
-        the test split).
-        Cloned in ``fit``. An SLM whose class sets ``accepts_unlabelled =
-        True`` (as RobustTextClassifier does, for its consistency loss) gets
-        every text, with -1 for the unlabelled ones; any other classifier is
-        trained on the labelled texts only. ``sample_losses_`` and
-        ``clean_mask_`` are used when the SLM exposes them, else computed from
-        ``predict_proba`` with a GMM; ``embed`` likewise, else the embedder.
+        the test split). Cloned in ``fit``. A robust student
+        (:class:`skfreeal.base.RobustStudentMixin`, as
+        :class:`~skfreeal.RobustTextClassifier`) is trained on every text,
+        the unannotated and abstained ones marked -1 for its consistency
+        loss, and splits clean from noisy itself; any other classifier is
+        trained on the labelled texts only and ``noise_filter`` splits its
+        losses.
     embedder : transformer, default=None
-        Sentence embedder for kNN demonstration retrieval (has ``fit`` and
-        ``transform``; fitted on the training texts). None:
-        :class:`~skfreeal.slm.SentenceEmbedder` (the packaged MiniLM).
+        Sentence embedder for demonstration retrieval (has ``fit`` and
+        ``transform``; fitted on the training texts, used during ``fit``
+        only). None: :class:`~skfreeal.slm.SentenceEmbedder` (the packaged
+        MiniLM).
     noise_filter : noise filter, default=None
-        When given, replaces the SLM's own noise filter (set as its
-        ``noise_filter`` parameter); tune its threshold with
+        Splits the student's per-text losses into clean and noisy (see
+        :class:`skfreeal.base.NoiseFilter`). Given to a robust student as
+        its ``noise_filter`` parameter; used directly for any other
+        student. None: the robust student's own, else
+        :class:`~skfreeal.GMMNoiseFilter`. Tune its threshold with
         ``noise_filter__threshold``.
+    retriever : "knn", "balanced-knn" or retriever, default="knn"
+        Chooses each text's demonstrations from the pool (see
+        :class:`skfreeal.base.Retriever`): ``"knn"`` is
+        :class:`~skfreeal.demonstrations.KNNRetriever`, the nearest ones;
+        ``"balanced-knn"`` the nearest ones of each label in turn.
     n_rounds : int, default=2
         LLM annotation rounds; the SLM trains once after each. 1 gives the
         SLM trained robustly on the first LLM labels.
@@ -91,15 +125,18 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         Synthetic demonstrations the LLM writes in round 0. None:
         ``max(2 * n_demos, 4) * n_classes``, at most 100; 0 skips generation
         (round 0 is then zero-shot unless given labels seed the pool).
-    balanced_retrieval : bool, default=False
-        Retrieve about the same number of demonstrations from every class.
+    balanced_retrieval : bool, default="deprecated"
+        Deprecated since 0.2, removed in 0.4: use
+        ``retriever="balanced-knn"``.
     label_fraction : float, default=1.0
         P: fraction of the texts the LLM annotates in round 0 and adds in
-        each later round (the paper's large-data variant). The SLM still
-        sees all texts (consistency loss on the unannotated ones).
-    query_strategy : {"random", "uncertainty"}, default="random"
-        How the next ``label_fraction`` subset is chosen: at random, or the
-        texts on which the SLM is least certain (lowest top-2 margin).
+        each later round (the paper's large-data variant). A robust SLM
+        still sees all texts (consistency loss on the unannotated ones).
+    query_strategy : "random", "uncertainty" or query strategy, default="random"
+        How the next ``label_fraction`` subset is chosen from round 1 on
+        (see :class:`skfreeal.base.QueryStrategy`): at random
+        (:class:`~skfreeal.query.RandomQuery`), or the texts on which the
+        SLM is least certain (:class:`~skfreeal.query.UncertaintyQuery`).
     max_annotations : int, default=2
         LLM annotations per text at most (standard FreeAL: 2).
     use_labels : bool, default=False
@@ -118,9 +155,10 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
     ----------
     classes_ : ndarray of shape (n_classes,)
         The label names.
-    labels_ : ndarray of shape (n_samples,), dtype=int64
+    label_ids_ : ndarray of shape (n_samples,), dtype=int64
         Refined label id of each training text (index into ``classes_``),
         -1 where still unknown (never annotated, or the LLM abstained).
+        ``labels_`` is its deprecated name.
     transduction_ : ndarray of shape (n_samples,), dtype=object
         The same labels as names, None where unknown.
     confidence_ : ndarray of shape (n_samples,)
@@ -133,30 +171,34 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
     clean_mask_ : ndarray of shape (n_samples,), dtype=bool
         Texts the final SLM judged clean.
     demos_ : list of (str, str)
-        The final demonstration pool as (text, label name) pairs.
+        The last demonstration pool the LLM used, as (text, label name) pairs.
     history_ : list of dict
         One record per round: ``round``, ``n_annotated``, ``n_abstain``,
         ``n_changed``, ``n_labelled``, ``clean_fraction``,
         ``llm_slm_agreement``, ``calls``, ``prompt_tokens``,
         ``completion_tokens``, ``cache_hits``, ``cost``, ``llm_seconds``,
-        ``slm_seconds``, ``seconds``.
+        ``slm_seconds``, ``seconds`` (and ``eval_accuracy`` with an
+        ``eval_set``).
     usage_ : dict
         The labeler's usage over the whole fit: calls, tokens, cache hits,
         estimated cost.
-    round_labels_ : ndarray of shape (n_rounds, n_samples), dtype=int64
+    round_labels_ : ndarray of shape (n_rounds_, n_samples), dtype=int64
         The labels after each round's annotation (row 0: the first LLM
         labels).
-    round_clean_masks_ : ndarray of shape (n_rounds, n_samples), dtype=bool
+    round_clean_masks_ : ndarray of shape (n_rounds_, n_samples), dtype=bool
         The SLM's clean mask after each round's training: the texts of row
         ``r`` outside it are the ones re-annotated in round ``r + 1``.
     n_rounds_ : int
-        Rounds run (fewer than ``n_rounds`` when no label changed).
+        Rounds run.
+    stop_reason_ : str
+        Why the loop ended: ``"max_rounds"`` (``n_rounds`` done),
+        ``"no_change"`` (a round changed no label: the labels converged) or
+        ``"nothing_to_annotate"`` (every noisy text had used its
+        ``max_annotations``).
     labeler_ : labeler
         The fitted clone of ``labeler``.
     slm_ : classifier
         The final SLM (used by ``predict``).
-    embedder_ : transformer
-        The fitted retrieval embedder.
 
     See Also
     --------
@@ -180,18 +222,19 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
     _parameter_constraints = {
         "labels": ["array-like"],
         "task": [str],
-        "labeler": [HasMethods(["annotate", "generate_demos"]), None],
-        "slm": [HasMethods(["fit", "predict_proba"]), None],
+        "labeler": "no_validation",  # checked against skfreeal.base.Labeler in fit
+        "slm": "no_validation",
         "embedder": [HasMethods(["fit", "transform"]), None],
-        "noise_filter": [HasMethods(["fit", "predict"]), None],
+        "noise_filter": "no_validation",
+        "retriever": "no_validation",
         "n_rounds": [Interval(Integral, 1, None, closed="left")],
         "n_demos": [Interval(Integral, 0, None, closed="left")],
         "demo_top_percent": [Interval(Real, 0, 1, closed="right")],
         "demos_per_class": [Interval(Integral, 1, None, closed="left"), None],
         "n_generated_demos": [Interval(Integral, 0, None, closed="left"), None],
-        "balanced_retrieval": ["boolean"],
+        "balanced_retrieval": ["boolean", StrOptions({"deprecated"})],
         "label_fraction": [Interval(Real, 0, 1, closed="right")],
-        "query_strategy": [StrOptions({"random", "uncertainty"})],
+        "query_strategy": "no_validation",
         "max_annotations": [Interval(Integral, 1, None, closed="left")],
         "use_labels": ["boolean"],
         "random_state": ["random_state"],
@@ -207,12 +250,13 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         slm=None,
         embedder=None,
         noise_filter=None,
+        retriever="knn",
         n_rounds=2,
         n_demos=10,
         demo_top_percent=0.2,
         demos_per_class=None,
         n_generated_demos=None,
-        balanced_retrieval=False,
+        balanced_retrieval="deprecated",
         label_fraction=1.0,
         query_strategy="random",
         max_annotations=2,
@@ -226,6 +270,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         self.slm = slm
         self.embedder = embedder
         self.noise_filter = noise_filter
+        self.retriever = retriever
         self.n_rounds = n_rounds
         self.n_demos = n_demos
         self.demo_top_percent = demo_top_percent
@@ -261,318 +306,228 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         self : FreeALClassifier
         """
         texts = check_texts(X, name="X")
-        self.classes_ = self._check_label_names()
-        given = self._check_given_labels(y, len(texts))
-        eval_texts, eval_y = self._check_eval_set(eval_set)
+        self.classes_ = self._label_names()
+        state = LabelState(self._given_labels(y, len(texts)))
+        eval_set = check_eval_set(eval_set, self.classes_)
         rng = check_random_state(self.random_state)
-        self._init_components(texts, rng)
-
-        n = len(texts)
-        self.labels_ = given.copy()
-        self.confidence_ = np.where(given >= 0, 1.0, np.nan)
-        self.label_round_ = np.full(n, -1, dtype=np.int64)
-        self.n_annotations_ = np.zeros(n, dtype=np.int64)
-        self.history_ = []
-        self.round_labels_ = []
-        self.round_clean_masks_ = []
-        fixed = given >= 0  # human labels: never re-annotated
-        recorder = RoundRecorder(self.labeler_)
-
-        self._log("embedding %d texts for demonstration retrieval", n)
-        self.embeddings_ = self._embed(texts)
-
-        # Round 0: synthetic demonstrations, then the first LLM annotation.
-        recorder.start()
-        pool_texts, pool_labels, pool_emb = self._initial_pool(texts, given, rng)
-        todo = ~fixed & choose_new_subset(
-            None, ~fixed, self.label_fraction, "random", rng
-        )
-        changed, n_abstain = self._annotate(
-            texts, todo, pool_texts, pool_labels, pool_emb, round_=0
-        )
-        self.demos_ = [(t, self.classes_[c]) for t, c in zip(pool_texts, pool_labels)]
-
-        self.n_rounds_ = 0
+        parts = self._components(rng)
+        embed = self._embedding_function(parts.embedder, texts)
+        embeddings = embed(texts)
+        recorder, view, pool, stop = RoundRecorder(parts.labeler), None, None, "max_rounds"
         for round_ in range(self.n_rounds):
-            recorder.llm_done()
-            self._train_slm(texts, rng)
-            recorder.slm_done()
-            self.history_.append(
-                recorder.record(
-                    round_=round_, annotated=todo, n_abstain=n_abstain, labels=self.labels_,
-                    changed=changed,
-                    clean_mask=self.clean_mask_, slm_pred=self._slm_train_pred_,
-                )
-            )
-            if eval_texts is not None:
-                pred = self.classes_[self._full_proba(self.slm_.predict_proba(eval_texts)).argmax(1)]
-                self.history_[-1]["eval_accuracy"] = float(np.mean(pred == eval_y))
-            self.round_labels_.append(self.labels_.copy())
-            self.round_clean_masks_.append(self.clean_mask_.copy())
-            self.n_rounds_ = round_ + 1
-            self._log_round(self.history_[-1])
-            if round_ == self.n_rounds - 1:
-                break
             recorder.start()
-            pool_texts, pool_labels, pool_emb = self._refined_pool(texts, rng)
-            self.demos_ = [(t, self.classes_[c]) for t, c in zip(pool_texts, pool_labels)]
-            todo = self._next_to_annotate(fixed, rng)
-            if not todo.any():
-                self._log("round %d: nothing left to annotate; stopping", round_ + 1)
+            todo = self._to_annotate(round_, parts, state, view, rng)
+            if round_ > 0 and not todo.any():
+                stop = "nothing_to_annotate"
                 break
-            changed, n_abstain = self._annotate(
-                texts, todo, pool_texts, pool_labels, pool_emb, round_=round_ + 1
+            pool = self._demo_pool(round_, parts, texts, embeddings, state, view, embed, rng)
+            self._log("round %d: annotating %d texts", round_, todo.sum())
+            idx, ids, confidence = annotate_with_demos(
+                parts.labeler, parts.retriever, texts, embeddings, todo, pool, self.n_demos
             )
-            if not changed.any() and self.label_fraction >= 1:
-                self._log("round %d: no label changed; stopping", round_ + 1)
-                recorder.llm_done()
-                self.history_.append(
-                    recorder.record(
-                        round_=round_ + 1, annotated=todo, n_abstain=n_abstain,
-                        labels=self.labels_, changed=changed, clean_mask=self.clean_mask_,
-                        slm_pred=self._slm_train_pred_,
-                    )
+            changed, n_abstain = state.update(idx, ids, confidence, round_)
+            converged = round_ > 0 and not changed.any() and self.label_fraction >= 1
+            recorder.llm_done()
+            if not converged:  # unchanged labels would train the same student again
+                view = train_student(
+                    parts.student, texts, state.ids, classes=self.classes_,
+                    noise_filter=parts.noise_filter, eval_set=eval_set,
                 )
-                if "eval_accuracy" in self.history_[-2]:  # same SLM: same accuracy
-                    self.history_[-1]["eval_accuracy"] = self.history_[-2]["eval_accuracy"]
-                self.round_labels_.append(self.labels_.copy())
-                self.round_clean_masks_.append(self.clean_mask_.copy())
-                self.n_rounds_ = round_ + 2
+            self._log_round(recorder.record(
+                round_=round_, annotated=todo, n_abstain=n_abstain, changed=changed,
+                labels=state.ids, view=view,
+            ))
+            if converged:
+                stop = "no_change"
                 break
-
-        self.transduction_ = np.array(
-            [self.classes_[c] if c >= 0 else None for c in self.labels_], dtype=object
-        )
-        self.round_labels_ = np.vstack(self.round_labels_)
-        self.round_clean_masks_ = np.vstack(self.round_clean_masks_)
-        self.usage_ = recorder.total()
-        del self._slm_train_pred_
+        self._store_results(parts, state, recorder, view, pool, stop)
         return self
 
-    def _check_eval_set(self, eval_set):
-        if eval_set is None:
-            return None, None
-        if not isinstance(eval_set, (tuple, list)) or len(eval_set) != 2:
-            raise TypeError("eval_set must be a pair (X_eval, y_eval).")
-        eval_texts = check_texts(eval_set[0], name="eval_set[0]")
-        eval_y = np.asarray([str(v) for v in eval_set[1]], dtype=object)
-        if eval_y.shape[0] != len(eval_texts):
-            raise ValueError(
-                f"eval_set[1] has {eval_y.shape[0]} labels but eval_set[0] has "
-                f"{len(eval_texts)} texts; they must match."
-            )
-        unknown = sorted(set(eval_y) - set(self.classes_))
-        if unknown:
-            raise ValueError(f"eval_set[1] holds labels not in labels: {unknown[:5]}.")
-        return eval_texts, eval_y
-
-    def _check_label_names(self):
-        labels = self.labels
-        if isinstance(labels, str):
-            raise TypeError(
-                f"labels must be a list of label names, got a single string {labels!r}."
-            )
-        names = [str(x) for x in labels]
-        if len(names) < 2:
-            raise ValueError(f"labels must hold at least two label names, got {names!r}.")
-        seen = set()
-        for name in names:
-            key = name.strip().lower()
-            if not key:
-                raise ValueError(f"labels must not contain an empty name, got {names!r}.")
-            if key in seen:
-                raise ValueError(f"labels must be distinct, got {name!r} twice in {names!r}.")
-            seen.add(key)
+    def _label_names(self):
         if not self.task.strip():
             raise ValueError("task must describe the labelling task, got an empty string.")
-        return np.array(names, dtype=object)
+        return np.asarray(check_label_names(self.labels), dtype=object)
 
-    def _check_given_labels(self, y, n):
-        if y is None or not self.use_labels:
-            if y is not None and len(y) != n:
-                raise ValueError(f"y has {len(y)} entries but X has {n} texts; they must match.")
-            return np.full(n, -1, dtype=np.int64)
-        if len(y) != n:
+    def _given_labels(self, y, n):
+        if y is not None and len(y) != n:
             raise ValueError(f"y has {len(y)} entries but X has {n} texts; they must match.")
-        lookup = {name: i for i, name in enumerate(self.classes_)}
-        out = np.full(n, -1, dtype=np.int64)
-        for i, value in enumerate(y):
-            if value is None or (isinstance(value, (int, np.integer)) and value == -1):
-                continue
-            if isinstance(value, float) and np.isnan(value):
-                continue
-            if isinstance(value, (int, np.integer)) and 0 <= value < len(self.classes_):
-                out[i] = int(value)
-            elif str(value) in lookup:
-                out[i] = lookup[str(value)]
-            else:
-                raise ValueError(
-                    f"y[{i}] = {value!r} is not one of labels {list(self.classes_)} "
-                    "(use -1 or None for unlabelled texts)."
-                )
-        return out
+        if y is None or not self.use_labels:
+            return np.full(n, -1, dtype=np.int64)
+        return check_partial_labels(y, n, classes=list(self.classes_))[1]
 
-    def _init_components(self, texts, rng):
+    def _store_results(self, parts, state, recorder, view, pool, stop):
+        self.labeler_, self.slm_ = parts.labeler, parts.student
+        self.label_ids_ = state.ids
+        self.confidence_ = state.confidence
+        self.label_round_ = state.round
+        self.n_annotations_ = state.n_annotations
+        self.transduction_ = np.array(
+            [self.classes_[c] if c >= 0 else None for c in state.ids], dtype=object
+        )
+        self.clean_mask_ = view.clean_mask
+        self.demos_ = pool.as_pairs(self.classes_)
+        self.history_ = recorder.history
+        self.round_labels_ = np.vstack(recorder.round_labels)
+        self.round_clean_masks_ = np.vstack(recorder.round_clean_masks)
+        self.usage_ = recorder.total()
+        self.n_rounds_ = len(recorder.history)
+        self.stop_reason_ = stop
+        self._log("stopped after %d round(s): %s", self.n_rounds_, stop)
+
+    @property
+    def labels_(self):
+        """Deprecated name of ``label_ids_`` (removed in skfreeal 0.4)."""
+        if "label_ids_" not in vars(self):
+            raise AttributeError("labels_ is set by fit (and deprecated: use label_ids_).")
+        warnings.warn(
+            "FreeALClassifier.labels_ is deprecated and will be removed in skfreeal 0.4: it "
+            "holds label ids, not the labels parameter's names; use label_ids_ (or "
+            "transduction_ for names).",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.label_ids_
+
+    # ----------------------------------------------------------- components
+    def _make_labeler(self, classes):
         labeler = self.labeler
         if labeler is None:
             from .labelers import LocalLabeler
 
             labeler = LocalLabeler()
-        self.labeler_ = clone(labeler).set_params(labels=list(self.classes_), task=self.task)
+        check_component(labeler, Labeler, "labeler")
+        return clone(labeler).set_params(labels=list(classes), task=self.task)
+
+    def _components(self, rng):
+        """Check, clone and configure every component (the student seeded from ``rng``)."""
+        from .noise import GMMNoiseFilter
+
+        seed = rng.randint(_MAX_SEED)
+        labeler = self._make_labeler(self.classes_)
         slm = self.slm
         if slm is None:
             from .slm import RobustTextClassifier
 
             slm = RobustTextClassifier(**DEFAULT_SLM_PARAMS)
-        self.slm_ = clone(slm)
-        if self.noise_filter is not None:
-            if "noise_filter" not in self.slm_.get_params(deep=False):
+        check_component(slm, Student, "slm")
+        robust = isinstance(slm, RobustStudentMixin)
+        if robust:
+            check_component(slm, RobustStudentMixin, "slm")
+        slm = clone(slm)
+        if slm.get_params(deep=False).get("random_state", 0) is None:
+            slm.set_params(random_state=seed)
+        noise_filter = self.noise_filter
+        if noise_filter is not None:
+            check_component(noise_filter, NoiseFilter, "noise_filter")
+            noise_filter = clone(noise_filter)
+            if robust:
+                slm.set_params(noise_filter=noise_filter)
+        return _Components(
+            labeler=labeler, student=slm,
+            noise_filter=noise_filter if noise_filter is not None else GMMNoiseFilter(
+                random_state=0),
+            retriever=self._make_retriever(), query_strategy=self._make_query_strategy(),
+            embedder=self._make_embedder(),
+        )
+
+    def _make_retriever(self):
+        from .demonstrations import KNNRetriever
+
+        retriever, balanced = self.retriever, self.balanced_retrieval
+        if balanced != "deprecated":
+            warnings.warn(
+                "balanced_retrieval is deprecated and will be removed in skfreeal 0.4; use "
+                "retriever='balanced-knn' (or retriever='knn').",
+                FutureWarning,
+                stacklevel=4,
+            )
+            if retriever == "knn":
+                retriever = "balanced-knn" if balanced else "knn"
+        if isinstance(retriever, str):
+            if retriever not in ("knn", "balanced-knn"):
                 raise ValueError(
-                    f"noise_filter was given but slm {type(self.slm_).__name__} has no "
-                    "noise_filter parameter."
+                    "retriever must be 'knn', 'balanced-knn' or an object with fit() and "
+                    f"kneighbors(), got {retriever!r}."
                 )
-            self.slm_.set_params(noise_filter=clone(self.noise_filter))
-        self._slm_seed = rng.randint(np.iinfo(np.int32).max)
-        embedder = self.embedder
-        if embedder is None:
-            from .slm import SentenceEmbedder
+            return KNNRetriever(balanced=retriever == "balanced-knn")
+        check_component(retriever, Retriever, "retriever")
+        return clone(retriever)
 
-            embedder = SentenceEmbedder()
-        self.embedder_ = clone(embedder).fit(texts)
+    def _make_query_strategy(self):
+        from .query import RandomQuery, UncertaintyQuery
 
-    def _embed(self, texts):
-        emb = np.asarray(self.embedder_.transform(texts), dtype=np.float32)
-        norms = np.linalg.norm(emb, axis=1, keepdims=True)
-        return emb / np.where(norms > 0, norms, 1.0)
+        strategy = self.query_strategy
+        if isinstance(strategy, str):
+            builtin = {"random": RandomQuery, "uncertainty": UncertaintyQuery}
+            if strategy not in builtin:
+                raise ValueError(
+                    "query_strategy must be 'random', 'uncertainty' or an object with "
+                    f"select(), got {strategy!r}."
+                )
+            return builtin[strategy]()
+        check_component(strategy, QueryStrategy, "query_strategy")
+        return clone(strategy)
 
-    # ---------------------------------------------------------- demo pools
-    def _n_per_class(self):
-        return self.demos_per_class or max(self.n_demos, 5)
+    def _make_embedder(self):
+        if self.embedder is not None:
+            return clone(self.embedder)
+        from .slm import SentenceEmbedder
 
+        return SentenceEmbedder()
+
+    def _embedding_function(self, embedder, texts):
+        """Fit the retrieval embedder; return a function giving unit-length embeddings."""
+        self._log("embedding %d texts for demonstration retrieval", len(texts))
+        embedder.fit(texts)
+
+        def embed(batch):
+            emb = np.asarray(embedder.transform(batch), dtype=np.float32)
+            norms = np.linalg.norm(emb, axis=1, keepdims=True)
+            return emb / np.where(norms > 0, norms, 1.0)
+
+        return embed
+
+    # ------------------------------------------------------ round steps
     def _n_generated(self, n_classes):
+        if not self.n_demos:
+            return 0
         if self.n_generated_demos is not None:
             return self.n_generated_demos
-        return min(100, max(2 * self.n_demos, 4) * n_classes) if self.n_demos else 0
+        return min(100, max(2 * self.n_demos, 4) * n_classes)
 
-    def _initial_pool(self, texts, given, rng):
-        """Round 0 pool: given labels (if any) plus the LLM's synthetic demos."""
-        n_classes = len(self.classes_)
-        n_gen = self._n_generated(n_classes)
-        pool_texts, pool_labels = [], []
-        if (given >= 0).any():
-            idx = np.flatnonzero(given >= 0)
-            pool_texts += [texts[i] for i in idx]
-            pool_labels += given[idx].tolist()
-        if n_gen and self.n_demos:
-            n_examples = min(len(texts), max(n_classes * 4, 20))
-            examples = [texts[i] for i in rng.choice(len(texts), n_examples, replace=False)]
-            self._log("round 0: generating %d synthetic demonstrations", n_gen)
-            generated = self.labeler_.generate_demos(
-                n_gen, examples, random_state=rng.randint(np.iinfo(np.int32).max)
+    def _demo_pool(self, round_, parts, texts, embeddings, state, view, embed, rng):
+        """Round 0: the LLM's synthetic demos; later: the student's clean medoids."""
+        if round_ == 0:
+            n_generated = self._n_generated(len(self.classes_))
+            if n_generated:
+                self._log("round 0: generating %d synthetic demonstrations", n_generated)
+            return generated_pool(
+                parts.labeler, texts, np.where(state.fixed, state.ids, -1),
+                n_generated=n_generated, n_classes=len(self.classes_), embed=embed, rng=rng,
             )
-            pool_texts += [t for t, _ in generated]
-            pool_labels += [int(c) for _, c in generated]
-        pool_labels = np.asarray(pool_labels, dtype=np.int64)
-        pool_emb = self._embed(pool_texts) if pool_texts else np.zeros((0, 1), np.float32)
-        return pool_texts, pool_labels, pool_emb
-
-    def _refined_pool(self, texts, rng):
-        """Round r pool: per class R% smallest-loss clean texts, then k-medoids."""
-        from .demos import select_demo_pool
-
-        slm_labels = self._slm_train_pred_
-        agree = (self.labels_ >= 0) & (slm_labels == self.labels_)
-        embeddings = (
-            self.slm_.embed(texts) if hasattr(self.slm_, "embed") else self.embeddings_
+        return refined_pool(
+            view, state.ids, texts, embeddings, parts.student,
+            top_percent=self.demo_top_percent,
+            per_class=self.demos_per_class or max(self.n_demos, 5), rng=rng,
         )
-        idx = select_demo_pool(
-            embeddings, self._slm_losses_, np.where(agree, self.labels_, -1),
-            clean_mask=self.clean_mask_, top_percent=self.demo_top_percent,
-            per_class=self._n_per_class(), random_state=rng,
-        )
-        return [texts[i] for i in idx], slm_labels[idx], self.embeddings_[idx]
 
-    # --------------------------------------------------------- annotation
-    def _annotate(self, texts, todo, pool_texts, pool_labels, pool_emb, *, round_):
-        """Send the ``todo`` texts to the LLM with their nearest demos; update labels."""
-        from .demos import knn_demo_indices
+    def _to_annotate(self, round_, parts, state, view, rng):
+        """Round 0: a first subset; later: the noisy texts, plus a new subset in P% mode."""
+        todo = np.zeros(state.ids.size, dtype=bool)
+        if round_ > 0:
+            todo = state.noisy_within_budget(view.clean_mask, self.max_annotations)
+        if round_ == 0 or self.label_fraction < 1:
+            candidates = np.flatnonzero(state.never_annotated())
+            if self.label_fraction >= 1:
+                todo[candidates] = True
+            else:
+                from .query import RandomQuery
 
-        idx = np.flatnonzero(todo)
-        changed = np.zeros(len(texts), dtype=bool)
-        if idx.size == 0:
-            return changed, 0
-        demos = None
-        if self.n_demos and len(pool_texts):
-            text_to_pool = {t: j for j, t in enumerate(pool_texts)}
-            exclude = np.array([text_to_pool.get(texts[i], -1) for i in idx])
-            nn = knn_demo_indices(
-                self.embeddings_[idx], pool_emb, self.n_demos, pool_labels=pool_labels,
-                balanced=self.balanced_retrieval, exclude=exclude,
-            )
-            demos = [[(pool_texts[j], int(pool_labels[j])) for j in row] for row in nn]
-        self._log("round %d: annotating %d texts", round_, idx.size)
-        new_labels, confidence = self.labeler_.annotate([texts[i] for i in idx], demos)
-        new_labels = np.asarray(new_labels, dtype=np.int64)
-        confidence = np.asarray(confidence, dtype=np.float64)
-        self.n_annotations_[idx] += 1
-        answered = new_labels >= 0
-        # An abstention keeps the previous label (an earlier answer is better than none).
-        upd = idx[answered]
-        changed[upd] = self.labels_[upd] != new_labels[answered]
-        self.labels_[upd] = new_labels[answered]
-        self.confidence_[upd] = confidence[answered]
-        self.label_round_[upd] = round_
-        return changed, int((~answered).sum())
-
-    def _next_to_annotate(self, fixed, rng):
-        annotated = self.n_annotations_ > 0
-        noisy = annotated & ~self.clean_mask_ & ~fixed
-        todo = annotation_budget_mask(noisy, self.n_annotations_, self.max_annotations)
-        if self.label_fraction < 1:
-            candidates = ~annotated & ~fixed
-            proba = None
-            if self.query_strategy == "uncertainty" and candidates.any():
-                proba = self._slm_proba_train_
-            todo |= choose_new_subset(
-                proba, candidates, self.label_fraction, self.query_strategy, rng,
-                n_total=fixed.size,
-            )
+                strategy = parts.query_strategy if round_ > 0 else RandomQuery()
+                n_new = int(np.ceil(self.label_fraction * state.ids.size))
+                proba = view.proba if view is not None else None
+                todo[strategy.select(candidates, n_new, proba=proba, random_state=rng)] = True
         return todo
-
-    # ----------------------------------------------------------- student
-    def _train_slm(self, texts, rng):
-        params = self.slm_.get_params(deep=False)
-        if "random_state" in params and params["random_state"] is None:
-            self.slm_.set_params(random_state=self._slm_seed)
-        y = self.labels_.copy()
-        seen = np.unique(y[y >= 0])
-        if seen.size < 2:
-            counts = {str(self.classes_[c]): int(np.sum(y == c)) for c in seen}
-            what = counts if counts else "every answer was an abstention"
-            raise ValueError(
-                f"The LLM's labels hold fewer than two classes ({what}; "
-                f"{int(np.sum(y < 0))} unknown of {y.size}), so the SLM cannot learn to tell "
-                "labels apart. Give more (or more varied) texts, clearer label names or "
-                "label descriptions, or a stronger labeler."
-            )
-        if getattr(self.slm_, "accepts_unlabelled", False):
-            self.slm_.fit(texts, y)
-        else:  # a plain classifier would take -1 for a class: train on labelled texts only
-            known = np.flatnonzero(y >= 0)
-            self.slm_.fit([texts[i] for i in known], y[known])
-        proba = self._full_proba(self.slm_.predict_proba(texts))
-        self._slm_proba_train_ = proba
-        self._slm_train_pred_ = proba.argmax(axis=1)
-        self._slm_losses_ = slm_losses(self.slm_, proba, y)
-        self.clean_mask_ = slm_clean_mask(self.slm_, self._slm_losses_, y)
-
-    def _full_proba(self, proba):
-        """Columns of the SLM's proba laid out over all classes (some may be unseen)."""
-        proba = np.asarray(proba, dtype=np.float64)
-        slm_classes = np.asarray(self.slm_.classes_).astype(np.int64)
-        full = np.zeros((proba.shape[0], len(self.classes_)))
-        full[:, slm_classes] = proba
-        return full
 
     # ------------------------------------------------------------ dry run
     def estimate(self, X, *, noisy_fraction=0.25):
@@ -599,16 +554,10 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         from ._estimate import estimate_fit_cost
 
         texts = check_texts(X, name="X")
-        classes = self._check_label_names()
-        labeler = self.labeler
-        if labeler is None:
-            from .labelers import LocalLabeler
-
-            labeler = LocalLabeler()
-        labeler = clone(labeler).set_params(labels=list(classes), task=self.task)
+        labeler = self._make_labeler(self._label_names())
         return estimate_fit_cost(
             texts, labeler, n_rounds=self.n_rounds, n_demos=self.n_demos,
-            n_generated_demos=self._n_generated(len(classes)),
+            n_generated_demos=self._n_generated(len(labeler.labels)),
             label_fraction=self.label_fraction, max_annotations=self.max_annotations,
             noisy_fraction=noisy_fraction,
         )
@@ -626,7 +575,8 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        return self._full_proba(self.slm_.predict_proba(check_texts(X, name="X")))
+        proba = self.slm_.predict_proba(check_texts(X, name="X"))
+        return full_proba(self.slm_, proba, len(self.classes_))
 
     def predict(self, X):
         """Label names predicted by the final SLM (no LLM call).

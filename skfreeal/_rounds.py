@@ -1,101 +1,82 @@
-"""Book-keeping of FreeAL rounds: which texts to (re-)annotate, losses, history."""
+"""Book-keeping of FreeAL's rounds: the labels of the texts, and one record per round."""
 
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = [
-    "RoundRecorder",
-    "annotation_budget_mask",
-    "choose_new_subset",
-    "slm_clean_mask",
-    "slm_losses",
-]
+__all__ = ["LabelState", "RoundRecorder", "labeler_usage"]
 
 _USAGE_KEYS = ("calls", "prompt_tokens", "completion_tokens", "cache_hits", "cost")
 
 
-def annotation_budget_mask(mask, n_annotations, max_annotations):
-    """Restrict ``mask`` to texts annotated fewer than ``max_annotations`` times."""
-    return np.asarray(mask, bool) & (np.asarray(n_annotations) < max_annotations)
+@dataclass
+class LabelState:
+    """The current label of every training text and how it got there.
 
-
-def choose_new_subset(proba, candidates, fraction, strategy, rng, *, n_total=None):
-    """Pick the next ``fraction`` of texts for the LLM among ``candidates``.
-
-    Parameters
+    Attributes
     ----------
-    proba : ndarray of shape (n_samples, n_classes) or None
-        SLM probabilities; needed for ``strategy="uncertainty"``.
-    candidates : ndarray of shape (n_samples,) of bool
-        Texts that may be picked.
-    fraction : float
-        Fraction of ``n_total`` to pick (all candidates when 1).
-    strategy : {"random", "uncertainty"}
-        At random, or the smallest top-2 probability margins first.
-    rng : numpy.random.RandomState
-    n_total : int, default=None
-        The size the fraction refers to; None: ``len(candidates)``.
-
-    Returns
-    -------
-    mask : ndarray of shape (n_samples,) of bool
+    ids : ndarray of int64
+        Label id per text, -1 where unknown.
+    confidence : ndarray of float64
+        The LLM's confidence in the label (1 for given labels, NaN unknown).
+    round : ndarray of int64
+        Round that set the label (-1: given, or never set).
+    n_annotations : ndarray of int64
+        LLM annotations made per text.
+    fixed : ndarray of bool
+        Labels given by the user: never sent to the LLM, never changed.
     """
-    candidates = np.asarray(candidates, bool)
-    idx = np.flatnonzero(candidates)
-    n_total = candidates.size if n_total is None else n_total
-    if fraction >= 1:
-        return candidates.copy()
-    n_pick = min(idx.size, int(np.ceil(fraction * n_total)))
-    mask = np.zeros_like(candidates)
-    if n_pick == 0:
-        return mask
-    if strategy == "uncertainty":
-        if proba is None:
-            raise ValueError("query_strategy='uncertainty' needs SLM probabilities.")
-        top2 = np.sort(np.asarray(proba)[idx], axis=1)[:, -2:]
-        margin = top2[:, -1] - top2[:, 0]
-        picked = idx[np.argsort(margin, kind="stable")[:n_pick]]
-    else:
-        picked = rng.choice(idx, n_pick, replace=False)
-    mask[picked] = True
-    return mask
+
+    ids: np.ndarray
+    confidence: np.ndarray = field(init=False)
+    round: np.ndarray = field(init=False)
+    n_annotations: np.ndarray = field(init=False)
+    fixed: np.ndarray = field(init=False)
+
+    def __post_init__(self):
+        self.ids = np.asarray(self.ids, dtype=np.int64).copy()
+        self.fixed = self.ids >= 0
+        self.confidence = np.where(self.fixed, 1.0, np.nan)
+        self.round = np.full(self.ids.size, -1, dtype=np.int64)
+        self.n_annotations = np.zeros(self.ids.size, dtype=np.int64)
+
+    def update(self, idx, new_ids, confidence, round_):
+        """Take the LLM's answers for the texts ``idx``.
+
+        An abstention (-1) keeps the previous label: an earlier answer is
+        better than none.
+
+        Returns
+        -------
+        changed : ndarray of bool, shape (n_texts,)
+            Texts whose label the answers changed.
+        n_abstain : int
+        """
+        new_ids = np.asarray(new_ids, dtype=np.int64)
+        confidence = np.asarray(confidence, dtype=np.float64)
+        self.n_annotations[idx] += 1
+        answered = new_ids >= 0
+        upd = idx[answered]
+        changed = np.zeros(self.ids.size, dtype=bool)
+        changed[upd] = self.ids[upd] != new_ids[answered]
+        self.ids[upd] = new_ids[answered]
+        self.confidence[upd] = confidence[answered]
+        self.round[upd] = round_
+        return changed, int((~answered).sum())
+
+    def noisy_within_budget(self, clean_mask, max_annotations):
+        """Annotated texts judged noisy that may be asked once more."""
+        annotated = self.n_annotations > 0
+        return annotated & ~clean_mask & ~self.fixed & (self.n_annotations < max_annotations)
+
+    def never_annotated(self):
+        """Texts the LLM has not been asked about (and without a given label)."""
+        return (self.n_annotations == 0) & ~self.fixed
 
 
-def slm_losses(slm, proba, y):
-    """Per-sample cross-entropy of the SLM against ``y`` (NaN where ``y == -1``).
-
-    Uses the SLM's own ``sample_losses_`` when it exposes them for these
-    samples (the robust student computes them in eval mode at the end of fit);
-    otherwise ``-log p(y)`` from ``proba``.
-    """
-    y = np.asarray(y)
-    own = getattr(slm, "sample_losses_", None)
-    if own is not None and len(own) == len(y):
-        return np.asarray(own, dtype=np.float64)
-    losses = np.full(len(y), np.nan)
-    known = y >= 0
-    picked = np.asarray(proba)[np.flatnonzero(known), y[known]]
-    losses[known] = -np.log(np.clip(picked, 1e-12, None))
-    return losses
-
-
-def slm_clean_mask(slm, losses, y):
-    """Clean mask of the training texts: the SLM's own, or a GMM on ``losses``."""
-    y = np.asarray(y)
-    own = getattr(slm, "clean_mask_", None)
-    if own is not None and len(own) == len(y):
-        return np.asarray(own, bool) & (y >= 0)
-    from .noise import GMMNoiseFilter
-
-    mask = np.zeros(len(y), dtype=bool)
-    known = np.flatnonzero(y >= 0)
-    if known.size:
-        mask[known] = GMMNoiseFilter(random_state=0).fit(losses[known]).predict(losses[known])
-    return mask
-
-
-def _usage_dict(labeler):
+def labeler_usage(labeler):
+    """The labeler's cumulated usage as a dict (zeros when it keeps none)."""
     usage = getattr(labeler, "usage_", None)
     if usage is None:
         return dict.fromkeys(_USAGE_KEYS, 0)
@@ -105,50 +86,73 @@ def _usage_dict(labeler):
 
 
 class RoundRecorder:
-    """Times each round's LLM and SLM phases and diffs the labeler's usage."""
+    """Times each round's LLM and student phases and writes its ``history_`` record.
+
+    Parameters
+    ----------
+    labeler : labeler
+        Whose ``usage_`` is diffed per round.
+    """
 
     def __init__(self, labeler):
         self.labeler = labeler
-        self._first = _usage_dict(labeler)
+        self.history = []
+        self.round_labels = []
+        self.round_clean_masks = []
+        self._first = labeler_usage(labeler)
         self.start()
 
     def start(self):
-        """Mark the start of a round's LLM phase."""
-        self._t0 = time.perf_counter()
-        self._t_llm = self._t_slm = self._t0
-        self._usage0 = _usage_dict(self.labeler)
+        """Mark the start of a round (its pool and LLM phase)."""
+        self._t0 = self._t_llm = time.perf_counter()
+        self._usage0 = labeler_usage(self.labeler)
 
     def llm_done(self):
-        """Mark the end of the LLM phase."""
+        """Mark the end of the LLM phase (the student phase follows)."""
         self._t_llm = time.perf_counter()
 
-    def slm_done(self):
-        """Mark the end of the SLM phase."""
-        self._t_slm = time.perf_counter()
+    def record(self, *, round_, annotated, n_abstain, changed, labels, view):
+        """Write the record of the round that just ended.
 
-    def record(self, *, round_, annotated, n_abstain, labels, changed, clean_mask, slm_pred):
-        """One ``history_`` record for the round that just ended."""
-        usage = _usage_dict(self.labeler)
+        Parameters
+        ----------
+        round_ : int
+        annotated : ndarray of bool
+            Texts the LLM annotated this round.
+        n_abstain : int
+        changed : ndarray of bool
+            Texts whose label changed.
+        labels : ndarray of int64
+            Every text's label after the round.
+        view : StudentView
+            The student's view after the round.
+        """
+        end = time.perf_counter()
+        usage = labeler_usage(self.labeler)
         labelled = labels >= 0
-        end = max(self._t_llm, self._t_slm)
         entry = {
             "round": int(round_),
             "n_annotated": int(np.sum(annotated)),
             "n_abstain": int(n_abstain),
             "n_changed": int(np.sum(changed)),
             "n_labelled": int(labelled.sum()),
-            "clean_fraction": float(clean_mask[labelled].mean()) if labelled.any() else 0.0,
+            "clean_fraction": float(view.clean_mask[labelled].mean()) if labelled.any() else 0.0,
             "llm_slm_agreement": (
-                float((slm_pred[labelled] == labels[labelled]).mean()) if labelled.any() else 0.0
+                float((view.pred[labelled] == labels[labelled]).mean()) if labelled.any() else 0.0
             ),
         }
         entry.update({k: usage[k] - self._usage0[k] for k in _USAGE_KEYS})
         entry["llm_seconds"] = round(self._t_llm - self._t0, 3)
-        entry["slm_seconds"] = round(max(self._t_slm - self._t_llm, 0.0), 3)
+        entry["slm_seconds"] = round(end - self._t_llm, 3)
         entry["seconds"] = round(end - self._t0, 3)
+        if view.eval_accuracy is not None:
+            entry["eval_accuracy"] = view.eval_accuracy
+        self.history.append(entry)
+        self.round_labels.append(labels.copy())
+        self.round_clean_masks.append(view.clean_mask.copy())
         return entry
 
     def total(self):
         """The labeler's usage since this recorder was created."""
-        usage = _usage_dict(self.labeler)
+        usage = labeler_usage(self.labeler)
         return {k: usage[k] - self._first[k] for k in _USAGE_KEYS}

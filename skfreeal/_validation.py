@@ -1,11 +1,23 @@
-"""Input checks shared by every estimator of the package."""
+"""Input checks shared by every estimator of the package, the labelers and the CLI.
 
+One checker per kind of input, so that a value refused in one place is
+refused everywhere, before anything is embedded or paid for.
+"""
+
+import re
+import unicodedata
 from collections.abc import Iterable
 from numbers import Integral
 
 import numpy as np
 
-__all__ = ["check_texts", "check_partial_labels"]
+__all__ = [
+    "check_eval_set",
+    "check_label_names",
+    "check_partial_labels",
+    "check_texts",
+    "label_key",
+]
 
 
 def check_texts(X, *, name="X", allow_empty_strings=True):
@@ -73,7 +85,88 @@ def check_texts(X, *, name="X", allow_empty_strings=True):
     return texts
 
 
-def check_partial_labels(y, n_samples, *, name="y"):
+def label_key(label):
+    """The form in which two label names count as the same name.
+
+    Lower-case words, ``&`` read as ``and``; punctuation and spacing are
+    ignored (an LLM's answer cannot tell ``"very good"`` from
+    ``"very-good"``). A name of symbols only is its stripped self.
+
+    Examples
+    --------
+    >>> label_key("Society & Culture") == label_key("society and culture")
+    True
+    """
+    words = re.findall(r"[^\W_]+", label.replace("&", " and ").lower())
+    return " ".join(words) or label.strip()
+
+
+def check_label_names(labels, *, name="labels"):
+    """Validate label names and return them as a list of ``str``.
+
+    The one check of label names, used by :class:`~skfreeal.FreeALClassifier`,
+    the labelers and the command line, so that a name refused in one place
+    is refused everywhere before any text is embedded or sent to an LLM.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        At least two names, each a non-empty single line of text, distinct
+        once case, spacing and punctuation are ignored (an answer could not
+        tell such names apart).
+    name : str, default="labels"
+        The parameter name used in error messages.
+
+    Returns
+    -------
+    labels : list of str
+
+    Raises
+    ------
+    TypeError
+        If ``labels`` is a single string, None, or holds a non-string.
+    ValueError
+        If there are fewer than two names, an empty or multi-line name, or
+        two names that cannot be told apart.
+
+    Examples
+    --------
+    >>> check_label_names(["negative", "positive"])
+    ['negative', 'positive']
+    """
+    if labels is None:
+        raise TypeError(
+            f"{name} is None: give the label names, e.g. {name}=['negative', 'positive']."
+        )
+    if isinstance(labels, (str, bytes)):
+        raise TypeError(f"{name} must be a list of label names, got a single string {labels!r}.")
+    if not isinstance(labels, Iterable):
+        raise TypeError(f"{name} must be a list of label names, got {type(labels).__name__}.")
+    names = [str(v) if isinstance(v, np.str_) else v for v in labels]
+    if len(names) < 2:
+        raise ValueError(f"{name} must hold at least two label names, got {names!r}.")
+    seen = {}
+    for i, label in enumerate(names):
+        if not isinstance(label, str) or not label.strip():
+            raise ValueError(f"{name}[{i}] must be a non-empty str, got {label!r}.")
+        if any(unicodedata.category(c).startswith("C") for c in label):
+            raise ValueError(
+                f"{name}[{i}] must be one line of text without control characters, got "
+                f"{label!r}: it goes into the LLM's prompt verbatim."
+            )
+        key = label_key(label)
+        if key in seen:
+            j = seen[key]
+            raise ValueError(
+                f"{name} must be distinct names: {name}[{i}]={label!r} cannot be told apart "
+                f"from {name}[{j}]={names[j]!r} in an answer (case, spacing and punctuation "
+                "are ignored)."
+            )
+        seen[key] = i
+    return names
+
+
+def check_partial_labels(y, n_samples, *, classes=None, name="y"):
     """Validate labels where ``-1`` or ``None`` (or NaN) means "no label".
 
     Parameters
@@ -83,13 +176,18 @@ def check_partial_labels(y, n_samples, *, name="y"):
         unlabelled samples.
     n_samples : int
         The expected length.
+    classes : sequence of str, default=None
+        The known classes. When given, each label must be one of them (by
+        name) or a class id in ``[0, len(classes))``, and ``classes`` is
+        returned as it is; when None, the classes are the sorted distinct
+        labels of ``y``.
     name : str, default="y"
         The parameter name used in error messages.
 
     Returns
     -------
     classes : ndarray
-        The sorted distinct labels (unlabelled markers excluded).
+        The classes (unlabelled markers excluded).
     y_encoded : ndarray of shape (n_samples,), dtype=int64
         Index into ``classes`` for each sample, ``-1`` when unlabelled.
 
@@ -98,6 +196,8 @@ def check_partial_labels(y, n_samples, *, name="y"):
     >>> classes, codes = check_partial_labels(["b", None, "a", -1], 4)
     >>> list(classes), codes.tolist()
     (['a', 'b'], [1, -1, 0, -1])
+    >>> check_partial_labels(["pos", 0, None], 3, classes=["neg", "pos"])[1].tolist()
+    [1, 0, -1]
     """
     if isinstance(y, (str, bytes)):
         raise TypeError(f"{name} must be an array-like of labels, got a single string {y!r}.")
@@ -107,6 +207,8 @@ def check_partial_labels(y, n_samples, *, name="y"):
             f"{name} has {len(values)} entries but X has {n_samples} texts; they must match."
         )
     missing = np.array([_is_missing(v) for v in values], dtype=bool)
+    if classes is not None:
+        return _encode_known(values, missing, list(classes), name)
     known = [v.item() if isinstance(v, np.generic) else v for v, m in zip(values, missing) if not m]
     types = {type(v) for v in known}
     if any(issubclass(t, Integral) and not issubclass(t, bool) for t in types) and any(
@@ -118,6 +220,59 @@ def check_partial_labels(y, n_samples, *, name="y"):
     codes = np.full(n_samples, -1, dtype=np.int64)
     codes[~missing] = [lookup[v] for v in known]
     return classes, codes
+
+
+def check_eval_set(eval_set, classes):
+    """Validate a monitoring set ``(X_eval, y_eval)`` of texts and gold label names.
+
+    Parameters
+    ----------
+    eval_set : tuple (X_eval, y_eval) or None
+    classes : sequence of str
+        The label names ``y_eval`` must come from.
+
+    Returns
+    -------
+    eval_set : tuple (list of str, ndarray of str) or None
+    """
+    if eval_set is None:
+        return None
+    if not isinstance(eval_set, (tuple, list)) or len(eval_set) != 2:
+        raise TypeError(
+            f"eval_set must be a pair (X_eval, y_eval), got {type(eval_set).__name__}."
+        )
+    texts = check_texts(eval_set[0], name="eval_set[0]")
+    if isinstance(eval_set[1], (str, bytes)):
+        raise TypeError("eval_set[1] must be the label names of eval_set[0], got a single string.")
+    labels = np.asarray([str(v) for v in eval_set[1]], dtype=object)
+    if labels.shape[0] != len(texts):
+        raise ValueError(
+            f"eval_set[1] has {labels.shape[0]} labels but eval_set[0] has {len(texts)} texts; "
+            "they must match."
+        )
+    unknown = sorted(set(labels) - set(classes))
+    if unknown:
+        raise ValueError(f"eval_set[1] holds labels not in labels {list(classes)}: {unknown[:5]}.")
+    return texts, labels
+
+
+def _encode_known(values, missing, classes, name):
+    lookup = {label: i for i, label in enumerate(classes)}
+    codes = np.full(len(values), -1, dtype=np.int64)
+    for i, value in enumerate(values):
+        if missing[i]:
+            continue
+        value = value.item() if isinstance(value, np.generic) else value
+        if isinstance(value, Integral) and not isinstance(value, bool) and 0 <= value < len(classes):
+            codes[i] = int(value)
+        elif isinstance(value, str) and value in lookup:
+            codes[i] = lookup[value]
+        else:
+            raise ValueError(
+                f"{name}[{i}] = {value!r} is not one of labels {classes} "
+                "(use -1 or None for unlabelled texts)."
+            )
+    return np.asarray(classes, dtype=object), codes
 
 
 def _is_missing(value):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skfreeal.demos import k_medoids, knn_demo_indices, select_demo_pool
+from skfreeal.demonstrations import k_medoids, knn_demo_indices, select_demo_pool
 
 
 def _clusters(rng, centers, per):

@@ -8,6 +8,7 @@ tests with the real labelers and the transformer student live in
 """
 
 import pickle
+import re
 from collections import Counter
 
 import joblib
@@ -20,7 +21,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from skfreeal import FreeALClassifier, GMMNoiseFilter
+from skfreeal import (
+    FreeALClassifier,
+    GMMNoiseFilter,
+    KNNRetriever,
+    RobustTextClassifier,
+    SmallLossNoiseFilter,
+)
 
 POS = "good great happy lovely wonderful excellent nice superb".split()
 NEG = "bad awful sad terrible horrible poor nasty dreadful".split()
@@ -98,7 +105,7 @@ def test_loop_refines_labels_and_keeps_invariants(noisy_data):
     clf = make_clf(wrong, n_rounds=2).fit(texts)
     first = clf.round_labels_[0]
     assert np.mean(first == gold) == pytest.approx(0.8)
-    assert np.mean(clf.labels_ == gold) > 0.95  # the noisy texts were re-annotated and fixed
+    assert np.mean(clf.label_ids_ == gold) > 0.95  # the noisy texts were re-annotated and fixed
     # at most two annotations per text, counted by the labeler itself
     assert max(clf.labeler_.log_.values()) <= 2
     np.testing.assert_array_equal(clf.n_annotations_, [clf.labeler_.log_[t] for t in texts])
@@ -110,8 +117,8 @@ def test_loop_refines_labels_and_keeps_invariants(noisy_data):
     h0, h1 = clf.history_
     assert h0["n_annotated"] == len(texts) and h1["n_annotated"] == reannotated.sum()
     assert h1["n_changed"] == np.sum(clf.round_labels_[1] != clf.round_labels_[0])
-    assert h1["n_labelled"] == np.sum(clf.labels_ >= 0)
-    np.testing.assert_array_equal(clf.round_labels_[-1], clf.labels_)
+    assert h1["n_labelled"] == np.sum(clf.label_ids_ >= 0)
+    np.testing.assert_array_equal(clf.round_labels_[-1], clf.label_ids_)
     assert clf.n_rounds_ == 2 and clf.usage_["calls"] == len(texts) + reannotated.sum()
     assert set(clf.label_round_[reannotated & (clf.round_labels_[1] != first)]) == {1}
 
@@ -120,7 +127,7 @@ def test_fitted_state_and_predict(noisy_data):
     texts, gold, wrong = noisy_data
     clf = make_clf(wrong).fit(texts)
     assert clf.classes_.tolist() == ["negative", "positive"]
-    assert clf.transduction_.tolist() == clf.classes_[clf.labels_].tolist()
+    assert clf.transduction_.tolist() == clf.classes_[clf.label_ids_].tolist()
     assert clf.clean_mask_.dtype == bool and clf.clean_mask_.shape == (len(texts),)
     assert all(label in clf.classes_ for _, label in clf.demos_)
     proba = clf.predict_proba(["good great day", "awful sad day"])
@@ -133,7 +140,7 @@ def test_abstained_texts_stay_unknown_then_get_a_second_try():
     texts, gold = make_texts(60)
     texts[3] = texts[3] + " ???"
     clf = make_clf(n_rounds=2).fit(texts)
-    assert clf.labels_[3] == -1 and clf.transduction_[3] is None
+    assert clf.label_ids_[3] == -1 and clf.transduction_[3] is None
     assert clf.n_annotations_[3] == 2  # unknown is never clean, so it is asked again
     assert clf.history_[0]["n_abstain"] == 1 and np.isnan(clf.confidence_[3])
 
@@ -141,8 +148,17 @@ def test_abstained_texts_stay_unknown_then_get_a_second_try():
 def test_stops_early_when_no_label_changes():
     texts, _ = make_texts(60)
     clf = make_clf(n_rounds=4).fit(texts)
-    assert clf.n_rounds_ <= 2
+    assert clf.n_rounds_ <= 2 and clf.stop_reason_ == "no_change"
     assert clf.history_[-1]["n_changed"] == 0
+    assert len(clf.round_labels_) == len(clf.history_) == clf.n_rounds_
+
+
+def test_stop_reasons_for_rounds_done_and_nothing_left(noisy_data):
+    texts, _, wrong = noisy_data
+    assert make_clf(wrong, n_rounds=2).fit(texts).stop_reason_ == "max_rounds"
+    # one annotation per text: after round 0 no noisy text may be asked again
+    clf = make_clf(wrong, n_rounds=3, max_annotations=1).fit(texts)
+    assert clf.stop_reason_ == "nothing_to_annotate" and clf.n_rounds_ == 1
 
 
 def test_given_labels_seed_pool_and_are_never_overwritten(noisy_data):
@@ -150,7 +166,7 @@ def test_given_labels_seed_pool_and_are_never_overwritten(noisy_data):
     y = np.full(len(texts), -1, dtype=object)
     y[:10] = np.array(["negative", "positive"])[1 - gold[:10]]  # deliberately wrong
     clf = make_clf(wrong, use_labels=True).fit(texts, y)
-    np.testing.assert_array_equal(clf.labels_[:10], 1 - gold[:10])
+    np.testing.assert_array_equal(clf.label_ids_[:10], 1 - gold[:10])
     assert all(clf.labeler_.log_[t] == 0 for t in texts[:10])
     ignored = make_clf(wrong).fit(texts, y)  # use_labels=False: y plays no part
     assert all(ignored.labeler_.log_[t] >= 1 for t in texts[:10])
@@ -159,7 +175,7 @@ def test_given_labels_seed_pool_and_are_never_overwritten(noisy_data):
 def test_zero_demos_annotates_zero_shot():
     texts, gold = make_texts(40)
     clf = make_clf(n_demos=0, n_rounds=1).fit(texts)
-    assert clf.demos_ == [] and np.mean(clf.labels_ == gold) == 1.0
+    assert clf.demos_ == [] and np.mean(clf.label_ids_ == gold) == 1.0
 
 
 @pytest.mark.parametrize("strategy", ["random", "uncertainty"])
@@ -169,13 +185,117 @@ def test_label_fraction_annotates_a_new_subset_each_round(strategy):
     annotated = clf.n_annotations_ > 0
     assert clf.history_[0]["n_annotated"] == 20
     assert 40 <= annotated.sum() <= 60 and clf.n_rounds_ == 3
-    assert (clf.labels_[~annotated] == -1).all()
+    assert (clf.label_ids_[~annotated] == -1).all()
 
 
-def test_noise_filter_parameter_needs_an_slm_that_takes_it():
+def test_noise_filter_splits_a_plain_students_losses(noisy_data):
+    texts, _, wrong = noisy_data
+    clf = make_clf(wrong, n_rounds=1, noise_filter=SmallLossNoiseFilter(keep_ratio=0.5)).fit(texts)
+    assert clf.history_[0]["clean_fraction"] == pytest.approx(0.5, abs=0.01)
+    assert clf.noise_filter.__dict__.get("cutoff_") is None  # the user's filter is never fitted
+
+
+def test_fitted_estimator_holds_only_documented_public_state(noisy_data):
+    texts, _, wrong = noisy_data
+    clf = make_clf(wrong).fit(texts)
+    private = [name for name in vars(clf) if name.startswith("_")]
+    assert private == [] and not any(name.startswith("_slm") for name in dir(clf))
+    fitted = {name for name in vars(clf) if name.endswith("_")}
+    documented = FreeALClassifier.__doc__.split("Attributes")[1].split("See Also")[0]
+    assert all(f"{name} :" in documented for name in fitted), fitted
+
+
+class _NoScore(BaseEstimator):
+    def fit(self, losses, y=None):
+        return self
+
+    def predict(self, losses):
+        return np.ones(len(losses), bool)
+
+
+class _NoKneighbors(BaseEstimator):
+    def fit(self, embeddings, labels):
+        return self
+
+
+@pytest.mark.parametrize("param, value, missing", [
+    ("labeler", "gpt", "annotate(), generate_demos(), set_params()"),
+    ("slm", TfidfVectorizer(), "predict_proba()"),
+    ("noise_filter", _NoScore(), "score_samples()"),
+    ("retriever", _NoKneighbors(), "kneighbors()"),
+    ("query_strategy", object(), "select()"),
+])
+def test_components_are_checked_against_their_contract(param, value, missing):
+    """The error names the parameter, the value and each missing method, before any call."""
     texts, _ = make_texts(20)
-    with pytest.raises(ValueError, match="noise_filter was given but slm Pipeline"):
-        make_clf(noise_filter=GMMNoiseFilter()).fit(texts)
+    clf = make_clf(**{param: value})
+    with pytest.raises(TypeError, match=rf"{param}=.* lacks {re.escape(missing)}: a {param} must"):
+        clf.fit(texts)
+    if param != "labeler":
+        assert clf.labeler.__dict__.get("log_") is None  # refused before any LLM call
+
+
+class _FirstNeighbours(BaseEstimator):
+    """A retriever that always shows the first pool items (counts its queries)."""
+
+    def fit(self, embeddings, labels):
+        self.n_pool_ = len(labels)
+        return self
+
+    def kneighbors(self, embeddings, n_neighbors, *, exclude=None):
+        k = min(n_neighbors, self.n_pool_)
+        return np.tile(np.arange(k), (len(embeddings), 1))
+
+
+class _LastCandidates(BaseEstimator):
+    """A query strategy that takes the candidates of highest index."""
+
+    def select(self, candidates, n, *, proba=None, random_state=None):
+        return np.sort(np.asarray(candidates))[::-1][:n]
+
+
+def test_retriever_and_query_strategy_objects_are_used():
+    texts, _ = make_texts(100)
+    clf = make_clf(retriever=_FirstNeighbours(), query_strategy=_LastCandidates(),
+                   label_fraction=0.2, n_rounds=2).fit(texts)
+    annotated = np.flatnonzero(clf.n_annotations_ > 0)
+    assert set(range(80, 100)) <= set(annotated)  # round 1's new subset: the last 20
+
+
+def test_balanced_retrieval_is_deprecated_in_favour_of_retriever(noisy_data):
+    texts, _, wrong = noisy_data
+    with pytest.warns(FutureWarning, match="retriever='balanced-knn'"):
+        old = make_clf(wrong, balanced_retrieval=True).fit(texts)
+    new = make_clf(wrong, retriever="balanced-knn").fit(texts)
+    np.testing.assert_array_equal(old.label_ids_, new.label_ids_)
+
+
+def test_labels_attribute_is_a_deprecated_alias(noisy_data):
+    texts, _, wrong = noisy_data
+    clf = make_clf(wrong, n_rounds=1)
+    assert not hasattr(clf, "labels_")
+    clf.fit(texts)
+    with pytest.warns(FutureWarning, match="use label_ids_"):
+        np.testing.assert_array_equal(clf.labels_, clf.label_ids_)
+
+
+@pytest.mark.usefixtures("torch_single_thread")
+def test_robust_student_gets_every_text_in_the_p_percent_mode(tiny_encoder_path):
+    """Unannotated and abstained texts reach the robust student's consistency loss,
+    and the user's noise filter is the one it uses."""
+    texts, _ = make_texts(40)
+    texts[5] += " ???"  # the labeler abstains on it
+    student = RobustTextClassifier(tiny_encoder_path, max_epochs=2, warmup_epochs=1,
+                                   batch_size=8, lr=3e-3)
+    clf = make_clf(slm=student, label_fraction=0.3, n_rounds=2,
+                   noise_filter=SmallLossNoiseFilter(keep_ratio=0.6)).fit(texts)
+    assert clf.slm_.sample_losses_.shape == (len(texts),)
+    unlabelled = clf.label_ids_ < 0
+    assert unlabelled.sum() >= 16  # 40 texts, 2 x 30% annotated
+    assert np.isnan(clf.slm_.sample_losses_[unlabelled]).all()
+    assert np.isfinite(clf.slm_.sample_losses_[~unlabelled]).all()
+    assert isinstance(clf.slm_.noise_filter_, SmallLossNoiseFilter)
+    assert clf.slm_.history_[-1]["n_samples"] == len(texts)  # robust epochs saw every text
 
 
 @pytest.mark.parametrize("kwargs, X, exc, match", [
@@ -186,7 +306,8 @@ def test_noise_filter_parameter_needs_an_slm_that_takes_it():
     (dict(n_rounds=0), None, ValueError, "n_rounds"),
     (dict(demo_top_percent=1.5), None, ValueError, "demo_top_percent"),
     (dict(query_strategy="smart"), None, ValueError, "query_strategy"),
-    (dict(labeler="gpt"), None, ValueError, "labeler"),
+    (dict(labeler="gpt"), None, TypeError, "labeler='gpt' lacks annotate()"),
+    (dict(retriever="bm25"), None, ValueError, "retriever must be 'knn', 'balanced-knn'"),
     ({}, "one text", TypeError, "iterable of texts"),
     ({}, [], ValueError, "X is empty"),
     ({}, ["fine", 7], TypeError, r"X\[1\] must be a str"),
@@ -227,7 +348,7 @@ def test_clone_params_pickle_and_joblib_round_trip(noisy_data, tmp_path):
     joblib.dump(clf, path)
     again = joblib.load(path)
     np.testing.assert_array_equal(again.predict_proba(texts), clf.predict_proba(texts))
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).labels_, clf.labels_)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).label_ids_, clf.label_ids_)
 
 
 def test_grid_search_over_top_percent_and_noise_threshold(noisy_data):

@@ -415,7 +415,7 @@ def test_texts_are_validated(server):
     labeler = make_labeler(server())
     with pytest.raises(TypeError, match="iterable of texts"):
         labeler.annotate("good")
-    with pytest.raises(ValueError, match="labels is None"):
+    with pytest.raises(TypeError, match="labels is None"):
         labeler.set_params(labels=None).annotate(["good"])
     with pytest.raises(ValueError, match="label_descriptions has keys"):
         labeler.set_params(labels=LABELS, label_descriptions={"neutral": "x"}).annotate(["good"])

@@ -37,8 +37,8 @@ def test_normalize_losses_range():
 def test_gmm_filter_matches_the_function_and_threshold():
     losses, clean = two_groups()
     filt = GMMNoiseFilter(random_state=0).fit(losses)
-    np.testing.assert_allclose(filt.predict_proba(losses), gmm_clean_proba(losses, random_state=0))
-    np.testing.assert_array_equal(filt.predict(losses), filt.predict_proba(losses) > 0.7)
+    np.testing.assert_allclose(filt.score_samples(losses), gmm_clean_proba(losses, random_state=0))
+    np.testing.assert_array_equal(filt.predict(losses), filt.score_samples(losses) > 0.7)
     assert filt.transform(losses).shape == (len(losses), 1)
     assert (filt.predict(losses) == clean).mean() >= 0.98
     strict = GMMNoiseFilter(threshold=0.999999, random_state=0).fit(losses)
@@ -62,7 +62,7 @@ def test_small_loss_filter_estimator():
     losses, clean = two_groups()
     filt = SmallLossNoiseFilter(keep_ratio=0.8).fit(losses)
     np.testing.assert_array_equal(filt.predict(losses), clean)
-    score = filt.predict_proba(losses)
+    score = filt.score_samples(losses)
     assert score.min() == 0.0 and score.max() == 1.0
     assert np.argmax(score) == np.argmin(losses)
 
@@ -73,7 +73,7 @@ def test_filters_pickle_and_clone(filt):
     fitted = clone(filt).fit(losses)
     loaded = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(loaded.predict(losses), fitted.predict(losses))
-    np.testing.assert_array_equal(loaded.predict_proba(losses), fitted.predict_proba(losses))
+    np.testing.assert_array_equal(loaded.score_samples(losses), fitted.score_samples(losses))
     assert clone(fitted).get_params() == filt.get_params()
     assert not hasattr(clone(fitted), "n_features_in_")
 
@@ -82,10 +82,10 @@ def test_filters_pickle_and_clone(filt):
 @pytest.mark.parametrize(
     "losses, match",
     [
-        ([0.1, np.nan, 0.3], r"losses must be finite, got nan at index 1"),
-        ([0.1, 0.2, np.inf], r"losses must be finite, got inf at index 2"),
+        ([0.1, np.nan, 0.3], r"losses must be finite \(no NaN or inf\), got nan at index 1"),
+        ([0.1, 0.2, np.inf], r"losses must be finite \(no NaN or inf\), got inf at index 2"),
         ([], "losses is empty"),
-        ([[0.1, 0.2], [0.3, 0.4]], r"losses must be (1-D|one column)"),
+        ([[[0.1]]], r"losses must be 1-D .* or 2-D"),
     ],
 )
 def test_bad_losses_name_the_parameter_and_value(filt, losses, match):
@@ -94,9 +94,9 @@ def test_bad_losses_name_the_parameter_and_value(filt, losses, match):
 
 
 def test_pure_functions_reject_nan():
-    with pytest.raises(ValueError, match=r"losses must be finite, got nan at index 0"):
+    with pytest.raises(ValueError, match=r"must be finite \(no NaN or inf\), got nan at index 0"):
         gmm_clean_proba([np.nan, 1.0])
-    with pytest.raises(ValueError, match=r"losses must be finite, got nan at index 2"):
+    with pytest.raises(ValueError, match=r"must be finite \(no NaN or inf\), got nan at index 2"):
         small_loss_clean_mask([1.0, 2.0, np.nan])
 
 
@@ -110,3 +110,29 @@ def test_pure_functions_reject_nan():
 def test_bad_parameters_are_named(filt, match):
     with pytest.raises(ValueError, match=match):
         filt.fit([0.1, 0.2])
+
+
+@pytest.mark.parametrize("filt", [GMMNoiseFilter(random_state=0), SmallLossNoiseFilter()])
+def test_predict_proba_is_a_deprecated_alias_of_score_samples(filt):
+    losses, _ = two_groups()
+    fitted = filt.fit(losses)
+    with pytest.warns(FutureWarning, match="use score_samples"):
+        np.testing.assert_array_equal(fitted.predict_proba(losses), fitted.score_samples(losses))
+
+
+@pytest.mark.parametrize("filt", [GMMNoiseFilter(random_state=0), SmallLossNoiseFilter(0.8)])
+def test_several_loss_columns_split_as_one(filt):
+    """Two loss measures per sample (e.g. two views): both high marks the noisy ones."""
+    losses, clean = two_groups()
+    second, _ = two_groups(seed=1)
+    fitted = filt.fit(np.c_[losses, 2 * second])
+    assert fitted.n_features_in_ == 2
+    assert (fitted.predict(np.c_[losses, 2 * second]) == clean).mean() >= 0.95
+    assert fitted.score_samples(np.c_[losses, 2 * second]).shape == (len(losses),)
+
+
+def test_fit_takes_the_noisy_labels_and_checks_their_length():
+    losses, _ = two_groups()
+    GMMNoiseFilter(random_state=0).fit(losses, np.zeros(len(losses), int))
+    with pytest.raises(ValueError, match="y has 3 labels but losses has 100 samples"):
+        GMMNoiseFilter().fit(losses, [0, 1, 0])

@@ -29,9 +29,9 @@ def fitted_like(**extra):
 
     attrs = dict(
         classes_=CLASSES,
-        labels_=labels,
+        label_ids_=labels,
         transduction_=np.array([CLASSES[c] if c >= 0 else None for c in labels], dtype=object),
-        initial_labels_=np.array([0, 1, 1, 2, 0, 2, -1, -1, 0, 2]),
+        round_labels_=np.array([[0, 1, 1, 2, 0, 2, -1, -1, 0, 2], labels]),
         confidence_=np.linspace(0.5, 1.0, 10),
         label_round_=np.array([0, 1, 0, 0, 1, 0, -1, 1, 0, 0]),
         clean_mask_=np.array([1, 0, 1, 1, 1, 0, 0, 1, 1, 1], dtype=bool),
@@ -71,20 +71,17 @@ def test_report_numbers():
     assert any("not among the label names" in n for n in data["notes"])
 
 
-def test_round_labels_use_the_full_history_when_the_model_keeps_it():
-    history = [np.zeros(10, int), np.ones(10, int), np.full(10, 2)]
+def test_round_labels_follow_the_rounds():
+    history = np.array([np.zeros(10, int), np.ones(10, int), np.full(10, 2)])
     rounds = round_labels(fitted_like(round_labels_=history, n_rounds_=3))
     assert [r for r, _ in rounds] == [0, 1, 2]
     assert rounds[2][1].tolist() == [2] * 10
 
 
-def test_without_round_zero_labels_the_report_says_so():
-    clf = fitted_like()
-    del clf.initial_labels_
-    data = report_data(clf, TEXTS, slm_pred=CLASSES[np.zeros(10, int)])
-    assert data["distribution"]["before"] is None
-    assert data["accuracy"] is None
-    assert "round-0 labels" in data["notes"][0]
+def test_without_gold_there_is_no_accuracy():
+    data = report_data(fitted_like(), TEXTS, slm_pred=CLASSES[np.zeros(10, int)])
+    assert data["distribution"]["before"] == [3, 2, 3, 2]
+    assert data["accuracy"] is None and data["notes"] == []
 
 
 def test_texts_must_match_the_fit():

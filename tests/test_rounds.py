@@ -1,58 +1,38 @@
-"""Round book-keeping: subsets to annotate, losses and clean masks."""
+"""Round book-keeping: the label state, the round records, the query strategies."""
 
 import numpy as np
 import pytest
 
-from skfreeal._rounds import (
-    RoundRecorder,
-    annotation_budget_mask,
-    choose_new_subset,
-    slm_clean_mask,
-    slm_losses,
-)
+from skfreeal._rounds import LabelState, RoundRecorder
+from skfreeal._student import StudentView
+from skfreeal.query import RandomQuery, UncertaintyQuery, uncertainty_scores
 
 
-def test_choose_new_subset_random_and_full():
-    rng = np.random.RandomState(0)
-    cand = np.r_[np.ones(50, bool), np.zeros(50, bool)]
-    picked = choose_new_subset(None, cand, 0.1, "random", rng)
-    assert picked.sum() == 10 and not (picked & ~cand).any()
-    assert (choose_new_subset(None, cand, 1.0, "random", rng) == cand).all()
+def test_label_state_keeps_given_labels_and_previous_answers():
+    state = LabelState(np.array([1, -1, -1, -1]))
+    assert state.fixed.tolist() == [True, False, False, False]
+    assert state.never_annotated().tolist() == [False, True, True, True]
+    changed, n_abstain = state.update(np.array([1, 2, 3]), [0, 1, -1], [0.9, 0.8, 0.0], 0)
+    assert state.ids.tolist() == [1, 0, 1, -1] and n_abstain == 1
+    assert changed.tolist() == [False, True, True, False]
+    assert np.isnan(state.confidence[3]) and state.confidence[0] == 1.0
+    # an abstention keeps the earlier answer
+    changed, _ = state.update(np.array([1, 2]), [-1, 0], [0.0, 0.7], 1)
+    assert state.ids.tolist() == [1, 0, 0, -1] and changed.tolist() == [False, False, True, False]
+    assert state.round.tolist() == [-1, 0, 1, -1]
+    assert state.n_annotations.tolist() == [0, 2, 2, 1]
 
 
-def test_choose_new_subset_uncertainty_takes_smallest_margins():
-    proba = np.array([[0.9, 0.1], [0.55, 0.45], [0.5, 0.5], [0.8, 0.2]])
-    picked = choose_new_subset(proba, np.ones(4, bool), 0.5, "uncertainty",
-                               np.random.RandomState(0))
-    assert np.flatnonzero(picked).tolist() == [1, 2]
-    with pytest.raises(ValueError, match="uncertainty"):
-        choose_new_subset(None, np.ones(4, bool), 0.5, "uncertainty", np.random.RandomState(0))
+def test_noisy_within_budget_caps_annotations_and_skips_given_labels():
+    state = LabelState(np.array([0, -1, -1, -1]))
+    state.update(np.array([1, 2]), [0, 1], [1.0, 1.0], 0)
+    state.update(np.array([2]), [1], [1.0], 1)
+    clean = np.array([False, False, False, True])
+    assert state.noisy_within_budget(clean, 2).tolist() == [False, True, False, False]
+    assert state.noisy_within_budget(clean, 3).tolist() == [False, True, True, False]
 
 
-def test_annotation_budget_mask_caps_annotations():
-    mask = annotation_budget_mask([True, True, False], [1, 2, 0], 2)
-    assert mask.tolist() == [True, False, False]
-
-
-class _Plain:
-    """An SLM without sample_losses_/clean_mask_ (any sklearn classifier)."""
-
-
-def test_slm_losses_from_proba_with_nan_for_unlabelled():
-    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]])
-    losses = slm_losses(_Plain(), proba, np.array([0, 0, -1]))
-    np.testing.assert_allclose(losses[:2], [-np.log(0.9), -np.log(0.2)])
-    assert np.isnan(losses[2])
-
-
-def test_slm_clean_mask_falls_back_to_gmm():
-    y = np.r_[np.zeros(20, int), -1]
-    losses = np.r_[np.full(16, 0.05), np.full(4, 3.0), np.nan]
-    mask = slm_clean_mask(_Plain(), losses, y)
-    assert mask[:16].all() and not mask[16:].any()
-
-
-def test_round_recorder_diffs_usage():
+def test_round_recorder_diffs_usage_and_keeps_the_round_arrays():
     class Labeler:
         usage_ = {"calls": 3, "prompt_tokens": 30, "completion_tokens": 3,
                   "cache_hits": 0, "cost": 0.0}
@@ -61,12 +41,38 @@ def test_round_recorder_diffs_usage():
     rec = RoundRecorder(lab)
     lab.usage_ = dict(lab.usage_, calls=5, prompt_tokens=50)
     rec.llm_done()
-    rec.slm_done()
     labels = np.array([0, 1, -1])
-    entry = rec.record(round_=0, annotated=np.ones(3, bool), n_abstain=1, labels=labels,
-                       changed=np.zeros(3, bool), clean_mask=np.array([True, False, False]),
-                       slm_pred=np.array([0, 0, 1]))
+    view = StudentView(proba=np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9]]),
+                       losses=np.array([0.1, 1.6, np.nan]),
+                       clean_mask=np.array([True, False, False]), eval_accuracy=0.75)
+    entry = rec.record(round_=0, annotated=np.ones(3, bool), n_abstain=1,
+                       changed=np.zeros(3, bool), labels=labels, view=view)
     assert entry["calls"] == 2 and entry["prompt_tokens"] == 20
     assert entry["n_labelled"] == 2 and entry["clean_fraction"] == 0.5
-    assert entry["llm_slm_agreement"] == 0.5
+    assert entry["llm_slm_agreement"] == 0.5 and entry["eval_accuracy"] == 0.75
     assert rec.total()["calls"] == 2
+    labels[0] = 1  # the record keeps a copy
+    assert rec.round_labels[0].tolist() == [0, 1, -1]
+    assert rec.history == [entry]
+
+
+def test_random_query_draws_among_candidates():
+    picked = RandomQuery().select(np.arange(50, 100), 10, random_state=0)
+    assert len(set(picked)) == 10 and all(50 <= i < 100 for i in picked)
+    assert RandomQuery().select([1, 2], 5, random_state=0).size == 2
+    assert RandomQuery().select([], 5).size == 0
+
+
+def test_uncertainty_query_takes_the_least_sure_texts():
+    proba = np.array([[0.9, 0.1], [0.55, 0.45], [0.5, 0.5], [0.8, 0.2]])
+    assert sorted(UncertaintyQuery().select([0, 1, 2, 3], 2, proba=proba)) == [1, 2]
+    assert UncertaintyQuery().select([0, 3], 1, proba=proba).tolist() == [3]
+    with pytest.raises(ValueError, match="needs the student's probabilities"):
+        UncertaintyQuery().select([0, 1], 1)
+
+
+@pytest.mark.parametrize("measure", ["margin", "entropy", "least_confident"])
+def test_uncertainty_scores_rank_a_flat_distribution_first(measure):
+    scores = uncertainty_scores([[0.98, 0.01, 0.01], [0.34, 0.33, 0.33], [0.6, 0.3, 0.1]],
+                                measure=measure)
+    assert np.argmax(scores) == 1 and np.argmin(scores) == 0

@@ -39,23 +39,16 @@ def _compose(*decorators):
 
 
 def parse_labels(ctx, param, value):
-    """``--labels a,b,c`` -> ``["a", "b", "c"]``: at least two, distinct, non-empty."""
+    """``--labels a,b,c`` -> ``["a", "b", "c"]``, checked as the estimators check them."""
     if value is None:
         return None
+    from .._validation import check_label_names
+
     names = [part.strip() for part in value.split(",")]
-    if any(not name for name in names):
-        raise click.BadParameter(f"an empty label name in {value!r}", ctx, param)
-    if len(names) < 2:
-        raise click.BadParameter(
-            f"at least two labels are needed, got {names!r} (separate them with commas)", ctx, param
-        )
-    seen = {}
-    for name in names:
-        key = name.lower()
-        if key in seen:
-            raise click.BadParameter(f"the label {name!r} is given twice in {value!r}", ctx, param)
-        seen[key] = name
-    return names
+    try:
+        return check_label_names(names, name="--labels")
+    except (TypeError, ValueError) as exc:
+        raise click.BadParameter(str(exc).rstrip("."), ctx, param) from None
 
 
 def _non_blank(ctx, param, value):

@@ -13,10 +13,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._cache_dir import get_cache_dir
-from .._validation import check_texts
+from .._validation import check_label_names, check_texts
 from ._cache import ResponseCache, cache_key
 from ._parsing import (
-    check_labels,
     label_confidence,
     parse_generated_texts,
     parse_label,
@@ -233,7 +232,7 @@ class BaseLabeler(BaseEstimator):
         return state
 
     def _check_labels(self):
-        labels = check_labels(self.labels)
+        labels = check_label_names(self.labels)
         descriptions = self.label_descriptions or {}
         unknown = sorted(set(descriptions) - set(labels))
         if unknown:

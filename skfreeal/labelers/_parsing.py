@@ -12,9 +12,10 @@ import math
 import re
 import unicodedata
 
+from .._validation import label_key
+
 __all__ = [
     "ABSTAIN",
-    "check_labels",
     "parse_label",
     "label_confidence",
     "parse_generated_texts",
@@ -40,53 +41,6 @@ _TERMINATOR = re.compile(r"^(?:[\s\"'`*_)\]}]*$|[\s\"'`*_)\]}]*[.!;:,\n(\[]|\s+[
 
 def _words(label):
     return re.findall(r"[^\W_]+", label.lower())
-
-
-def _label_key(label):
-    """A canonical form: lower-case words, '&' read as 'and'."""
-    return " ".join(_words(label.replace("&", " and ")))
-
-
-def check_labels(labels):
-    """Validate label names and return them as a list of ``str``.
-
-    Parameters
-    ----------
-    labels : sequence of str
-        At least two distinct, non-empty names. Names that differ only in
-        case, spacing or punctuation are rejected: an answer could not tell
-        them apart.
-
-    Returns
-    -------
-    labels : list of str
-
-    Examples
-    --------
-    >>> check_labels(["negative", "positive"])
-    ['negative', 'positive']
-    """
-    if labels is None:
-        raise ValueError(
-            "labels is None: set the label names, e.g. labeler.set_params(labels=['neg', 'pos'])."
-        )
-    if isinstance(labels, str):
-        raise TypeError(f"labels must be a list of label names, got a single string {labels!r}.")
-    labels = list(labels)
-    if len(labels) < 2:
-        raise ValueError(f"labels must hold at least two label names, got {labels!r}.")
-    seen = {}
-    for i, label in enumerate(labels):
-        if not isinstance(label, str) or not label.strip():
-            raise ValueError(f"labels[{i}] must be a non-empty str, got {label!r}.")
-        key = _label_key(label) or label.strip()
-        if key in seen:
-            raise ValueError(
-                f"labels[{i}]={label!r} cannot be told apart from labels[{seen[key]}]="
-                f"{labels[seen[key]]!r} in an answer; use distinct names."
-            )
-        seen[key] = i
-    return labels
 
 
 def _label_pattern(label):
@@ -408,13 +362,13 @@ def parse_generated_texts(answer, labels=(), *, min_chars=8):
     if texts is None:
         texts = _items(answer)
     out = []
-    label_keys = {_label_key(label) for label in labels}
+    label_keys = {label_key(label) for label in labels}
     for text in texts:
         text = _TAG.sub(" ", text)  # the prompt shows examples as <text>...</text>
         text = _HEADER.sub("", " ".join(text.split()).strip(), count=1)
         text = _strip_label_prefix(_strip_label_suffix(text, labels), labels)
         text = text.strip().strip(_QUOTES).strip()
-        if len(text) < min_chars or _label_key(text) in label_keys:
+        if len(text) < min_chars or label_key(text) in label_keys:
             continue
         out.append(text)
     return out

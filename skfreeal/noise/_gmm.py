@@ -1,58 +1,91 @@
 """Split samples into clean and noisy by a two-component GMM on their losses."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
-from sklearn_compat.base import _fit_context
-from sklearn_compat.utils.validation import validate_data
 
-__all__ = ["gmm_clean_proba", "GMMNoiseFilter"]
+from ._base import BaseNoiseFilter, check_losses
+
+__all__ = [
+    "GMMNoiseFilter",
+    "fit_loss_mixture",
+    "gmm_clean_proba",
+    "mixture_clean_proba",
+    "normalize_losses",
+]
 
 
-def _check_losses(losses, name="losses"):
+def normalize_losses(losses, low=None, high=None):
+    """Min-max normalise each loss column to [0, 1] (zeros where a column is constant).
+
+    Parameters
+    ----------
+    losses : ndarray of shape (n_samples,) or (n_samples, n_losses)
+    low, high : ndarray of shape (n_losses,), default=None
+        The range to map to [0, 1]; None: the columns' own. Values outside
+        it are clipped.
+
+    Returns
+    -------
+    normalized : ndarray of the shape of ``losses``
+    """
     losses = np.asarray(losses, dtype=np.float64)
-    if losses.ndim == 2 and losses.shape[1] == 1:
-        losses = losses[:, 0]
-    if losses.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one loss per sample), got shape {losses.shape}.")
-    if losses.size == 0:
-        raise ValueError(f"{name} is empty: at least one loss is expected.")
-    bad = np.flatnonzero(~np.isfinite(losses))
-    if bad.size:
-        raise ValueError(
-            f"{name} must be finite, got {losses[bad[0]]} at index {bad[0]} "
-            f"({bad.size} non-finite value(s) in all)."
-        )
-    return losses
-
-
-def normalize_losses(losses):
-    """Min-max normalise losses to [0, 1] (all zeros when they are constant)."""
-    low, high = losses.min(), losses.max()
-    if high - low <= 0:
-        return np.zeros_like(losses)
-    return (losses - low) / (high - low)
+    low = losses.min(axis=0) if low is None else low
+    high = losses.max(axis=0) if high is None else high
+    span = np.where(high - low > 0, high - low, 1.0)
+    return np.where(high - low > 0, np.clip((losses - low) / span, 0.0, 1.0), 0.0)
 
 
 def _fit_gmm(normalized, *, max_iter, tol, reg_covar, random_state):
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.mixture import GaussianMixture
 
     gmm = GaussianMixture(
         n_components=2, max_iter=max_iter, tol=tol, reg_covar=reg_covar, random_state=random_state
     )
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-
     with warnings.catch_warnings():
         # max_iter=10 is the official setting; its early stop is expected.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        gmm.fit(normalized.reshape(-1, 1))
+        gmm.fit(normalized)
     return gmm
+
+
+def fit_loss_mixture(losses, *, max_iter=10, tol=1e-2, reg_covar=5e-4, random_state=None):
+    """Fit the two-component mixture of normalised losses.
+
+    Parameters
+    ----------
+    losses : ndarray of shape (n_samples, n_losses)
+        Validated losses (see :func:`~skfreeal.noise.check_losses`).
+    max_iter, tol, reg_covar, random_state
+        See :func:`gmm_clean_proba`.
+
+    Returns
+    -------
+    gmm : sklearn.mixture.GaussianMixture or None
+        None when fewer than two samples or constant losses leave nothing to split.
+    clean_component : int
+        The component with the smaller mean loss (summed over the columns).
+    low, high : ndarray of shape (n_losses,)
+        The normalisation range.
+    """
+    low, high = losses.min(axis=0), losses.max(axis=0)
+    if losses.shape[0] < 2 or np.all(high == low):
+        return None, 0, low, high
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    gmm = _fit_gmm(normalize_losses(losses), max_iter=max_iter, tol=tol, reg_covar=reg_covar,
+                   random_state=seed)
+    return gmm, int(np.argmin(gmm.means_.sum(axis=1))), low, high
+
+
+def mixture_clean_proba(gmm, clean_component, losses, low, high):
+    """Posterior of the clean component for each sample (1 when there is no mixture)."""
+    if gmm is None:
+        return np.ones(losses.shape[0])
+    return gmm.predict_proba(normalize_losses(losses, low, high))[:, clean_component]
 
 
 def gmm_clean_proba(losses, *, max_iter=10, tol=1e-2, reg_covar=5e-4, random_state=None):
@@ -64,7 +97,7 @@ def gmm_clean_proba(losses, *, max_iter=10, tol=1e-2, reg_covar=5e-4, random_sta
 
     Parameters
     ----------
-    losses : array-like of shape (n_samples,)
+    losses : array-like of shape (n_samples,) or (n_samples, n_losses)
         Per-sample training losses (e.g. cross-entropy in eval mode).
     max_iter : int, default=10
         EM iterations (FreeAL's official setting).
@@ -86,23 +119,21 @@ def gmm_clean_proba(losses, *, max_iter=10, tol=1e-2, reg_covar=5e-4, random_sta
     >>> (gmm_clean_proba(losses, random_state=0) > 0.7).tolist()
     [True, True, True, True, True, True, True, True, False, False]
     """
-    losses = _check_losses(losses)
-    if losses.size < 2 or np.ptp(losses) == 0:
-        return np.ones_like(losses)
-    normalized = normalize_losses(losses)
-    gmm = _fit_gmm(
-        normalized, max_iter=max_iter, tol=tol, reg_covar=reg_covar,
-        random_state=check_random_state(random_state).randint(np.iinfo(np.int32).max),
+    losses = check_losses(losses)
+    fitted = fit_loss_mixture(
+        losses, max_iter=max_iter, tol=tol, reg_covar=reg_covar, random_state=random_state
     )
-    return gmm.predict_proba(normalized.reshape(-1, 1))[:, int(np.argmin(gmm.means_.ravel()))]
+    return mixture_clean_proba(fitted[0], fitted[1], losses, *fitted[2:])
 
 
-class GMMNoiseFilter(TransformerMixin, BaseEstimator):
+class GMMNoiseFilter(BaseNoiseFilter):
     """Clean/noisy split of training samples from their losses, by a 2-component GMM.
 
-    ``fit`` learns the mixture on a vector of per-sample losses; ``transform``
-    gives the probability of being clean; ``predict`` the clean mask
-    (probability above ``threshold``).
+    ``fit`` learns the mixture on per-sample losses (min-max normalised);
+    ``score_samples`` gives each sample's posterior probability under the
+    low-loss component; ``predict`` the clean mask (probability above
+    ``threshold``). With several loss columns the mixture is fitted in that
+    space and the clean component is the one of smaller summed mean.
 
     Parameters
     ----------
@@ -123,10 +154,12 @@ class GMMNoiseFilter(TransformerMixin, BaseEstimator):
         The fitted mixture (None when the losses were constant).
     clean_component_ : int
         Index of the low-mean (clean) component.
-    loss_min_, loss_max_ : float
-        The range used to normalise losses.
+    n_iter_ : int
+        EM iterations the mixture ran (0 when the losses were constant).
+    loss_min_, loss_max_ : ndarray of shape (n_features_in_,)
+        The range used to normalise each loss column.
     n_features_in_ : int
-        Always 1.
+        Loss columns (1 for one loss per sample).
 
     See Also
     --------
@@ -157,93 +190,14 @@ class GMMNoiseFilter(TransformerMixin, BaseEstimator):
         self.reg_covar = reg_covar
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, losses, y=None):
-        """Fit the mixture on per-sample losses.
-
-        Parameters
-        ----------
-        losses : array-like of shape (n_samples,) or (n_samples, 1)
-            Per-sample losses.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : GMMNoiseFilter
-        """
-        losses = self._validate_losses(losses, reset=True)
-        self.loss_min_, self.loss_max_ = float(losses.min()), float(losses.max())
-        if losses.size < 2 or self.loss_max_ == self.loss_min_:
-            self.gmm_, self.clean_component_ = None, 0
-            return self
-        rng = check_random_state(self.random_state)
-        self.gmm_ = _fit_gmm(
-            normalize_losses(losses), max_iter=self.max_iter, tol=self.tol,
-            reg_covar=self.reg_covar, random_state=rng.randint(np.iinfo(np.int32).max),
+    def _fit(self, losses, y):
+        self.gmm_, self.clean_component_, self.loss_min_, self.loss_max_ = fit_loss_mixture(
+            losses, max_iter=self.max_iter, tol=self.tol, reg_covar=self.reg_covar,
+            random_state=self.random_state,
         )
-        self.clean_component_ = int(np.argmin(self.gmm_.means_.ravel()))
-        return self
+        self.n_iter_ = 0 if self.gmm_ is None else int(self.gmm_.n_iter_)
 
-    def transform(self, losses):
-        """Probability that each sample is clean.
-
-        Parameters
-        ----------
-        losses : array-like of shape (n_samples,) or (n_samples, 1)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, 1)
-        """
-        return self.predict_proba(losses).reshape(-1, 1)
-
-    def predict_proba(self, losses):
-        """Probability that each sample is clean, as a 1-D array.
-
-        Parameters
-        ----------
-        losses : array-like of shape (n_samples,) or (n_samples, 1)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        losses = self._validate_losses(losses, reset=False)
-        if self.gmm_ is None:
-            return np.ones(losses.shape[0])
-        span = self.loss_max_ - self.loss_min_
-        normalized = np.clip((losses - self.loss_min_) / span, 0.0, 1.0)
-        return self.gmm_.predict_proba(normalized.reshape(-1, 1))[:, self.clean_component_]
-
-    def predict(self, losses):
-        """Clean mask: ``predict_proba(losses) > threshold``.
-
-        Parameters
-        ----------
-        losses : array-like of shape (n_samples,) or (n_samples, 1)
-
-        Returns
-        -------
-        mask : ndarray of shape (n_samples,), dtype=bool
-        """
-        return self.predict_proba(losses) > self.threshold
-
-    def _validate_losses(self, losses, *, reset):
-        losses = np.asarray(losses) if not hasattr(losses, "iloc") else losses
-        if getattr(losses, "ndim", 1) == 1:
-            losses = np.asarray(losses).reshape(-1, 1)
-        # Check finiteness first with a message naming the bad index.
-        _check_losses(np.asarray(losses, dtype=np.float64)[:, 0] if np.ndim(losses) == 2 and np.shape(losses)[1] == 1 else losses)
-        losses = validate_data(self, losses, reset=reset, dtype=np.float64, ensure_min_samples=1)
-        if losses.shape[1] != 1:
-            raise ValueError(
-                f"losses must be one column (one loss per sample), got shape {losses.shape}."
-            )
-        return losses[:, 0]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.one_d_array = True
-        return tags
+    def _score(self, losses):
+        return mixture_clean_proba(
+            self.gmm_, self.clean_component_, losses, self.loss_min_, self.loss_max_
+        )

@@ -3,14 +3,19 @@
 from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
-from sklearn_compat.base import _fit_context
 
-from ._gmm import _check_losses
+from ._base import BaseNoiseFilter, check_losses
+from ._gmm import normalize_losses
 
 __all__ = ["small_loss_clean_mask", "SmallLossNoiseFilter"]
+
+
+def _combined(losses, low=None, high=None):
+    """One loss per sample: the mean of the min-max normalised loss columns."""
+    if losses.shape[1] == 1:
+        return losses[:, 0]
+    return normalize_losses(losses, low, high).mean(axis=1)
 
 
 def small_loss_clean_mask(losses, *, keep_ratio=0.7):
@@ -18,8 +23,8 @@ def small_loss_clean_mask(losses, *, keep_ratio=0.7):
 
     Parameters
     ----------
-    losses : array-like of shape (n_samples,)
-        Per-sample losses.
+    losses : array-like of shape (n_samples,) or (n_samples, n_losses)
+        Per-sample losses (several columns are min-max normalised and averaged).
     keep_ratio : float, default=0.7
         Fraction of samples kept (rounded up, at least one).
 
@@ -32,20 +37,20 @@ def small_loss_clean_mask(losses, *, keep_ratio=0.7):
     >>> small_loss_clean_mask([0.3, 0.1, 2.0, 0.2], keep_ratio=0.5).tolist()
     [False, True, False, True]
     """
-    losses = _check_losses(losses)
-    n_keep = max(1, int(np.ceil(keep_ratio * losses.size)))
-    order = np.argsort(losses, kind="stable")
-    mask = np.zeros(losses.size, dtype=bool)
+    loss = _combined(check_losses(losses))
+    n_keep = max(1, int(np.ceil(keep_ratio * loss.size)))
+    order = np.argsort(loss, kind="stable")
+    mask = np.zeros(loss.size, dtype=bool)
     mask[order[:n_keep]] = True
     return mask
 
 
-class SmallLossNoiseFilter(TransformerMixin, BaseEstimator):
+class SmallLossNoiseFilter(BaseNoiseFilter):
     """Clean/noisy split that keeps the smallest-loss fraction of samples.
 
     A drop-in alternative to :class:`GMMNoiseFilter` when the noise rate is
-    roughly known. ``transform`` returns a soft score in [0, 1] (1 for the
-    smallest loss), ``predict`` the clean mask.
+    roughly known. ``score_samples`` is a soft score in [0, 1] (1 for the
+    smallest training loss), ``predict`` the clean mask.
 
     Parameters
     ----------
@@ -56,10 +61,10 @@ class SmallLossNoiseFilter(TransformerMixin, BaseEstimator):
     ----------
     cutoff_ : float
         The largest loss still marked clean on the training losses.
-    loss_min_, loss_max_ : float
-        Range of the training losses.
+    loss_min_, loss_max_ : ndarray of shape (n_features_in_,)
+        Range of each training loss column.
     n_features_in_ : int
-        Always 1.
+        Loss columns (1 for one loss per sample).
 
     See Also
     --------
@@ -68,7 +73,8 @@ class SmallLossNoiseFilter(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> from skfreeal import SmallLossNoiseFilter
-    >>> SmallLossNoiseFilter(keep_ratio=0.5).fit([0.3, 0.1, 2.0, 0.2]).predict([0.3, 0.1, 2.0, 0.2]).tolist()
+    >>> losses = [0.3, 0.1, 2.0, 0.2]
+    >>> SmallLossNoiseFilter(keep_ratio=0.5).fit(losses).predict(losses).tolist()
     [False, True, False, True]
     """
 
@@ -77,64 +83,19 @@ class SmallLossNoiseFilter(TransformerMixin, BaseEstimator):
     def __init__(self, keep_ratio=0.7):
         self.keep_ratio = keep_ratio
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, losses, y=None):
-        """Find the loss cut-off on the training losses.
+    def _fit(self, losses, y):
+        self.loss_min_, self.loss_max_ = losses.min(axis=0), losses.max(axis=0)
+        loss = _combined(losses, self.loss_min_, self.loss_max_)
+        self.cutoff_ = float(loss[small_loss_clean_mask(loss, keep_ratio=self.keep_ratio)].max())
 
-        Parameters
-        ----------
-        losses : array-like of shape (n_samples,) or (n_samples, 1)
-        y : None
-            Ignored.
+    def _score(self, losses):
+        loss = _combined(losses, self.loss_min_, self.loss_max_)
+        if losses.shape[1] > 1:  # already normalised to [0, 1]
+            return 1.0 - loss
+        low, high = float(self.loss_min_[0]), float(self.loss_max_[0])
+        if high <= low:
+            return np.ones(loss.shape[0])
+        return 1.0 - np.clip((loss - low) / (high - low), 0.0, 1.0)
 
-        Returns
-        -------
-        self : SmallLossNoiseFilter
-        """
-        losses = _check_losses(losses)
-        self.n_features_in_ = 1
-        mask = small_loss_clean_mask(losses, keep_ratio=self.keep_ratio)
-        self.cutoff_ = float(losses[mask].max())
-        self.loss_min_, self.loss_max_ = float(losses.min()), float(losses.max())
-        return self
-
-    def transform(self, losses):
-        """Soft clean score, 1 at the smallest training loss, 0 at the largest.
-
-        Parameters
-        ----------
-        losses : array-like of shape (n_samples,) or (n_samples, 1)
-
-        Returns
-        -------
-        score : ndarray of shape (n_samples, 1)
-        """
-        return self.predict_proba(losses).reshape(-1, 1)
-
-    def predict_proba(self, losses):
-        """Soft clean score as a 1-D array (see :meth:`transform`)."""
-        check_is_fitted(self)
-        losses = _check_losses(losses)
-        span = self.loss_max_ - self.loss_min_
-        if span <= 0:
-            return np.ones_like(losses)
-        return 1.0 - np.clip((losses - self.loss_min_) / span, 0.0, 1.0)
-
-    def predict(self, losses):
-        """Clean mask: losses at or below the training cut-off.
-
-        Parameters
-        ----------
-        losses : array-like of shape (n_samples,) or (n_samples, 1)
-
-        Returns
-        -------
-        mask : ndarray of shape (n_samples,), dtype=bool
-        """
-        check_is_fitted(self)
-        return _check_losses(losses) <= self.cutoff_
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.one_d_array = True
-        return tags
+    def _clean(self, losses, scores):
+        return _combined(losses, self.loss_min_, self.loss_max_) <= self.cutoff_

@@ -1,10 +1,10 @@
 """The numbers of a FreeAL report, computed from a fitted classifier.
 
-Pure NumPy: no plotting, no HTML. Works with any object that has the fitted
-attributes of :class:`~skfreeal.FreeALClassifier` (``classes_``, ``labels_``,
-``transduction_``, ``clean_mask_``, ``history_``, ``usage_``, ``demos_``);
-``round_labels_`` (labels after each round), else ``initial_labels_`` (round-0
-labels), and the ``eval_accuracy`` of ``history_`` records are used when present.
+Pure NumPy: no plotting, no HTML. Reads the fitted attributes of
+:class:`~skfreeal.FreeALClassifier` (``classes_``, ``label_ids_``,
+``round_labels_``, ``transduction_``, ``clean_mask_``, ``history_``,
+``usage_``, ``demos_``); the ``eval_accuracy`` of ``history_`` records is
+used when present.
 """
 
 import numpy as np
@@ -16,30 +16,18 @@ UNKNOWN = "(no label)"
 
 
 def round_labels(clf):
-    """Label ids after each LLM round that the fitted model lets us recover.
+    """Label ids after each LLM round.
 
     Parameters
     ----------
-    clf : fitted FreeAL-like classifier
+    clf : fitted FreeALClassifier
 
     Returns
     -------
     rounds : list of (int, ndarray)
-        ``(round, label ids)`` pairs, in round order: every round when the model
-        has ``round_labels_``; else round 0 (``initial_labels_``) and the last
-        round (``labels_``).
+        ``(round, label ids)`` pairs, in round order.
     """
-    history = getattr(clf, "round_labels_", None)
-    if history is not None:
-        return [(r, np.asarray(ids)) for r, ids in enumerate(history)]
-    rounds = []
-    initial = getattr(clf, "initial_labels_", None)
-    if initial is not None:
-        rounds.append((0, np.asarray(initial)))
-    last = int(getattr(clf, "n_rounds_", len(getattr(clf, "history_", [])) or 1)) - 1
-    if last > 0 or initial is None:
-        rounds.append((max(last, 0), np.asarray(clf.labels_)))
-    return rounds
+    return [(r, np.asarray(ids)) for r, ids in enumerate(clf.round_labels_)]
 
 
 def _counts(ids, n_classes):
@@ -89,16 +77,14 @@ def report_data(clf, texts, *, gold=None, slm_pred=None):
     """
     classes = [str(c) for c in clf.classes_]
     n_classes = len(classes)
-    labels = np.asarray(clf.labels_)
+    labels = np.asarray(clf.label_ids_)
     if len(labels) != len(texts):
         raise ValueError(f"texts has {len(texts)} entries but the model was fitted on {len(labels)}.")
     notes = []
 
     rounds = round_labels(clf)
-    before = _counts(rounds[0][1], n_classes) if rounds and rounds[0][0] == 0 else None
-    if before is None:
-        notes.append("The model does not expose its round-0 labels; only the final distribution is shown.")
-    clean = np.asarray(getattr(clf, "clean_mask_", np.zeros(len(labels), bool)), dtype=bool)
+    before = _counts(rounds[0][1], n_classes)
+    clean = np.asarray(clf.clean_mask_, dtype=bool)
     distribution = {
         "names": classes + [UNKNOWN],
         "before": before,
@@ -130,27 +116,21 @@ def report_data(clf, texts, *, gold=None, slm_pred=None):
             # the small model after each round, when fit was given an eval_set
             "slm_rounds": [
                 (h.get("round", i), h["eval_accuracy"])
-                for i, h in enumerate(getattr(clf, "history_", [])) if "eval_accuracy" in h
+                for i, h in enumerate(clf.history_) if "eval_accuracy" in h
             ],
             "final_llm": _accuracy(labels, codes),
             "final_slm": _accuracy(slm_ids, codes),
         }
-        n_hist = len(getattr(clf, "history_", []))
-        if getattr(clf, "round_labels_", None) is None and n_hist > 2:
-            notes.append(
-                "Per-round accuracy covers round 0 and the last round only: the model does not "
-                "keep the labels of the rounds in between."
-            )
 
     return {
         "classes": classes,
         "n_texts": len(texts),
         "distribution": distribution,
-        "history": [dict(h) for h in getattr(clf, "history_", [])],
+        "history": [dict(h) for h in clf.history_],
         "confusion": confusion.tolist(),
         "agreement": agreement,
-        "demos": [(str(t), str(c)) for t, c in getattr(clf, "demos_", [])],
-        "usage": dict(getattr(clf, "usage_", {}) or {}),
+        "demos": [(str(t), str(c)) for t, c in clf.demos_],
+        "usage": dict(clf.usage_),
         "accuracy": accuracy,
         "notes": notes,
     }

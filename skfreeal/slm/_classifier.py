@@ -15,6 +15,7 @@ from sklearn_compat.base import _fit_context
 
 from .._assets import minilm_path
 from .._validation import check_partial_labels, check_texts
+from ..base import RobustStudentMixin
 from ..noise import GMMNoiseFilter
 from ._augment import EDAAugmenter, FunctionAugmenter
 from ._data import PadCollate, TrainingSet, load_tokenizer, resolve_device, tokenize
@@ -29,7 +30,7 @@ _MAX_SEED = 2**31 - 1
 _INFER_BATCH = 64
 
 
-class RobustTextClassifier(ClassifierMixin, BaseEstimator):
+class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
     """Transformer text classifier trained robustly on noisy labels (FreeAL's SLM).
 
     A pretrained encoder with mean pooling and a linear head, fine-tuned by
@@ -54,9 +55,10 @@ class RobustTextClassifier(ClassifierMixin, BaseEstimator):
     model_name_or_path : str or path-like, default=None
         Encoder name or folder for ``transformers.AutoModel``. None uses the
         packaged all-MiniLM-L6-v2, offline.
-    noise_filter : estimator, default=None
-        Has ``fit(losses)`` and ``predict(losses)`` (clean mask), ideally
-        ``predict_proba``; cloned every epoch. None means
+    noise_filter : noise filter, default=None
+        Has ``fit(losses, y)``, ``score_samples(losses)`` (clean score) and
+        ``predict(losses)`` (clean mask), see
+        :class:`skfreeal.base.NoiseFilter`; cloned every epoch. None means
         :class:`~skfreeal.GMMNoiseFilter` with the official settings.
     augmenter : augmenter or callable, default=None
         The view for the consistency loss: an object with
@@ -113,7 +115,8 @@ class RobustTextClassifier(ClassifierMixin, BaseEstimator):
         Final per-sample cross-entropy (eval mode) on the training texts,
         NaN for unlabelled ones.
     clean_proba_ : ndarray of shape (n_samples,)
-        Final probability of being clean, NaN for unlabelled texts.
+        Final clean score (the noise filter's ``score_samples``; for the
+        GMM the probability of being clean), NaN for unlabelled texts.
     clean_mask_ : ndarray of shape (n_samples,), dtype=bool
         Final clean split; False for unlabelled texts.
     history_ : list of dict
@@ -142,7 +145,7 @@ class RobustTextClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints = {
         "model_name_or_path": [str, os.PathLike, None],
-        "noise_filter": [HasMethods(["fit", "predict"]), None],
+        "noise_filter": [HasMethods(["fit", "score_samples", "predict"]), None],
         "augmenter": [HasMethods(["augment"]), callable, None],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "warmup_epochs": [Interval(Integral, 0, None, closed="left")],

@@ -191,7 +191,7 @@ class NoiseSplit(Callback):
 
     Parameters
     ----------
-    noise_filter : estimator with ``fit`` and ``predict``
+    noise_filter : noise filter (``fit``, ``score_samples``, ``predict``)
     augmenter : object with ``augment(texts, random_state=...)``
     tokenize : callable
         ``list[str] -> list[list[int]]`` for the augmented views.
@@ -249,11 +249,9 @@ class NoiseSplit(Callback):
         if self.noise_filter_.get_params().get("random_state", 0) is None:
             # A seeded filter keeps fit() reproducible from the classifier's random_state.
             self.noise_filter_.set_params(random_state=self._rng.randint(2**31 - 1))
-        self.noise_filter_.fit(self.sample_losses_)
+        labels = data.y[data.labelled]
+        self.noise_filter_.fit(self.sample_losses_, labels)
         self.clean_mask_ = np.asarray(self.noise_filter_.predict(self.sample_losses_), dtype=bool)
-        if hasattr(self.noise_filter_, "predict_proba"):
-            self.clean_proba_ = np.asarray(self.noise_filter_.predict_proba(self.sample_losses_))
-        else:
-            self.clean_proba_ = self.clean_mask_.astype(np.float64)
+        self.clean_proba_ = np.asarray(self.noise_filter_.score_samples(self.sample_losses_))
         return self.clean_mask_
 

@@ -1,8 +1,14 @@
 """Retrieve in-context demonstrations for each text by embedding similarity."""
 
-import numpy as np
+from numbers import Integral
 
-__all__ = ["knn_demo_indices"]
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+from sklearn_compat.base import _fit_context
+
+__all__ = ["KNNRetriever", "knn_demo_indices"]
 
 
 def knn_demo_indices(query_embeddings, pool_embeddings, k, *, pool_labels=None,
@@ -92,3 +98,91 @@ def _balanced_top(sim, groups, k):
         rest = np.setdiff1d(np.flatnonzero(np.isfinite(sim)), picked)
         picked = np.concatenate([picked, rest[np.argsort(-sim[rest])[: k - picked.size]]])
     return picked[np.argsort(sim[picked], kind="stable")]
+
+
+class KNNRetriever(BaseEstimator):
+    """Each text's nearest demonstrations in embedding space (FreeAL's retrieval).
+
+    ``fit`` indexes the pool's embeddings (and labels); ``kneighbors``
+    returns, per query, the indices of the ``n_neighbors`` most similar pool
+    items, most similar last (next to the query in the prompt). Similarity
+    is the dot product: cosine similarity for normalised embeddings.
+
+    Parameters
+    ----------
+    balanced : bool, default=False
+        Take about ``n_neighbors / n_classes`` nearest items from each
+        class, so that every label is shown (guards the LLM against a
+        majority bias).
+    chunk_size : int, default=2048
+        Queries scored at once (bounds memory on large data).
+
+    Attributes
+    ----------
+    pool_embeddings_ : ndarray of shape (n_pool, n_features)
+    pool_labels_ : ndarray of shape (n_pool,)
+
+    See Also
+    --------
+    knn_demo_indices : The function underneath.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> retriever = KNNRetriever().fit(np.eye(3), [0, 1, 1])
+    >>> retriever.kneighbors(np.array([[1.0, 0.1, 0.0]]), 2).tolist()
+    [[1, 0]]
+    """
+
+    _parameter_constraints = {
+        "balanced": ["boolean"],
+        "chunk_size": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(self, *, balanced=False, chunk_size=2048):
+        self.balanced = balanced
+        self.chunk_size = chunk_size
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, embeddings, labels):
+        """Index the demonstration pool.
+
+        Parameters
+        ----------
+        embeddings : array-like of shape (n_pool, n_features)
+        labels : array-like of shape (n_pool,)
+            Label id of each pool item.
+
+        Returns
+        -------
+        self : KNNRetriever
+        """
+        self.pool_embeddings_ = np.asarray(embeddings, dtype=np.float32)
+        self.pool_labels_ = np.asarray(labels)
+        if self.pool_embeddings_.ndim != 2 or len(self.pool_labels_) != len(self.pool_embeddings_):
+            raise ValueError(
+                f"embeddings must be 2-D with one row per label, got shape "
+                f"{self.pool_embeddings_.shape} and {len(self.pool_labels_)} labels."
+            )
+        return self
+
+    def kneighbors(self, embeddings, n_neighbors, *, exclude=None):
+        """Pool indices of each query's nearest demonstrations, most similar last.
+
+        Parameters
+        ----------
+        embeddings : array-like of shape (n_queries, n_features)
+        n_neighbors : int
+            Demonstrations per query (capped at the pool size).
+        exclude : array-like of shape (n_queries,), default=None
+            A pool index each query must not get (itself), or -1.
+
+        Returns
+        -------
+        indices : ndarray of shape (n_queries, k), dtype=int64
+        """
+        check_is_fitted(self)
+        return knn_demo_indices(
+            embeddings, self.pool_embeddings_, n_neighbors, pool_labels=self.pool_labels_,
+            balanced=self.balanced, exclude=exclude, chunk_size=self.chunk_size,
+        )

@@ -1,0 +1,117 @@
+"""Train FreeAL's student on the current labels and read its view of the training texts."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import clone
+
+from .base import RobustStudentMixin
+
+__all__ = ["StudentView", "full_proba", "student_embeddings", "train_student"]
+
+
+@dataclass
+class StudentView:
+    """What the student makes of the training texts after a round's training.
+
+    Attributes
+    ----------
+    proba : ndarray of shape (n_samples, n_classes)
+        Its class probabilities of every training text.
+    losses : ndarray of shape (n_samples,)
+        Its loss against each text's current label, NaN where unlabelled.
+    clean_mask : ndarray of shape (n_samples,), dtype=bool
+        The labelled texts judged clean.
+    eval_accuracy : float or None
+        Accuracy on the monitoring ``eval_set``, when there is one.
+    """
+
+    proba: np.ndarray
+    losses: np.ndarray
+    clean_mask: np.ndarray
+    eval_accuracy: float = None
+
+    @property
+    def pred(self):
+        """The student's label of each training text."""
+        return self.proba.argmax(axis=1)
+
+
+def full_proba(student, proba, n_classes):
+    """The student's probabilities laid out over all classes (some may be unseen)."""
+    proba = np.asarray(proba, dtype=np.float64)
+    full = np.zeros((proba.shape[0], n_classes))
+    full[:, np.asarray(student.classes_).astype(np.int64)] = proba
+    return full
+
+
+def _check_two_classes(y, classes):
+    seen = np.unique(y[y >= 0])
+    if seen.size >= 2:
+        return
+    counts = {str(classes[c]): int(np.sum(y == c)) for c in seen}
+    what = counts if counts else "every answer was an abstention"
+    raise ValueError(
+        f"The LLM's labels hold fewer than two classes ({what}; {int(np.sum(y < 0))} unknown "
+        f"of {y.size}), so the student cannot learn to tell labels apart. Give more (or more "
+        "varied) texts, clearer label names or label descriptions, or a stronger labeler."
+    )
+
+
+def train_student(student, texts, y, *, classes, noise_filter, eval_set=None):
+    """Fit ``student`` on the labels ``y`` and return its view of ``texts``.
+
+    A :class:`~skfreeal.base.RobustStudentMixin` is fitted on every text
+    (``-1`` for the unlabelled ones, which its consistency loss uses) and
+    gives its own losses and clean split. Any other classifier is fitted on
+    the labelled texts only; its losses are ``-log p(label)`` and the
+    ``noise_filter`` (cloned) splits them.
+
+    Parameters
+    ----------
+    student : classifier
+        Fitted in place (FreeAL passes its own clone).
+    texts : list of str
+    y : ndarray of shape (n_samples,), dtype=int64
+        Label ids, -1 where unknown.
+    classes : ndarray of str
+        The label names (for messages and the eval set).
+    noise_filter : noise filter
+        Used for a plain student (a robust one has its own).
+    eval_set : tuple (texts, label names) or None
+        Scored after training, for ``history_`` only.
+
+    Returns
+    -------
+    view : StudentView
+    """
+    _check_two_classes(y, classes)
+    known = np.flatnonzero(y >= 0)
+    robust = isinstance(student, RobustStudentMixin)
+    if robust:
+        student.fit(texts, y)
+    else:
+        student.fit([texts[i] for i in known], y[known])
+    proba = full_proba(student, student.predict_proba(texts), len(classes))
+    losses = np.full(len(texts), np.nan)
+    clean = np.zeros(len(texts), dtype=bool)
+    if robust:
+        losses[known] = np.asarray(student.sample_losses_, dtype=np.float64)[known]
+        clean[known] = np.asarray(student.clean_mask_, dtype=bool)[known]
+    else:
+        picked = proba[known, y[known]]
+        losses[known] = -np.log(np.clip(picked, 1e-12, None))
+        clean[known] = clone(noise_filter).fit(losses[known], y[known]).predict(losses[known])
+    accuracy = None
+    if eval_set is not None:
+        eval_texts, eval_y = eval_set
+        pred = full_proba(student, student.predict_proba(eval_texts), len(classes)).argmax(1)
+        accuracy = float(np.mean(np.asarray(classes)[pred] == eval_y))
+    return StudentView(proba=proba, losses=losses, clean_mask=clean, eval_accuracy=accuracy)
+
+
+def student_embeddings(student, texts, fallback):
+    """The robust student's own embeddings of ``texts``, else ``fallback``."""
+    if isinstance(student, RobustStudentMixin):
+        return student.embed(texts)
+    return fallback
