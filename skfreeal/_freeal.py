@@ -569,10 +569,13 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : iterable of str
+            Texts to classify (any texts, not only the training ones).
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            One column per label name of ``classes_``, also for a label the
+            LLM never gave (its column is then zero).
         """
         check_is_fitted(self)
         proba = self.slm_.predict_proba(check_texts(X, name="X"))
@@ -584,10 +587,12 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : iterable of str
+            Texts to classify.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,), dtype=object
+            The most probable label name of each text.
         """
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 

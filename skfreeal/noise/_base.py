@@ -112,10 +112,12 @@ class BaseNoiseFilter(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         losses : array-like of shape (n_samples,) or (n_samples, n_losses)
+            Losses of the samples to score, in the form ``fit`` saw.
 
         Returns
         -------
         scores : ndarray of shape (n_samples,)
+            For the GMM, the posterior probability of the low-loss component.
         """
         check_is_fitted(self)
         return self._score(self._validate_losses(losses, reset=False))
@@ -126,10 +128,12 @@ class BaseNoiseFilter(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         losses : array-like of shape (n_samples,) or (n_samples, n_losses)
+            Losses of the samples to split.
 
         Returns
         -------
         mask : ndarray of shape (n_samples,), dtype=bool
+            True for the samples judged clean.
         """
         check_is_fitted(self)
         losses = self._validate_losses(losses, reset=False)

@@ -99,14 +99,9 @@ def gmm_clean_proba(losses, *, max_iter=10, tol=1e-2, reg_covar=5e-4, random_sta
     ----------
     losses : array-like of shape (n_samples,) or (n_samples, n_losses)
         Per-sample training losses (e.g. cross-entropy in eval mode).
-    max_iter : int, default=10
-        EM iterations (FreeAL's official setting).
-    tol : float, default=1e-2
-        EM convergence threshold.
-    reg_covar : float, default=5e-4
-        Added to the variances.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the mixture's initialisation.
+    max_iter, tol, reg_covar, random_state
+        The mixture's settings, as in :class:`GMMNoiseFilter` (defaults:
+        FreeAL's official ``max_iter=10, tol=1e-2, reg_covar=5e-4``).
 
     Returns
     -------
