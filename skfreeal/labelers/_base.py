@@ -3,7 +3,6 @@
 import math
 import threading
 import warnings
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from ._parsing import (
     talks_about_task,
 )
 from ._prompts import annotation_messages, generation_messages, order_demos, system_prompt
+from ._requests import Job, Jobs, complete_concurrently
 from ._usage import Budget, BudgetExceededError, Usage
 
 __all__ = ["BaseLabeler"]
@@ -55,7 +55,7 @@ class BaseLabeler(BaseEstimator):
     confidence from the label tokens' probabilities. It also writes
     synthetic labelled demonstrations. Subclasses say how to send one
     request (:meth:`_complete`); this class adds the response cache, the
-    budget, the concurrency and the usage record.
+    budget, the concurrency and the usage record (see Notes).
 
     Parameters
     ----------
@@ -112,6 +112,27 @@ class BaseLabeler(BaseEstimator):
     usage_ : Usage
         Calls, tokens, cache hits, retries and estimated cost, cumulated
         over every call of this instance (set on first use).
+
+    Notes
+    -----
+    What a subclass provides:
+
+    - ``_model_id()``: what identifies the model in the cache key (never a
+      credential). Required.
+    - ``_complete(messages, params)``: send one chat request, return its
+      response dict. Required, unless ``_complete_batch`` is overridden.
+    - ``_complete_batch(jobs, deliver)``: send all the requests the cache
+      could not answer. The default sends them one by one with
+      ``_complete`` on ``max_concurrency`` threads; a backend that sends
+      many prompts at once (a Batch API) overrides it, takes the jobs it may
+      send from ``jobs`` (which reserves them in the budget and ends where
+      the budget would be passed) and hands each answer to ``deliver``
+      (which charges the usage and writes the cache). De-duplication, the
+      cache, the budget and the usage record stay here.
+    - Optionally ``_prices()`` (USD per million prompt and completion
+      tokens, or None), ``_concurrency()``, ``_fit_to_context(messages,
+      max_new_tokens)``, ``_estimate_prompt_tokens(messages)`` and
+      ``_logprob_params()``.
     """
 
     _parameter_constraints = {
@@ -194,6 +215,36 @@ class BaseLabeler(BaseEstimator):
         ``[token, logprob, [[alt, logprob], ...]]`` per generated token.
         """
         raise NotImplementedError
+
+    def _complete_batch(self, jobs, deliver):
+        """Send the requests the cache could not answer; hand each answer to ``deliver``.
+
+        Parameters
+        ----------
+        jobs : Jobs
+            An iterator of :class:`~skfreeal.labelers._requests.Job` (with
+            ``messages`` and ``params``) in send order. Taking a job reserves
+            its worst case in the budget; the iterator ends early when the
+            next job could pass it.
+        deliver : callable
+            ``deliver(job, response)`` with the response dict of
+            :meth:`_complete`: charges the usage, writes the cache and
+            releases the reservation. Thread-safe.
+
+        The default sends one request at a time with :meth:`_complete`, on
+        up to :meth:`_concurrency` threads (in the caller's thread when that
+        is 1); the first failure stops new requests and is raised once those
+        in flight are delivered.
+        """
+        if self._concurrency() > 1:
+            complete_concurrently(jobs, deliver, self._complete, self._concurrency())
+            return
+        # In the caller's thread: an in-process model, Ctrl-C, profilers.
+        for job in jobs:
+            try:
+                deliver(job, self._complete(job.messages, job.params))
+            finally:
+                jobs.release(job)
 
     def _prices(self):
         """(prompt, completion) USD per million tokens, or None when unknown."""
@@ -317,7 +368,8 @@ class BaseLabeler(BaseEstimator):
         """Answer ``(messages, params)`` requests: cache first, then the model.
 
         Identical requests are sent once. Requests go out in the order of
-        their messages, so that consecutive prompts share long prefixes.
+        their messages, so that consecutive prompts share long prefixes;
+        :meth:`_complete_batch` sends them.
         """
         model_id = self._model_id()
         keys = [cache_key(model_id, m, p) for m, p in requests]
@@ -335,88 +387,40 @@ class BaseLabeler(BaseEstimator):
             else:
                 todo[key] = [i]
         order = sorted(todo, key=lambda k: [m["content"] for m in requests[todo[k][0]][0]])
-        n_total = len(requests)
+        jobs = Jobs([Job(*requests[todo[k][0]], k) for k in order], budget,
+                    self._estimate_prompt_tokens)
+        progress = self._progress(len(jobs))
 
-        def call(key):
-            messages, params = requests[todo[key][0]]
-            response = self._complete(messages, params)
+        def deliver(job, response):
             budget.charge(response["prompt_tokens"], response["completion_tokens"])
             budget.count("cached_tokens", response.get("cached_tokens", 0))
-            n_bytes = sum(len(m["content"].encode("utf-8")) for m in messages)
+            n_bytes = sum(len(m["content"].encode("utf-8")) for m in job.messages)
             ratio = response["prompt_tokens"] / max(1, n_bytes)
             self._tokens_per_byte = max(ratio, getattr(self, "_tokens_per_byte", None) or 0.0)
             if cache is not None:
-                cache.put(key, response)
-            for i in todo[key]:
+                cache.put(job.key, response)
+            for i in todo[job.key]:
                 results[i] = response
+            jobs.release(job)
+            if progress is not None:
+                progress.update(1)
 
-        stop = self._dispatch(order, requests, todo, call, budget)
-        if stop is not None:
+        try:
+            self._complete_batch(jobs, deliver)
+        finally:
+            if progress is not None:
+                progress.close()
+        if jobs.stop is not None:
             n_done = sum(r is not None for r in results)
             raise BudgetExceededError(
-                f"LLM budget of {self._describe()} reached: {stop}. {n_done} of {n_total} "
-                "requests are answered and cached; raise the budget and re-run to go on "
-                "from there.",
+                f"LLM budget of {self._describe()} reached: {jobs.stop}. {n_done} of "
+                f"{len(requests)} requests are answered and cached; raise the budget and "
+                "re-run to go on from there.",
                 usage=self.usage_.copy(),
                 n_done=n_done,
-                n_total=n_total,
+                n_total=len(requests),
             )
         return results
-
-    def _dispatch(self, order, requests, todo, call, budget):
-        """Run ``call`` over ``order`` with bounded concurrency; stop at the budget.
-
-        Returns the budget's reason to stop, or None. The first failure of a
-        call stops new submissions and is raised once the calls in flight
-        (already paid for) are in.
-        """
-        progress = self._progress(len(order))
-        if self._concurrency() == 1:
-            # In the caller's thread: an in-process model, Ctrl-C, profilers.
-            try:
-                for key in order:
-                    messages, params = requests[todo[key][0]]
-                    estimate = (self._estimate_prompt_tokens(messages), params["max_tokens"])
-                    stop = budget.reserve(*estimate)
-                    if stop is not None:
-                        return stop
-                    try:
-                        call(key)
-                    finally:
-                        budget.release(*estimate)
-                    if progress is not None:
-                        progress.update(1)
-                return None
-            finally:
-                if progress is not None:
-                    progress.close()
-        stop, error, pending = None, None, {}
-        keys = iter(order)
-        with ThreadPoolExecutor(max_workers=min(self._concurrency(), max(1, len(order)))) as pool:
-            while True:
-                while len(pending) < self._concurrency() and stop is None and error is None:
-                    key = next(keys, None)
-                    if key is None:
-                        break
-                    messages, params = requests[todo[key][0]]
-                    estimate = (self._estimate_prompt_tokens(messages), params["max_tokens"])
-                    stop = budget.reserve(*estimate)
-                    if stop is None:
-                        pending[pool.submit(call, key)] = estimate
-                if not pending:
-                    break
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    budget.release(*pending.pop(future))
-                    if future.exception() is not None and error is None:
-                        error = future.exception()
-                    if progress is not None:
-                        progress.update(1)
-        if progress is not None:
-            progress.close()
-        if error is not None:
-            raise error
-        return stop
 
     def _progress(self, total):
         if not self.verbose or total == 0:
