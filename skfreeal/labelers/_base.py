@@ -159,13 +159,6 @@ class BaseLabeler(BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    # Parameters every labeler has (subclasses forward them to __init__).
-    _base_params = (
-        "labels", "task", "label_descriptions", "cache", "max_cost", "max_tokens", "price_table",
-        "temperature", "generation_temperature", "max_concurrency", "max_text_chars",
-        "max_demo_chars", "demo_order", "filter_demos", "random_state", "verbose",
-    )
-
     # Attributes that hold live resources: never pickled, rebuilt on use.
     _transient = ("_response_cache", "_usage_lock")
 
@@ -619,6 +612,7 @@ class BaseLabeler(BaseEstimator):
             ``prices``, USD per million (prompt, completion) tokens, or None
             when the model's price is unknown.
         """
+        self._validate_params()
         labels = self._check_labels()
         texts = check_texts(texts, name="texts")
         rng = np.random.RandomState(0)

@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from ._base import _KEPT_LOGPROB_TOKENS, BaseLabeler
+from ._params import inherits_params
 from ._retry import LLMCallError, call_with_retries, retry_after_seconds
 from ._secrets import Secret, SecretParamsMixin, reveal
 from ._usage import price_of
@@ -168,6 +169,7 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
     _transient = BaseLabeler._transient + ("client_", "_client_config", "_jitter")
     _secret_params = ("api_key",)
 
+    @inherits_params(BaseLabeler)
     def __init__(
         self,
         model,
@@ -179,25 +181,9 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         retry_base_delay=0.5,
         retry_max_delay=30.0,
         logprobs=True,
-        labels=None,
-        task=None,
-        label_descriptions=None,
-        cache="auto",
-        max_cost=None,
-        max_tokens=None,
-        price_table=None,
-        temperature=0.0,
-        generation_temperature=0.7,
-        max_concurrency=8,
-        max_text_chars=1000,
-        max_demo_chars=200,
-        demo_order="shared",
-        filter_demos=True,
-        random_state=None,
-        verbose=0,
+        **base_params,
     ):
-        # The base parameters are forwarded as they are (sklearn needs each in the signature).
-        super().__init__(**{k: v for k, v in locals().items() if k in BaseLabeler._base_params})
+        super().__init__(**base_params)
         self.model = model
         self.base_url = base_url
         self.api_key = api_key
