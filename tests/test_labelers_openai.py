@@ -496,10 +496,11 @@ def test_import_skfreeal_does_not_import_heavy_libraries():
 
 
 def test_near_copies_are_recognised():
-    from skfreeal.labelers._base import _copies, _signature
+    from skfreeal.labelers._demos import is_near_copy, text_signature
 
-    kept = {_signature("@red_maybe so your saying '07 and #DeflateGate are ok and its ok to cheat")}
-    assert _copies(_signature("@blue_ducks so your saying 07 and DeflateGate are ok and its ok "
-                              "to cheat"), kept)
-    assert not _copies(_signature("What a lovely flight with a friendly crew today"), kept)
-    assert not _copies(_signature("short"), {_signature("short")})  # too short to judge
+    sig = text_signature
+    kept = {sig("@red_maybe so your saying '07 and #DeflateGate are ok and its ok to cheat")}
+    assert is_near_copy(sig("@blue_ducks so your saying 07 and DeflateGate are ok and its ok "
+                            "to cheat"), kept)
+    assert not is_near_copy(sig("What a lovely flight with a friendly crew today"), kept)
+    assert not is_near_copy(sig("short"), {sig("short")})  # too short to judge

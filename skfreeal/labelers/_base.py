@@ -1,4 +1,4 @@
-"""The labeler base class: prompts, cache, budget and concurrency around one call."""
+"""The labeler base class: prompts, cache, budget, usage and cost model around a backend."""
 
 import math
 import threading
@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .._cache_dir import get_cache_dir
 from .._validation import check_label_names, check_texts
 from ._cache import ResponseCache, cache_key
+from ._demos import check_demos, is_near_copy, text_signature
 from ._parsing import (
     label_confidence,
     parse_generated_texts,
@@ -317,49 +318,6 @@ class BaseLabeler(BaseEstimator):
         # Room for the longest label plus a short lead-in ("Label: ...").
         return min(48, 8 + max(len(label) for label in labels) // 3)
 
-    def _check_demos(self, demos, n_texts, labels):
-        """Per-text lists of (text, label id) from the three accepted forms."""
-        if demos is None:
-            return [[]] * n_texts
-        if isinstance(demos, (str, bytes)) or not hasattr(demos, "__len__"):
-            raise TypeError(
-                "demos must be None, a sequence of (text, label) pairs, or one such sequence "
-                f"per text; got {type(demos).__name__}."
-            )
-        demos = list(demos)
-        if not demos:
-            return [[]] * n_texts
-        if _is_pair(demos[0]):
-            shared = [self._check_pair(pair, labels, f"demos[{i}]") for i, pair in enumerate(demos)]
-            return [shared] * n_texts
-        if len(demos) != n_texts:
-            raise ValueError(
-                f"demos has {len(demos)} entries but there are {n_texts} texts: give one "
-                "sequence of (text, label) pairs per text, or one sequence shared by all."
-            )
-        return [
-            [self._check_pair(pair, labels, f"demos[{i}][{j}]") for j, pair in enumerate(seq)]
-            for i, seq in enumerate(demos)
-        ]
-
-    @staticmethod
-    def _check_pair(pair, labels, where):
-        if not _is_pair(pair):
-            raise TypeError(f"{where} must be a (text, label) pair, got {pair!r:.80}.")
-        text, label = pair
-        if isinstance(label, str):
-            if label not in labels:
-                raise ValueError(f"{where} has label {label!r}, which is not in labels={labels}.")
-            return text, labels.index(label)
-        if isinstance(label, (bool, np.bool_)) or not isinstance(label, (Integral, np.integer)):
-            raise TypeError(f"{where} label must be an int id or a label name, got {label!r}.")
-        if not 0 <= int(label) < len(labels):
-            raise ValueError(
-                f"{where} has label id {int(label)}, outside [0, {len(labels)}) "
-                f"for labels={labels}."
-            )
-        return text, int(label)
-
     # -- the request engine ---------------------------------------------------------
 
     def _run(self, requests):
@@ -462,7 +420,7 @@ class BaseLabeler(BaseEstimator):
         self._validate_params()
         labels = self._check_labels()
         texts = check_texts(texts, name="texts")
-        per_text = self._check_demos(demos, len(texts), labels)
+        per_text = check_demos(demos, len(texts), labels)
         system = system_prompt(labels, self.task, self.label_descriptions)
         max_new = self._answer_max_tokens(labels)
         params = {"temperature": float(self.temperature), "max_tokens": max_new}
@@ -521,7 +479,7 @@ class BaseLabeler(BaseEstimator):
         quota = [n // len(labels) + (i < n % len(labels)) for i in range(len(labels))]
         collected = [[] for _ in labels]
         shown = [e for e in examples if e.strip()] or examples
-        seen = {_signature(e) for e in shown}  # examples, then every text kept
+        seen = {text_signature(e) for e in shown}  # examples, then every text kept
         mean_chars = np.mean([min(len(e), self.max_demo_chars) for e in shown])
         tokens_per_text = int(mean_chars / 3) + 12
         for _ in range(_GENERATION_PASSES):  # make up for short, copied or rejected answers
@@ -554,8 +512,8 @@ class BaseLabeler(BaseEstimator):
             candidates = []
             for (i, k), response in zip(owners, self._run(requests)):
                 for text in parse_generated_texts(response["text"], labels)[:k]:
-                    key = _signature(text)
-                    if key in seen or talks_about_task(text, labels) or _copies(key, seen):
+                    key = text_signature(text)
+                    if key in seen or talks_about_task(text, labels) or is_near_copy(key, seen):
                         continue
                     seen.add(key)
                     candidates.append((text, i))
@@ -648,35 +606,3 @@ class BaseLabeler(BaseEstimator):
             "prices": self._prices(),
         }
 
-
-def _signature(text):
-    """Letters and digits only, lower-cased: spacing and punctuation do not make a text new."""
-    return "".join(c for c in text.lower() if c.isalnum())
-
-
-def _copies(signature, originals, min_chars=12, max_similarity=0.85):
-    """Whether a text nearly copies one of ``originals`` (signatures).
-
-    A copy contains a long piece of an original (or is one), or matches it
-    closely (``difflib`` ratio): small models rewrite an example with a
-    changed name or word and call it new.
-    """
-    from difflib import SequenceMatcher
-
-    if len(signature) < min_chars:
-        return False
-    for original in originals:
-        if len(original) >= min_chars and (signature in original or original in signature):
-            return True
-        matcher = SequenceMatcher(None, signature, original, autojunk=False)
-        if matcher.real_quick_ratio() >= max_similarity and matcher.ratio() >= max_similarity:
-            return True
-    return False
-
-
-def _is_pair(item):
-    return (
-        isinstance(item, (tuple, list))
-        and len(item) == 2
-        and isinstance(item[0], str)
-    )
