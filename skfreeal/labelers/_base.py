@@ -218,22 +218,24 @@ class BaseLabeler(BaseEstimator):
     def _complete_batch(self, jobs, deliver):
         """Send the requests the cache could not answer; hand each answer to ``deliver``.
 
+        The default sends one request at a time with :meth:`_complete`, on
+        up to :meth:`_concurrency` threads (in the caller's thread when that
+        is 1); the first failure stops new requests and is raised once those
+        in flight are delivered. A backend that sends many requests at once
+        overrides this method alone.
+
         Parameters
         ----------
         jobs : Jobs
             An iterator of :class:`~skfreeal.labelers._requests.Job` (with
             ``messages`` and ``params``) in send order. Taking a job reserves
             its worst case in the budget; the iterator ends early when the
-            next job could pass it.
+            next job could pass it, and the run then raises
+            :class:`BudgetExceededError` after this method returns.
         deliver : callable
             ``deliver(job, response)`` with the response dict of
             :meth:`_complete`: charges the usage, writes the cache and
             releases the reservation. Thread-safe.
-
-        The default sends one request at a time with :meth:`_complete`, on
-        up to :meth:`_concurrency` threads (in the caller's thread when that
-        is 1); the first failure stops new requests and is raised once those
-        in flight are delivered.
         """
         if self._concurrency() > 1:
             complete_concurrently(jobs, deliver, self._complete, self._concurrency())
