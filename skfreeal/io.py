@@ -358,7 +358,11 @@ def _default_mode():
 
 
 class _Writer:
-    """Incremental writer; subclasses implement ``_open``, ``write`` and ``_close``."""
+    """Incremental writer of ``columns`` to ``file``.
+
+    A subclass opens the file in ``__init__`` and implements ``write(rows)``
+    and ``close()``.
+    """
 
     def __init__(self, file, columns):
         self.file = file

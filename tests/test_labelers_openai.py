@@ -15,8 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.utils._param_validation import InvalidParameterError
 
-from skfreeal.labelers import BudgetExceededError, LLMCallError, OpenAILabeler, Usage
+from skfreeal.labelers import (BudgetExceededError, LLMCallError, OpenAILabeler, Secret,
+                               Usage)
+from skfreeal.labelers._secrets import reveal
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fault_server import FaultServer, keyword_label  # noqa: E402
@@ -327,10 +330,66 @@ def test_clone_and_deepcopy_keep_the_key(server):
     srv = server(api_key=KEY)
     labeler = make_labeler(srv, api_key=KEY)
     for twin in (clone(labeler), copy.deepcopy(labeler), copy.copy(labeler)):
-        assert twin.api_key == KEY
+        assert reveal(twin.api_key) == KEY
         assert twin.annotate(["good"])[0].tolist() == [1]
     cloned = clone(clone(labeler))  # sklearn's clone checks that __init__ keeps params
-    assert cloned.get_params()["api_key"] == KEY
+    assert cloned.get_params()["api_key"].reveal() == KEY
+    assert cloned.annotate(["bad"])[0].tolist() == [0]
+    assert [e["outcome"] for e in srv.log] == ["ok"] * 4  # the server let every twin in
+
+
+def test_set_params_takes_a_secret_or_a_str(server):
+    srv = server(api_key=KEY)
+    labeler = make_labeler(srv, api_key="sk-wrong-key-0000000000")
+    assert labeler.set_params(api_key=Secret(KEY)).annotate(["good"])[0].tolist() == [1]
+    assert labeler.set_params(api_key=KEY).annotate(["bad"])[0].tolist() == [0]
+    with pytest.raises(InvalidParameterError, match="'api_key' parameter.*Secret.*Got 123"):
+        labeler.set_params(api_key=123).annotate(["good"])
+
+
+def test_params_never_show_the_key():
+    labeler = OpenAILabeler("gpt-4o-mini", api_key=KEY, labels=LABELS)
+    params = labeler.get_params()
+    assert isinstance(params["api_key"], Secret) and not isinstance(params["api_key"], str)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        json.dumps(params)
+    dumped = json.dumps(params, default=str)
+    assert KEY not in dumped and '"api_key": "***"' in dumped
+    key = params["api_key"]
+    shown = [str(key), f"{key}", f"{key!r}", f"{key:>5}", repr(params), repr(labeler),
+             str(labeler), "%s" % key]
+    assert not any(KEY in text for text in shown)
+    assert str(key) == "***" and "api_key='***'" in repr(labeler)
+    assert pickle.loads(pickle.dumps(params))["api_key"] is None
+    assert KEY.encode() not in pickle.dumps(params)
+    assert labeler.api_key == KEY  # what the user gave is stored as it is
+
+
+def test_joblib_dump_of_a_fitted_classifier_holds_no_key(server, tmp_path):
+    import joblib
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from skfreeal import FreeALClassifier
+
+    srv = server(api_key=KEY)
+    texts = make_texts(24)
+    clf = FreeALClassifier(
+        LABELS, "Classify the sentiment.", labeler=make_labeler(srv, api_key=KEY),
+        slm=make_pipeline(TfidfVectorizer(), LogisticRegression()),
+        embedder=make_pipeline(TfidfVectorizer(), TruncatedSVD(n_components=4, random_state=0)),
+        n_rounds=1, n_demos=2, n_generated_demos=4, random_state=0,
+    ).fit(texts)
+    assert reveal(clf.labeler_.api_key) == KEY and clf.labeler_.client_ is not None
+    path = tmp_path / "clf.joblib"
+    joblib.dump(clf, path)
+    assert KEY.encode() not in path.read_bytes()
+    assert KEY.encode() not in pickle.dumps(clf)
+    restored = joblib.load(path)
+    assert restored.labeler.api_key is None and restored.labeler_.api_key is None
+    np.testing.assert_array_equal(restored.predict(texts), clf.predict(texts))
 
 
 def test_set_params_labels_and_task_like_the_loop(server):
@@ -437,10 +496,11 @@ def test_import_skfreeal_does_not_import_heavy_libraries():
 
 
 def test_near_copies_are_recognised():
-    from skfreeal.labelers._base import _copies, _signature
+    from skfreeal.labelers._demos import is_near_copy, text_signature
 
-    kept = {_signature("@red_maybe so your saying '07 and #DeflateGate are ok and its ok to cheat")}
-    assert _copies(_signature("@blue_ducks so your saying 07 and DeflateGate are ok and its ok "
-                              "to cheat"), kept)
-    assert not _copies(_signature("What a lovely flight with a friendly crew today"), kept)
-    assert not _copies(_signature("short"), {_signature("short")})  # too short to judge
+    sig = text_signature
+    kept = {sig("@red_maybe so your saying '07 and #DeflateGate are ok and its ok to cheat")}
+    assert is_near_copy(sig("@blue_ducks so your saying 07 and DeflateGate are ok and its ok "
+                            "to cheat"), kept)
+    assert not is_near_copy(sig("What a lovely flight with a friendly crew today"), kept)
+    assert not is_near_copy(sig("short"), {sig("short")})  # too short to judge

@@ -5,6 +5,8 @@ and writes synthetic labelled demonstrations
 (:meth:`BaseLabeler.generate_demos`). :class:`OpenAILabeler` talks to any
 OpenAI-compatible endpoint; :class:`LocalLabeler` runs the packaged local LLM
 in-process. Both cache every answer on disk and account for tokens and cost.
+A key given to a hosted backend is held as a :class:`Secret`
+(:class:`SecretParamsMixin` keeps it out of ``repr``, pickles and logs).
 """
 
 from ._base import BaseLabeler
@@ -13,6 +15,7 @@ from ._local import LocalLabeler
 from ._openai import OpenAILabeler
 from ._parsing import parse_generated_texts, parse_label
 from ._retry import LLMCallError
+from ._secrets import Secret, SecretParamsMixin
 from ._usage import PRICES, BudgetExceededError, Usage
 
 __all__ = [
@@ -23,6 +26,8 @@ __all__ = [
     "PRICES",
     "BudgetExceededError",
     "LLMCallError",
+    "Secret",
+    "SecretParamsMixin",
     "ResponseCache",
     "cache_key",
     "parse_label",

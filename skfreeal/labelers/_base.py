@@ -1,9 +1,8 @@
-"""The labeler base class: prompts, cache, budget and concurrency around one call."""
+"""The labeler base class: prompts, cache, budget, usage and cost model around a backend."""
 
 import math
 import threading
 import warnings
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .._cache_dir import get_cache_dir
 from .._validation import check_label_names, check_texts
 from ._cache import ResponseCache, cache_key
+from ._demos import check_demos, is_near_copy, text_signature
 from ._parsing import (
     label_confidence,
     parse_generated_texts,
@@ -22,6 +22,7 @@ from ._parsing import (
     talks_about_task,
 )
 from ._prompts import annotation_messages, generation_messages, order_demos, system_prompt
+from ._requests import Job, Jobs, complete_concurrently
 from ._usage import Budget, BudgetExceededError, Usage
 
 __all__ = ["BaseLabeler"]
@@ -45,6 +46,11 @@ def _texts_asked(k):
     return k + (k > 1)
 
 
+def _approximate_tokens(messages):
+    """Tokens of a chat request without a tokenizer: characters / 4 plus 4 a message."""
+    return sum(len(m["content"]) for m in messages) / 4.0 + 4 * len(messages)
+
+
 class BaseLabeler(BaseEstimator):
     """Base class of the LLM annotators used by FreeAL.
 
@@ -55,7 +61,7 @@ class BaseLabeler(BaseEstimator):
     confidence from the label tokens' probabilities. It also writes
     synthetic labelled demonstrations. Subclasses say how to send one
     request (:meth:`_complete`); this class adds the response cache, the
-    budget, the concurrency and the usage record.
+    budget, the concurrency and the usage record (see Notes).
 
     Parameters
     ----------
@@ -112,6 +118,27 @@ class BaseLabeler(BaseEstimator):
     usage_ : Usage
         Calls, tokens, cache hits, retries and estimated cost, cumulated
         over every call of this instance (set on first use).
+
+    Notes
+    -----
+    What a subclass provides:
+
+    - ``_model_id()``: what identifies the model in the cache key (never a
+      credential). Required.
+    - ``_complete(messages, params)``: send one chat request, return its
+      response dict. Required, unless ``_complete_batch`` is overridden.
+    - ``_complete_batch(jobs, deliver)``: send all the requests the cache
+      could not answer. The default sends them one by one with
+      ``_complete`` on ``max_concurrency`` threads; a backend that sends
+      many prompts at once (a Batch API) overrides it, takes the jobs it may
+      send from ``jobs`` (which reserves them in the budget and ends where
+      the budget would be passed) and hands each answer to ``deliver``
+      (which charges the usage and writes the cache). De-duplication, the
+      cache, the budget and the usage record stay here.
+    - Optionally ``_prices()`` (USD per million prompt and completion
+      tokens, or None), ``_concurrency()``, ``_fit_to_context(messages,
+      max_new_tokens)``, ``_estimate_prompt_tokens(messages)`` and
+      ``_logprob_params()``.
     """
 
     _parameter_constraints = {
@@ -132,13 +159,6 @@ class BaseLabeler(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
-
-    # Parameters every labeler has (subclasses forward them to __init__).
-    _base_params = (
-        "labels", "task", "label_descriptions", "cache", "max_cost", "max_tokens", "price_table",
-        "temperature", "generation_temperature", "max_concurrency", "max_text_chars",
-        "max_demo_chars", "demo_order", "filter_demos", "random_state", "verbose",
-    )
 
     # Attributes that hold live resources: never pickled, rebuilt on use.
     _transient = ("_response_cache", "_usage_lock")
@@ -194,6 +214,38 @@ class BaseLabeler(BaseEstimator):
         ``[token, logprob, [[alt, logprob], ...]]`` per generated token.
         """
         raise NotImplementedError
+
+    def _complete_batch(self, jobs, deliver):
+        """Send the requests the cache could not answer; hand each answer to ``deliver``.
+
+        The default sends one request at a time with :meth:`_complete`, on
+        up to :meth:`_concurrency` threads (in the caller's thread when that
+        is 1); the first failure stops new requests and is raised once those
+        in flight are delivered. A backend that sends many requests at once
+        overrides this method alone.
+
+        Parameters
+        ----------
+        jobs : Jobs
+            An iterator of :class:`~skfreeal.labelers._requests.Job` (with
+            ``messages`` and ``params``) in send order. Taking a job reserves
+            its worst case in the budget; the iterator ends early when the
+            next job could pass it, and the run then raises
+            :class:`BudgetExceededError` after this method returns.
+        deliver : callable
+            ``deliver(job, response)`` with the response dict of
+            :meth:`_complete`: charges the usage, writes the cache and
+            releases the reservation. Thread-safe.
+        """
+        if self._concurrency() > 1:
+            complete_concurrently(jobs, deliver, self._complete, self._concurrency())
+            return
+        # In the caller's thread: an in-process model, Ctrl-C, profilers.
+        for job in jobs:
+            try:
+                deliver(job, self._complete(job.messages, job.params))
+            finally:
+                jobs.release(job)
 
     def _prices(self):
         """(prompt, completion) USD per million tokens, or None when unknown."""
@@ -268,56 +320,14 @@ class BaseLabeler(BaseEstimator):
         # Room for the longest label plus a short lead-in ("Label: ...").
         return min(48, 8 + max(len(label) for label in labels) // 3)
 
-    def _check_demos(self, demos, n_texts, labels):
-        """Per-text lists of (text, label id) from the three accepted forms."""
-        if demos is None:
-            return [[]] * n_texts
-        if isinstance(demos, (str, bytes)) or not hasattr(demos, "__len__"):
-            raise TypeError(
-                "demos must be None, a sequence of (text, label) pairs, or one such sequence "
-                f"per text; got {type(demos).__name__}."
-            )
-        demos = list(demos)
-        if not demos:
-            return [[]] * n_texts
-        if _is_pair(demos[0]):
-            shared = [self._check_pair(pair, labels, f"demos[{i}]") for i, pair in enumerate(demos)]
-            return [shared] * n_texts
-        if len(demos) != n_texts:
-            raise ValueError(
-                f"demos has {len(demos)} entries but there are {n_texts} texts: give one "
-                "sequence of (text, label) pairs per text, or one sequence shared by all."
-            )
-        return [
-            [self._check_pair(pair, labels, f"demos[{i}][{j}]") for j, pair in enumerate(seq)]
-            for i, seq in enumerate(demos)
-        ]
-
-    @staticmethod
-    def _check_pair(pair, labels, where):
-        if not _is_pair(pair):
-            raise TypeError(f"{where} must be a (text, label) pair, got {pair!r:.80}.")
-        text, label = pair
-        if isinstance(label, str):
-            if label not in labels:
-                raise ValueError(f"{where} has label {label!r}, which is not in labels={labels}.")
-            return text, labels.index(label)
-        if isinstance(label, (bool, np.bool_)) or not isinstance(label, (Integral, np.integer)):
-            raise TypeError(f"{where} label must be an int id or a label name, got {label!r}.")
-        if not 0 <= int(label) < len(labels):
-            raise ValueError(
-                f"{where} has label id {int(label)}, outside [0, {len(labels)}) "
-                f"for labels={labels}."
-            )
-        return text, int(label)
-
     # -- the request engine ---------------------------------------------------------
 
     def _run(self, requests):
         """Answer ``(messages, params)`` requests: cache first, then the model.
 
         Identical requests are sent once. Requests go out in the order of
-        their messages, so that consecutive prompts share long prefixes.
+        their messages, so that consecutive prompts share long prefixes;
+        :meth:`_complete_batch` sends them.
         """
         model_id = self._model_id()
         keys = [cache_key(model_id, m, p) for m, p in requests]
@@ -335,88 +345,40 @@ class BaseLabeler(BaseEstimator):
             else:
                 todo[key] = [i]
         order = sorted(todo, key=lambda k: [m["content"] for m in requests[todo[k][0]][0]])
-        n_total = len(requests)
+        jobs = Jobs([Job(*requests[todo[k][0]], k) for k in order], budget,
+                    self._estimate_prompt_tokens)
+        progress = self._progress(len(jobs))
 
-        def call(key):
-            messages, params = requests[todo[key][0]]
-            response = self._complete(messages, params)
+        def deliver(job, response):
             budget.charge(response["prompt_tokens"], response["completion_tokens"])
             budget.count("cached_tokens", response.get("cached_tokens", 0))
-            n_bytes = sum(len(m["content"].encode("utf-8")) for m in messages)
+            n_bytes = sum(len(m["content"].encode("utf-8")) for m in job.messages)
             ratio = response["prompt_tokens"] / max(1, n_bytes)
             self._tokens_per_byte = max(ratio, getattr(self, "_tokens_per_byte", None) or 0.0)
             if cache is not None:
-                cache.put(key, response)
-            for i in todo[key]:
+                cache.put(job.key, response)
+            for i in todo[job.key]:
                 results[i] = response
+            jobs.release(job)
+            if progress is not None:
+                progress.update(1)
 
-        stop = self._dispatch(order, requests, todo, call, budget)
-        if stop is not None:
+        try:
+            self._complete_batch(jobs, deliver)
+        finally:
+            if progress is not None:
+                progress.close()
+        if jobs.stop is not None:
             n_done = sum(r is not None for r in results)
             raise BudgetExceededError(
-                f"LLM budget of {self._describe()} reached: {stop}. {n_done} of {n_total} "
-                "requests are answered and cached; raise the budget and re-run to go on "
-                "from there.",
+                f"LLM budget of {self._describe()} reached: {jobs.stop}. {n_done} of "
+                f"{len(requests)} requests are answered and cached; raise the budget and "
+                "re-run to go on from there.",
                 usage=self.usage_.copy(),
                 n_done=n_done,
-                n_total=n_total,
+                n_total=len(requests),
             )
         return results
-
-    def _dispatch(self, order, requests, todo, call, budget):
-        """Run ``call`` over ``order`` with bounded concurrency; stop at the budget.
-
-        Returns the budget's reason to stop, or None. The first failure of a
-        call stops new submissions and is raised once the calls in flight
-        (already paid for) are in.
-        """
-        progress = self._progress(len(order))
-        if self._concurrency() == 1:
-            # In the caller's thread: an in-process model, Ctrl-C, profilers.
-            try:
-                for key in order:
-                    messages, params = requests[todo[key][0]]
-                    estimate = (self._estimate_prompt_tokens(messages), params["max_tokens"])
-                    stop = budget.reserve(*estimate)
-                    if stop is not None:
-                        return stop
-                    try:
-                        call(key)
-                    finally:
-                        budget.release(*estimate)
-                    if progress is not None:
-                        progress.update(1)
-                return None
-            finally:
-                if progress is not None:
-                    progress.close()
-        stop, error, pending = None, None, {}
-        keys = iter(order)
-        with ThreadPoolExecutor(max_workers=min(self._concurrency(), max(1, len(order)))) as pool:
-            while True:
-                while len(pending) < self._concurrency() and stop is None and error is None:
-                    key = next(keys, None)
-                    if key is None:
-                        break
-                    messages, params = requests[todo[key][0]]
-                    estimate = (self._estimate_prompt_tokens(messages), params["max_tokens"])
-                    stop = budget.reserve(*estimate)
-                    if stop is None:
-                        pending[pool.submit(call, key)] = estimate
-                if not pending:
-                    break
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    budget.release(*pending.pop(future))
-                    if future.exception() is not None and error is None:
-                        error = future.exception()
-                    if progress is not None:
-                        progress.update(1)
-        if progress is not None:
-            progress.close()
-        if error is not None:
-            raise error
-        return stop
 
     def _progress(self, total):
         if not self.verbose or total == 0:
@@ -460,7 +422,7 @@ class BaseLabeler(BaseEstimator):
         self._validate_params()
         labels = self._check_labels()
         texts = check_texts(texts, name="texts")
-        per_text = self._check_demos(demos, len(texts), labels)
+        per_text = check_demos(demos, len(texts), labels)
         system = system_prompt(labels, self.task, self.label_descriptions)
         max_new = self._answer_max_tokens(labels)
         params = {"temperature": float(self.temperature), "max_tokens": max_new}
@@ -519,7 +481,7 @@ class BaseLabeler(BaseEstimator):
         quota = [n // len(labels) + (i < n % len(labels)) for i in range(len(labels))]
         collected = [[] for _ in labels]
         shown = [e for e in examples if e.strip()] or examples
-        seen = {_signature(e) for e in shown}  # examples, then every text kept
+        seen = {text_signature(e) for e in shown}  # examples, then every text kept
         mean_chars = np.mean([min(len(e), self.max_demo_chars) for e in shown])
         tokens_per_text = int(mean_chars / 3) + 12
         for _ in range(_GENERATION_PASSES):  # make up for short, copied or rejected answers
@@ -552,8 +514,8 @@ class BaseLabeler(BaseEstimator):
             candidates = []
             for (i, k), response in zip(owners, self._run(requests)):
                 for text in parse_generated_texts(response["text"], labels)[:k]:
-                    key = _signature(text)
-                    if key in seen or talks_about_task(text, labels) or _copies(key, seen):
+                    key = text_signature(text)
+                    if key in seen or talks_about_task(text, labels) or is_near_copy(key, seen):
                         continue
                     seen.add(key)
                     candidates.append((text, i))
@@ -577,34 +539,72 @@ class BaseLabeler(BaseEstimator):
         return demos
 
 
-def _signature(text):
-    """Letters and digits only, lower-cased: spacing and punctuation do not make a text new."""
-    return "".join(c for c in text.lower() if c.isalnum())
+    # -- the dry run ----------------------------------------------------------------
 
+    def request_cost(self, texts, *, n_demos=0, n_generated=0):
+        """Typical tokens and prices of this labeler's requests, for a dry run (no call).
 
-def _copies(signature, originals, min_chars=12, max_similarity=0.85):
-    """Whether a text nearly copies one of ``originals`` (signatures).
+        Prompts are built by the labeler's own prompt builders from texts
+        drawn from ``texts`` (demonstrations resemble them) and counted as
+        characters / 4 plus 4 tokens a message: no tokenizer or model is
+        loaded. Demo generation follows :meth:`generate_demos`: one call per
+        text asked of a label, plus one zero-shot check per text written
+        when ``filter_demos`` is on, and up to 5 passes when answers fall
+        short.
 
-    A copy contains a long piece of an original (or is one), or matches it
-    closely (``difflib`` ratio): small models rewrite an example with a
-    changed name or word and call it new.
-    """
-    from difflib import SequenceMatcher
+        Parameters
+        ----------
+        texts : sequence of str
+            The texts that will be labelled.
+        n_demos : int, default=0
+            Demonstrations in each annotation prompt.
+        n_generated : int, default=0
+            Demonstrations to write with :meth:`generate_demos`.
 
-    if len(signature) < min_chars:
-        return False
-    for original in originals:
-        if len(original) >= min_chars and (signature in original or original in signature):
-            return True
-        matcher = SequenceMatcher(None, signature, original, autojunk=False)
-        if matcher.real_quick_ratio() >= max_similarity and matcher.ratio() >= max_similarity:
-            return True
-    return False
+        Returns
+        -------
+        cost : dict
+            ``prompt_tokens`` and ``completion_tokens`` (float) of one
+            annotation request; ``generation_calls`` and
+            ``max_generation_calls`` (int), expected and largest calls to
+            write ``n_generated`` demonstrations; ``generation_prompt_tokens``
+            and ``generation_completion_tokens`` (float) of one such call;
+            ``prices``, USD per million (prompt, completion) tokens, or None
+            when the model's price is unknown.
+        """
+        self._validate_params()
+        labels = self._check_labels()
+        texts = check_texts(texts, name="texts")
+        rng = np.random.RandomState(0)
+        sample = [texts[i] for i in rng.choice(len(texts), min(len(texts), 50), replace=False)]
+        mean_chars = float(np.mean([len(t) for t in sample]))
+        system = system_prompt(labels, self.task, self.label_descriptions)
+        sizes = []
+        for i, text in enumerate(sample[:10]):
+            demos = [(sample[(i + j + 1) % len(sample)], j % len(labels)) for j in range(n_demos)]
+            messages = annotation_messages(
+                text, order_demos(demos), labels, system,
+                max_text_chars=self.max_text_chars, max_demo_chars=self.max_demo_chars,
+            )
+            sizes.append(_approximate_tokens(messages))
+        asked = _texts_asked(_TEXTS_PER_CALL)
+        generation = generation_messages(
+            labels[0], sample[:_EXAMPLES_PER_CALL], asked, task=self.task,
+            label_description=None, max_example_chars=self.max_demo_chars,
+        )
+        quota = [n_generated // len(labels) + (i < n_generated % len(labels))
+                 for i in range(len(labels))]
+        asks = [_texts_asked(min(_TEXTS_PER_CALL, q - start))
+                for q in quota for start in range(0, q, _TEXTS_PER_CALL)]
+        return {
+            "prompt_tokens": float(np.mean(sizes)),
+            "completion_tokens": float(self._answer_max_tokens(labels)) / 2,
+            "generation_calls": len(asks) + (n_generated if self.filter_demos else 0),
+            "max_generation_calls": _GENERATION_PASSES * (
+                len(asks) + (sum(asks) if self.filter_demos else 0)),
+            "generation_prompt_tokens": float(_approximate_tokens(generation)),
+            "generation_completion_tokens": asked * (
+                min(mean_chars, self.max_demo_chars) / 3 + 12),
+            "prices": self._prices(),
+        }
 
-
-def _is_pair(item):
-    return (
-        isinstance(item, (tuple, list))
-        and len(item) == 2
-        and isinstance(item[0], str)
-    )

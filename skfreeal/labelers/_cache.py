@@ -94,24 +94,6 @@ class ResponseCache:
         with self._connect() as conn:
             conn.execute(_SCHEMA)
 
-    def _connect(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid():
-            return conn
-        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-        # WAL: readers never block the writer, and a committed answer survives
-        # a kill -9 of the process (synchronous=NORMAL is crash-safe in WAL).
-        for attempt in range(50):
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                break
-            except sqlite3.OperationalError:  # another process is switching the mode
-                time.sleep(0.05 * (attempt + 1))
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
-        self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
-
     def get_many(self, keys):
         """Stored values of the keys that are present.
 
@@ -160,3 +142,22 @@ class ResponseCache:
     def __setstate__(self, state):
         self.path, self.timeout = state["path"], state["timeout"]
         self._local = threading.local()
+
+    def _connect(self):
+        """This thread's connection, opened on first use (and again in a forked child)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            return conn
+        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        # WAL: readers never block the writer, and a committed answer survives
+        # a kill -9 of the process (synchronous=NORMAL is crash-safe in WAL).
+        for attempt in range(50):
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError:  # another process is switching the mode
+                time.sleep(0.05 * (attempt + 1))
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+        self._local.conn, self._local.pid = conn, os.getpid()
+        return conn

@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval
 
 from .._assets import LOCAL_LLMS, local_llm_path, sha256_of
 from ._base import _KEPT_LOGPROB_TOKENS, BaseLabeler
+from ._params import inherits_params
 
 __all__ = ["LocalLabeler"]
 
@@ -216,6 +217,7 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
     }
     _transient = BaseLabeler._transient + ("llm_", "_runner", "_runner_config", "_model_sha")
 
+    @inherits_params(BaseLabeler)
     def __init__(
         self,
         model="qwen2.5-coder-0.5b",
@@ -223,25 +225,10 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         n_ctx=2048,
         n_threads=None,
         n_batch=512,
-        labels=None,
-        task=None,
-        label_descriptions=None,
-        cache="auto",
-        max_cost=None,
-        max_tokens=None,
-        price_table=None,
-        temperature=0.0,
-        generation_temperature=0.7,
         max_concurrency=1,
-        max_text_chars=1000,
-        max_demo_chars=200,
-        demo_order="shared",
-        filter_demos=True,
-        random_state=None,
-        verbose=0,
+        **base_params,
     ):
-        # The base parameters are forwarded as they are (sklearn needs each in the signature).
-        super().__init__(**{k: v for k, v in locals().items() if k in BaseLabeler._base_params})
+        super().__init__(max_concurrency=max_concurrency, **base_params)
         self.model = model
         self.n_ctx = n_ctx
         self.n_threads = n_threads

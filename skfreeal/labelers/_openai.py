@@ -1,6 +1,5 @@
 """A labeler for any OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, llama.cpp)."""
 
-import copy
 import json
 import logging
 import os
@@ -13,7 +12,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from ._base import _KEPT_LOGPROB_TOKENS, BaseLabeler
+from ._params import inherits_params
 from ._retry import LLMCallError, call_with_retries, retry_after_seconds
+from ._secrets import Secret, SecretParamsMixin, reveal
 from ._usage import price_of
 
 __all__ = ["OpenAILabeler"]
@@ -21,26 +22,6 @@ __all__ = ["OpenAILabeler"]
 logger = logging.getLogger("skfreeal.labelers")
 
 _OPENAI_URL = "https://api.openai.com/v1"
-
-
-class _Secret(str):
-    """A credential: a ``str`` whose repr is ``'***'`` and which never pickles."""
-
-    def __repr__(self):
-        return "'***'"
-
-    def __reduce__(self):
-        return (_dropped_secret, ())
-
-    def __copy__(self):
-        return self
-
-    def __deepcopy__(self, memo):
-        return self
-
-
-def _dropped_secret():
-    return None
 
 
 class _MalformedResponse(Exception):
@@ -54,18 +35,6 @@ def _endpoint(base_url):
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
-
-
-def _scrub(message, secret):
-    """Remove a secret, and any long piece of it, from a message."""
-    if not secret or not message:
-        return message
-    for length in range(len(secret), 7, -1):
-        for start in range(0, len(secret) - length + 1):
-            piece = secret[start : start + length]
-            if piece in message:
-                message = message.replace(piece, "***")
-    return message
 
 
 def _read_completion(body):
@@ -126,7 +95,7 @@ _HINTS = {
 }
 
 
-class OpenAILabeler(BaseLabeler):
+class OpenAILabeler(SecretParamsMixin, BaseLabeler):
     """LLM annotator over any OpenAI-compatible chat-completions endpoint.
 
     Works with OpenAI, and with local servers that speak the same protocol
@@ -145,10 +114,12 @@ class OpenAILabeler(BaseLabeler):
         The endpoint, e.g. ``"http://127.0.0.1:8000/v1"``; None is OpenAI.
         It is not part of the cache key: the same model name served on a
         new port keeps its cached answers.
-    api_key : str, default=None
+    api_key : str or Secret, default=None
         The key; None reads ``OPENAI_API_KEY`` (and a local endpoint needs
-        none). It never shows in ``repr``, logs, errors or the cache, and is
-        left out of pickles: a reloaded labeler reads ``OPENAI_API_KEY``.
+        none). ``get_params`` hands it out as a :class:`Secret`, which
+        ``clone`` and ``set_params`` accept; it never shows in ``repr``,
+        logs, errors or the cache, and is left out of pickles: a reloaded
+        labeler reads ``OPENAI_API_KEY``.
     timeout : float, default=60.0
         Seconds before an attempt is abandoned (and retried).
     max_retries : int, default=6
@@ -188,7 +159,7 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         **BaseLabeler._parameter_constraints,
         "model": [str],
         "base_url": [str, None],
-        "api_key": [str, None],
+        "api_key": [str, Secret, None],
         "timeout": [Interval(Real, 0, None, closed="neither")],
         "max_retries": [Interval(Integral, 0, None, closed="left")],
         "retry_base_delay": [Interval(Real, 0, None, closed="left")],
@@ -196,7 +167,9 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         "logprobs": ["boolean"],
     }
     _transient = BaseLabeler._transient + ("client_", "_client_config", "_jitter")
+    _secret_params = ("api_key",)
 
+    @inherits_params(BaseLabeler)
     def __init__(
         self,
         model,
@@ -208,25 +181,9 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         retry_base_delay=0.5,
         retry_max_delay=30.0,
         logprobs=True,
-        labels=None,
-        task=None,
-        label_descriptions=None,
-        cache="auto",
-        max_cost=None,
-        max_tokens=None,
-        price_table=None,
-        temperature=0.0,
-        generation_temperature=0.7,
-        max_concurrency=8,
-        max_text_chars=1000,
-        max_demo_chars=200,
-        demo_order="shared",
-        filter_demos=True,
-        random_state=None,
-        verbose=0,
+        **base_params,
     ):
-        # The base parameters are forwarded as they are (sklearn needs each in the signature).
-        super().__init__(**{k: v for k, v in locals().items() if k in BaseLabeler._base_params})
+        super().__init__(**base_params)
         self.model = model
         self.base_url = base_url
         self.api_key = api_key
@@ -236,41 +193,7 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         self.retry_max_delay = retry_max_delay
         self.logprobs = logprobs
 
-    # -- secrets --------------------------------------------------------------------
-
-    def get_params(self, deep=True):
-        """Parameters of the labeler; ``api_key`` comes as a masked ``str``.
-
-        The masked value equals the key (so :func:`~sklearn.base.clone` and
-        ``set_params`` carry it) but its ``repr`` is ``'***'`` and it never
-        pickles.
-        """
-        params = super().get_params(deep=deep)
-        key = params.get("api_key")
-        if isinstance(key, str) and not isinstance(key, _Secret):
-            params["api_key"] = _Secret(key)
-        return params
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        # A pickle may be shared or stored: the key stays out of it.
-        state["api_key"] = None
-        return state
-
-    def __deepcopy__(self, memo):
-        # An in-memory copy keeps the key (pickling, which deepcopy would use, drops it).
-        twin = copy.copy(self)
-        memo[id(self)] = twin
-        for name, value in self.__getstate__().items():
-            setattr(twin, name, copy.deepcopy(value, memo))
-        twin.api_key = self.api_key
-        return twin
-
-    def __copy__(self):
-        twin = type(self).__new__(type(self))
-        twin.__dict__.update(self.__getstate__())
-        twin.api_key = self.api_key
-        return twin
+    # -- the key --------------------------------------------------------------------
 
     def _key(self):
         key = self.api_key if self.api_key is not None else os.environ.get("OPENAI_API_KEY")
@@ -280,7 +203,7 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
                 "API key: pass api_key=... or set the OPENAI_API_KEY environment variable."
             )
         # Local servers (llama.cpp, vLLM, Ollama) accept any key.
-        return str(key) if key is not None else "no-key"
+        return reveal(key) if key is not None else "no-key"
 
     # -- the client -----------------------------------------------------------------
 
@@ -384,4 +307,4 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
             detail = "connection failed or dropped"
         else:
             detail = str(exc)
-        return _scrub(detail, self._key())
+        return self._scrub(detail, self._key())
