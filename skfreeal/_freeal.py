@@ -123,8 +123,17 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         ``max(n_demos, 5)``.
     n_generated_demos : int, default=None
         Synthetic demonstrations the LLM writes in round 0. None:
-        ``max(2 * n_demos, 4) * n_classes``, at most 100; 0 skips generation
-        (round 0 is then zero-shot unless given labels seed the pool).
+        ``max(2 * n_demos, 4) * n_classes``, at most 100 and at most one per
+        five training texts (but one per label at least): a small data set
+        does not pay for more demonstrations than it has texts to label. 0
+        skips generation (round 0 is then zero-shot unless given labels seed
+        the pool).
+    fill_missing_demos : bool, default=True
+        When the LLM writes fewer than half their share of the synthetic
+        demonstrations for some labels, fill them with the training texts
+        the LLM itself labels with those labels most confidently (it labels
+        ``8 * n_classes`` texts zero-shot for that), so that no label enters
+        round 0 without demonstrations.
     balanced_retrieval : bool, default="deprecated"
         Deprecated since 0.2, removed in 0.4: use
         ``retriever="balanced-knn"``.
@@ -139,6 +148,14 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         SLM is least certain (:class:`~skfreeal.query.UncertaintyQuery`).
     max_annotations : int, default=2
         LLM annotations per text at most (standard FreeAL: 2).
+    label_fusion : {"llm", "product"}, default="llm"
+        How a re-annotated text's new label is chosen from round 1 on:
+        ``"llm"``, the LLM's answer (FreeAL); ``"product"``, the label most
+        probable under the product of the LLM's label distribution and the
+        previous round's student's, so that where the two disagree the
+        label both find plausible wins. Needs a labeler that gives
+        distributions (:class:`skfreeal.base.ProbabilisticLabeler`; the
+        built-in ones do), else it acts as ``"llm"``.
     use_labels : bool, default=False
         Use the given ``y`` in training: its labels (``-1`` or None for
         unlabelled) seed the demonstration pool, are never sent to the LLM
@@ -161,9 +178,15 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         ``labels_`` is its deprecated name.
     transduction_ : ndarray of shape (n_samples,), dtype=object
         The same labels as names, None where unknown.
+    label_proba_ : ndarray of shape (n_samples, n_classes)
+        The label distribution behind each current label: the LLM's
+        calibrated distribution (fused with the student's when
+        ``label_fusion="product"``), one-hot for given labels and for a
+        labeler that gives no distributions, NaN where unknown.
     confidence_ : ndarray of shape (n_samples,)
-        The LLM's confidence in each current label (1 for given labels, NaN
-        where unknown).
+        The probability of each current label in ``label_proba_`` (the
+        labeler's confidence for a labeler without distributions; 1 for
+        given labels; NaN where unknown).
     label_round_ : ndarray of shape (n_samples,), dtype=int64
         Round in which each current label was set (-1: never).
     n_annotations_ : ndarray of shape (n_samples,), dtype=int64
@@ -232,10 +255,12 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         "demo_top_percent": [Interval(Real, 0, 1, closed="right")],
         "demos_per_class": [Interval(Integral, 1, None, closed="left"), None],
         "n_generated_demos": [Interval(Integral, 0, None, closed="left"), None],
+        "fill_missing_demos": ["boolean"],
         "balanced_retrieval": ["boolean", StrOptions({"deprecated"})],
         "label_fraction": [Interval(Real, 0, 1, closed="right")],
         "query_strategy": "no_validation",
         "max_annotations": [Interval(Integral, 1, None, closed="left")],
+        "label_fusion": [StrOptions({"llm", "product"})],
         "use_labels": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -256,10 +281,12 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         demo_top_percent=0.2,
         demos_per_class=None,
         n_generated_demos=None,
+        fill_missing_demos=True,
         balanced_retrieval="deprecated",
         label_fraction=1.0,
         query_strategy="random",
         max_annotations=2,
+        label_fusion="llm",
         use_labels=False,
         random_state=None,
         verbose=0,
@@ -276,10 +303,12 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         self.demo_top_percent = demo_top_percent
         self.demos_per_class = demos_per_class
         self.n_generated_demos = n_generated_demos
+        self.fill_missing_demos = fill_missing_demos
         self.balanced_retrieval = balanced_retrieval
         self.label_fraction = label_fraction
         self.query_strategy = query_strategy
         self.max_annotations = max_annotations
+        self.label_fusion = label_fusion
         self.use_labels = use_labels
         self.random_state = random_state
         self.verbose = verbose
@@ -307,7 +336,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         """
         texts = check_texts(X, name="X")
         self.classes_ = self._label_names()
-        state = LabelState(self._given_labels(y, len(texts)))
+        state = LabelState(self._given_labels(y, len(texts)), len(self.classes_))
         eval_set = check_eval_set(eval_set, self.classes_)
         rng = check_random_state(self.random_state)
         parts = self._components(rng)
@@ -322,10 +351,10 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
                 break
             pool = self._demo_pool(round_, parts, texts, embeddings, state, view, embed, rng)
             self._log("round %d: annotating %d texts", round_, todo.sum())
-            idx, ids, confidence = annotate_with_demos(
+            answers = annotate_with_demos(
                 parts.labeler, parts.retriever, texts, embeddings, todo, pool, self.n_demos
-            )
-            changed, n_abstain = state.update(idx, ids, confidence, round_)
+            ).fused_with(view.proba if view is not None else None, self.label_fusion)
+            changed, n_abstain = state.update(answers, round_)
             converged = round_ > 0 and not changed.any() and self.label_fraction >= 1
             recorder.llm_done()
             if not converged:  # unchanged labels would train the same student again
@@ -358,6 +387,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
     def _store_results(self, parts, state, recorder, view, pool, stop):
         self.labeler_, self.slm_ = parts.labeler, parts.student
         self.label_ids_ = state.ids
+        self.label_proba_ = state.proba
         self.confidence_ = state.confidence
         self.label_round_ = state.round
         self.n_annotations_ = state.n_annotations
@@ -488,22 +518,23 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         return embed
 
     # ------------------------------------------------------ round steps
-    def _n_generated(self, n_classes):
+    def _n_generated(self, n_classes, n_texts):
         if not self.n_demos:
             return 0
         if self.n_generated_demos is not None:
             return self.n_generated_demos
-        return min(100, max(2 * self.n_demos, 4) * n_classes)
+        return min(100, max(2 * self.n_demos, 4) * n_classes, max(n_classes, n_texts // 5))
 
     def _demo_pool(self, round_, parts, texts, embeddings, state, view, embed, rng):
         """Round 0: the LLM's synthetic demos; later: the student's clean medoids."""
         if round_ == 0:
-            n_generated = self._n_generated(len(self.classes_))
+            n_generated = self._n_generated(len(self.classes_), len(texts))
             if n_generated:
                 self._log("round 0: generating %d synthetic demonstrations", n_generated)
             return generated_pool(
                 parts.labeler, texts, np.where(state.fixed, state.ids, -1),
                 n_generated=n_generated, n_classes=len(self.classes_), embed=embed, rng=rng,
+                fill=self.fill_missing_demos,
             )
         return refined_pool(
             view, state.ids, texts, embeddings, parts.student,
@@ -557,7 +588,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         labeler = self._make_labeler(self._label_names())
         return estimate_fit_cost(
             texts, labeler, n_rounds=self.n_rounds, n_demos=self.n_demos,
-            n_generated_demos=self._n_generated(len(labeler.labels)),
+            n_generated_demos=self._n_generated(len(labeler.labels), len(texts)),
             label_fraction=self.label_fraction, max_annotations=self.max_annotations,
             noisy_fraction=noisy_fraction,
         )

@@ -18,6 +18,10 @@ class LabelState:
     ----------
     ids : ndarray of int64
         Label id per text, -1 where unknown.
+    n_classes : int
+    proba : ndarray of shape (n_texts, n_classes)
+        The label distribution behind each label (one-hot for a given label
+        or a labeler that gives none, NaN where unknown).
     confidence : ndarray of float64
         The LLM's confidence in the label (1 for given labels, NaN unknown).
     round : ndarray of int64
@@ -29,6 +33,8 @@ class LabelState:
     """
 
     ids: np.ndarray
+    n_classes: int
+    proba: np.ndarray = field(init=False)
     confidence: np.ndarray = field(init=False)
     round: np.ndarray = field(init=False)
     n_annotations: np.ndarray = field(init=False)
@@ -37,12 +43,14 @@ class LabelState:
     def __post_init__(self):
         self.ids = np.asarray(self.ids, dtype=np.int64).copy()
         self.fixed = self.ids >= 0
+        self.proba = np.full((self.ids.size, self.n_classes), np.nan)
+        self.proba[self.fixed] = np.eye(self.n_classes)[self.ids[self.fixed]]
         self.confidence = np.where(self.fixed, 1.0, np.nan)
         self.round = np.full(self.ids.size, -1, dtype=np.int64)
         self.n_annotations = np.zeros(self.ids.size, dtype=np.int64)
 
-    def update(self, idx, new_ids, confidence, round_):
-        """Take the LLM's answers for the texts ``idx``.
+    def update(self, answers, round_):
+        """Take the LLM's answers (:class:`~skfreeal._steps.Answers`).
 
         An abstention (-1) keeps the previous label: an earlier answer is
         better than none.
@@ -53,8 +61,9 @@ class LabelState:
             Texts whose label the answers changed.
         n_abstain : int
         """
-        new_ids = np.asarray(new_ids, dtype=np.int64)
-        confidence = np.asarray(confidence, dtype=np.float64)
+        idx, proba = answers.idx, answers.proba
+        new_ids = np.asarray(answers.ids, dtype=np.int64)
+        confidence = np.asarray(answers.confidence, dtype=np.float64)
         self.n_annotations[idx] += 1
         answered = new_ids >= 0
         upd = idx[answered]
@@ -62,6 +71,8 @@ class LabelState:
         changed[upd] = self.ids[upd] != new_ids[answered]
         self.ids[upd] = new_ids[answered]
         self.confidence[upd] = confidence[answered]
+        self.proba[upd] = (np.eye(self.n_classes)[new_ids[answered]] if proba is None
+                           else np.asarray(proba, dtype=np.float64)[answered])
         self.round[upd] = round_
         return changed, int((~answered).sum())
 

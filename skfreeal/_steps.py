@@ -1,13 +1,23 @@
 """The LLM steps of a FreeAL round: build the demonstration pool, annotate with it."""
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._student import student_embeddings
+from .base import ProbabilisticLabeler
+from .calibration import fuse_distributions, most_probable
 from .demonstrations import select_demo_pool
 
-__all__ = ["DemoPool", "annotate_with_demos", "generated_pool", "refined_pool"]
+__all__ = [
+    "Answers",
+    "DemoPool",
+    "annotate_with_demos",
+    "fill_short_labels",
+    "generated_pool",
+    "refined_pool",
+]
 
 _MAX_SEED = np.iinfo(np.int32).max
 
@@ -25,11 +35,33 @@ class DemoPool:
         return [(t, classes[c]) for t, c in zip(self.texts, self.labels)]
 
 
-def generated_pool(labeler, texts, given, *, n_generated, n_classes, embed, rng):
+@dataclass
+class Answers:
+    """The LLM's answers for the texts ``idx``: label ids, confidences, distributions.
+
+    ``proba`` is None when the labeler gives no distributions.
+    """
+
+    idx: np.ndarray
+    ids: np.ndarray
+    confidence: np.ndarray
+    proba: np.ndarray = None
+
+    def fused_with(self, student_proba, rule):
+        """The answers combined with the student's distributions of the same texts."""
+        if self.proba is None or student_proba is None or rule == "llm":
+            return self
+        proba = fuse_distributions(self.proba, student_proba[self.idx], rule)
+        return Answers(self.idx, *most_probable(proba), proba)
+
+
+def generated_pool(labeler, texts, given, *, n_generated, n_classes, embed, rng, fill=True):
     """Round 0's pool: the given labels (if any) plus the LLM's synthetic demos.
 
     The LLM sees ``max(4 * n_classes, 20)`` random training texts as
-    examples of the data's style.
+    examples of the data's style. With ``fill``, a label left with fewer
+    than half its share of demonstrations gets the training texts the LLM
+    itself labels with it most confidently (:func:`fill_short_labels`).
     """
     pool_texts, pool_labels = [], []
     if (given >= 0).any():
@@ -44,8 +76,51 @@ def generated_pool(labeler, texts, given, *, n_generated, n_classes, embed, rng)
         )
         pool_texts += [t for t, _ in generated]
         pool_labels += [int(c) for _, c in generated]
+        target = max(1, n_generated // n_classes // 2)
+        counts = np.bincount(np.asarray(pool_labels, dtype=np.int64), minlength=n_classes)
+        if fill and (counts < target).any():
+            added = fill_short_labels(labeler, texts, counts, target, rng)
+            pool_texts += [texts[i] for i, _ in added]
+            pool_labels += [c for _, c in added]
     embeddings = embed(pool_texts) if pool_texts else np.zeros((0, 1), np.float32)
     return DemoPool(pool_texts, np.asarray(pool_labels, dtype=np.int64), embeddings)
+
+
+def fill_short_labels(labeler, texts, counts, target, rng):
+    """Demonstrations for the labels short of ``target``, from the training texts.
+
+    The LLM labels a random sample of ``8 * n_classes`` training texts
+    zero-shot; each short label takes the texts it labelled with that label
+    most confidently (calibrated, for a labeler that gives distributions).
+    A label no text got stays short, with a warning.
+
+    Returns
+    -------
+    added : list of (int, int)
+        ``(text index, label id)`` pairs.
+    """
+    n_classes = counts.size
+    sample = rng.choice(len(texts), min(len(texts), 8 * n_classes), replace=False)
+    batch = [texts[i] for i in sample]
+    if isinstance(labeler, ProbabilisticLabeler):
+        ids, confidence = most_probable(labeler.annotate_proba(batch))
+    else:
+        ids, confidence = (np.asarray(a) for a in labeler.annotate(batch))
+    added, still_short = [], {}
+    for label in np.flatnonzero(counts < target):
+        mine = np.flatnonzero(ids == label)
+        best = mine[np.argsort(-confidence[mine], kind="stable")][: target - counts[label]]
+        added += [(int(sample[j]), int(label)) for j in best]
+        if counts[label] + best.size < target:
+            still_short[int(label)] = int(counts[label] + best.size)
+    if still_short:
+        warnings.warn(
+            "Some labels have fewer round-0 demonstrations than the "
+            f"{target} wanted, even after the LLM labelled {len(batch)} training texts "
+            f"(label id: demonstrations): {still_short}.",
+            stacklevel=3,
+        )
+    return added
 
 
 def refined_pool(view, labels, texts, embeddings, student, *, top_percent, per_class, rng):
@@ -68,17 +143,15 @@ def annotate_with_demos(labeler, retriever, texts, embeddings, todo, pool, n_dem
     """Ask the LLM for the labels of the ``todo`` texts with their nearest demos.
 
     A pool item that is the text itself is never shown as its demonstration.
+    A labeler that gives label distributions is asked for them.
 
     Returns
     -------
-    idx : ndarray of int64
-        The annotated texts.
-    ids, confidence : ndarray
-        The labeler's answers for them.
+    answers : Answers
     """
     idx = np.flatnonzero(todo)
     if idx.size == 0:
-        return idx, np.zeros(0, np.int64), np.zeros(0)
+        return Answers(idx, np.zeros(0, np.int64), np.zeros(0))
     demos = None
     if n_demos and len(pool.texts):
         position = {t: j for j, t in enumerate(pool.texts)}
@@ -87,5 +160,8 @@ def annotate_with_demos(labeler, retriever, texts, embeddings, todo, pool, n_dem
             embeddings[idx], n_demos, exclude=exclude
         )
         demos = [[(pool.texts[j], int(pool.labels[j])) for j in row] for row in nearest]
-    ids, confidence = labeler.annotate([texts[i] for i in idx], demos)
-    return idx, ids, confidence
+    batch = [texts[i] for i in idx]
+    if isinstance(labeler, ProbabilisticLabeler):
+        proba = np.asarray(labeler.annotate_proba(batch, demos), dtype=np.float64)
+        return Answers(idx, *most_probable(proba), proba)
+    return Answers(idx, *labeler.annotate(batch, demos))

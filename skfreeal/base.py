@@ -26,6 +26,7 @@ from typing import Protocol, runtime_checkable
 __all__ = [
     "Labeler",
     "NoiseFilter",
+    "ProbabilisticLabeler",
     "QueryStrategy",
     "Retriever",
     "RobustStudentMixin",
@@ -60,6 +61,19 @@ class Labeler(Protocol):
 
     def generate_demos(self, n, examples, random_state=None):
         """Write ``n`` synthetic ``(text, label id)`` pairs in the style of ``examples``."""
+
+
+@runtime_checkable
+class ProbabilisticLabeler(Labeler, Protocol):
+    """A labeler that also gives a probability per label for each text.
+
+    FreeAL then keeps each text's distribution (``label_proba_``), takes the
+    label's probability as its confidence, and can combine it with the
+    student's (``label_fusion="product"``).
+    """
+
+    def annotate_proba(self, texts, demos=None):
+        """Label distributions, shape ``(n_texts, n_labels)``; NaN rows abstain."""
 
 
 @runtime_checkable
@@ -163,10 +177,12 @@ def required_methods(protocol):
     """
     if protocol is RobustStudentMixin:
         return RobustStudentMixin._robust_student_methods
-    names = [
-        name for name, value in vars(protocol).items()
+    names = {
+        name
+        for klass in protocol.__mro__ if getattr(klass, "_is_protocol", False)
+        for name, value in vars(klass).items()
         if callable(value) and not name.startswith("_")
-    ]
+    }
     return tuple(sorted(names))
 
 

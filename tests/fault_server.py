@@ -23,6 +23,11 @@ annotator that a second look corrects. Content faults are permanent: a text in `
 that is no label, one in ``empty`` with an empty completion. A text holding
 ``INJECT`` is answered with its correct label followed by a sentence that
 quotes another label, as a model that read a prompt injection might.
+
+A request with a ``response_format`` of a type in ``schema_formats`` (a label
+schema) is answered ``{"label": "<label>"}`` (the off-label and empty answers
+stay as they are); another type gets a 400 that names ``response_format``, as
+servers that do not support it answer.
 """
 
 import hashlib
@@ -72,10 +77,14 @@ class FaultServer:
         Seconds each successful answer takes.
     hang_seconds : float
         How long a ``"hang"`` lasts.
+    schema_formats : tuple of str
+        ``response_format`` types it accepts (``"json_schema"``,
+        ``"json_object"``); () refuses every one.
     """
 
     def __init__(self, *, model="fault-model", labels=("negative", "positive"), api_key=None,
-                 faults=None, off_label=(), empty=(), wrong_first=(), delay=0.0, hang_seconds=2.0):
+                 faults=None, off_label=(), empty=(), wrong_first=(), delay=0.0, hang_seconds=2.0,
+                 schema_formats=("json_schema",)):
         self.model = model
         self.labels = tuple(labels)
         self.api_key = api_key
@@ -86,6 +95,7 @@ class FaultServer:
         self._wrong_given = set()
         self.delay = delay
         self.hang_seconds = hang_seconds
+        self.schema_formats = tuple(schema_formats)
         self.log = []
         self._lock = threading.Lock()
         self._attempts = {}
@@ -150,8 +160,8 @@ class FaultServer:
         with self._lock:
             self.log.append(entry)
 
-    def answer(self, text):
-        """The completion text for a user text (no fault)."""
+    def answer(self, text, structured=False):
+        """The completion text for a user text (no fault); ``{"label": ...}`` when ``structured``."""
         wanted = re.search(r'Write (\d+|one) new texts?.*?correct label is "([^"]+)"', text, re.S)
         if wanted:
             n = 1 if wanted.group(1) == "one" else int(wanted.group(1))
@@ -159,7 +169,7 @@ class FaultServer:
         if text in self.empty:
             return ""
         if text in self.off_label:
-            return "banana"
+            return json.dumps({"label": "banana"}) if structured else "banana"
         label = keyword_label(text, self.labels)
         flaky = next((w for w in self.wrong_first if w in text), None)
         if flaky is not None:
@@ -167,7 +177,11 @@ class FaultServer:
                 first = flaky not in self._wrong_given
                 self._wrong_given.add(flaky)
             if first:
-                return next(lb for lb in self.labels if lb != label)
+                label = next(lb for lb in self.labels if lb != label)
+        if structured:
+            return json.dumps({"label": label})
+        if flaky is not None:
+            return label
         if "INJECT" in text:
             other = next(lb for lb in self.labels if lb != label)
             return f'{label} (the text asks me to answer "{other}", which I ignore)'
@@ -229,7 +243,10 @@ def _usage(messages, answer):
 def _logprobs(answer, labels, top):
     """Token logprobs: 0.9 for a label token (0.08 for another label), 0.99 else."""
     content = []
-    for token in re.findall(r"\s*\S+", answer):
+    tokens = re.findall(r"\s*\S+", answer)
+    if answer.startswith('{"label": "'):  # the label as a token of its own
+        tokens = ['{"label": "', answer[11:-2], '"}']
+    for token in tokens:
         word = token.strip().strip("*.:\"'()").lower()
         if word in labels:
             other = next(lb for lb in labels if lb != word)
@@ -318,9 +335,13 @@ class _Handler(BaseHTTPRequestHandler):
             return self._drop()
         if fault == "malformed":
             return self._send(200, b'{"id": "x", "choices": [{"message": {"content": "pos')
+        kind = (request.get("response_format") or {}).get("type")
+        if kind is not None and kind != "text" and kind not in server.schema_formats:
+            server._record(outcome="400", **entry)
+            return self._error(400, f"response_format of type {kind!r} is not supported.")
         if server.delay:
             time.sleep(server.delay)
-        answer = server.answer(text)
+        answer = server.answer(text, structured=kind in server.schema_formats)
         choice = {"index": 0, "finish_reason": "stop",
                   "message": {"role": "assistant", "content": answer}}
         if request.get("logprobs"):

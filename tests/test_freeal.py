@@ -374,3 +374,80 @@ def test_single_class_from_the_llm_gives_a_clear_error():
     texts = [f"good {FILL[i]} great {FILL[-i - 1]} #{i}" for i in range(12)]
     with pytest.raises(ValueError, match=r"fewer than two classes \({'positive': 12}"):
         make_clf(n_rounds=1).fit(texts)
+
+
+class ProbaRuleLabeler(RuleLabeler):
+    """RuleLabeler with label distributions: 0.9 on its answer, 0.55 on a wrong first answer.
+
+    ``one_sided`` makes its demo generation write texts of label 0 only.
+    """
+
+    def __init__(self, labels=None, task=None, wrong_first=(), one_sided=False):
+        super().__init__(labels=labels, task=task, wrong_first=wrong_first)
+        self.one_sided = one_sided
+
+    def annotate_proba(self, texts, demos=None):
+        ids, _ = self.annotate(texts, demos)
+        proba = np.full((len(texts), 2), np.nan)
+        for row, (text, label) in enumerate(zip(texts, ids)):
+            if label >= 0:
+                sure = 0.55 if text in self.wrong_first and self.log_[text] == 1 else 0.9
+                proba[row] = [sure, 1 - sure] if label == 0 else [1 - sure, sure]
+        return proba
+
+    def generate_demos(self, n, examples, random_state=None):
+        demos = super().generate_demos(n, examples, random_state)
+        return [d for d in demos if d[1] == 0] if self.one_sided else demos
+
+
+def test_label_distributions_are_kept_and_give_the_confidence(noisy_data):
+    texts, gold, wrong = noisy_data
+    clf = make_clf(labeler=ProbaRuleLabeler(wrong_first=tuple(wrong)), n_rounds=1).fit(texts)
+    assert clf.label_proba_.shape == (len(texts), 2)
+    np.testing.assert_allclose(clf.label_proba_.sum(1), 1.0)
+    np.testing.assert_array_equal(clf.label_proba_.argmax(1), clf.label_ids_)
+    np.testing.assert_allclose(clf.confidence_, clf.label_proba_.max(1))
+    assert set(np.round(clf.confidence_, 2)) == {0.55, 0.9}
+
+
+def test_product_fusion_lets_a_sure_student_outvote_an_unsure_llm(noisy_data):
+    """A labeler that repeats its unsure wrong answer: fusion takes the student's side."""
+    texts, gold, wrong = noisy_data
+
+    class Stubborn(ProbaRuleLabeler):
+        def annotate(self, texts, demos=None):
+            self.log_ = getattr(self, "log_", Counter())
+            for text in texts:
+                self.log_[text] = 0  # every answer is a first answer: wrong ones stay wrong
+            return super().annotate(texts, demos)
+
+    labeler = Stubborn(wrong_first=tuple(wrong))
+    # a student that cannot memorise the wrong labels (its own view is the point here)
+    student = make_pipeline(TfidfVectorizer(), LogisticRegression(C=0.5))
+    llm_only = make_clf(labeler=labeler, slm=student, n_rounds=2).fit(texts)
+    fused = make_clf(labeler=labeler, slm=student, n_rounds=2, label_fusion="product").fit(texts)
+    assert np.mean(llm_only.label_ids_ == gold) == pytest.approx(0.8)
+    assert np.mean(fused.label_ids_ == gold) > 0.9
+    np.testing.assert_array_equal(fused.round_labels_[0], llm_only.round_labels_[0])
+
+
+def test_labels_without_generated_demos_are_filled_from_the_llms_surest_texts():
+    texts, _ = make_texts(80)
+    clf = make_clf(labeler=ProbaRuleLabeler(one_sided=True), n_rounds=1, n_generated_demos=8)
+    first_pool = clf.fit(texts).demos_
+    assert {label for _, label in first_pool} == {"negative", "positive"}
+    filled = [t for t, label in first_pool if label == "positive"]
+    assert len(filled) == 2 and all(t in texts for t in filled)  # half of 4 per label
+    unfilled = make_clf(labeler=ProbaRuleLabeler(one_sided=True), n_rounds=1,
+                        n_generated_demos=8, fill_missing_demos=False).fit(texts)
+    assert {label for _, label in unfilled.demos_} == {"negative"}
+
+
+def test_generated_demos_scale_down_for_small_inputs():
+    """30 texts do not pay for 40 synthetic demonstrations (and their checks)."""
+    small, _ = make_texts(30)
+    large, _ = make_texts(1000)
+    clf = make_clf(n_demos=10)
+    assert clf.estimate(small)["generation_calls"] == 6  # one per five texts
+    assert clf.estimate(large)["generation_calls"] == 40  # 2 * n_demos per label
+    assert clf.set_params(n_generated_demos=12).estimate(small)["generation_calls"] == 12

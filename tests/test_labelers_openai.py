@@ -69,7 +69,8 @@ def test_200_texts_with_20_percent_faults(server):
     ids, confidence = labeler.annotate(texts)
 
     np.testing.assert_array_equal(ids, expected_ids(texts))  # none lost, none wrong
-    np.testing.assert_allclose(confidence, 0.9)  # from the label token's logprob
+    # the label token 0.9, the other label 0.08, the 2% left spread over both labels
+    np.testing.assert_allclose(confidence, 0.91)
     answered = srv.answered()
     assert sorted(answered) == sorted(texts)  # each text answered exactly once
     n_faults = sum(len(v) for v in faults.values())

@@ -1,12 +1,9 @@
 """Answer parsing, confidences and prompt building of the labelers (pure functions)."""
 
-import math
-
 import pytest
 
 from skfreeal._validation import check_label_names
 from skfreeal.labelers._parsing import (
-    label_confidence,
     parse_generated_texts,
     parse_label,
     talks_about_task,
@@ -106,27 +103,6 @@ def test_parse_label_span_points_at_the_label():
 def test_check_label_names_rejects(labels, message):
     with pytest.raises((TypeError, ValueError), match=message):
         check_label_names(labels)
-
-
-def test_label_confidence_single_token_with_case_variant():
-    logprobs = [["Positive", math.log(0.6), [["Positive", math.log(0.6)],
-                                             ["positive", math.log(0.3)],
-                                             ["Negative", math.log(0.1)]]]]
-    assert label_confidence(logprobs, (0, 8), "Positive") == pytest.approx(0.9)
-
-
-def test_label_confidence_multi_token_label_inside_a_sentence():
-    answer = "It is Sports."
-    logprobs = [["It", math.log(0.5), []], [" is", math.log(0.5), []],
-                [" Sp", math.log(0.8), []], ["orts", math.log(0.5), []], [".", 0.0, []]]
-    _, span = parse_label(answer, TOPICS)
-    # only the label's tokens count: 0.8 * 0.5
-    assert label_confidence(logprobs, span, answer) == pytest.approx(0.4)
-
-
-def test_label_confidence_without_logprobs_or_label():
-    assert label_confidence(None, (0, 3), "pos") == 1.0
-    assert label_confidence([["x", -1.0, []]], None, "x") == 0.0
 
 
 @pytest.mark.parametrize(

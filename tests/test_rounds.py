@@ -4,29 +4,34 @@ import numpy as np
 import pytest
 
 from skfreeal._rounds import LabelState, RoundRecorder
+from skfreeal._steps import Answers
 from skfreeal._student import StudentView
 from skfreeal.query import RandomQuery, UncertaintyQuery, uncertainty_scores
 
 
 def test_label_state_keeps_given_labels_and_previous_answers():
-    state = LabelState(np.array([1, -1, -1, -1]))
+    state = LabelState(np.array([1, -1, -1, -1]), 2)
     assert state.fixed.tolist() == [True, False, False, False]
     assert state.never_annotated().tolist() == [False, True, True, True]
-    changed, n_abstain = state.update(np.array([1, 2, 3]), [0, 1, -1], [0.9, 0.8, 0.0], 0)
+    first = Answers(np.array([1, 2, 3]), [0, 1, -1], [0.9, 0.8, 0.0])
+    changed, n_abstain = state.update(first, 0)
     assert state.ids.tolist() == [1, 0, 1, -1] and n_abstain == 1
     assert changed.tolist() == [False, True, True, False]
     assert np.isnan(state.confidence[3]) and state.confidence[0] == 1.0
     # an abstention keeps the earlier answer
-    changed, _ = state.update(np.array([1, 2]), [-1, 0], [0.0, 0.7], 1)
+    proba = np.array([[np.nan, np.nan], [0.7, 0.3]])
+    changed, _ = state.update(Answers(np.array([1, 2]), [-1, 0], [0.0, 0.7], proba), 1)
     assert state.ids.tolist() == [1, 0, 0, -1] and changed.tolist() == [False, False, True, False]
     assert state.round.tolist() == [-1, 0, 1, -1]
     assert state.n_annotations.tolist() == [0, 2, 2, 1]
+    np.testing.assert_allclose(state.proba[:3], [[0, 1], [1, 0], [0.7, 0.3]])  # one-hot or given
+    assert np.isnan(state.proba[3]).all()
 
 
 def test_noisy_within_budget_caps_annotations_and_skips_given_labels():
-    state = LabelState(np.array([0, -1, -1, -1]))
-    state.update(np.array([1, 2]), [0, 1], [1.0, 1.0], 0)
-    state.update(np.array([2]), [1], [1.0], 1)
+    state = LabelState(np.array([0, -1, -1, -1]), 2)
+    state.update(Answers(np.array([1, 2]), [0, 1], [1.0, 1.0]), 0)
+    state.update(Answers(np.array([2]), [1], [1.0]), 1)
     clean = np.array([False, False, False, True])
     assert state.noisy_within_budget(clean, 2).tolist() == [False, True, False, False]
     assert state.noisy_within_budget(clean, 3).tolist() == [False, True, True, False]

@@ -13,14 +13,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._cache_dir import get_cache_dir
 from .._validation import check_label_names, check_texts
+from ..calibration import batch_prior, calibrate, most_probable
+from ._annotation import (
+    annotation_requests,
+    content_free_requests,
+    mean_prior,
+    read_distributions,
+)
 from ._cache import ResponseCache, cache_key
 from ._demos import check_demos, is_near_copy, text_signature
-from ._parsing import (
-    label_confidence,
-    parse_generated_texts,
-    parse_label,
-    talks_about_task,
-)
+from ._parsing import parse_generated_texts, talks_about_task
 from ._prompts import annotation_messages, generation_messages, order_demos, system_prompt
 from ._requests import Job, Jobs, complete_concurrently
 from ._usage import Budget, BudgetExceededError, Usage
@@ -108,6 +110,22 @@ class BaseLabeler(BaseEstimator):
         Keep a generated demonstration only when the model, asked zero-shot,
         gives it the label it was written for (one short extra call per
         text; small models often write texts of the wrong label).
+    constrained : bool, default=True
+        Answers can only be label names: the local model scores every
+        label's token sequence instead of generating text (no abstention for
+        format reasons, and a distribution over all labels); an endpoint
+        gets a JSON schema with an enum of the labels (structured output),
+        with free text and tolerant parsing as the fallback where it
+        refuses one. False asks for free text.
+    calibration : {"batch", "contextual"} or None, default="batch"
+        How the LLM's tilt towards some labels is divided out of each
+        text's label distribution before the most probable label is taken
+        (no gold label is used): ``"batch"`` by the mean distribution of
+        the texts of the same :meth:`annotate` call (no extra call),
+        ``"contextual"`` by the distribution of content-free inputs
+        (``"N/A"``, ``"[MASK]"``, an empty text) in three of the call's
+        prompt contexts (nine extra calls a call), None not at all. See
+        :mod:`skfreeal.calibration`.
     random_state : int, RandomState instance or None, default=None
         Seeds the demo generation and the retry jitter.
     verbose : int, default=0
@@ -156,6 +174,8 @@ class BaseLabeler(BaseEstimator):
         "max_demo_chars": [Interval(Integral, 16, None, closed="left")],
         "demo_order": [StrOptions({"shared", "given"})],
         "filter_demos": ["boolean"],
+        "constrained": ["boolean"],
+        "calibration": [StrOptions({"batch", "contextual"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -180,6 +200,8 @@ class BaseLabeler(BaseEstimator):
         max_demo_chars=200,
         demo_order="shared",
         filter_demos=True,
+        constrained=True,
+        calibration="batch",
         random_state=None,
         verbose=0,
     ):
@@ -197,6 +219,8 @@ class BaseLabeler(BaseEstimator):
         self.max_demo_chars = max_demo_chars
         self.demo_order = demo_order
         self.filter_demos = filter_demos
+        self.constrained = constrained
+        self.calibration = calibration
         self.random_state = random_state
         self.verbose = verbose
 
@@ -273,6 +297,13 @@ class BaseLabeler(BaseEstimator):
     def _logprob_params(self):
         """Request parameters that ask for the answer tokens' logprobs."""
         return {"logprobs": True, "top_logprobs": _TOP_LOGPROBS}
+
+    def _annotation_params(self, labels):
+        """Request parameters of an annotation (a backend adds its own: label scores, schema)."""
+        params = {"temperature": float(self.temperature),
+                  "max_tokens": self._answer_max_tokens(labels)}
+        params.update(self._logprob_params())
+        return params
 
     # -- helpers --------------------------------------------------------------------
 
@@ -395,6 +426,9 @@ class BaseLabeler(BaseEstimator):
     def annotate(self, texts, demos=None):
         """Label texts by in-context learning.
 
+        The most probable label of each text's calibrated distribution (see
+        :meth:`annotate_proba`).
+
         Parameters
         ----------
         texts : iterable of str
@@ -411,40 +445,73 @@ class BaseLabeler(BaseEstimator):
             Ids into ``self.labels``; ``-1`` where the answer named no label
             unambiguously (abstain).
         confidence : ndarray of shape (n_texts,), dtype=float64
-            The probability of the answer's label tokens, in [0, 1]; ``1.0``
-            when the endpoint gives no logprobs, ``0.0`` for an abstention.
+            The calibrated probability of the label, in [0, 1]; ``1.0`` when
+            the endpoint gives no logprobs, ``0.0`` for an abstention.
 
         Raises
         ------
         BudgetExceededError
             Before a call that could pass ``max_tokens`` or ``max_cost``.
         """
+        return most_probable(self.annotate_proba(texts, demos))
+
+    def annotate_proba(self, texts, demos=None, *, prior=None):
+        """The probability of each label for each text, by in-context learning.
+
+        Each answer is read into a distribution over the labels: from the
+        label scores of a local model, or from the ``top_logprobs`` at the
+        label an endpoint wrote (one-hot when it gives no logprobs). The
+        LLM's tilt is then divided out as ``calibration`` says. Answers are
+        cached with their scores and logprobs: a second call makes no
+        request.
+
+        Parameters
+        ----------
+        texts : iterable of str
+            The texts to label.
+        demos : None, sequence of (str, int) or list of such sequences, default=None
+            As for :meth:`annotate`.
+        prior : array-like of shape (n_labels,), default=None
+            The tilt to divide out, replacing the one ``calibration`` would
+            estimate (e.g. one estimated on a larger batch of texts).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_texts, n_labels)
+            Rows sum to one; a row of NaN where the answer named no label.
+
+        Raises
+        ------
+        BudgetExceededError
+            Before a call that could pass ``max_tokens`` or ``max_cost``.
+        """
+        proba, per_text = self._raw_distributions(texts, demos)
+        if prior is None:
+            prior = self._calibration_prior(proba, per_text)
+        return calibrate(proba, prior)
+
+    def _raw_distributions(self, texts, demos):
+        """Uncalibrated label distributions of ``texts`` and the per-text demos used."""
         self._validate_params()
         labels = self._check_labels()
         texts = check_texts(texts, name="texts")
         per_text = check_demos(demos, len(texts), labels)
-        system = system_prompt(labels, self.task, self.label_descriptions)
-        max_new = self._answer_max_tokens(labels)
-        params = {"temperature": float(self.temperature), "max_tokens": max_new}
-        params.update(self._logprob_params())
-        requests = []
-        for text, text_demos in zip(texts, per_text):
-            messages = annotation_messages(
-                text,
-                order_demos(text_demos) if self.demo_order == "shared" else text_demos,
-                labels,
-                system,
-                max_text_chars=self.max_text_chars,
-                max_demo_chars=self.max_demo_chars,
+        requests = annotation_requests(
+            self, texts, per_text, labels, self._annotation_params(labels)
+        )
+        return read_distributions(self._run(requests), labels), per_text
+
+    def _calibration_prior(self, proba, per_text):
+        """The tilt ``calibration`` divides out (None: no calibration)."""
+        if self.calibration == "batch":
+            return batch_prior(proba)
+        if self.calibration == "contextual":
+            labels = self._check_labels()
+            requests = content_free_requests(
+                self, per_text, labels, self._annotation_params(labels)
             )
-            requests.append((self._fit_to_context(messages, max_new), params))
-        responses = self._run(requests)
-        ids = np.full(len(texts), -1, dtype=np.int64)
-        confidence = np.zeros(len(texts), dtype=np.float64)
-        for i, response in enumerate(responses):
-            ids[i], span = parse_label(response["text"], labels)
-            confidence[i] = label_confidence(response.get("logprobs"), span, response["text"])
-        return ids, confidence
+            return mean_prior(self._run(requests), labels)
+        return None
 
     def generate_demos(self, n, examples, random_state=None):
         """Write ``n`` synthetic labelled texts in the style of ``examples``.

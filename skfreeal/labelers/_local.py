@@ -11,6 +11,8 @@ from sklearn.utils._param_validation import Interval
 
 from .._assets import LOCAL_LLMS, local_llm_path, sha256_of
 from ._base import _KEPT_LOGPROB_TOKENS, BaseLabeler
+from ._distributions import label_surface_forms
+from ._label_trie import score_label_sequences
 from ._params import inherits_params
 
 __all__ = ["LocalLabeler"]
@@ -95,21 +97,30 @@ class _Runner:
     def _piece(self, token):
         return self.llm.detokenize([token]).decode("utf-8", "replace")
 
+    def _eval_prompt(self, messages):
+        """Evaluate a prompt, reusing the KV cache of the part shared with the last one.
+
+        Returns the prompt's tokens and how many of them were reused.
+        """
+        tokens = self.tokens(messages)
+        llm = self.llm
+        reused = 0
+        for old, new in zip(llm.input_ids[: llm.n_tokens].tolist(), tokens):
+            if old != new:
+                break
+            reused += 1
+        reused = min(reused, len(tokens) - 1)  # fresh logits need one token evaluated
+        llm.n_tokens = reused  # eval() drops the KV cache from here on
+        llm.eval(tokens[reused:])
+        return tokens, reused
+
     def complete(self, messages, *, max_tokens, temperature, seed, top_logprobs):
         import llama_cpp
 
         with self.lock:
-            tokens = self.tokens(messages)
+            tokens, reused = self._eval_prompt(messages)
             max_tokens = max(1, min(max_tokens, self.n_ctx - len(tokens)))
             llm = self.llm
-            reused = 0
-            for old, new in zip(llm.input_ids[: llm.n_tokens].tolist(), tokens):
-                if old != new:
-                    break
-                reused += 1
-            reused = min(reused, len(tokens) - 1)  # fresh logits need one token evaluated
-            llm.n_tokens = reused  # eval() drops the KV cache from here on
-            llm.eval(tokens[reused:])
             rng = np.random.default_rng(seed)
             vocab = llama_cpp.llama_model_get_vocab(llm.model)
             generated, logprobs = [], []
@@ -141,6 +152,68 @@ class _Runner:
             "cached_tokens": reused,
         }
 
+    def _label_sequences(self, labels):
+        """Token sequences of each label's surface forms, and the answer-ending tokens."""
+        key = tuple(labels)
+        if getattr(self, "_sequences_for", None) != key:
+            sequences, owners = [], []
+            for i, label in enumerate(labels):
+                for form in label_surface_forms(label):
+                    sequences.append(tuple(self.llm.tokenize(
+                        form.encode("utf-8"), add_bos=False, special=False)))
+                    owners.append(i)
+            self._sequences = (sequences, owners)
+            self._sequences_for = key
+        return self._sequences
+
+    def _end_ids(self):
+        import llama_cpp
+
+        vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
+        candidates = [self.llm.token_eos()] + self.llm.tokenize(
+            b"<|im_end|>", add_bos=False, special=True)
+        return sorted({t for t in candidates if t >= 0 and llama_cpp.llama_vocab_is_eog(vocab, t)})
+
+    def score_labels(self, messages, labels):
+        """The log-probability of each label as the whole answer to a prompt.
+
+        Reads the model's logits after the prompt and walks the trie of the
+        labels' token sequences (each label as written, lower-case and
+        capitalised), evaluating only the prefixes labels still share (see
+        :func:`~skfreeal.labelers._label_trie.score_label_sequences`).
+
+        Returns
+        -------
+        response : dict
+            ``text`` (the most probable label), ``label_logprobs`` (one per
+            label), token counts; ``completion_tokens`` counts the label
+            tokens evaluated.
+        """
+        with self.lock:
+            tokens, reused = self._eval_prompt(messages)
+            llm = self.llm
+            base, root = llm.n_tokens, self._logprobs()
+
+            def next_logprobs(prefix):
+                if not prefix:
+                    return root
+                llm.n_tokens = base
+                llm.eval(list(prefix))
+                return self._logprobs()
+
+            sequences, owners = self._label_sequences(labels)
+            scores, n_evaluated = score_label_sequences(
+                sequences, owners, len(labels), next_logprobs, self._end_ids()
+            )
+        return {
+            "text": labels[int(np.argmax(scores))],
+            "logprobs": None,
+            "label_logprobs": [float(v) for v in scores],
+            "prompt_tokens": len(tokens),
+            "completion_tokens": n_evaluated,
+            "cached_tokens": reused,
+        }
+
 
 def _sample(logprobs, temperature, rng, top_p=0.95):
     logits = logprobs / temperature
@@ -167,7 +240,10 @@ class LocalLabeler(BaseLabeler):
     'skfreeal[local]'``); it is assembled once into the cache folder and its
     sha256 checked. Prompts are sent one at a time in an order that lets
     each reuse the KV cache of the previous one (system prompt, then the
-    shared demonstrations), so only the differing tail is evaluated.
+    shared demonstrations), so only the differing tail is evaluated. With
+    ``constrained=True`` (the default) no answer is generated: the model's
+    probability of each label's token sequence is read off its logits, so
+    every answer is a label and comes with a distribution over all labels.
 
     Parameters
     ----------
@@ -289,7 +365,15 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
             messages[-1] = {**messages[-1], "content": cut}
         return messages
 
+    def _annotation_params(self, labels):
+        if not self.constrained:
+            return super()._annotation_params(labels)
+        # No text is generated: the labels' own token sequences are scored.
+        return {"score_labels": list(labels), "max_tokens": self._answer_max_tokens(labels)}
+
     def _complete(self, messages, params):
+        if "score_labels" in params:
+            return self._get_runner().score_labels(messages, params["score_labels"])
         return self._get_runner().complete(
             messages,
             max_tokens=params["max_tokens"],

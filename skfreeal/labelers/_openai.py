@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
+from ._annotation import label_schema
 from ._base import _KEPT_LOGPROB_TOKENS, BaseLabeler
 from ._params import inherits_params
 from ._retry import LLMCallError, call_with_retries, retry_after_seconds
@@ -79,12 +80,38 @@ def _classify(exc):
         error = body.get("error", body) if isinstance(body.get("error", body), dict) else {}
         if code == 429 and error.get("code") == "insufficient_quota":
             return False  # no amount of waiting fixes an empty account
+        if "response_format" in str(exc.body):
+            return False  # a format the server does not take (llama-cpp-python says so in a 500)
         if code in (408, 409, 429) or code >= 500:
             wait = retry_after_seconds(exc.response.headers)
             return True if wait is None else wait
         return False
     # APITimeoutError is an APIConnectionError: timeouts, refused and dropped connections
     return isinstance(exc, (openai.APIConnectionError, _MalformedResponse))
+
+
+# Ways to ask for an answer that can only be a label, most standard first.
+_SCHEMA_FORMATS = ("json_schema", "json_object")
+
+
+def _schema_format(labels_or_format, level):
+    """The ``response_format`` of level ``level`` for the labels (or of another format's schema)."""
+    if isinstance(labels_or_format, dict):
+        schema = (labels_or_format.get("json_schema") or {}).get("schema") or \
+            labels_or_format.get("schema")
+    else:
+        schema = label_schema(labels_or_format)
+    if _SCHEMA_FORMATS[level] == "json_schema":
+        return {"type": "json_schema",
+                "json_schema": {"name": "label", "schema": schema, "strict": True}}
+    return {"type": "json_object", "schema": schema}
+
+
+def _refuses_format(exc):
+    """Whether a failed call says the endpoint does not take the ``response_format`` sent."""
+    text = str(exc).lower()
+    return exc.status_code in (400, 422, 500) and any(
+        word in text for word in ("response_format", "json_schema", "json_object", "schema"))
 
 
 _HINTS = {
@@ -166,7 +193,8 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         "retry_max_delay": [Interval(Real, 0, None, closed="left")],
         "logprobs": ["boolean"],
     }
-    _transient = BaseLabeler._transient + ("client_", "_client_config", "_jitter")
+    _transient = BaseLabeler._transient + (
+        "client_", "_client_config", "_jitter", "_format_level")
     _secret_params = ("api_key",)
 
     @inherits_params(BaseLabeler)
@@ -243,7 +271,44 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
             self._usage_lock = threading.Lock()
         return super()._run(requests)
 
+    def _annotation_params(self, labels):
+        params = super()._annotation_params(labels)
+        if self.constrained:
+            # room for '{"label": "..."}' around the longest label
+            params["max_tokens"] += 12
+            params["response_format"] = _schema_format(labels, 0)
+        return params
+
     def _complete(self, messages, params):
+        """Send a request; an endpoint that refuses the label schema gets a simpler format.
+
+        OpenAI and vLLM take ``json_schema``; the llama-cpp-python server takes
+        ``json_object`` with a ``schema``; others may take neither (400 or
+        422), and then get free text read by the tolerant parser. The format
+        that worked is kept for the labeler's later requests.
+        """
+        if "response_format" not in params:
+            return self._send(messages, params)
+        level = getattr(self, "_format_level", 0)
+        while True:
+            sent = dict(params)
+            sent.pop("response_format")
+            if level < len(_SCHEMA_FORMATS):
+                sent["response_format"] = _schema_format(
+                    params["response_format"], level)
+            try:
+                return self._send(messages, sent)
+            except LLMCallError as exc:
+                if not _refuses_format(exc) or level >= len(_SCHEMA_FORMATS):
+                    raise
+                level += 1
+                self._format_level = level
+                logger.info("%s refused the answer schema (HTTP %s); trying %s.",
+                            self._describe(), exc.status_code,
+                            _SCHEMA_FORMATS[level] if level < len(_SCHEMA_FORMATS)
+                            else "free text")
+
+    def _send(self, messages, params):
         import openai
 
         client = self.client_

@@ -8,7 +8,6 @@ gives ``-1``.
 """
 
 import json
-import math
 import re
 import unicodedata
 
@@ -17,7 +16,6 @@ from .._validation import label_key
 __all__ = [
     "ABSTAIN",
     "parse_label",
-    "label_confidence",
     "parse_generated_texts",
     "mentioned_labels",
     "talks_about_task",
@@ -114,67 +112,6 @@ def parse_label(answer, labels):
     if kept and len({i for _, _, i in kept}) == 1:
         return kept[0][2], (kept[0][0], kept[0][1])
     return ABSTAIN, None
-
-
-def _normal_token(token):
-    return token.strip().lower()
-
-
-def label_confidence(logprobs, span, answer):
-    """Probability of the label tokens in the answer, from token logprobs.
-
-    The probability of generating the label as written: the product of the
-    probabilities of the tokens that overlap ``span``, where the first one
-    also collects its case and spacing variants among the top alternatives
-    (``"Positive"`` and ``" positive"`` say the same thing).
-
-    Parameters
-    ----------
-    logprobs : list of (str, float, list of (str, float)) or None
-        Per generated token: its text, its log-probability and the top
-        alternatives (text, log-probability).
-    span : tuple of (int, int) or None
-        Where the label is written in ``answer``.
-    answer : str
-        The answer the tokens spell.
-
-    Returns
-    -------
-    confidence : float
-        In [0, 1]; ``0.0`` when there is no span, ``1.0`` when there are no
-        logprobs (the endpoint gives no information).
-
-    Examples
-    --------
-    >>> round(label_confidence([("pos", -0.1, []), ("itive", 0.0, [])], (0, 8), "positive"), 3)
-    0.905
-    """
-    if span is None:
-        return 0.0
-    if not logprobs:
-        return 1.0
-    start, end = span
-    total, offset, first = 0.0, 0, True
-    for token, logprob, top in logprobs:
-        token_end = offset + len(token)
-        if token_end > start and offset < end:
-            if first:
-                # The generated token is in `top` as well: do not count it twice.
-                variants = sum(
-                    math.exp(lp)
-                    for alt, lp in top
-                    if alt != token and _normal_token(alt) == _normal_token(token) and alt.strip()
-                )
-                total += math.log(min(1.0, math.exp(logprob) + variants))
-                first = False
-            else:
-                total += logprob
-        offset = token_end
-        if offset >= end:
-            break
-    if first:  # tokens do not spell the answer (e.g. split multi-byte characters)
-        return 1.0
-    return float(min(1.0, max(0.0, math.exp(total))))
 
 
 # "1. text", "2) text", "- text", "* text", "Example 3: text", "Text: text"

@@ -1,0 +1,201 @@
+"""What each label-quality lever adds to FreeAL, one row at a time, at full size.
+
+Usage::
+
+    python -m benchmarks.ablation                          # tweets and Yahoo, 1,000/500
+    python -m benchmarks.ablation --datasets tweets --rows scores calibration
+    python -m benchmarks.ablation --report-only            # JSON -> docs table
+
+Rows are cumulative: each adds one lever to the row above it, on the same
+train/test texts (the benchmark splits, seed 0) and the packaged 0.5B LLM.
+The first row, today's loop, is the full benchmark of the revision before
+the levers (``freeal-full-<data set>-qwen2.5-coder-0.5b.json`` at that
+revision, copied into the result with its revision); every other row is
+run here. Per row: the student's test accuracy after each round and at the
+end, the LLM labels' accuracy on the training texts after each round,
+LLM calls per training text, stop reason and seconds. The test split is
+only measured, never used to choose anything. Results:
+``benchmarks/results/ablation-<data set>.json``, rendered into
+``docs/benchmarks_ablation.rst``.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from ._common import BENCH_DIR, RESULTS_DIR, machine_info, setup_environment, write_result
+
+__all__ = ["ROWS", "main", "render", "run_row"]
+
+DOC = BENCH_DIR.parent / "docs" / "benchmarks_ablation.rst"
+BASELINE_REVISION = "64589e8"  # the last revision before the levers
+LLM = "qwen2.5-coder-0.5b"
+
+# The student as it was before the student lever (item 6 of the issue).
+OLD_STUDENT = {"lr": 5e-5, "warmup_epochs": 1}
+
+# (key, what the row adds, labeler params, FreeAL params, student params); cumulative.
+ROWS = [
+    ("scores", "1+2: label distributions from label scores (answers can only be labels)",
+     {"constrained": True, "calibration": None},
+     {"label_fusion": "llm", "fill_missing_demos": False}, OLD_STUDENT),
+    ("calibration", "3: batch prior calibration",
+     {"calibration": "batch"}, {}, {}),
+    ("fusion", "4: student and LLM together (product of distributions)",
+     {}, {"label_fusion": "product"}, {}),
+    ("fill", "7: round-0 demonstrations for every label",
+     {}, {"fill_missing_demos": True}, {}),
+    ("student", "6: the student sound at every size (new defaults)",
+     {}, {}, None),
+]
+
+
+def _cumulative(upto):
+    """Labeler, FreeAL and student parameters of the rows up to ``upto`` (a key)."""
+    labeler, freeal, student = {}, {}, {}
+    for key, _, lab, fre, stu in ROWS:
+        labeler.update(lab)
+        freeal.update(fre)
+        student = {} if stu is None else {**student, **stu}
+        if key == upto:
+            break
+    return labeler, freeal, student
+
+
+def run_row(data, key, *, n_rounds=2, n_demos=4, random_state=0):
+    """One FreeAL fit with the levers up to ``key``; the row's figures."""
+    from skfreeal import FreeALClassifier
+    from skfreeal.labelers import LocalLabeler
+    from skfreeal.slm import RobustTextClassifier
+
+    labeler_params, freeal_params, student_params = _cumulative(key)
+    names = list(data.label_names)
+    gold = np.array([names.index(str(y)) for y in data.y_train])
+    clf = FreeALClassifier(
+        names, data.task, labeler=LocalLabeler(LLM, **labeler_params),
+        slm=RobustTextClassifier(**student_params), n_rounds=n_rounds, n_demos=n_demos,
+        random_state=random_state, **freeal_params,
+    )
+    start = time.perf_counter()
+    clf.fit(data.X_train, eval_set=(data.X_test, data.y_test))
+    seconds = time.perf_counter() - start
+    rounds = [{"round": h["round"], "n_annotated": h["n_annotated"],
+               "n_changed": h["n_changed"], "calls": h["calls"],
+               "label_accuracy": float(np.mean(labels == gold)),
+               "test_accuracy": h.get("eval_accuracy"), "seconds": h["seconds"]}
+              for h, labels in zip(clf.history_, clf.round_labels_)]
+    return {
+        "row": key, "labeler": labeler_params, "freeal": freeal_params,
+        "student": repr(clf.slm),
+        "test_accuracy": float(np.mean(clf.predict(data.X_test) == np.asarray(data.y_test))),
+        "label_accuracy": float(np.mean(clf.label_ids_ == gold)),
+        "rounds": rounds, "stop_reason": clf.stop_reason_,
+        "calls_per_text": clf.usage_["calls"] / len(data.X_train),
+        "llm_calls": clf.usage_["calls"], "seconds": round(seconds, 1),
+    }
+
+
+def baseline_row(dataset):
+    """Today's loop: the committed full benchmark of the revision before the levers."""
+    path = f"benchmarks/results/freeal-full-{dataset}-{LLM}.json"
+    text = subprocess.run(["git", "show", f"{BASELINE_REVISION}:{path}"], capture_output=True,
+                          text=True, cwd=BENCH_DIR.parent, check=True).stdout
+    old = json.loads(text)
+    return {
+        "row": "today", "what": "today's loop", "revision": BASELINE_REVISION, "source": path,
+        "test_accuracy": old["methods"]["freeal_slm"]["accuracy"],
+        "label_accuracy": old["train_label_accuracy"]["freeal_final"],
+        "rounds": [{"round": r["round"], "n_annotated": r["n_annotated"],
+                    "n_changed": r["n_changed"], "calls": r["calls"],
+                    "label_accuracy": r["llm_label_accuracy"],
+                    "test_accuracy": r.get("eval_accuracy"), "seconds": r["seconds"]}
+                   for r in old["rounds"]],
+        "calls_per_text": old["methods"]["freeal_slm"].get("llm_calls", 0) / old["dataset"][
+            "n_train"],
+        "zero_shot_test_accuracy": old["methods"]["zero_shot_llm"]["accuracy"],
+        "zero_shot_label_accuracy": old["train_label_accuracy"]["zero_shot_llm"],
+        "gold_student_test_accuracy": old["methods"]["slm_gold"]["accuracy"],
+        "seconds": old.get("total_seconds"),
+    }
+
+
+def render(results):
+    """The reStructuredText page of the ablation results (one table per data set)."""
+    lines = [
+        "Label-quality levers, one at a time",
+        "===================================",
+        "",
+        "Each row adds one lever to the row above it (``python -m benchmarks.ablation``); the "
+        "first row is today's loop as the full benchmark measured it at revision "
+        f"``{BASELINE_REVISION}``. Student test accuracy after each round and at the end; "
+        "LLM label accuracy on the training texts after each round.",
+        "",
+    ]
+    for result in results:
+        title = f"{result['dataset']} ({result['n_train']} train / {result['n_test']} test)"
+        lines += [title, "-" * len(title), "",
+                  f"Command ``{result.get('command', '')}``, revision "
+                  f"``{result['machine'].get('git', {}).get('commit', '?')[:10]}``.", "",
+                  ".. list-table::", "   :header-rows: 1", "",
+                  "   * - Row", "     - Student test acc.", "     - per round",
+                  "     - Label acc. per round", "     - LLM calls / text",
+                  "     - Stop", "     - Seconds"]
+        for row in result["rows"]:
+            per_round = ", ".join(f"{r['test_accuracy']:.3f}" for r in row["rounds"]
+                                  if r.get("test_accuracy") is not None)
+            labels = ", ".join(f"{r['label_accuracy']:.3f}" for r in row["rounds"])
+            lines += [f"   * - {row.get('what', row['row'])}",
+                      f"     - **{row['test_accuracy']:.3f}**", f"     - {per_round}",
+                      f"     - {labels}", f"     - {row['calls_per_text']:.2f}",
+                      f"     - {row.get('stop_reason', '')}",
+                      f"     - {row['seconds']:.0f}" if row.get("seconds") else "     - "]
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    """Command-line entry point."""
+    from .freeal import load_dataset
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.ablation",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=["tweets", "yahoo"],
+                        choices=["tweets", "yahoo"])
+    parser.add_argument("--rows", nargs="+", default=[key for key, *_ in ROWS],
+                        choices=[key for key, *_ in ROWS])
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.report_only:
+        setup_environment()
+        for name in args.datasets:
+            data = load_dataset(name, 1000, 500, 0)
+            path = RESULTS_DIR / f"ablation-{name}.json"
+            old = json.loads(path.read_text()) if path.exists() else {}
+            rows = {row["row"]: row for row in old.get("rows", [])}
+            rows["today"] = baseline_row(name)
+            for key in args.rows:
+                print(f"{name}: {key} ...", flush=True)
+                rows[key] = run_row(data, key)
+                rows[key]["what"] = next(w for k, w, *_ in ROWS if k == key)
+                print(f"  test {rows[key]['test_accuracy']:.3f}, labels "
+                      f"{rows[key]['label_accuracy']:.3f}", flush=True)
+                order = ["today"] + [k for k, *_ in ROWS]
+                write_result({"suite": "ablation", "dataset": name,
+                              "n_train": len(data.X_train), "n_test": len(data.X_test),
+                              "rows": [rows[k] for k in order if k in rows],
+                              "machine": machine_info(),
+                              "command": " ".join(["python -m benchmarks.ablation", *argv])},
+                             f"ablation-{name}")
+    results = [json.loads(p.read_text()) for p in sorted(RESULTS_DIR.glob("ablation-*.json"))]
+    DOC.write_text(render(results))
+    print(DOC)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

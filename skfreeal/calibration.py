@@ -1,0 +1,171 @@
+"""Label distributions: prior calibration without gold labels, and LLM/student fusion.
+
+An LLM asked to pick a label is tilted towards some labels whatever the text
+(the label it saw last, the more frequent word, ...). Two gold-free remedies
+divide that tilt out of each text's label distribution before the argmax:
+
+- **batch calibration** (Zhou et al., 2023): the tilt is the mean label
+  distribution over the texts annotated with the same kind of prompt; no
+  extra call;
+- **contextual calibration** (Zhao et al., 2021): the tilt is the
+  distribution the LLM gives to content-free inputs (``"N/A"``, an empty
+  text, ``"[MASK]"``) in the same prompt; a few extra calls.
+
+Pure functions of probability arrays; the labelers and
+:class:`~skfreeal.FreeALClassifier` call them.
+"""
+
+import numpy as np
+
+__all__ = [
+    "CONTENT_FREE_INPUTS",
+    "batch_prior",
+    "calibrate",
+    "fuse_distributions",
+    "most_probable",
+    "normalize_rows",
+]
+
+#: Inputs that carry no content, for contextual calibration.
+CONTENT_FREE_INPUTS = ("N/A", "[MASK]", "")
+
+
+def normalize_rows(proba):
+    """Rows scaled to sum to one; a row of zeros or NaN stays NaN (no distribution).
+
+    Examples
+    --------
+    >>> normalize_rows([[2.0, 2.0], [0.0, 0.0]]).tolist()
+    [[0.5, 0.5], [nan, nan]]
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    total = np.nansum(proba, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, proba / total, np.nan)
+
+
+def calibrate(proba, prior):
+    """Divide a tilt out of label distributions: ``p(y|x) / prior(y)``, renormalised.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Label distributions; rows of NaN (no answer) stay NaN.
+    prior : array-like of shape (n_classes,) or None
+        The tilt: the mean distribution of a batch (batch calibration) or
+        the distribution of content-free inputs (contextual calibration).
+        None leaves ``proba`` as it is. Zero entries are floored at 1e-6 of
+        the largest, so that a label the LLM never gives can still win when
+        a text makes it likely.
+
+    Returns
+    -------
+    calibrated : ndarray of shape (n_samples, n_classes)
+
+    Examples
+    --------
+    >>> p = np.array([[0.7, 0.3], [0.9, 0.1], [0.6, 0.4]])
+    >>> calibrate(p, p.mean(axis=0)).argmax(axis=1).tolist()   # the LLM's tilt to label 0 removed
+    [1, 0, 1]
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    if prior is None:
+        return proba.copy()
+    prior = np.asarray(prior, dtype=np.float64)
+    if prior.shape != (proba.shape[1],):
+        raise ValueError(
+            f"prior must have one entry per class ({proba.shape[1]}), got shape {prior.shape}."
+        )
+    if not np.all(np.isfinite(prior)) or prior.max() <= 0:
+        return proba.copy()
+    return normalize_rows(proba / np.maximum(prior, 1e-6 * prior.max()))
+
+
+def batch_prior(proba, *, pseudo_count=5.0):
+    """The mean label distribution of a batch, shrunk towards uniform for small batches.
+
+    A batch of a few texts says little about the LLM's tilt (one text's own
+    distribution is no tilt at all): the mean of the ``n`` rows that have a
+    distribution is averaged with the uniform distribution weighted as
+    ``pseudo_count`` texts per label.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Label distributions; NaN rows are left out.
+    pseudo_count : float, default=5.0
+        Uniform pseudo-texts per label.
+
+    Returns
+    -------
+    prior : ndarray of shape (n_classes,) or None
+        None when no row has a distribution.
+
+    Examples
+    --------
+    >>> batch_prior([[0.9, 0.1]]).round(3).tolist()      # one text: almost no tilt
+    [0.536, 0.464]
+    >>> batch_prior([[0.9, 0.1]] * 1000).round(2).tolist()
+    [0.9, 0.1]
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    known = np.all(np.isfinite(proba), axis=1)
+    if not known.any():
+        return None
+    n_classes = proba.shape[1]
+    weight = pseudo_count * n_classes
+    return (proba[known].sum(axis=0) + weight / n_classes) / (known.sum() + weight)
+
+
+def fuse_distributions(llm_proba, student_proba, rule):
+    """Combine the LLM's and the student's label distributions of the same texts.
+
+    Parameters
+    ----------
+    llm_proba : array-like of shape (n_samples, n_classes)
+        The LLM's (calibrated) distributions; NaN rows: no answer.
+    student_proba : array-like of shape (n_samples, n_classes)
+        The student's class probabilities of the same texts.
+    rule : {"llm", "product"}
+        ``"llm"`` keeps the LLM's; ``"product"`` multiplies the two and
+        renormalises (a text whose LLM answer and student disagree gets
+        the label both find most plausible); a text the LLM did not answer
+        keeps no distribution.
+
+    Returns
+    -------
+    fused : ndarray of shape (n_samples, n_classes)
+
+    Examples
+    --------
+    >>> llm = np.array([[0.55, 0.45], [0.9, 0.1]])
+    >>> student = np.array([[0.2, 0.8], [0.3, 0.7]])
+    >>> fuse_distributions(llm, student, "product").argmax(axis=1).tolist()
+    [1, 0]
+    """
+    llm_proba = np.asarray(llm_proba, dtype=np.float64)
+    if rule == "llm":
+        return llm_proba.copy()
+    if rule != "product":
+        raise ValueError(f"rule must be 'llm' or 'product', got {rule!r}.")
+    student_proba = np.clip(np.asarray(student_proba, dtype=np.float64), 1e-6, None)
+    return normalize_rows(llm_proba * student_proba)
+
+
+def most_probable(proba):
+    """The most probable label of each row (-1 where there is no distribution) and its probability.
+
+    Examples
+    --------
+    >>> ids, p = most_probable(np.array([[0.2, 0.8], [np.nan, np.nan]]))
+    >>> ids.tolist(), p.tolist()
+    ([1, -1], [0.8, 0.0])
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    known = np.all(np.isfinite(proba), axis=1)
+    ids = np.full(proba.shape[0], -1, dtype=np.int64)
+    confidence = np.zeros(proba.shape[0])
+    if known.any():
+        ids[known] = proba[known].argmax(axis=1)
+        confidence[known] = proba[known].max(axis=1)
+    return ids, confidence
