@@ -109,6 +109,7 @@ class FaultServer:
         self.basic_auth = basic_auth
         self.log = []
         self.n_received = 0  # requests read, logged or not yet (a delayed one is in flight)
+        self.received_at = []  # time.monotonic() of each request read
         self._lock = threading.Lock()
         self._attempts = {}
         self._httpd = None
@@ -336,6 +337,7 @@ class _Handler(BaseHTTPRequestHandler):
         request = json.loads(self.rfile.read(length) or b"{}")
         with server._lock:
             server.n_received += 1
+            server.received_at.append(time.monotonic())
         messages = request.get("messages", [])
         users = [m for m in messages if m.get("role") == "user"]
         text = users[-1]["content"] if users else ""

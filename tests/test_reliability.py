@@ -289,3 +289,15 @@ def test_fit_refuses_a_budget_without_a_price_before_embedding(server):
     with pytest.raises(ValueError, match="needs a price"):
         freeal(labeler).fit(make_texts(8))
     assert CountingEmbedder.n_fits == 0
+
+
+def test_fit_finishes_when_a_few_texts_fail_all_attempts(server):
+    texts = make_texts(24, prefix="fitfail")
+    srv = server(faults={texts[5]: ["503"] * 50, texts[11]: ["drop"] * 50})
+    labeler = make_labeler(srv, max_retries=1, on_failure="abstain")
+    clf = freeal(labeler).fit(texts)
+    assert clf.label_ids_[5] == clf.label_ids_[11] == -1  # left unlabelled, not guessed
+    labelled = np.flatnonzero(clf.label_ids_ >= 0)
+    np.testing.assert_array_equal(clf.label_ids_[labelled], expected_ids(texts)[labelled])
+    assert clf.labeler_.usage_.failed >= 2
+    assert len(clf.predict(texts)) == len(texts)
