@@ -402,7 +402,7 @@ SCENARIOS = ("faults", "budget", "kill9", "two_processes", "sigint", "secrets")
 
 
 def run_suite(n=1000, *, rates=(0.2, 0.5), cli=True, seed=0, results_dir=None, write=True,
-              name="reliability"):
+              name="reliability", command=None):
     """Run every scenario on ``n`` texts; return the result dict (written as JSON when asked)."""
     logging.getLogger("skfreeal").setLevel(logging.ERROR)  # the failures are the point
     result = {"name": name, "suite": "reliability", "n": n, "seed": seed,
@@ -419,6 +419,8 @@ def run_suite(n=1000, *, rates=(0.2, 0.5), cli=True, seed=0, results_dir=None, w
         checks["secrets"] = secrets(folder)
     result["checks"] = checks
     result["passed"] = all(c["ok"] for c in checks.values())
+    if command is not None:
+        result["command"] = command
     if write:
         result["path"] = str(write_result(result, name, results_dir=results_dir))
     return result
@@ -522,12 +524,14 @@ def main(argv=None):
     parser.add_argument("--no-cli", action="store_true", help="skip the command-line SIGINT run")
     parser.add_argument("--report-only", action="store_true",
                         help="only rebuild docs/benchmarks_reliability.rst from the JSON")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    command = " ".join(["python -m benchmarks.reliability", *argv])
     if not args.report_only:
         if args.quick:
-            result = run_suite(100, cli=False, name="reliability_quick")
+            result = run_suite(100, cli=False, name="reliability_quick", command=command)
         else:
-            result = run_suite(args.n, cli=not args.no_cli)
+            result = run_suite(args.n, cli=not args.no_cli, command=command)
         for name, check in result["checks"].items():
             what, figure, verdict = _row(name, check)
             print(f"{verdict:>8}  {what}: {figure}")

@@ -165,3 +165,14 @@ def test_labels_that_collide_are_refused_before_reading(value, message):
 
     with pytest.raises(click.BadParameter, match=message):
         parse_labels(None, None, value)
+
+
+def test_predict_examples_say_that_a_model_file_runs_code():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for page in (root / "README.md", root / "docs" / "user_guide" / "cli.rst"):
+        text = page.read_text()
+        example = text.index("skfreeal predict model.joblib")
+        nearby = text[max(0, example - 400): example + 400]
+        assert "runs code" in nearby and "trust" in nearby, page

@@ -127,6 +127,9 @@ def test_credentials_in_base_url_work_and_never_show(server, caplog, monkeypatch
     with pytest.raises(TypeError, match="not JSON serializable"):
         json.dumps(params)
     texts, blobs = surfaces(labeler, info.value, caplog.text)
+    nested = freeal(labeler)  # what GridSearchCV and experiment loggers read
+    texts += [repr(nested), json.dumps(nested.get_params(deep=True), default=str)]
+    blobs.append(pickle.dumps(nested.get_params(deep=True)))
     assert leaks(PASSWORD, texts, blobs) == [] and leaks(KEY, texts, blobs) == []
     restored = pickle.loads(pickle.dumps(labeler))
     assert restored.base_url == srv.base_url  # the endpoint stays, not its credentials
