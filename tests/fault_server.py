@@ -41,6 +41,7 @@ import json
 import math
 import re
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -124,6 +125,11 @@ class FaultServer:
 
         class Server(ThreadingHTTPServer):
             request_queue_size = 128  # concurrent clients must never be refused
+
+            def handle_error(self, request, client_address):
+                # A client that gave up (a timeout, kill -9) closed the connection.
+                if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+                    super().handle_error(request, client_address)
 
         self._httpd = Server(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
