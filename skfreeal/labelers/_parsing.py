@@ -117,7 +117,7 @@ def parse_label(answer, labels):
     -1
     >>> parse_label("It is not positive", ["positive", "not positive"])[0]
     1
-    >>> parse_label("negative\npositive", ["negative", "positive"])[0]
+    >>> parse_label("negative\\npositive", ["negative", "positive"])[0]
     -1
     """
     if not answer or not answer.strip():
