@@ -13,7 +13,8 @@ component suites' own quick runs would take it past 20 minutes on a slow
 over its steps; the component suites (``benchmarks/robust_slm.py``,
 ``benchmarks/annotation.py``) run as subprocesses (``python -m
 benchmarks.<suite> [--quick]``), so that their memory peaks and failures stay
-their own.
+their own. ``benchmarks/reliability.py`` (the labelers against a failing
+server, no model) is one of them.
 """
 
 import importlib.util
@@ -26,7 +27,7 @@ from ._common import BENCH_DIR, setup_environment
 
 __all__ = ["SUITES", "main"]
 
-SUITES = ("freeal", "robust_slm", "annotation")
+SUITES = ("freeal", "robust_slm", "annotation", "reliability")
 
 
 def _component_suite(name, quick, log):

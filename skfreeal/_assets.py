@@ -109,12 +109,10 @@ def local_llm_path(name="qwen2.5-coder-0.5b"):
     target = get_cache_dir("models") / spec["file"]
     if target.exists():
         stamp = target.with_suffix(".sha256")
-        if stamp.exists() and stamp.read_text().strip() == spec["sha256"] and (
-            stamp.stat().st_mtime >= target.stat().st_mtime
-        ):
+        if _stamp_matches(stamp, target, spec["sha256"]):
             return str(target)
         if sha256_of(target) == spec["sha256"]:
-            stamp.write_text(spec["sha256"])
+            _write_stamp(stamp, target, spec["sha256"])
             return str(target)
         target.unlink()
     parts = [_package_dir(p, spec["install"]) / f for p, f in zip(spec["packages"], spec["parts"])]
@@ -137,8 +135,30 @@ def local_llm_path(name="qwen2.5-coder-0.5b"):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    target.with_suffix(".sha256").write_text(spec["sha256"])
+    _write_stamp(target.with_suffix(".sha256"), target, spec["sha256"])
     return str(target)
+
+
+def _write_stamp(stamp, target, sha256):
+    """Record that ``target`` was checked: its sha256, size and modification time (ns)."""
+    info = target.stat()
+    stamp.write_text(f"{sha256} {info.st_size} {info.st_mtime_ns}\n")
+
+
+def _stamp_matches(stamp, target, sha256):
+    """Whether ``stamp`` vouches for ``target`` as it is now.
+
+    The stamp names the hash, size and modification time of the file it
+    was written for; any difference (a truncated or rewritten file, a stamp
+    of an older format) means the file is hashed again. A stamp's own
+    modification time proves nothing: copying or touching it is enough.
+    """
+    try:
+        fields = stamp.read_text().split()
+        info = target.stat()
+    except OSError:
+        return False
+    return fields == [sha256, str(info.st_size), str(info.st_mtime_ns)]
 
 
 def _check_sha(path, expected, name):

@@ -17,6 +17,7 @@ from ._steps import annotate_with_demos, generated_pool, refined_pool
 from ._student import full_proba, train_student
 from ._validation import (
     check_eval_set,
+    check_fit_texts,
     check_label_names,
     check_partial_labels,
     check_texts,
@@ -199,12 +200,14 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         One record per round: ``round``, ``n_annotated``, ``n_abstain``,
         ``n_changed``, ``n_labelled``, ``clean_fraction``,
         ``llm_slm_agreement``, ``calls``, ``prompt_tokens``,
-        ``completion_tokens``, ``cache_hits``, ``cost``, ``llm_seconds``,
+        ``completion_tokens``, ``cache_hits``, ``cost``, ``failed`` (texts
+        whose request failed all its attempts and were left unlabelled, with
+        the labeler's ``on_failure="abstain"``), ``llm_seconds``,
         ``slm_seconds``, ``seconds`` (and ``eval_accuracy`` with an
         ``eval_set``).
     usage_ : dict
         The labeler's usage over the whole fit: calls, tokens, cache hits,
-        estimated cost.
+        estimated cost, failed texts.
     round_labels_ : ndarray of shape (n_rounds_, n_samples), dtype=int64
         The labels after each round's annotation (row 0: the first LLM
         labels).
@@ -334,7 +337,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : FreeALClassifier
         """
-        texts = check_texts(X, name="X")
+        texts = check_fit_texts(X, name="X")
         self.classes_ = self._label_names()
         state = LabelState(self._given_labels(y, len(texts)), len(self.classes_))
         eval_set = check_eval_set(eval_set, self.classes_)
@@ -426,7 +429,12 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
 
             labeler = LocalLabeler()
         check_component(labeler, Labeler, "labeler")
-        return clone(labeler).set_params(labels=list(classes), task=self.task)
+        labeler = clone(labeler).set_params(labels=list(classes), task=self.task)
+        from .labelers import BaseLabeler
+
+        if isinstance(labeler, BaseLabeler):
+            labeler.check_budget()  # a max_cost without a price: refused before any embedding
+        return labeler
 
     def _components(self, rng):
         """Check, clone and configure every component (the student seeded from ``rng``)."""

@@ -7,7 +7,7 @@ import numpy as np
 
 __all__ = ["LabelState", "RoundRecorder", "labeler_usage"]
 
-_USAGE_KEYS = ("calls", "prompt_tokens", "completion_tokens", "cache_hits", "cost")
+_USAGE_KEYS = ("calls", "prompt_tokens", "completion_tokens", "cache_hits", "cost", "failed")
 
 
 @dataclass

@@ -6,13 +6,14 @@ refused everywhere, before anything is embedded or paid for.
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
 from numbers import Integral
 
 import numpy as np
 
 __all__ = [
     "check_eval_set",
+    "check_fit_texts",
     "check_label_names",
     "check_partial_labels",
     "check_texts",
@@ -40,7 +41,9 @@ def check_texts(X, *, name="X", allow_empty_strings=True):
     Raises
     ------
     TypeError
-        If ``X`` is a bare string or holds a non-text item.
+        If ``X`` is a bare string, a mapping or a set (its order is not the
+        caller's, or its keys would be taken for the texts), or holds a
+        non-text item.
     ValueError
         If ``X`` is empty, or has more than one column.
 
@@ -53,6 +56,16 @@ def check_texts(X, *, name="X", allow_empty_strings=True):
         raise TypeError(
             f"{name} must be an iterable of texts, got a single {type(X).__name__}: "
             f"{_short(X)!r}. Wrap it in a list: [{_short(X)!r}]."
+        )
+    if isinstance(X, Mapping):
+        raise TypeError(
+            f"{name} must be an iterable of texts, got a {type(X).__name__}: its keys would be "
+            f"taken for the texts. Pass list({name}.values()) or list({name}.keys())."
+        )
+    if isinstance(X, Set):
+        raise TypeError(
+            f"{name} must be an ordered iterable of texts, got a {type(X).__name__}, whose order "
+            "is arbitrary: the results could not be matched to the texts. Pass a list."
         )
     if hasattr(X, "iloc") and getattr(X, "ndim", 1) == 2:  # DataFrame
         if X.shape[1] != 1:
@@ -82,6 +95,44 @@ def check_texts(X, *, name="X", allow_empty_strings=True):
             )
         if not allow_empty_strings and not text.strip():
             raise ValueError(f"{name}[{i}] is an empty text.")
+    return texts
+
+
+def check_fit_texts(X, *, name="X"):
+    """Validate the training texts of a FreeAL fit: at least two distinct texts.
+
+    What :func:`check_texts` checks, plus what the loop needs before it pays
+    for a call: with one distinct text the LLM's labels cannot hold two
+    classes, and the student, the noise filter and the demonstration pool
+    have nothing to compare.
+
+    Parameters
+    ----------
+    X : iterable of str
+    name : str, default="X"
+
+    Returns
+    -------
+    texts : list of str
+
+    Raises
+    ------
+    ValueError
+        If ``X`` holds fewer than two distinct non-empty texts.
+
+    Examples
+    --------
+    >>> check_fit_texts(["good", "bad"])
+    ['good', 'bad']
+    """
+    texts = check_texts(X, name=name)
+    distinct = {text.strip() for text in texts if text.strip()}
+    if len(distinct) < 2:
+        shown = f"{len(texts)} text(s), {len(distinct)} distinct and non-empty"
+        raise ValueError(
+            f"{name} must hold at least two distinct texts for FreeAL to label and learn from, "
+            f"got {shown}: the LLM's labels could not hold two classes. No LLM call was made."
+        )
     return texts
 
 

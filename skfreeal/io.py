@@ -17,6 +17,7 @@ import csv
 import json
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -32,6 +33,9 @@ __all__ = [
     "check_column",
     "check_output_path",
 ]
+
+# The largest cell the csv module may read (a C long: sys.maxsize overflows on Windows).
+_MAX_FIELD = min(sys.maxsize, 2**31 - 1)
 
 # extension -> format name
 FORMATS = {
@@ -151,7 +155,7 @@ def check_column(path, names, column, option):
 def _iter_csv(path, *, chunk_size, encoding, delimiter):
     with _decoding_errors(path):
         fh = open(path, newline="", encoding=encoding, errors="strict")
-    with fh, _decoding_errors(path):
+    with fh, _decoding_errors(path), _any_field_size():
         reader = csv.reader(fh, delimiter=delimiter)
         try:
             header = next(reader)
@@ -179,6 +183,20 @@ def _iter_csv(path, *, chunk_size, encoding, delimiter):
             raise TableError(f"{path}: line {reader.line_num}: {exc}") from None
         if chunk:
             yield chunk
+
+
+@contextlib.contextmanager
+def _any_field_size():
+    """Let the csv module read cells of any length (its default refuses over 131,072 chars).
+
+    The limit is the module's global; it is put back when the file is read.
+    """
+    previous = csv.field_size_limit()
+    csv.field_size_limit(_MAX_FIELD)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _iter_jsonl(path, *, chunk_size, encoding, delimiter=None):

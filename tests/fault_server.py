@@ -11,7 +11,18 @@ attempts, so a test knows exactly what each text went through:
 - ``"hang"``: no answer for ``hang_seconds``, then the connection closes;
 - ``"drop"``: the connection closes without an answer;
 - ``"malformed"``: ``200`` with a truncated JSON body;
+- ``"truncated"``: ``200`` whose body stops half-way (the connection closes
+  before ``Content-Length`` bytes);
+- ``"empty_choices"``: ``200`` with ``"choices": []`` (and a ``usage``);
+- ``"late"``: the answer, sent after ``late_seconds`` (past a client's timeout);
+- ``"429long"``: rate limited with ``Retry-After: 3600``;
 - ``"400"``, ``"401"``, ``"404"``: client errors (never retried).
+
+The 200s that carry no usable answer (``malformed``, ``truncated``,
+``empty_choices``, ``late``) are logged with the ``usage`` a provider would
+bill, like the answers (:meth:`FaultServer.billed`). A wrong key gets a 401
+that echoes it, as OpenAI's does; ``basic_auth`` makes the server require
+HTTP Basic credentials instead of a key.
 
 A demo-generation prompt ("Write N new texts ... label is "X"") is answered
 with N numbered texts carrying X's keyword, overlapping from call to call;
@@ -35,6 +46,7 @@ import json
 import math
 import re
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,6 +65,9 @@ def keyword_label(text, labels=("negative", "positive")):
 
 
 # Answer formats a real model produces; the parser must read them all.
+# Faults that answer 200 (billed) with nothing the client can use.
+_UNUSABLE = ("malformed", "truncated", "empty_choices", "late")
+
 _STYLES = ["{}", "{}.", "Label: {}", "The sentiment is {}.", "**{}**", "{}\n\nThe text is clear."]
 
 
@@ -80,11 +95,15 @@ class FaultServer:
     schema_formats : tuple of str
         ``response_format`` types it accepts (``"json_schema"``,
         ``"json_object"``); () refuses every one.
+    late_seconds : float or None
+        How late a ``"late"`` answer comes (None: ``hang_seconds``).
+    basic_auth : tuple of (str, str) or None
+        When set, requests must carry these HTTP Basic credentials (else 401).
     """
 
     def __init__(self, *, model="fault-model", labels=("negative", "positive"), api_key=None,
                  faults=None, off_label=(), empty=(), wrong_first=(), delay=0.0, hang_seconds=2.0,
-                 schema_formats=("json_schema",)):
+                 schema_formats=("json_schema",), late_seconds=None, basic_auth=None):
         self.model = model
         self.labels = tuple(labels)
         self.api_key = api_key
@@ -96,7 +115,11 @@ class FaultServer:
         self.delay = delay
         self.hang_seconds = hang_seconds
         self.schema_formats = tuple(schema_formats)
+        self.late_seconds = hang_seconds if late_seconds is None else late_seconds
+        self.basic_auth = basic_auth
         self.log = []
+        self.n_received = 0  # requests read, logged or not yet (a delayed one is in flight)
+        self.received_at = []  # time.monotonic() of each request read
         self._lock = threading.Lock()
         self._attempts = {}
         self._httpd = None
@@ -111,6 +134,11 @@ class FaultServer:
 
         class Server(ThreadingHTTPServer):
             request_queue_size = 128  # concurrent clients must never be refused
+
+            def handle_error(self, request, client_address):
+                # A client that gave up (a timeout, kill -9) closed the connection.
+                if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+                    super().handle_error(request, client_address)
 
         self._httpd = Server(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
@@ -145,6 +173,11 @@ class FaultServer:
         """Texts that got a 200 with a completion, in order (repeats kept)."""
         with self._lock:
             return [entry["text"] for entry in self.log if entry["outcome"] == "ok"]
+
+    def billed(self):
+        """Log entries a provider would bill: answers, and 200s the client could not use."""
+        with self._lock:
+            return [entry for entry in self.log if "usage" in entry]
 
     # -- the behaviour --------------------------------------------------------------
 
@@ -286,6 +319,33 @@ class _Handler(BaseHTTPRequestHandler):
             pass
         self.close_connection = True
 
+    def _unusable(self, fault, answer, usage):
+        """A 200 the provider bills but the client cannot use (see the module docstring)."""
+        server = self.owner
+        if fault == "malformed":
+            return self._send(200, b'{"id": "x", "choices": [{"message": {"content": "pos')
+        body = {"id": "chatcmpl-test", "object": "chat.completion", "created": 0,
+                "model": server.model, "usage": usage,
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": answer}}]}
+        if fault == "empty_choices":
+            body["choices"] = []
+            return self._send(200, body)
+        if fault == "late":
+            time.sleep(server.late_seconds)
+            try:
+                return self._send(200, body)
+            except OSError:  # the client gave up and closed the connection
+                return self._drop()
+        data = json.dumps(body).encode()  # truncated: half the promised bytes, then close
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        return self._drop()
+
     def do_GET(self):
         if self.path.rstrip("/").endswith("/models"):
             self._send(200, {"object": "list",
@@ -297,6 +357,9 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.owner
         length = int(self.headers.get("Content-Length", 0))
         request = json.loads(self.rfile.read(length) or b"{}")
+        with server._lock:
+            server.n_received += 1
+            server.received_at.append(time.monotonic())
         messages = request.get("messages", [])
         users = [m for m in messages if m.get("role") == "user"]
         text = users[-1]["content"] if users else ""
@@ -306,21 +369,37 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.path.rstrip("/").endswith("/chat/completions"):
             server._record(outcome="404", **entry)
             return self._error(404, f"no route {self.path}")
-        if server.api_key is not None and (
-            self.headers.get("Authorization") != f"Bearer {server.api_key}"
-        ):
+        auth = self.headers.get("Authorization") or ""
+        if server.basic_auth is not None:
+            import base64
+
+            wanted = base64.b64encode(":".join(server.basic_auth).encode()).decode()
+            if auth != f"Basic {wanted}":
+                server._record(outcome="401", **entry)
+                return self._error(401, "Basic authentication required.", "invalid_auth")
+        elif server.api_key is not None and auth != f"Bearer {server.api_key}":
             server._record(outcome="401", **entry)
-            return self._error(401, "Incorrect API key provided.", "invalid_api_key")
+            given = auth.removeprefix("Bearer ")
+            return self._error(401, f"Incorrect API key provided: {given}. You can find your "
+                               "API key in your account settings.", "invalid_api_key")
         if request.get("model") != server.model:
             server._record(outcome="404", **entry)
             return self._error(404, f"The model '{request.get('model')}' does not exist",
                                "model_not_found")
         fault = server._next_fault(text)
+        if fault in _UNUSABLE:  # produced (and billed), then lost on the way
+            answer = server.answer(text)
+            usage = _usage(messages, answer)
+            server._record(outcome=fault, usage=usage, **entry)
+            return self._unusable(fault, answer, usage)
         if fault is not None:
             server._record(outcome=fault, **entry)
         if fault == "429":
             return self._error(429, "Rate limit reached.", "rate_limit_exceeded",
                                [("Retry-After", "1"), ("retry-after-ms", "200")])
+        if fault == "429long":
+            return self._error(429, "Rate limit reached.", "rate_limit_exceeded",
+                               [("Retry-After", "3600")])
         if fault == "429s":
             return self._error(429, "Rate limit reached.", "rate_limit_exceeded",
                                [("Retry-After", "1")])
@@ -333,8 +412,6 @@ class _Handler(BaseHTTPRequestHandler):
             return self._drop()
         if fault == "drop":
             return self._drop()
-        if fault == "malformed":
-            return self._send(200, b'{"id": "x", "choices": [{"message": {"content": "pos')
         kind = (request.get("response_format") or {}).get("type")
         if kind is not None and kind != "text" and kind not in server.schema_formats:
             server._record(outcome="400", **entry)

@@ -166,3 +166,14 @@ def test_table_format_by_extension():
     assert table_format("x.pq") == "parquet"
     with pytest.raises(TableError, match="no extension"):
         table_format("data")
+
+
+def test_csv_cells_longer_than_the_csv_module_default_are_read(tmp_path):
+    """Issue 15: a 200,000-character text read from JSON Lines was refused from CSV."""
+    import csv
+
+    text = "good " * 40_000
+    for name in ("long.csv", "long.jsonl"):
+        write_table(tmp_path / name, ["text"], [{"text": text}])
+        assert read_table(tmp_path / name)[1] == [{"text": text}]
+    assert csv.field_size_limit() == 131072  # the module's limit is left as it was

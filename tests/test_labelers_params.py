@@ -22,8 +22,8 @@ SHARED = {
     "labels": None, "task": None, "label_descriptions": None, "cache": "auto", "max_cost": None,
     "max_tokens": None, "price_table": None, "temperature": 0.0, "generation_temperature": 0.7,
     "max_concurrency": 8, "max_text_chars": 1000, "max_demo_chars": 200, "demo_order": "shared",
-    "filter_demos": True, "constrained": True, "calibration": "batch", "random_state": None,
-    "verbose": 0,
+    "filter_demos": True, "constrained": True, "calibration": "batch", "on_failure": "raise",
+    "random_state": None, "verbose": 0,
 }
 OWN = {
     BaseLabeler: {},

@@ -45,3 +45,22 @@ def test_check_partial_labels_errors():
         check_partial_labels(["a", 1], 2)
     with pytest.raises(TypeError, match="single string"):
         check_partial_labels("ab", 2)
+
+
+@pytest.mark.parametrize("texts", [["only one"], ["same", "same", " same "], ["", "x", "  "]])
+def test_check_fit_texts_wants_two_distinct_texts(texts):
+    from skfreeal._validation import check_fit_texts
+
+    with pytest.raises(ValueError, match="at least two distinct texts.*No LLM call was made"):
+        check_fit_texts(texts)
+    assert check_fit_texts(["a", "b", "a"]) == ["a", "b", "a"]
+
+
+@pytest.mark.parametrize("texts, message", [({"a": "good"}, "got a dict"),
+                                            ({"a": 1}.keys(), "got a dict_keys"),
+                                            (frozenset(["a"]), "got a frozenset")])
+def test_check_texts_refuses_mappings_and_sets(texts, message):
+    from skfreeal._validation import check_texts
+
+    with pytest.raises(TypeError, match=message):
+        check_texts(texts)

@@ -15,6 +15,7 @@ from ._options import (
     build_classifier,
     check_endpoint,
     check_new_columns,
+    describe_endpoint,
     collect,
     estimator_verbose,
     llm_options,
@@ -69,6 +70,7 @@ def label(**kwargs):
         clf = build_classifier(opts, verbose=estimator_verbose(opts.quiet))
     if opts.llm == "openai":
         check_endpoint(opts.base_url)
+        logger.info("LLM: model %r at %s", opts.model, describe_endpoint(opts.base_url))
 
     logger.info(
         "labelling %d distinct texts from %s into %s", len(data.texts), opts.input_path,
@@ -121,6 +123,8 @@ def estimate(**kwargs):
         clf = build_classifier(opts)
         result = dict(clf.estimate(data.texts, noisy_fraction=opts.noisy_fraction))
     result = {"n_rows": len(data.rows), **result}
+    if opts.llm == "openai":  # where 'label' would send the texts (no call is made here)
+        result["endpoint"] = describe_endpoint(opts.base_url)
     if opts.as_json:
         click.echo(json.dumps(result, default=_json_default))
         return
@@ -221,8 +225,8 @@ def _write_outputs(opts, columns, rows, clf, report_html):
 
 def _report_meta(opts, data, seconds):
     llm = opts.llm + (f" ({opts.model})" if opts.model else "")
-    if opts.base_url:
-        llm += f" at {opts.base_url}"
+    if opts.llm == "openai":
+        llm += f" at {describe_endpoint(opts.base_url)}"
     return {
         "input": str(opts.input_path),
         "text column": opts.text_column,

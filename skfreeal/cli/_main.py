@@ -5,6 +5,7 @@ saying what and where, and no output file written); 130 interrupted (Ctrl-C);
 1 an unexpected failure (a traceback: a bug to report).
 """
 
+import os
 import sys
 
 import click
@@ -86,13 +87,23 @@ def main(argv=None, prog_name=None):
             f"{prog}: interrupted; LLM answers received so far are cached, "
             "so the same command resumes from them",
             EXIT_INTERRUPTED,
+            now=argv is None,
         )
     sys.exit(status if isinstance(status, int) else 0)
 
 
-def _fail(message, status):
+def _fail(message, status, *, now=False):
     sys.stderr.write("\n" if _mid_line() else "")
     click.echo(message, err=True)
+    if now:
+        # Ctrl-C must end the command at once. Every answer is already committed
+        # to the cache and no output file exists yet (they are renamed into place
+        # only at the end), so nothing is lost by skipping the interpreter's
+        # clean-up: collecting a loaded model's objects can take seconds, and
+        # LLM calls abandoned in flight would hold a normal exit.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
     sys.exit(status)
 
 

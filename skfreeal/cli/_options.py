@@ -22,6 +22,7 @@ __all__ = [
     "estimator_verbose",
     "build_classifier",
     "check_endpoint",
+    "describe_endpoint",
 ]
 
 logger = logging.getLogger("skfreeal")
@@ -49,6 +50,23 @@ def parse_labels(ctx, param, value):
         return check_label_names(names, name="--labels")
     except (TypeError, ValueError) as exc:
         raise click.BadParameter(str(exc).rstrip("."), ctx, param) from None
+
+
+def parse_prices(ctx, param, value):
+    """``--price-per-million 0.15,0.6`` -> ``(0.15, 0.6)`` USD per million tokens."""
+    if value is None:
+        return None
+    parts = [part.strip() for part in value.split(",")]
+    try:
+        prices = tuple(float(part) for part in parts)
+    except ValueError:
+        prices = ()
+    if len(prices) != 2 or not all(p >= 0 and p == p and p != float("inf") for p in prices):
+        raise click.BadParameter(
+            f"must be PROMPT,COMPLETION: two non-negative USD amounts per million tokens, "
+            f"e.g. 0.15,0.60; got {value!r}", ctx, param,
+        )
+    return prices
 
 
 def _non_blank(ctx, param, value):
@@ -122,8 +140,28 @@ llm_options = _compose(
     ),
     click.option(
         "--max-cost", type=click.FloatRange(min=0, min_open=True), default=None,
-        help="Stop before the LLM spend (USD, from the labeler's price table) would pass this; "
-        "a re-run with a larger budget resumes from the cache.",
+        help="Stop before the LLM spend (USD, from the labeler's price table or "
+        "--price-per-million) would pass this; a re-run with a larger budget resumes from the "
+        "cache. Answers that arrive unreadable, or not at all, count too.",
+    ),
+    click.option(
+        "--price-per-million", "prices", callback=parse_prices, default=None,
+        metavar="PROMPT,COMPLETION",
+        help="With --llm openai: the model's price in USD per million prompt and completion "
+        "tokens, e.g. 0.15,0.60 (needed by --max-cost for a model the price table does not "
+        "know, e.g. one served by Ollama or vLLM: 0,0 if it is free).",
+    ),
+    click.option(
+        "--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+        help="With --llm openai: seconds before an LLM request is abandoned and retried "
+        "(default: the labeler's, 60).",
+    ),
+    click.option(
+        "--on-failure", type=click.Choice(["raise", "abstain"]), default="raise",
+        show_default=True,
+        help="What a text whose LLM request fails all its retries does: raise stops the run "
+        "(the answers so far are cached, the same command resumes); abstain leaves that text "
+        "without an LLM label and goes on.",
     ),
     click.option(
         "--max-llm-tokens", type=click.IntRange(min=1), default=None,
@@ -204,21 +242,39 @@ def estimator_verbose(quiet):
 
 
 def build_labeler(opts):
-    """The labeler described by ``--llm``, ``--model``, ``--base-url`` and the budget."""
+    """The labeler described by ``--llm``, ``--model``, ``--base-url`` and the budget.
+
+    A ``--max-cost`` that cannot be checked (no price for the model) is
+    refused here, before the table is embedded or any call is made.
+    """
     params = {
         name: value
         for name, value in [("max_cost", opts.max_cost), ("max_tokens", opts.max_llm_tokens),
                             ("max_concurrency", opts.concurrency)]
         if value is not None
     }
+    params["on_failure"] = getattr(opts, "on_failure", "raise")
     if opts.llm == "openai":
         if not opts.model:
             raise CLIError("--llm openai needs --model (the model name the server knows)")
         from ..labelers import OpenAILabeler
+        from ..labelers._usage import price_of
 
+        if opts.prices is not None:
+            params["price_table"] = {opts.model: opts.prices}
+        elif opts.max_cost is not None and price_of(opts.model) is None:
+            raise CLIError(
+                f"--max-cost {opts.max_cost:g} needs the price of --model {opts.model!r}, which "
+                "the price table does not know: give it with --price-per-million "
+                "PROMPT,COMPLETION (USD per million tokens; 0,0 for a free local server)"
+            )
+        if opts.timeout is not None:
+            params["timeout"] = opts.timeout
         return OpenAILabeler(opts.model, base_url=opts.base_url, **params)
-    if opts.base_url:
-        raise CLIError("--base-url is only used with --llm openai")
+    for option, value in (("--base-url", opts.base_url), ("--price-per-million", opts.prices),
+                          ("--timeout", opts.timeout)):
+        if value is not None:
+            raise CLIError(f"{option} is only used with --llm openai")
     from ..labelers import LocalLabeler
 
     if opts.model is not None:
@@ -257,11 +313,33 @@ def build_classifier(opts, *, verbose=0):
     )
 
 
+def describe_endpoint(base_url):
+    """Where ``--llm openai`` sends the texts, without credentials, and why that endpoint.
+
+    Parameters
+    ----------
+    base_url : str or None
+        ``--base-url``.
+
+    Returns
+    -------
+    endpoint : str
+        E.g. ``"http://127.0.0.1:8000/v1 (--base-url)"``.
+    """
+    from ..labelers._endpoint import public_url, resolve_base_url
+
+    source = ("--base-url" if base_url else
+              "$OPENAI_BASE_URL" if os.environ.get("OPENAI_BASE_URL") else "OpenAI's default")
+    return f"{public_url(resolve_base_url(base_url))} ({source})"
+
+
 def check_endpoint(base_url, *, timeout=10):
     """Fail fast with a one-line error if an OpenAI-compatible server is unreachable.
 
     Any HTTP answer (even 401 or 404) proves the server is there; only a
-    connection failure or a timeout is an error. No key is sent.
+    connection failure or a timeout is an error. No key is sent; credentials
+    in the URL (``https://user:secret@host/v1``) are sent as HTTP Basic
+    authentication, as the labeler sends them, and never printed.
 
     Parameters
     ----------
@@ -270,17 +348,31 @@ def check_endpoint(base_url, *, timeout=10):
     timeout : float, default=10
         Seconds to wait for an answer.
     """
-    base = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-    url = base.rstrip("/") + "/models"
+    from ..labelers._endpoint import basic_auth_header, resolve_base_url, split_credentials
+
+    url, userinfo = split_credentials(resolve_base_url(base_url))
+    shown = describe_endpoint(base_url)
+    headers = {"Authorization": basic_auth_header(*userinfo)} if userinfo else {}
     try:
-        with urllib.request.urlopen(url, timeout=timeout):
+        request = urllib.request.Request(url.split("?")[0].rstrip("/") + "/models",
+                                         headers=headers)
+        with urllib.request.urlopen(request, timeout=timeout):
             pass
     except urllib.error.HTTPError:
         return
     except urllib.error.URLError as exc:
-        raise CLIError(f"cannot reach the LLM endpoint {base} (--base-url): {one_line(exc.reason)}") from None
+        reason = exc.reason
     except (OSError, ValueError) as exc:
-        raise CLIError(f"cannot reach the LLM endpoint {base} (--base-url): {one_line(exc)}") from None
+        reason = exc
+    else:
+        return
+    # Raised outside the except clause: the error it replaces may hold the URL.
+    raise CLIError(f"cannot reach the LLM endpoint {shown}: {one_line(_no_url(reason, url))}")
+
+
+def _no_url(reason, url):
+    """An error's text without the URL it may quote (which may hold credentials)."""
+    return str(reason).replace(url, "<endpoint>")
 
 
 def collect(kwargs):

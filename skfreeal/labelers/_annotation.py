@@ -125,10 +125,11 @@ def _distribution(response, labels):
 
 
 def read_distributions(responses, labels):
-    """The label distribution of each answer, shape ``(n_answers, n_labels)``."""
+    """The label distribution of each answer, shape ``(n_answers, n_labels)``; NaN rows abstain."""
     out = np.full((len(responses), len(labels)), np.nan)
     for i, response in enumerate(responses):
-        out[i] = _distribution(response, labels)
+        if response is not None:  # None: failed for good, left unanswered (on_failure)
+            out[i] = _distribution(response, labels)
     return out
 
 

@@ -1,5 +1,6 @@
 """The labeler base class: prompts, cache, budget, usage and cost model around a backend."""
 
+import logging
 import math
 import threading
 import warnings
@@ -24,10 +25,12 @@ from ._cache import ResponseCache, cache_key
 from ._demos import check_demos, is_near_copy, text_signature
 from ._parsing import parse_generated_texts, talks_about_task
 from ._prompts import annotation_messages, generation_messages, order_demos, system_prompt
-from ._requests import Job, Jobs, complete_concurrently
+from ._requests import BudgetStop, Job, Jobs, RunContext, complete_concurrently
 from ._usage import Budget, BudgetExceededError, Usage
 
 __all__ = ["BaseLabeler"]
+
+logger = logging.getLogger("skfreeal.labelers")
 
 # Logprobs of this many answer tokens are kept in the cache (labels are short).
 _KEPT_LOGPROB_TOKENS = 48
@@ -126,6 +129,16 @@ class BaseLabeler(BaseEstimator):
         (``"N/A"``, ``"[MASK]"``, an empty text) in three of the call's
         prompt contexts (nine extra calls a call), None not at all. See
         :mod:`skfreeal.calibration`.
+    on_failure : {"raise", "abstain"}, default="raise"
+        What a request that fails all its attempts (timeouts, 5xx, 429,
+        unreadable answers) does. ``"raise"`` stops the run with
+        :class:`LLMCallError` once the calls in flight are in (every answer
+        is cached: a re-run goes on from there). ``"abstain"`` leaves that
+        text unlabelled (``-1``, confidence 0; in ``FreeALClassifier.fit`` it
+        is trained on as an unlabelled text), counts it in ``usage_.failed``
+        and goes on; nothing is cached for it, so a later run asks again.
+        Errors no retry can fix (a rejected key, an unknown model, a refused
+        request) stop the run either way.
     random_state : int, RandomState instance or None, default=None
         Seeds the demo generation and the retry jitter.
     verbose : int, default=0
@@ -176,12 +189,13 @@ class BaseLabeler(BaseEstimator):
         "filter_demos": ["boolean"],
         "constrained": ["boolean"],
         "calibration": [StrOptions({"batch", "contextual"}), None],
+        "on_failure": [StrOptions({"raise", "abstain"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     # Attributes that hold live resources: never pickled, rebuilt on use.
-    _transient = ("_response_cache", "_usage_lock")
+    _transient = ("_response_cache", "_usage_lock", "_run_context")
 
     def __init__(
         self,
@@ -202,6 +216,7 @@ class BaseLabeler(BaseEstimator):
         filter_demos=True,
         constrained=True,
         calibration="batch",
+        on_failure="raise",
         random_state=None,
         verbose=0,
     ):
@@ -221,6 +236,7 @@ class BaseLabeler(BaseEstimator):
         self.filter_demos = filter_demos
         self.constrained = constrained
         self.calibration = calibration
+        self.on_failure = on_failure
         self.random_state = random_state
         self.verbose = verbose
 
@@ -260,14 +276,27 @@ class BaseLabeler(BaseEstimator):
             ``deliver(job, response)`` with the response dict of
             :meth:`_complete`: charges the usage, writes the cache and
             releases the reservation. Thread-safe.
+
+        Notes
+        -----
+        When a job's call fails, ``jobs.failed(job, exc)`` says whether the
+        run goes on without it (``on_failure="abstain"`` and a transient
+        failure) or stops; ``jobs.release(job)`` gives back its reservation
+        and its claim in the shared cache either way. Ctrl-C sets
+        ``self._current_run().cancel``: take no new job, make no new
+        attempt.
         """
         if self._concurrency() > 1:
-            complete_concurrently(jobs, deliver, self._complete, self._concurrency())
+            complete_concurrently(jobs, deliver, self._complete, self._concurrency(),
+                                  cancel=self._current_run().cancel)
             return
         # In the caller's thread: an in-process model, Ctrl-C, profilers.
         for job in jobs:
             try:
                 deliver(job, self._complete(job.messages, job.params))
+            except Exception as exc:
+                if not jobs.failed(job, exc):
+                    raise
             finally:
                 jobs.release(job)
 
@@ -305,6 +334,23 @@ class BaseLabeler(BaseEstimator):
         params.update(self._logprob_params())
         return params
 
+    def _claim_lease(self):
+        """Seconds a claim on a request may hold when its process cannot be checked.
+
+        Long enough for one request with all its retries; a run on the same
+        machine that is gone loses its claims at once.
+        """
+        return 600.0
+
+    def _current_run(self):
+        """The :class:`RunContext` of the run in progress (a detached one outside a run).
+
+        A backend's retry loop reads its ``cancel`` flag (set on Ctrl-C) and
+        charges attempts that may have been billed with ``charge_failure``.
+        """
+        run = getattr(self, "_run_context", None)
+        return run if run is not None else RunContext()
+
     # -- helpers --------------------------------------------------------------------
 
     def __getstate__(self):
@@ -338,6 +384,7 @@ class BaseLabeler(BaseEstimator):
             self.usage_ = Usage()
         if getattr(self, "_usage_lock", None) is None:
             self._usage_lock = threading.Lock()
+        self.check_budget()
         return Budget(
             self.usage_,
             max_tokens=self.max_tokens,
@@ -346,6 +393,25 @@ class BaseLabeler(BaseEstimator):
             what=f"model {self._model_id()!r}",
             lock=self._usage_lock,
         )
+
+    def check_budget(self):
+        """Refuse a cost cap that cannot be checked (no price for the model), before any call.
+
+        :class:`~skfreeal.FreeALClassifier` calls it before it embeds a text;
+        every request checks it again.
+
+        Raises
+        ------
+        ValueError
+            When ``max_cost`` is set and the model has no price.
+        """
+        if self.max_cost is not None and self._prices() is None:
+            raise ValueError(
+                f"max_cost={self.max_cost} needs a price for {self._describe()}, which is not "
+                "in the price table; pass price_table={model: (usd_per_1M_prompt, "
+                "usd_per_1M_completion)} (on the command line: --price-per-million "
+                "PROMPT,COMPLETION)."
+            )
 
     def _answer_max_tokens(self, labels):
         # Room for the longest label plus a short lead-in ("Label: ...").
@@ -356,9 +422,11 @@ class BaseLabeler(BaseEstimator):
     def _run(self, requests):
         """Answer ``(messages, params)`` requests: cache first, then the model.
 
-        Identical requests are sent once. Requests go out in the order of
-        their messages, so that consecutive prompts share long prefixes;
-        :meth:`_complete_batch` sends them.
+        Identical requests are sent once, and a request another run sharing
+        the cache is sending is waited for, not sent again. Requests go out
+        in the order of their messages, so that consecutive prompts share
+        long prefixes; :meth:`_complete_batch` sends them. A request that
+        failed for good is None in the result with ``on_failure="abstain"``.
         """
         model_id = self._model_id()
         keys = [cache_key(model_id, m, p) for m, p in requests]
@@ -376,9 +444,29 @@ class BaseLabeler(BaseEstimator):
             else:
                 todo[key] = [i]
         order = sorted(todo, key=lambda k: [m["content"] for m in requests[todo[k][0]][0]])
+        run = RunContext(budget, self._estimate_prompt_tokens)
+        progress = self._progress(len(todo))
+        failures = []
+
+        def answered_elsewhere(job, response):  # by another run sharing the cache
+            budget.count("cache_hits", len(todo[job.key]))
+            for i in todo[job.key]:
+                results[i] = response
+            if progress is not None:
+                progress.update(1)
+
+        def failed(job, exc):
+            if self.on_failure != "abstain" or not getattr(exc, "transient", False):
+                return False
+            budget.count("failed")
+            failures.append(str(exc))
+            if progress is not None:
+                progress.update(1)
+            return True
+
         jobs = Jobs([Job(*requests[todo[k][0]], k) for k in order], budget,
-                    self._estimate_prompt_tokens)
-        progress = self._progress(len(jobs))
+                    self._estimate_prompt_tokens, cache=cache, lease=self._claim_lease(),
+                    found=answered_elsewhere, on_failure=failed, cancel=run.cancel)
 
         def deliver(job, response):
             budget.charge(response["prompt_tokens"], response["completion_tokens"])
@@ -388,21 +476,40 @@ class BaseLabeler(BaseEstimator):
             self._tokens_per_byte = max(ratio, getattr(self, "_tokens_per_byte", None) or 0.0)
             if cache is not None:
                 cache.put(job.key, response)
+                jobs.answered(job)
+            jobs.release(job)
+            if run.cancel.is_set():  # a paid answer that came in after Ctrl-C: cached only
+                return
             for i in todo[job.key]:
                 results[i] = response
-            jobs.release(job)
             if progress is not None:
                 progress.update(1)
 
+        self._run_context = run
+        stopped = None
         try:
             self._complete_batch(jobs, deliver)
+        except BudgetStop as exc:  # a retry could have passed the budget
+            stopped = exc.reason
+        except BaseException:  # Ctrl-C, or a failure: stop the calls still retrying
+            run.cancel.set()
+            raise
         finally:
+            self._run_context = None
+            jobs.release_all()
             if progress is not None:
                 progress.close()
-        if jobs.stop is not None:
+        if failures:
+            logger.warning(
+                "%d of %d requests to %s failed all their attempts and are left unanswered "
+                "(on_failure='abstain'); the first: %s",
+                len(failures), len(todo), self._describe(), failures[0],
+            )
+        stop = jobs.stop or stopped
+        if stop is not None:
             n_done = sum(r is not None for r in results)
             raise BudgetExceededError(
-                f"LLM budget of {self._describe()} reached: {jobs.stop}. {n_done} of "
+                f"LLM budget of {self._describe()} reached: {stop}. {n_done} of "
                 f"{len(requests)} requests are answered and cached; raise the budget and "
                 "re-run to go on from there.",
                 usage=self.usage_.copy(),
@@ -443,7 +550,8 @@ class BaseLabeler(BaseEstimator):
         -------
         labels : ndarray of shape (n_texts,), dtype=int64
             Ids into ``self.labels``; ``-1`` where the answer named no label
-            unambiguously (abstain).
+            unambiguously (abstain), or where the request failed for good
+            with ``on_failure="abstain"``.
         confidence : ndarray of shape (n_texts,), dtype=float64
             The calibrated probability of the label, in [0, 1]; ``1.0`` when
             the endpoint gives no logprobs, ``0.0`` for an abstention.
@@ -451,7 +559,13 @@ class BaseLabeler(BaseEstimator):
         Raises
         ------
         BudgetExceededError
-            Before a call that could pass ``max_tokens`` or ``max_cost``.
+            Before a call (or a retry) that could pass ``max_tokens`` or
+            ``max_cost``.
+        LLMCallError
+            When a request fails for good (with ``on_failure="raise"``, or
+            an error no retry can fix).
+        KeyboardInterrupt
+            On Ctrl-C, at once: the answers received so far are cached.
         """
         return most_probable(self.annotate_proba(texts, demos))
 
@@ -482,8 +596,8 @@ class BaseLabeler(BaseEstimator):
 
         Raises
         ------
-        BudgetExceededError
-            Before a call that could pass ``max_tokens`` or ``max_cost``.
+        BudgetExceededError, LLMCallError, KeyboardInterrupt
+            As for :meth:`annotate`.
         """
         proba, per_text = self._raw_distributions(texts, demos)
         if prior is None:
@@ -580,6 +694,8 @@ class BaseLabeler(BaseEstimator):
                     owners.append((i, k))
             candidates = []
             for (i, k), response in zip(owners, self._run(requests)):
+                if response is None:  # failed for good (on_failure="abstain")
+                    continue
                 for text in parse_generated_texts(response["text"], labels)[:k]:
                     key = text_signature(text)
                     if key in seen or talks_about_task(text, labels) or is_near_copy(key, seen):

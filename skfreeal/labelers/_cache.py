@@ -5,11 +5,19 @@ is killed half-way loses at most the answers in flight, and a re-run sends
 only the texts that were never answered. The key is a hash of what decides
 the answer (model id, messages, sampling parameters) and nothing else: no
 credential, no endpoint URL.
+
+Runs that share the file (processes, grid-search workers) also share the
+work: a run *claims* a request before sending it (:meth:`ResponseCache.claim`),
+and another run that needs the same answer waits for it instead of paying
+for it again. A claim names its process; it lapses when that process is
+gone (same machine) or when its lease runs out, so a run killed with
+``kill -9`` never blocks the next one for long.
 """
 
 import hashlib
 import json
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -17,13 +25,38 @@ from pathlib import Path
 
 __all__ = ["ResponseCache", "cache_key"]
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS responses (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL,
     created REAL NOT NULL
 )
-"""
+""",
+    """
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    expires REAL NOT NULL
+)
+""",
+)
+_HOST = socket.gethostname()
+
+
+def _process_alive(pid, host):
+    """False only when the claim's process is known to be gone (same machine)."""
+    if host != _HOST:
+        return True  # cannot tell: the lease decides
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by another user
+        return True
+    return True
 
 
 def cache_key(model_id, messages, params):
@@ -91,8 +124,9 @@ class ResponseCache:
         self.timeout = timeout
         self._local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
-            conn.execute(_SCHEMA)
+        conn = self._connect()
+        for statement in _SCHEMA:
+            conn.execute(statement)
 
     def get_many(self, keys):
         """Stored values of the keys that are present.
@@ -118,17 +152,75 @@ class ResponseCache:
         return found
 
     def put(self, key, value):
-        """Store (or replace) one value, committed at once.
+        """Store (or replace) one value, committed at once, and drop its claim.
 
         Parameters
         ----------
         key : str
         value : JSON-serialisable object
         """
-        self._connect().execute(
-            "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)",
-            (key, json.dumps(value, ensure_ascii=False), time.time()),
-        )
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)",
+                (key, json.dumps(value, ensure_ascii=False), time.time()),
+            )
+            conn.execute("DELETE FROM claims WHERE key = ?", (key,))
+
+    def claim(self, key, owner, lease):
+        """Take the right to send a request, unless it is answered or another run has it.
+
+        Parameters
+        ----------
+        key : str
+        owner : str
+            Names the run (unique per run, not per process).
+        lease : float
+            Seconds after which the claim lapses even if its process lives.
+
+        Returns
+        -------
+        state : {"claimed", "answered", "busy"}
+            ``"claimed"``: send it (the claim is this run's); ``"answered"``:
+            its answer is in the cache (``value``); ``"busy"``: another live
+            run is sending it.
+        value : object or None
+            The stored answer, when ``"answered"``.
+        """
+        now = time.time()
+        with self._transaction() as conn:
+            row = conn.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                return "answered", json.loads(row[0])
+            held = conn.execute(
+                "SELECT owner, pid, host, expires FROM claims WHERE key = ?", (key,)
+            ).fetchone()
+            if held is not None and held[0] != owner and held[3] > now and _process_alive(
+                held[1], held[2]
+            ):
+                return "busy", None
+            conn.execute(
+                "INSERT OR REPLACE INTO claims (key, owner, pid, host, expires) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (key, owner, os.getpid(), _HOST, now + lease),
+            )
+        return "claimed", None
+
+    def release(self, keys, owner):
+        """Drop ``owner``'s claims on ``keys`` (its calls failed or were not made).
+
+        Parameters
+        ----------
+        keys : iterable of str
+        owner : str
+        """
+        keys = list(keys)
+        with self._transaction() as conn:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                conn.execute(
+                    f"DELETE FROM claims WHERE owner = ? AND key IN ({','.join('?' * len(chunk))})",
+                    [owner, *chunk],
+                )
 
     def __len__(self):
         return self._connect().execute("SELECT COUNT(*) FROM responses").fetchone()[0]
@@ -142,6 +234,10 @@ class ResponseCache:
     def __setstate__(self, state):
         self.path, self.timeout = state["path"], state["timeout"]
         self._local = threading.local()
+
+    def _transaction(self):
+        """A write transaction (``BEGIN IMMEDIATE``) on this thread's connection."""
+        return _Transaction(self._connect())
 
     def _connect(self):
         """This thread's connection, opened on first use (and again in a forked child)."""
@@ -161,3 +257,17 @@ class ResponseCache:
         conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
         self._local.conn, self._local.pid = conn, os.getpid()
         return conn
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error), as a context manager."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb):
+        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -4,17 +4,33 @@ import json
 import logging
 import os
 import random
+import re
 import threading
 from numbers import Integral, Real
-from urllib.parse import urlsplit, urlunsplit
 
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from ._annotation import label_schema
 from ._base import _KEPT_LOGPROB_TOKENS, BaseLabeler
+from ._endpoint import (
+    OPENAI_URL,
+    SecretURL,
+    basic_auth_header,
+    has_credentials,
+    public_url,
+    resolve_base_url,
+    split_credentials,
+)
 from ._params import inherits_params
-from ._retry import LLMCallError, call_with_retries, retry_after_seconds
+from ._requests import BudgetStop
+from ._retry import (
+    MAX_RETRY_AFTER,
+    LLMCallError,
+    RetryReport,
+    call_with_retries,
+    retry_after_seconds,
+)
 from ._secrets import Secret, SecretParamsMixin, reveal
 from ._usage import price_of
 
@@ -22,20 +38,54 @@ __all__ = ["OpenAILabeler"]
 
 logger = logging.getLogger("skfreeal.labelers")
 
-_OPENAI_URL = "https://api.openai.com/v1"
+_OPENAI_URL = OPENAI_URL
 
 
 class _MalformedResponse(Exception):
-    """A 2xx answer whose body is not a chat completion (retried)."""
+    """A 2xx answer whose body is not a chat completion (retried).
+
+    ``usage`` holds the token counts the body reported, when it could be read.
+    """
+
+    def __init__(self, message, usage=None):
+        super().__init__(message)
+        self.usage = usage
 
 
 def _endpoint(base_url):
-    """The endpoint without user info, query or fragment (they may hold credentials)."""
-    parts = urlsplit(base_url or _OPENAI_URL)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+    """The endpoint called (``base_url``, ``$OPENAI_BASE_URL``, OpenAI's), without credentials."""
+    return public_url(resolve_base_url(base_url))
+
+
+_USAGE_FIELD = re.compile(r'"(prompt_tokens|completion_tokens)"\s*:\s*(\d+)')
+
+
+def _reported_usage(body):
+    """Token counts an unreadable body still reports (a truncated body may keep them)."""
+    found = dict((name, int(value)) for name, value in _USAGE_FIELD.findall(body or ""))
+    return found or None
+
+
+def _billed_usage(exc):
+    """What a failed attempt may have been billed: None (nothing), or a usage dict.
+
+    An answer that came back unreadable, or none after the request went
+    out (a timeout, a dropped connection), may be billed by the provider;
+    an HTTP error status, or a connection never made, is not. Missing
+    counts (None) are charged at the request's worst case.
+    """
+    import openai
+
+    if isinstance(exc, _MalformedResponse):
+        return exc.usage or {}
+    if isinstance(exc, openai.APIStatusError):
+        return None
+    if isinstance(exc, openai.APIConnectionError):
+        # By name: the HTTP library behind the SDK has changed (httpx, httpx2...).
+        if type(exc.__cause__).__name__ in ("ConnectError", "ConnectTimeout"):
+            return None  # the request never reached the server
+        return {}
+    return None
 
 
 def _read_completion(body):
@@ -67,7 +117,8 @@ def _read_completion(body):
             "cached_tokens": int(details.get("cached_tokens") or 0),
         }
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-        raise _MalformedResponse(f"not a chat completion ({type(exc).__name__})") from None
+        raise _MalformedResponse(f"not a chat completion ({type(exc).__name__})",
+                                 usage=_reported_usage(body)) from None
 
 
 def _classify(exc):
@@ -137,8 +188,13 @@ class OpenAILabeler(SecretParamsMixin, BaseLabeler):
     ----------
     model : str
         The model name the endpoint serves, e.g. ``"gpt-4o-mini"``.
-    base_url : str, default=None
-        The endpoint, e.g. ``"http://127.0.0.1:8000/v1"``; None is OpenAI.
+    base_url : str or Secret, default=None
+        The endpoint, e.g. ``"http://127.0.0.1:8000/v1"``; None reads
+        ``OPENAI_BASE_URL``, else OpenAI's. Credentials in it
+        (``https://user:secret@host/v1``) are sent as HTTP Basic
+        authentication, in place of the key, and never shown: ``get_params``
+        hands such a URL out as a :class:`Secret` that shows
+        ``https://***@host/v1``, and a pickle keeps only ``https://host/v1``.
         It is not part of the cache key: the same model name served on a
         new port keeps its cached answers.
     api_key : str or Secret, default=None
@@ -148,7 +204,9 @@ class OpenAILabeler(SecretParamsMixin, BaseLabeler):
         logs, errors or the cache, and is left out of pickles: a reloaded
         labeler reads ``OPENAI_API_KEY``.
     timeout : float, default=60.0
-        Seconds before an attempt is abandoned (and retried).
+        Seconds before an attempt is abandoned (and retried). An attempt
+        abandoned after the request went out is charged to the budget at
+        its worst case: the provider may bill it.
     max_retries : int, default=6
         Retries of a request after its first attempt.
     retry_base_delay, retry_max_delay : float, default=0.5, 30.0
@@ -185,7 +243,7 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
     _parameter_constraints = {
         **BaseLabeler._parameter_constraints,
         "model": [str],
-        "base_url": [str, None],
+        "base_url": [str, Secret, None],
         "api_key": [str, Secret, None],
         "timeout": [Interval(Real, 0, None, closed="neither")],
         "max_retries": [Interval(Integral, 0, None, closed="left")],
@@ -195,7 +253,7 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
     }
     _transient = BaseLabeler._transient + (
         "client_", "_client_config", "_jitter", "_format_level")
-    _secret_params = ("api_key",)
+    _secret_params = ("api_key", "base_url")
 
     @inherits_params(BaseLabeler)
     def __init__(
@@ -221,32 +279,68 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         self.retry_max_delay = retry_max_delay
         self.logprobs = logprobs
 
+    # -- the secrets ----------------------------------------------------------------
+
+    def _conceal(self, name, value):
+        if name == "base_url":  # a plain URL is no secret: shown as it is
+            return SecretURL(value) if has_credentials(value) else value
+        return super()._conceal(name, value)
+
+    def _redact(self, name, value):
+        if name == "base_url":  # a reloaded labeler keeps its endpoint, not the credentials
+            return public_url(value)
+        return super()._redact(name, value)
+
+    def _scrub(self, message, *also):
+        url = resolve_base_url(self.base_url)
+        _, userinfo = split_credentials(url)
+        query = url.partition("?")[2].partition("#")[0]
+        pieces = [p for p in (userinfo[1] if userinfo else None, query) if p]
+        return super()._scrub(message, *also, *pieces)
+
     # -- the key --------------------------------------------------------------------
 
     def _key(self):
         key = self.api_key if self.api_key is not None else os.environ.get("OPENAI_API_KEY")
-        if key is None and self.base_url is None:
+        if key is None and resolve_base_url(self.base_url) == _OPENAI_URL:
             raise ValueError(
                 f"OpenAILabeler(model={self.model!r}) talks to {_OPENAI_URL}, which needs an "
-                "API key: pass api_key=... or set the OPENAI_API_KEY environment variable."
+                "API key: pass api_key=... or set the OPENAI_API_KEY environment variable "
+                "(or point base_url or OPENAI_BASE_URL at another endpoint)."
             )
         # Local servers (llama.cpp, vLLM, Ollama) accept any key.
         return reveal(key) if key is not None else "no-key"
 
     # -- the client -----------------------------------------------------------------
 
+    def endpoint(self):
+        """The endpoint this labeler calls, without credentials.
+
+        ``base_url``, else the ``OPENAI_BASE_URL`` environment variable,
+        else OpenAI's URL; user info, query and fragment are left out.
+
+        Returns
+        -------
+        url : str
+        """
+        return _endpoint(self.base_url)
+
     def _get_client(self):
         key = self._key()
-        config = (self.base_url, float(self.timeout), hash(key))
+        url, userinfo = split_credentials(resolve_base_url(self.base_url))
+        config = (url, hash(userinfo), float(self.timeout), hash(key))
         stale = getattr(self, "_client_config", None) != config
         if getattr(self, "client_", None) is None or stale:
             import openai
 
+            # Credentials in the URL go in a header: the URL itself is logged by httpx.
+            headers = {"Authorization": basic_auth_header(*userinfo)} if userinfo else None
             self.client_ = openai.OpenAI(
                 api_key=key,
-                base_url=self.base_url or _OPENAI_URL,
+                base_url=url,
                 timeout=float(self.timeout),
                 max_retries=0,  # the retry policy is ours (_retry.py)
+                default_headers=headers,
             )
             self._client_config = config
         return self.client_
@@ -256,6 +350,11 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
 
     def _describe(self):
         return f"model {self.model!r} at {_endpoint(self.base_url)}"
+
+    def _claim_lease(self):
+        # One request with every retry, waits included.
+        waits = self.max_retries * max(self.retry_max_delay, 1.0)
+        return float(self.timeout) * (self.max_retries + 1) + waits + 30.0
 
     def _prices(self):
         return price_of(self.model, self.price_table)
@@ -269,7 +368,19 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
             self._jitter = random.Random(check_random_state(self.random_state).randint(2**31 - 1))
         if getattr(self, "_usage_lock", None) is None:
             self._usage_lock = threading.Lock()
-        return super()._run(requests)
+        try:
+            return super()._run(requests)
+        except KeyboardInterrupt:
+            self._drop_client()  # calls still in flight lose their connections
+            raise
+
+    def _drop_client(self):
+        client, self.client_ = getattr(self, "client_", None), None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
 
     def _annotation_params(self, labels):
         params = super()._annotation_params(labels)
@@ -283,8 +394,9 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         """Send a request; an endpoint that refuses the label schema gets a simpler format.
 
         OpenAI and vLLM take ``json_schema``; the llama-cpp-python server takes
-        ``json_object`` with a ``schema``; others may take neither (400 or
-        422), and then get free text read by the tolerant parser. The format
+        ``json_object`` with a ``schema`` (it refuses ``json_schema`` with a
+        500 that names ``response_format``); others may take neither, and
+        then get free text read by the tolerant parser. The format
         that worked is kept for the labeler's later requests.
         """
         if "response_format" not in params:
@@ -312,6 +424,8 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         import openai
 
         client = self.client_
+        run = self._current_run()
+        report = RetryReport()
 
         def attempt():
             raw = client.chat.completions.with_raw_response.create(
@@ -331,6 +445,11 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
                 self.max_retries + 1,
             )
 
+        def on_failure(exc):
+            billed = _billed_usage(exc)
+            return None if billed is None else run.charge_failure(messages, params, billed)
+
+        error = None
         try:
             response = call_with_retries(
                 attempt,
@@ -340,21 +459,42 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
                 max_delay=self.retry_max_delay,
                 rng=self._jitter,
                 on_retry=on_retry,
+                on_failure=on_failure,
+                cancel=run.cancel,
+                report=report,
             )
         except (openai.OpenAIError, _MalformedResponse) as exc:
-            status = getattr(exc, "status_code", None)
-            hint = _HINTS.get(status)
-            tried = "" if hint else f" after {self.max_retries + 1} attempt(s)"
-            raise LLMCallError(
-                f"The LLM call to {self._describe()} failed{tried}: {self._failure(exc)}"
-                + (f"; {hint}." if hint else "."),
-                status_code=status,
-            ) from None
+            error = self._call_error(exc, report)
+        if error is not None:
+            # Raised here, not in the except clause: the provider's error (which may
+            # echo the key) is neither its __cause__ nor its __context__.
+            raise error
         if response["prompt_tokens"] is None:  # the endpoint reports no usage
             response["prompt_tokens"] = self._estimate_prompt_tokens(messages)
         if response["completion_tokens"] is None:
             response["completion_tokens"] = params["max_tokens"]
         return response
+
+    def _call_error(self, exc, report):
+        """The LLMCallError (or BudgetStop) for a request that failed for good."""
+        if report.reason == "stopped":
+            return BudgetStop(report.detail)
+        status = getattr(exc, "status_code", None)
+        hint = _HINTS.get(status)
+        if report.reason == "retry_after":
+            why = (f" after {report.attempts} attempt(s): the server asked to wait "
+                   f"{report.wait:.0f} s (Retry-After), more than the {MAX_RETRY_AFTER:.0f} s "
+                   "this labeler waits")
+        elif hint:
+            why = ""
+        else:
+            why = f" after {report.attempts} attempt(s)"
+        return LLMCallError(
+            f"The LLM call to {self._describe()} failed{why}: {self._failure(exc)}"
+            + (f"; {hint}." if hint else "."),
+            status_code=status,
+            transient=report.reason in ("exhausted", "retry_after"),
+        )
 
     def _failure(self, exc):
         """A one-line, credential-free account of a failed attempt."""

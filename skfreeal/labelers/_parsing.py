@@ -35,6 +35,26 @@ _NEGATIONS = re.compile(
 _LEAD_IN = re.compile(r"^[\W_]*(?:(?:\w+[ \t]+){0,3}\w+[ \t]*:[\W_]*)?$")
 # What may follow that first label: the end, or a sentence/field break.
 _TERMINATOR = re.compile(r"^(?:[\s\"'`*_)\]}]*$|[\s\"'`*_)\]}]*[.!;:,\n(\[]|\s+[-–—]\s)")
+# What may stand between two labels listed as alternatives: "a, b", "a / b", "a or b".
+# Within one sentence: "Negative.\n\nPositive aspects are few." lists nothing.
+_SEPARATORS = r"[ \t,;/|&\"'`*_()\[\]-]*"
+_LISTED = re.compile(rf"^{_SEPARATORS}(?:(?:or|and|vs\.?|versus){_SEPARATORS})?$", re.IGNORECASE)
+
+
+def _answer_form(text, mention):
+    """Whether a mention stands as an answer of its own: alone on its line (after a lead-in)."""
+    start, end, _ = mention
+    line_start = text.rfind("\n", 0, start) + 1
+    return bool(_LEAD_IN.match(text[line_start:start]) and _TERMINATOR.match(text[end:]))
+
+
+def _another_answer(text, first, kept):
+    """A different label given as a second answer: on its own line, or listed beside the first."""
+    return any(
+        m[2] != first[2] and m[0] >= first[1]
+        and (_answer_form(text, m) or _LISTED.match(text[first[1]:m[0]]))
+        for m in kept
+    )
 
 
 def _words(label):
@@ -95,6 +115,8 @@ def parse_label(answer, labels):
     -1
     >>> parse_label("It is not positive", ["positive", "not positive"])[0]
     1
+    >>> parse_label("negative\\npositive", ["negative", "positive"])[0]
+    -1
     """
     if not answer or not answer.strip():
         return ABSTAIN, None
@@ -108,6 +130,8 @@ def parse_label(answer, labels):
     kept = [m for m in mentions if not _NEGATIONS.search(text[: m[0]])]
     first = mentions[0]
     if first in kept and _LEAD_IN.match(text[: first[0]]) and _TERMINATOR.match(text[first[1]:]):
+        if _another_answer(text, first, kept):  # "negative\npositive", "negative, positive"
+            return ABSTAIN, None
         return first[2], (first[0], first[1])
     if kept and len({i for _, _, i in kept}) == 1:
         return kept[0][2], (kept[0][0], kept[0][1])

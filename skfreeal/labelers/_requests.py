@@ -11,11 +11,76 @@ charges the answer, stores it in the cache and releases the reservation.
 A backend that sends requests its own way (a Batch API, one HTTP request for
 many prompts) overrides only that method and keeps the cache, the budget and
 the usage record.
+
+Taking a job also *claims* it in a shared cache (see
+:class:`~skfreeal.labelers.ResponseCache`): a request another run is sending
+is put aside and its answer read from the cache when it lands, so runs that
+share a cache never pay twice for one request. A :class:`RunContext` carries
+what a backend's retry loop needs from the run: the cancellation flag set on
+Ctrl-C and the budget that failed attempts are charged to.
 """
 
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+import queue
+import threading
+import uuid
 
-__all__ = ["Job", "Jobs", "complete_concurrently"]
+__all__ = ["Job", "Jobs", "RunContext", "complete_concurrently"]
+
+# Seconds between two looks at requests another run is answering.
+_POLL = 0.1
+
+
+class RunContext:
+    """What one :meth:`BaseLabeler._run` shares with the code that sends its requests.
+
+    Parameters
+    ----------
+    budget : Budget or None
+        Failed attempts that may have been billed are charged to it.
+    estimate_prompt_tokens : callable or None
+        ``messages -> int``, for an attempt whose usage is unknown.
+
+    Attributes
+    ----------
+    cancel : threading.Event
+        Set when the run is interrupted: no new attempt, no new job.
+    """
+
+    def __init__(self, budget=None, estimate_prompt_tokens=None):
+        self.budget = budget
+        self.estimate_prompt_tokens = estimate_prompt_tokens
+        self.cancel = threading.Event()
+
+    def charge_failure(self, messages, params, usage=None):
+        """Charge a failed attempt the endpoint may have billed; why to stop retrying, or None.
+
+        Parameters
+        ----------
+        messages, params
+            The request.
+        usage : dict or None
+            ``prompt_tokens`` and ``completion_tokens`` when the endpoint
+            reported them (either may be None); the request's worst case
+            (estimated prompt, ``max_tokens``) stands in for what is missing.
+        """
+        if self.budget is None:
+            return None
+        usage = usage or {}
+        prompt = usage.get("prompt_tokens")
+        completion = usage.get("completion_tokens")
+        if prompt is None:
+            prompt = self.estimate_prompt_tokens(messages) if self.estimate_prompt_tokens else 0
+        if completion is None:
+            completion = params.get("max_tokens", 0)
+        return self.budget.charge_failure(prompt, completion)
+
+
+class BudgetStop(Exception):
+    """A retry could pass the budget: the run stops as if the budget refused the next call."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class Job:
@@ -31,13 +96,14 @@ class Job:
         Its cache key.
     """
 
-    __slots__ = ("messages", "params", "key", "reserved")
+    __slots__ = ("messages", "params", "key", "reserved", "claimed")
 
     def __init__(self, messages, params, key):
         self.messages = messages
         self.params = params
         self.key = key
         self.reserved = None  # (prompt, completion) tokens held in the budget
+        self.claimed = False  # holds a claim in the shared cache
 
     def __repr__(self):
         return f"Job(key={self.key[:12]!r}, n_messages={len(self.messages)})"
@@ -47,8 +113,11 @@ class Jobs:
     """An iterator of :class:`Job` in send order that ends where the budget would be passed.
 
     Taking a job reserves its worst case in the budget (the estimated
-    prompt tokens plus ``max_tokens``); the reservation is released when
-    its answer is delivered. When the next job could pass the budget the
+    prompt tokens plus ``max_tokens``) and claims it in the shared cache;
+    both are released when its answer is delivered or the call fails. A
+    job another run has claimed is put aside; once the rest is handed out,
+    the iterator waits for those answers (``found``) or takes over a claim
+    whose run is gone. When the next job could pass the budget the
     iterator ends and :attr:`stop` says why.
 
     Parameters
@@ -57,6 +126,17 @@ class Jobs:
     budget : Budget
     estimate_prompt_tokens : callable
         ``messages -> int``, an upper estimate of a request's prompt tokens.
+    cache : ResponseCache, default=None
+        Where claims are taken; None sends every job.
+    lease : float, default=600.0
+        Seconds a claim holds when its process cannot be checked.
+    found : callable, default=None
+        ``found(job, response)`` for a job another run answered.
+    on_failure : callable, default=None
+        ``on_failure(job, exc) -> bool``: whether a failed job may be left
+        unanswered (True) instead of stopping the run.
+    cancel : threading.Event, default=None
+        When set, the iterator ends.
 
     Attributes
     ----------
@@ -64,11 +144,21 @@ class Jobs:
         Why the budget ended the iteration, or None.
     """
 
-    def __init__(self, jobs, budget, estimate_prompt_tokens):
+    def __init__(self, jobs, budget, estimate_prompt_tokens, *, cache=None, lease=600.0,
+                 found=None, on_failure=None, cancel=None):
         self._jobs = list(jobs)
         self._next = iter(self._jobs)
         self._budget = budget
         self._estimate = estimate_prompt_tokens
+        self._cache = cache
+        self._lease = lease
+        self._found = found
+        self._on_failure = on_failure
+        self._cancel = cancel or threading.Event()
+        self._waiting = []
+        self._owner = uuid.uuid4().hex
+        self._claimed = set()
+        self._lock = threading.Lock()
         self.stop = None
 
     def __len__(self):
@@ -79,29 +169,105 @@ class Jobs:
         return self
 
     def __next__(self):
-        if self.stop is not None:
-            raise StopIteration
-        job = next(self._next)
-        worst = (self._estimate(job.messages), job.params["max_tokens"])
-        self.stop = self._budget.reserve(*worst)
-        if self.stop is not None:
-            raise StopIteration
-        job.reserved = worst
-        return job
+        while self.stop is None and not self._cancel.is_set():
+            job = next(self._next, None)
+            if job is None:
+                job = self._take_over()
+                if job is None:
+                    break
+            elif not self._claim(job):
+                continue
+            worst = (self._estimate(job.messages), job.params["max_tokens"])
+            self.stop = self._budget.reserve(*worst)
+            if self.stop is not None:
+                self._unclaim(job)
+                break
+            job.reserved = worst
+            return job
+        raise StopIteration
+
+    def _claim(self, job):
+        """Claim ``job``; False when another run answered it or is answering it."""
+        if self._cache is None:
+            return True
+        state, value = self._cache.claim(job.key, self._owner, self._lease)
+        if state == "claimed":
+            job.claimed = True
+            with self._lock:
+                self._claimed.add(job.key)
+            return True
+        if state == "answered":
+            self._found(job, value)
+        else:
+            self._waiting.append(job)
+        return False
+
+    def _take_over(self):
+        """Wait for the jobs other runs hold: None once all are answered, or one to send."""
+        while self._waiting:
+            still = []
+            for i, job in enumerate(self._waiting):
+                state, value = self._cache.claim(job.key, self._owner, self._lease)
+                if state == "claimed":  # its run is gone, or gave up on it
+                    job.claimed = True
+                    with self._lock:
+                        self._claimed.add(job.key)
+                    self._waiting = still + self._waiting[i + 1:]
+                    return job
+                if state == "answered":
+                    self._found(job, value)
+                else:
+                    still.append(job)
+            self._waiting = still
+            if self._waiting and self._cancel.wait(_POLL):
+                return None
+        return None
+
+    def _unclaim(self, job):
+        if job.claimed:
+            job.claimed = False
+            with self._lock:
+                self._claimed.discard(job.key)
+            self._cache.release([job.key], self._owner)
+
+    def answered(self, job):
+        """Note that ``job``'s answer is stored (storing it dropped the claim)."""
+        job.claimed = False
+        with self._lock:
+            self._claimed.discard(job.key)
 
     def release(self, job):
-        """Give back a job's reservation (its answer arrived, or it failed)."""
+        """Give back a job's reservation and claim (its answer arrived, or it failed)."""
         if job.reserved is not None:
             self._budget.release(*job.reserved)
             job.reserved = None
+        self._unclaim(job)
+
+    def release_all(self):
+        """Drop every claim this run still holds (it stops early)."""
+        with self._lock:
+            keys, self._claimed = list(self._claimed), set()
+        if keys and self._cache is not None:
+            self._cache.release(keys, self._owner)
+
+    def failed(self, job, exc):
+        """Whether a job whose call failed may be left unanswered (else the run stops)."""
+        return self._on_failure is not None and bool(self._on_failure(job, exc))
 
 
-def complete_concurrently(jobs, deliver, complete, concurrency):
+def complete_concurrently(jobs, deliver, complete, concurrency, cancel=None):
     """Send ``jobs`` with ``complete`` on up to ``concurrency`` threads, in order.
 
     A job is taken from the queue (and so reserved in the budget) only when
-    a thread is free. The first failure stops new submissions and is raised
-    once the calls in flight (already paid for) are in and delivered.
+    a thread is free. The first failure that may not be left unanswered
+    (:meth:`Jobs.failed`) stops new submissions and is raised once the
+    calls in flight (already paid for) are in and delivered.
+
+    The threads are daemons and the caller's thread only waits: on Ctrl-C
+    (``KeyboardInterrupt`` in the caller's thread) ``cancel`` is set, so no
+    new attempt is made, and the interrupt is raised at once, without
+    waiting for calls in flight (an answer that still comes in is
+    delivered, since it is paid for).
 
     Parameters
     ----------
@@ -111,27 +277,44 @@ def complete_concurrently(jobs, deliver, complete, concurrency):
     complete : callable
         ``complete(messages, params) -> response``.
     concurrency : int
+    cancel : threading.Event, default=None
     """
+    cancel = cancel or threading.Event()
+    done = queue.Queue()
 
     def send(job):
+        error = None
         try:
             deliver(job, complete(job.messages, job.params))
+        except Exception as exc:  # reported to the caller's thread, unless it may be left
+            error = None if jobs.failed(job, exc) else exc
+        except BaseException as exc:
+            error = exc
         finally:
             jobs.release(job)
+            done.put(error)
 
-    error, pending = None, set()
-    with ThreadPoolExecutor(max_workers=min(concurrency, max(1, len(jobs)))) as pool:
+    error, running = None, 0
+    try:
         while True:
-            while len(pending) < concurrency and error is None:
+            while running < concurrency and error is None and not cancel.is_set():
                 job = next(jobs, None)
                 if job is None:
                     break
-                pending.add(pool.submit(send, job))
-            if not pending:
+                threading.Thread(target=send, args=(job,), daemon=True,
+                                 name="skfreeal-llm-call").start()
+                running += 1
+            if running == 0:
                 break
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                if future.exception() is not None and error is None:
-                    error = future.exception()
+            try:
+                failure = done.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            running -= 1
+            if failure is not None and error is None:
+                error = failure
+    except BaseException:
+        cancel.set()  # Ctrl-C: no new attempt; calls in flight are abandoned
+        raise
     if error is not None:
         raise error

@@ -99,7 +99,7 @@ def reveal(value):
 
 
 def scrub(message, secret):
-    """Remove a secret, and any piece of it of 8 characters or more, from a message.
+    """Remove a secret (whatever its length), and any piece of it of 8 characters or more.
 
     Parameters
     ----------
@@ -114,11 +114,15 @@ def scrub(message, secret):
     --------
     >>> scrub("HTTP 401: bad key sk-abc123456789", Secret("sk-abc123456789"))
     'HTTP 401: bad key ***'
+    >>> scrub("Incorrect API key provided: k3y.", "k3y")
+    'Incorrect API key provided: ***.'
     """
     secret = reveal(secret)
     if not secret or not message:
         return message
-    for length in range(len(secret), _MIN_PIECE - 1, -1):
+    # The whole secret first, however short: a provider may echo a short key whole.
+    message = message.replace(secret, _MASK)
+    for length in range(len(secret) - 1, _MIN_PIECE - 1, -1):
         for start in range(0, len(secret) - length + 1):
             piece = secret[start : start + length]
             if piece in message:
@@ -154,14 +158,22 @@ class SecretParamsMixin:
         params = super().get_params(deep=deep)
         for name in self._secret_params:
             if isinstance(params.get(name), str):
-                params[name] = Secret(params[name])
+                params[name] = self._conceal(name, params[name])
         return params
+
+    def _conceal(self, name, value):
+        """How ``get_params`` hands out the secret parameter ``name`` given as a ``str``."""
+        return Secret(value)
+
+    def _redact(self, name, value):
+        """What a pickle stores in place of the secret parameter ``name`` (default: None)."""
+        return None
 
     def __getstate__(self):
         state = dict(super().__getstate__())
         for name in self._secret_params:
             if name in state:
-                state[name] = None
+                state[name] = self._redact(name, state[name])
         return state
 
     def _keep_secrets(self, twin):

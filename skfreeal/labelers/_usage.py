@@ -48,10 +48,11 @@ class Usage:
     Attributes
     ----------
     calls : int
-        Requests answered by the model (retries of a failed request are not
-        counted: a failed request is not charged).
+        Requests answered by the model (an attempt that failed is not a call;
+        see ``billed_failures``).
     prompt_tokens, completion_tokens : int
-        As reported by the endpoint (exact counts for the local model).
+        As reported by the endpoint (exact counts for the local model),
+        plus those of ``billed_failures``.
     cached_tokens : int
         Prompt tokens the model did not have to process again because the
         previous prompt began the same way (its KV cache), as reported by
@@ -60,6 +61,18 @@ class Usage:
         Requests answered from the response cache, at no cost.
     retries : int
         Failed attempts that were retried.
+    billed_failures : int
+        Failed attempts the endpoint may have billed all the same: an answer
+        that came back unreadable (truncated, malformed, no choices) or not
+        at all after the request was sent (a timeout, a dropped
+        connection). Each is charged in the tokens and the cost, at the
+        usage the endpoint reported when it did, else at the request's
+        worst case (its estimated prompt and ``max_tokens``), so that the
+        budget covers what the provider may bill.
+    failed : int
+        Requests that failed for good and were left unanswered (with
+        ``on_failure="abstain"``; with ``"raise"`` the first one stops the
+        run).
     cost : float
         Estimated cost in USD, from the price table.
     """
@@ -70,6 +83,8 @@ class Usage:
     cached_tokens: int = 0
     cache_hits: int = 0
     retries: int = 0
+    billed_failures: int = 0
+    failed: int = 0
     cost: float = 0.0
 
     @property
@@ -209,6 +224,38 @@ class Budget:
             self.usage.prompt_tokens += int(prompt_tokens)
             self.usage.completion_tokens += int(completion_tokens)
             self.usage.cost += self.cost(prompt_tokens, completion_tokens)
+
+    def charge_failure(self, prompt_tokens, completion_tokens):
+        """Record a failed attempt the endpoint may have billed; say whether to stop retrying.
+
+        The request's reservation is still held and covers its retry; the
+        retry is allowed only while what is spent plus every reservation
+        stays within the budget, so the budget is never passed by more than
+        what one call's estimate missed.
+
+        Returns
+        -------
+        reason : str or None
+            Why a retry would risk passing the budget, or None.
+        """
+        with self._lock:
+            self.usage.billed_failures += 1
+            self.usage.prompt_tokens += int(prompt_tokens)
+            self.usage.completion_tokens += int(completion_tokens)
+            self.usage.cost += self.cost(prompt_tokens, completion_tokens)
+            used_tokens = self.usage.total_tokens + self._reserved_tokens
+            used_cost = self.usage.cost + self._reserved_cost
+            if self.max_tokens is not None and used_tokens > self.max_tokens:
+                return (
+                    f"max_tokens={self.max_tokens} could be passed by a retry: {used_tokens} "
+                    "tokens spent (unreadable answers included) or in flight"
+                )
+            if self.max_cost is not None and used_cost > self.max_cost + 1e-12:
+                return (
+                    f"max_cost={self.max_cost} USD could be passed by a retry: {used_cost:.6f} "
+                    "USD spent (unreadable answers included) or in flight"
+                )
+            return None
 
     def count(self, field, n=1):
         """Add ``n`` to a counter of the usage (``cache_hits``, ``retries``, ``cached_tokens``)."""
