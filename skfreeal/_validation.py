@@ -245,7 +245,7 @@ def check_partial_labels(y, n_samples, *, classes=None, name="y"):
     Examples
     --------
     >>> classes, codes = check_partial_labels(["b", None, "a", -1], 4)
-    >>> list(classes), codes.tolist()
+    >>> classes.tolist(), codes.tolist()
     (['a', 'b'], [1, -1, 0, -1])
     >>> check_partial_labels(["pos", 0, None], 3, classes=["neg", "pos"])[1].tolist()
     [1, 0, -1]

@@ -30,7 +30,7 @@ class RandomQuery(BaseEstimator):
     Examples
     --------
     >>> RandomQuery().select([3, 5, 8], 2, random_state=0).tolist()
-    [3, 5]
+    [8, 5]
     """
 
     def select(self, candidates, n, *, proba=None, random_state=None):
