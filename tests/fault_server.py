@@ -364,8 +364,9 @@ class _Handler(BaseHTTPRequestHandler):
         users = [m for m in messages if m.get("role") == "user"]
         text = users[-1]["content"] if users else ""
         digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+        kind = (request.get("response_format") or {}).get("type")
         entry = {"text": text, "n_messages": len(messages), "model": request.get("model"),
-                 "digest": digest}
+                 "digest": digest, "response_format": kind}
         if not self.path.rstrip("/").endswith("/chat/completions"):
             server._record(outcome="404", **entry)
             return self._error(404, f"no route {self.path}")
@@ -412,7 +413,6 @@ class _Handler(BaseHTTPRequestHandler):
             return self._drop()
         if fault == "drop":
             return self._drop()
-        kind = (request.get("response_format") or {}).get("type")
         if kind is not None and kind != "text" and kind not in server.schema_formats:
             server._record(outcome="400", **entry)
             return self._error(400, f"response_format of type {kind!r} is not supported.")
