@@ -3,13 +3,11 @@
 import logging
 import math
 import threading
-import warnings
 from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._cache_dir import get_cache_dir
@@ -21,12 +19,19 @@ from ._annotation import (
     mean_prior,
     read_distributions,
 )
-from ._cache import ResponseCache, cache_key
-from ._demos import check_demos, is_near_copy, text_signature
-from ._parsing import parse_generated_texts, talks_about_task
+from ._cache import ResponseCache
+from ._demos import check_demos
+from ._engine import RequestRun
+from ._generation import (
+    _EXAMPLES_PER_CALL,
+    _GENERATION_PASSES,
+    _TEXTS_PER_CALL,
+    DemoGenerationMixin,
+    _texts_asked,
+)
 from ._prompts import annotation_messages, generation_messages, order_demos, system_prompt
-from ._requests import BudgetStop, Job, Jobs, RunContext, complete_concurrently
-from ._usage import Budget, BudgetExceededError, Usage
+from ._requests import RunContext, complete_concurrently
+from ._usage import Budget, BudgetExceededError, Usage  # noqa: F401 (named in docstrings)
 
 __all__ = ["BaseLabeler"]
 
@@ -35,28 +40,12 @@ logger = logging.getLogger("skfreeal.labelers")
 # Logprobs of this many answer tokens are kept in the cache (labels are short).
 _KEPT_LOGPROB_TOKENS = 48
 _TOP_LOGPROBS = 5
-# Unlabelled examples shown per demo-generation call, and texts asked per call.
-# One text a call: asked for a list, small local models copy the examples or
-# repeat one text (Qwen2.5-0.5B kept 1 of 16 asked on tweets); asked for one
-# text beside two examples, it wrote 15 of 16 usable ones. The extra prompt
-# tokens are small next to the annotation of the data set.
-_EXAMPLES_PER_CALL = 2
-_TEXTS_PER_CALL = 1
-# Passes over the labels that still lack demonstrations.
-_GENERATION_PASSES = 5
-
-
-def _texts_asked(k):
-    """Texts asked of one generation call for ``k`` wanted: a list gets one spare."""
-    return k + (k > 1)
-
-
 def _approximate_tokens(messages):
     """Tokens of a chat request without a tokenizer: characters / 4 plus 4 a message."""
     return sum(len(m["content"]) for m in messages) / 4.0 + 4 * len(messages)
 
 
-class BaseLabeler(BaseEstimator):
+class BaseLabeler(DemoGenerationMixin, BaseEstimator):
     """Base class of the LLM annotators used by FreeAL.
 
     A labeler asks an LLM for the label of each text by in-context learning
@@ -427,96 +416,15 @@ class BaseLabeler(BaseEstimator):
         in the order of their messages, so that consecutive prompts share
         long prefixes; :meth:`_complete_batch` sends them. A request that
         failed for good is None in the result with ``on_failure="abstain"``.
+        See :class:`~skfreeal.labelers._engine.RequestRun`.
         """
-        model_id = self._model_id()
-        keys = [cache_key(model_id, m, p) for m, p in requests]
-        cache = self._get_cache()
-        budget = self._budget()
-        found = cache.get_many(keys) if cache is not None else {}
-        results = [found.get(key) for key in keys]
-        todo = {}
-        for i, key in enumerate(keys):
-            if key in found:
-                budget.count("cache_hits")
-            elif key in todo:
-                budget.count("cache_hits")  # the same request twice in one batch
-                todo[key].append(i)
-            else:
-                todo[key] = [i]
-        order = sorted(todo, key=lambda k: [m["content"] for m in requests[todo[k][0]][0]])
-        run = RunContext(budget, self._estimate_prompt_tokens)
-        progress = self._progress(len(todo))
-        failures = []
+        return RequestRun(self, requests).execute()
 
-        def answered_elsewhere(job, response):  # by another run sharing the cache
-            budget.count("cache_hits", len(todo[job.key]))
-            for i in todo[job.key]:
-                results[i] = response
-            if progress is not None:
-                progress.update(1)
-
-        def failed(job, exc):
-            if self.on_failure != "abstain" or not getattr(exc, "transient", False):
-                return False
-            budget.count("failed")
-            failures.append(str(exc))
-            if progress is not None:
-                progress.update(1)
-            return True
-
-        jobs = Jobs([Job(*requests[todo[k][0]], k) for k in order], budget,
-                    self._estimate_prompt_tokens, cache=cache, lease=self._claim_lease(),
-                    found=answered_elsewhere, on_failure=failed, cancel=run.cancel)
-
-        def deliver(job, response):
-            budget.charge(response["prompt_tokens"], response["completion_tokens"])
-            budget.count("cached_tokens", response.get("cached_tokens", 0))
-            n_bytes = sum(len(m["content"].encode("utf-8")) for m in job.messages)
-            ratio = response["prompt_tokens"] / max(1, n_bytes)
-            self._tokens_per_byte = max(ratio, getattr(self, "_tokens_per_byte", None) or 0.0)
-            if cache is not None:
-                cache.put(job.key, response)
-                jobs.answered(job)
-            jobs.release(job)
-            if run.cancel.is_set():  # a paid answer that came in after Ctrl-C: cached only
-                return
-            for i in todo[job.key]:
-                results[i] = response
-            if progress is not None:
-                progress.update(1)
-
-        self._run_context = run
-        stopped = None
-        try:
-            self._complete_batch(jobs, deliver)
-        except BudgetStop as exc:  # a retry could have passed the budget
-            stopped = exc.reason
-        except BaseException:  # Ctrl-C, or a failure: stop the calls still retrying
-            run.cancel.set()
-            raise
-        finally:
-            self._run_context = None
-            jobs.release_all()
-            if progress is not None:
-                progress.close()
-        if failures:
-            logger.warning(
-                "%d of %d requests to %s failed all their attempts and are left unanswered "
-                "(on_failure='abstain'); the first: %s",
-                len(failures), len(todo), self._describe(), failures[0],
-            )
-        stop = jobs.stop or stopped
-        if stop is not None:
-            n_done = sum(r is not None for r in results)
-            raise BudgetExceededError(
-                f"LLM budget of {self._describe()} reached: {stop}. {n_done} of "
-                f"{len(requests)} requests are answered and cached; raise the budget and "
-                "re-run to go on from there.",
-                usage=self.usage_.copy(),
-                n_done=n_done,
-                n_total=len(requests),
-            )
-        return results
+    def _learn_tokens_per_byte(self, messages, prompt_tokens):
+        """Keep the largest tokens-per-byte ratio seen (the budget's prompt estimate)."""
+        n_bytes = sum(len(m["content"].encode("utf-8")) for m in messages)
+        ratio = prompt_tokens / max(1, n_bytes)
+        self._tokens_per_byte = max(ratio, getattr(self, "_tokens_per_byte", None) or 0.0)
 
     def _progress(self, total):
         if not self.verbose or total == 0:
@@ -626,101 +534,6 @@ class BaseLabeler(BaseEstimator):
             )
             return mean_prior(self._run(requests), labels)
         return None
-
-    def generate_demos(self, n, examples, random_state=None):
-        """Write ``n`` synthetic labelled texts in the style of ``examples``.
-
-        FreeAL's demonstration generation: for each label, the LLM sees a
-        few randomly drawn unlabelled examples and writes new texts of that
-        label in their style. Answers are parsed (numbered lines, bullets or
-        JSON) and cleaned; texts that copy an example, repeat one already
-        kept, or name several labels (they talk about the task) are dropped;
-        with ``filter_demos``, so are texts the model itself does not label
-        as intended (zero-shot). The result is balanced over the labels.
-
-        Parameters
-        ----------
-        n : int
-            How many demonstrations to return.
-        examples : iterable of str
-            Unlabelled texts whose style to imitate.
-        random_state : int, RandomState instance or None, default=None
-            Which examples are shown; falls back to ``self.random_state``.
-
-        Returns
-        -------
-        demos : list of (str, int)
-            (text, label id) pairs, labels interleaved, as balanced as the
-            answers allow (a warning says when a label fell short).
-        """
-        self._validate_params()
-        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (Integral, np.integer)) or n < 1:
-            raise ValueError(f"n must be a positive int, got {n!r}.")
-        labels = self._check_labels()
-        examples = check_texts(examples, name="examples")
-        rng = check_random_state(self.random_state if random_state is None else random_state)
-        quota = [n // len(labels) + (i < n % len(labels)) for i in range(len(labels))]
-        collected = [[] for _ in labels]
-        shown = [e for e in examples if e.strip()] or examples
-        seen = {text_signature(e) for e in shown}  # examples, then every text kept
-        mean_chars = np.mean([min(len(e), self.max_demo_chars) for e in shown])
-        tokens_per_text = int(mean_chars / 3) + 12
-        for _ in range(_GENERATION_PASSES):  # make up for short, copied or rejected answers
-            wanted = [(i, q - len(c)) for i, (q, c) in enumerate(zip(quota, collected))
-                      if q > len(c)]
-            if not wanted:
-                break
-            requests, owners = [], []
-            for i, missing in wanted:
-                for start in range(0, missing, _TEXTS_PER_CALL):
-                    k = _texts_asked(min(_TEXTS_PER_CALL, missing - start))
-                    picked = rng.choice(
-                        len(shown), min(_EXAMPLES_PER_CALL, len(shown)), replace=False
-                    )
-                    messages = generation_messages(
-                        labels[i],
-                        [shown[j] for j in picked],
-                        k,
-                        task=self.task,
-                        label_description=(self.label_descriptions or {}).get(labels[i]),
-                        max_example_chars=self.max_demo_chars,
-                    )
-                    params = {
-                        "temperature": float(self.generation_temperature),
-                        "max_tokens": min(1024, k * tokens_per_text),
-                        "seed": int(rng.randint(2**31 - 1)),
-                    }
-                    requests.append((messages, params))
-                    owners.append((i, k))
-            candidates = []
-            for (i, k), response in zip(owners, self._run(requests)):
-                if response is None:  # failed for good (on_failure="abstain")
-                    continue
-                for text in parse_generated_texts(response["text"], labels)[:k]:
-                    key = text_signature(text)
-                    if key in seen or talks_about_task(text, labels) or is_near_copy(key, seen):
-                        continue
-                    seen.add(key)
-                    candidates.append((text, i))
-            if candidates and self.filter_demos:
-                ids, _ = self.annotate([text for text, _ in candidates])
-                candidates = [c for c, got in zip(candidates, ids) if got == c[1]]
-            for text, i in candidates:
-                if len(collected[i]) < quota[i]:
-                    collected[i].append(text)
-        short = {labels[i]: (len(c), q) for i, (c, q) in enumerate(zip(collected, quota))
-                 if len(c) < q}
-        if short:
-            warnings.warn(
-                "The LLM wrote fewer usable demonstrations than asked for some labels "
-                f"(got, wanted): {short}.",
-                stacklevel=2,
-            )
-        demos = []
-        for rank in range(max(quota)):
-            demos.extend((c[rank], i) for i, c in enumerate(collected) if rank < len(c))
-        return demos
-
 
     # -- the dry run ----------------------------------------------------------------
 
