@@ -59,7 +59,8 @@ def _demos(data, n_texts, k):
     return [[(pool[j], pool_ids[j]) for j in row] for row in nearest]
 
 
-def run(datasets=("tweets", "yahoo"), n_texts=300, k=4, llm="qwen2.5-coder-0.5b"):
+def run(datasets=("tweets", "yahoo"), n_texts=300, k=4, llm="qwen2.5-coder-0.5b",
+        llm_threads=None):
     """Score every reading on every data set; return the result dict."""
     from skfreeal.labelers import LocalLabeler
 
@@ -73,7 +74,7 @@ def run(datasets=("tweets", "yahoo"), n_texts=300, k=4, llm="qwen2.5-coder-0.5b"
         for context, demos in contexts.items():
             for reading, params in READINGS.items():
                 labeler = LocalLabeler(llm, labels=list(data.label_names), task=data.task,
-                                       **params)
+                                       n_threads=llm_threads, **params)
                 start = time.perf_counter()
                 ids, _ = labeler.annotate(texts, demos)
                 pred = np.array(list(data.label_names) + [None], dtype=object)[ids]
@@ -130,12 +131,14 @@ def main(argv=None):
                         choices=["tweets", "yahoo"])
     parser.add_argument("--n-texts", type=int, default=300)
     parser.add_argument("--k", type=int, default=4)
+    parser.add_argument("--llm-threads", type=int, default=None,
+                        help="local LLM threads (default: every core; 1 on a shared machine)")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
     path = RESULTS_DIR / "label_quality.json"
     if not args.report_only:
         setup_environment()
-        result = run(args.datasets, args.n_texts, args.k)
+        result = run(args.datasets, args.n_texts, args.k, llm_threads=args.llm_threads)
         result["command"] = " ".join(["python -m benchmarks.label_quality", *argv])
         path = write_result(result, "label_quality")
     import json

@@ -67,6 +67,8 @@ from skfreeal.datasets import *
 from skfreeal.demonstrations import *
 from skfreeal.labelers import *
 from skfreeal.noise import *
+from skfreeal.query import *
+from skfreeal.calibration import *
 from skfreeal.slm import *
 """
 
