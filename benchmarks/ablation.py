@@ -28,6 +28,7 @@ import time
 import numpy as np
 
 from ._common import BENCH_DIR, RESULTS_DIR, machine_info, setup_environment, write_result
+from .student import OLD_PARAMS
 
 __all__ = ["ROWS", "main", "render", "run_row"]
 
@@ -36,7 +37,7 @@ BASELINE_REVISION = "64589e8"  # the last revision before the levers
 LLM = "qwen2.5-coder-0.5b"
 
 # The student as it was before the student lever (item 6 of the issue).
-OLD_STUDENT = {"lr": 5e-5, "warmup_epochs": 1}
+OLD_STUDENT = OLD_PARAMS
 
 # (key, what the row adds, labeler params, FreeAL params, student params); cumulative.
 ROWS = [

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from sklearn_compat.base import _fit_context
 
@@ -18,9 +18,12 @@ from .._validation import check_partial_labels, check_texts
 from ..base import RobustStudentMixin
 from ..noise import GMMNoiseFilter
 from ._augment import EDAAugmenter, FunctionAugmenter
-from ._data import PadCollate, TrainingSet, load_tokenizer, resolve_device, tokenize
+from ._data import (PadCollate, TrainingSet, auto_max_length, load_tokenizer, resolve_device,
+                    tokenize)
 from ._module import EncoderClassifier
 from ._net import NoiseSplit, RobustNet, linear_schedule
+from ._probe import ProbeInit
+from ._schedule import auto_n_steps, count_steps, plan_epochs
 
 __all__ = ["RobustTextClassifier"]
 
@@ -34,7 +37,10 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
     """Transformer text classifier trained robustly on noisy labels (FreeAL's SLM).
 
     A pretrained encoder with mean pooling and a linear head, fine-tuned by
-    the robust self-training of FreeAL (Xiao et al., 2023): warm-up epochs
+    the robust self-training of FreeAL (Xiao et al., 2023). The head starts
+    as a linear probe: a logistic regression on the frozen encoder's
+    embeddings of the labelled texts (LP-FT), so that fine-tuning starts
+    from the probe's accuracy. Then warm-up epochs
     of cross-entropy, then, every epoch, per-sample losses in eval mode split
     by ``noise_filter`` into clean and noisy samples, and the loss::
 
@@ -66,16 +72,39 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
         ``list[str] -> list[str]`` (wrapped in
         :class:`~skfreeal.slm.FunctionAugmenter`). None means
         :class:`~skfreeal.slm.EDAAugmenter` (random word deletion and swap).
-    max_epochs : int, default=6
-        Training epochs, warm-up included.
-    warmup_epochs : int, default=2
-        Epochs of plain cross-entropy before the robust epochs.
+    max_epochs : int or "auto", default="auto"
+        Training epochs, warm-up included. ``"auto"``: the fewest whole
+        epochs that make ``n_steps`` optimizer steps. An int trains exactly
+        that many epochs (then ``n_steps`` must be ``"auto"``).
+    n_steps : int or "auto", default="auto"
+        Optimizer steps, warm-up included, rounded up to whole epochs (warm-up
+        epochs iterate over the labelled texts, robust ones over all texts).
+        ``"auto"``: six epochs' worth, at least 100 steps and at most the
+        tokens of 300 steps of 32 texts of 64 tokens (``n_steps * batch_size
+        * max_length_``), so small data sets get enough updates and long
+        texts a bounded cost; always at least one epoch after the warm-up.
+    warmup_epochs : int, default=1
+        Epochs of plain cross-entropy before the robust epochs. One: the head
+        starts from the probe, and longer warm-ups let the encoder fit an
+        LLM's label errors before the first clean/noisy split.
     batch_size : int, default=32
         Training batch size; inference uses ``max(64, 2 * batch_size)``.
-    lr : float, default=1e-4
-        Peak AdamW learning rate (10% linear warm-up, then linear decay).
-    max_length : int, default=64
-        Texts are truncated to this many tokens (tweets rarely exceed it).
+    lr : float, default=5e-5
+        Peak AdamW learning rate (10% linear warm-up, then linear decay);
+        FreeAL's student used 5e-5 on noisy LLM labels, where 1e-4 fitted
+        the label errors before the first split.
+    max_length : int or "auto", default="auto"
+        Texts are truncated to this many tokens, special tokens included.
+        ``"auto"``: the 95th percentile of the training texts' token
+        lengths, at least 64 and at most 256 and the tokenizer's
+        ``model_max_length``. Batches are padded to their longest text, so
+        a large value costs only where texts are long.
+    head_init : {"probe", "random"}, default="probe"
+        ``"probe"``: before training, the head is set to a logistic
+        regression fitted on the frozen encoder's mean-pooled embeddings of
+        the labelled texts, its ``C`` chosen by 5-fold cross-validation
+        (linear probing, then fine-tuning: LP-FT). ``"random"``: a randomly
+        initialised head.
     rampup_epochs : int, default=10
         Robust epochs over which the weight ``w`` of mixup and consistency
         rises linearly to 1.
@@ -127,6 +156,15 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
         eval-mode loss pass and augmentation).
     n_epochs_ : int
         Epochs run.
+    n_steps_ : int
+        Optimizer steps run.
+    max_length_ : int
+        The truncation length used (``max_length`` resolved).
+    probe_C_ : float
+        The probe's chosen ``C`` (NaN when ``head_init="random"``).
+    probe_score_ : float
+        The probe's cross-validated accuracy on the labelled texts (NaN when
+        ``head_init="random"`` or a class has a single text).
     fit_seconds_ : float
         Wall time of the training loop (model loading excluded).
 
@@ -138,7 +176,7 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
     Examples
     --------
     >>> from skfreeal import RobustTextClassifier
-    >>> clf = RobustTextClassifier(max_epochs=1, random_state=0)  # doctest: +SKIP
+    >>> clf = RobustTextClassifier(n_steps=4, random_state=0)  # doctest: +SKIP
     >>> clf.fit(["great", "awful", "nice", "bad"], ["pos", "neg", "pos", "neg"])  # doctest: +SKIP
     >>> clf.predict(["lovely"])  # doctest: +SKIP
     """
@@ -147,11 +185,13 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
         "model_name_or_path": [str, os.PathLike, None],
         "noise_filter": [HasMethods(["fit", "score_samples", "predict"]), None],
         "augmenter": [HasMethods(["augment"]), callable, None],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "n_steps": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
-        "max_length": [Interval(Integral, 2, None, closed="left")],
+        "max_length": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
+        "head_init": [StrOptions({"probe", "random"})],
         "rampup_epochs": [Interval(Integral, 0, None, closed="left")],
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
         "mixup_weight": [Interval(Real, 0, None, closed="left")],
@@ -164,18 +204,21 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
     }
 
     def __init__(self, model_name_or_path=None, *, noise_filter=None, augmenter=None,
-                 max_epochs=6, warmup_epochs=2, batch_size=32, lr=1e-4, max_length=64,
-                 rampup_epochs=10, consistency_weight=1.0, mixup_weight=1.0,
-                 mixup_alpha=4.0, sharpen_temperature=0.5, robust=True, device="auto",
-                 random_state=None, verbose=0):
+                 max_epochs="auto", n_steps="auto", warmup_epochs=1, batch_size=32, lr=5e-5,
+                 max_length="auto", head_init="probe", rampup_epochs=10,
+                 consistency_weight=1.0, mixup_weight=1.0, mixup_alpha=4.0,
+                 sharpen_temperature=0.5, robust=True, device="auto", random_state=None,
+                 verbose=0):
         self.model_name_or_path = model_name_or_path
         self.noise_filter = noise_filter
         self.augmenter = augmenter
         self.max_epochs = max_epochs
+        self.n_steps = n_steps
         self.warmup_epochs = warmup_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.max_length = max_length
+        self.head_init = head_init
         self.rampup_epochs = rampup_epochs
         self.consistency_weight = consistency_weight
         self.mixup_weight = mixup_weight
@@ -209,13 +252,20 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
                 f"y must hold at least 2 classes among its labelled entries, got "
                 f"{len(classes)}: {classes.tolist()!r}."
             )
+        if self.max_epochs != "auto" and self.n_steps != "auto":
+            raise ValueError(
+                f"Give max_epochs or n_steps, not both: got max_epochs={self.max_epochs!r} "
+                f"and n_steps={self.n_steps!r}; set the other to 'auto'."
+            )
         rng = check_random_state(self.random_state)
         torch_seed, loader_seed, net_seed, split_seed = rng.randint(_MAX_SEED, size=4)
         self.classes_ = classes
         self.device_ = resolve_device(self.device)
         path = str(self.model_name_or_path or minilm_path())
         self.tokenizer_ = load_tokenizer(path)
-        tokenize_fn = functools.partial(tokenize, self.tokenizer_, max_length=self.max_length)
+        self.max_length_ = (auto_max_length(self.tokenizer_, texts) if self.max_length == "auto"
+                            else int(self.max_length))
+        tokenize_fn = functools.partial(tokenize, self.tokenizer_, max_length=self.max_length_)
         dataset = TrainingSet(texts, tokenize_fn(texts), codes)
 
         devices = [torch.device(self.device_).index or 0] if self.device_.startswith("cuda") else []
@@ -239,15 +289,32 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
         elif not hasattr(augmenter, "augment"):
             augmenter = FunctionAugmenter(augmenter)
         noise_filter = GMMNoiseFilter() if self.noise_filter is None else self.noise_filter
-        n_lab = len(dataset.labelled)
-        n_all = len(dataset.y) if self.robust else n_lab
-        warm = min(self.max_epochs, self.warmup_epochs) if self.robust else self.max_epochs
-        total_steps = warm * -(-n_lab // self.batch_size) + (self.max_epochs - warm) * -(
-            -n_all // self.batch_size
+        sizes = dict(
+            n_labelled=len(dataset.labelled),
+            n_samples=len(dataset.y) if self.robust else len(dataset.labelled),
+            batch_size=self.batch_size, warmup_epochs=self.warmup_epochs if self.robust else 0,
         )
+        if self.max_epochs != "auto":
+            n_epochs = self.max_epochs
+        else:
+            n_steps = self.n_steps
+            if n_steps == "auto":
+                n_steps = auto_n_steps(sizes["n_labelled"], batch_size=self.batch_size,
+                                       max_length=self.max_length_)
+            n_epochs = plan_epochs(n_steps, **sizes)
+        total_steps = count_steps(n_epochs, **sizes)
         schedule = functools.partial(
             linear_schedule, total_steps=total_steps, warmup_steps=max(1, total_steps // 10)
         )
+        callbacks = [
+            ("noise_split", NoiseSplit(noise_filter, augmenter, tokenize_fn, seed=split_seed)),
+            ("lr_schedule", LRScheduler(
+                policy=torch.optim.lr_scheduler.LambdaLR, lr_lambda=schedule,
+                step_every="batch",
+            )),
+        ]
+        if self.head_init == "probe":
+            callbacks.insert(0, ("probe_init", ProbeInit(seed=split_seed)))
         return RobustNet(
             EncoderClassifier,
             module__model_name_or_path=path,
@@ -256,19 +323,13 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
             criterion__ignore_index=-1,
             optimizer=torch.optim.AdamW,
             lr=self.lr,
-            max_epochs=self.max_epochs,
+            max_epochs=n_epochs,
             batch_size=self.batch_size,
             train_split=None,
             iterator_train__shuffle=True,
             iterator_train__collate_fn=PadCollate(self.tokenizer_.pad_token_id or 0),
             iterator_train__generator=torch.Generator().manual_seed(int(loader_seed)),
-            callbacks=[
-                ("noise_split", NoiseSplit(noise_filter, augmenter, tokenize_fn, seed=split_seed)),
-                ("lr_schedule", LRScheduler(
-                    policy=torch.optim.lr_scheduler.LambdaLR, lr_lambda=schedule,
-                    step_every="batch",
-                )),
-            ],
+            callbacks=callbacks,
             robust=self.robust,
             warmup_epochs=self.warmup_epochs,
             rampup_epochs=self.rampup_epochs,
@@ -284,7 +345,11 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
         )
 
     def _store_fit_results(self, net, dataset):
-        split = dict(net.callbacks_)["noise_split"]
+        callbacks = dict(net.callbacks_)
+        split = callbacks["noise_split"]
+        probe = callbacks.get("probe_init")
+        self.probe_C_ = probe.C_ if probe is not None else float("nan")
+        self.probe_score_ = probe.cv_score_ if probe is not None else float("nan")
         n = len(dataset.y)
         labelled = dataset.labelled
         self.noise_filter_ = split.noise_filter_
@@ -304,6 +369,7 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
             entry["seconds"] = entry.pop("dur")
             self.history_.append(entry)
         self.n_epochs_ = len(self.history_)
+        self.n_steps_ = sum(len(row["batches"]) for row in net.history)
         # Keep only what prediction needs: no optimizer, history, callbacks,
         # data loader settings or random generators in the fitted net (or pickle).
         net.trim_for_prediction()
@@ -314,7 +380,7 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
 
     def _token_ids(self, X):
         check_is_fitted(self)
-        return tokenize(self.tokenizer_, check_texts(X), self.max_length)
+        return tokenize(self.tokenizer_, check_texts(X), self.max_length_)
 
     def decision_function(self, X):
         """Logits of each class.

@@ -15,6 +15,7 @@ __all__ = [
     "UNLABELLED",
     "TrainingSet",
     "PadCollate",
+    "auto_max_length",
     "batched_apply",
     "load_tokenizer",
     "pad_sequences",
@@ -59,6 +60,32 @@ def tokenize(tokenizer, texts, max_length):
         return_attention_mask=False, return_token_type_ids=False,
     )
     return encoded["input_ids"]
+
+
+def auto_max_length(tokenizer, texts, *, percentile=95, floor=64, cap=256):
+    """A truncation length from the texts' token lengths.
+
+    The ``percentile``-th percentile of the token lengths (special tokens
+    included), at least ``floor`` and at most ``cap`` and the tokenizer's
+    ``model_max_length``. Padding is per batch, so a length above every
+    text's costs nothing; the cap bounds the cost of a training step, which
+    grows with the longest text of the batch.
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+    texts : list of str
+    percentile : float, default=95
+    floor, cap : int, default=64, 256
+
+    Returns
+    -------
+    max_length : int
+    """
+    model_max = getattr(tokenizer, "model_max_length", None) or cap
+    top = int(min(cap, model_max)) if model_max < 10**6 else int(cap)  # 1e30: no limit known
+    lengths = [len(ids) for ids in tokenize(tokenizer, texts, top)]
+    return int(min(top, max(floor, np.ceil(np.percentile(lengths, percentile)))))
 
 
 def pad_sequences(sequences, pad_id):
