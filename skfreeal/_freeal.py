@@ -1,5 +1,6 @@
 """FreeALClassifier: the LLM/SLM collaborative labelling loop inside ``fit``."""
 
+import inspect
 import logging
 import warnings
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from sklearn_compat.base import _fit_context
 
+from ._console import ensure_log_handler, quiet_transformers
+from ._progress import progress_bar, progress_stage
 from ._rounds import LabelState, RoundRecorder
 from ._steps import annotate_with_demos, generated_pool, refined_pool
 from ._student import full_proba, train_student
@@ -39,6 +42,9 @@ logger = logging.getLogger("skfreeal")
 # The default student's settings (see the ``slm`` parameter).
 DEFAULT_SLM_PARAMS = {"lr": 5e-5, "warmup_epochs": 1}
 _MAX_SEED = np.iinfo(np.int32).max
+# Texts embedded per transform call: the progress bar of a long embedding moves
+# this often, and the result does not depend on verbose.
+_EMBED_CHUNK = 256
 
 
 @dataclass
@@ -167,7 +173,14 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         Seeds the subset draws, demonstration generation, k-medoids and the
         SLM (when its own ``random_state`` is None).
     verbose : int, default=0
-        0 silent; 1 logs each round; 2 also shows progress bars.
+        0 silent. 1: a line on stderr for each step and each round's summary
+        (through the ``skfreeal`` logger, which prints them with no logging
+        set-up; configured logging decides instead), and progress bars with
+        rate and time left for each LLM pass, the embedding and the
+        student's epochs when stderr is a terminal or in a notebook. 2: the
+        bars also in a file or a pipe, as a line every few seconds. The
+        labeler's, the student's and the embedder's clones get this
+        ``verbose`` where theirs is left at its default.
 
     Attributes
     ----------
@@ -354,17 +367,20 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
                 break
             pool = self._demo_pool(round_, parts, texts, embeddings, state, view, embed, rng)
             self._log("round %d: annotating %d texts", round_, todo.sum())
-            answers = annotate_with_demos(
-                parts.labeler, parts.retriever, texts, embeddings, todo, pool, self.n_demos
-            ).fused_with(view.proba if view is not None else None, self.label_fusion)
+            with progress_stage(f"round {round_}: annotating"):
+                answers = annotate_with_demos(
+                    parts.labeler, parts.retriever, texts, embeddings, todo, pool, self.n_demos
+                ).fused_with(view.proba if view is not None else None, self.label_fusion)
             changed, n_abstain = state.update(answers, round_)
             converged = round_ > 0 and not changed.any() and self.label_fraction >= 1
             recorder.llm_done()
             if not converged:  # unchanged labels would train the same student again
-                view = train_student(
-                    parts.student, texts, state.ids, classes=self.classes_,
-                    noise_filter=parts.noise_filter, eval_set=eval_set,
-                )
+                self._log("round %d: training the student", round_)
+                with progress_stage(f"round {round_}: training"):
+                    view = train_student(
+                        parts.student, texts, state.ids, classes=self.classes_,
+                        noise_filter=parts.noise_filter, eval_set=eval_set,
+                    )
             self._log_round(recorder.record(
                 round_=round_, annotated=todo, n_abstain=n_abstain, changed=changed,
                 labels=state.ids, view=view,
@@ -437,11 +453,15 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         return labeler
 
     def _components(self, rng):
-        """Check, clone and configure every component (the student seeded from ``rng``)."""
+        """Check, clone and configure every component (the student seeded from ``rng``).
+
+        The clones of the labeler, the student and the embedder get this
+        estimator's ``verbose`` where they have one left at its default.
+        """
         from .noise import GMMNoiseFilter
 
         seed = rng.randint(_MAX_SEED)
-        labeler = self._make_labeler(self.classes_)
+        labeler = self._pass_verbose(self._make_labeler(self.classes_))
         slm = self.slm
         if slm is None:
             from .slm import RobustTextClassifier
@@ -461,12 +481,23 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             if robust:
                 slm.set_params(noise_filter=noise_filter)
         return _Components(
-            labeler=labeler, student=slm,
+            labeler=labeler, student=self._pass_verbose(slm),
             noise_filter=noise_filter if noise_filter is not None else GMMNoiseFilter(
                 random_state=0),
             retriever=self._make_retriever(), query_strategy=self._make_query_strategy(),
-            embedder=self._make_embedder(),
+            embedder=self._pass_verbose(self._make_embedder()),
         )
+
+    def _pass_verbose(self, component):
+        """Set ``verbose`` on a clone whose own is at its default (the user left it)."""
+        own = component.get_params(deep=False).get("verbose", inspect.Parameter.empty)
+        if not self.verbose or own is inspect.Parameter.empty:
+            return component
+        declared = inspect.signature(type(component)).parameters.get("verbose")
+        if declared is not None and own == declared.default:
+            is_flag = isinstance(declared.default, bool)  # e.g. a Pipeline's
+            component.set_params(verbose=bool(self.verbose) if is_flag else self.verbose)
+        return component
 
     def _make_retriever(self):
         from .demonstrations import KNNRetriever
@@ -514,12 +545,28 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         return SentenceEmbedder()
 
     def _embedding_function(self, embedder, texts):
-        """Fit the retrieval embedder; return a function giving unit-length embeddings."""
+        """Fit the retrieval embedder; return a function giving unit-length embeddings.
+
+        Texts are embedded ``_EMBED_CHUNK`` at a time, with a progress bar
+        when there are more than one chunk of them.
+        """
         self._log("embedding %d texts for demonstration retrieval", len(texts))
-        embedder.fit(texts)
+        with quiet_transformers():
+            embedder.fit(texts)
 
         def embed(batch):
-            emb = np.asarray(embedder.transform(batch), dtype=np.float32)
+            bar = None
+            if len(batch) > _EMBED_CHUNK:
+                bar = progress_bar(len(batch), desc="embedding", unit="text", verbose=self.verbose)
+            chunks = []
+            for start in range(0, len(batch), _EMBED_CHUNK):
+                chunk = batch[start:start + _EMBED_CHUNK]
+                chunks.append(np.asarray(embedder.transform(chunk), dtype=np.float32))
+                if bar is not None:
+                    bar.update(len(chunk))
+            if bar is not None:
+                bar.close()
+            emb = np.concatenate(chunks) if chunks else np.zeros((0, 1), np.float32)
             norms = np.linalg.norm(emb, axis=1, keepdims=True)
             return emb / np.where(norms > 0, norms, 1.0)
 
@@ -539,11 +586,12 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             n_generated = self._n_generated(len(self.classes_), len(texts))
             if n_generated:
                 self._log("round 0: generating %d synthetic demonstrations", n_generated)
-            return generated_pool(
-                parts.labeler, texts, np.where(state.fixed, state.ids, -1),
-                n_generated=n_generated, n_classes=len(self.classes_), embed=embed, rng=rng,
-                fill=self.fill_missing_demos,
-            )
+            with progress_stage("round 0: writing demonstrations"):
+                return generated_pool(
+                    parts.labeler, texts, np.where(state.fixed, state.ids, -1),
+                    n_generated=n_generated, n_classes=len(self.classes_), embed=embed,
+                    rng=rng, fill=self.fill_missing_demos,
+                )
         return refined_pool(
             view, state.ids, texts, embeddings, parts.student,
             top_percent=self.demo_top_percent,
@@ -645,6 +693,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
 
     def _log(self, msg, *args):
         if self.verbose:
+            ensure_log_handler()  # printed with no logging set-up, as scikit-learn prints
             logger.info(msg, *args)
 
     def __sklearn_tags__(self):
