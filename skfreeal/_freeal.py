@@ -617,8 +617,13 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         return todo
 
     # ------------------------------------------------------------ dry run
-    def estimate(self, X, *, noisy_fraction=0.25):
-        """Expected LLM calls, tokens and cost of ``fit(X)``, without any call.
+    def estimate(self, X, *, noisy_fraction=0.25, measure_speed=True):
+        """Expected LLM calls, tokens, cost and time of ``fit(X)``.
+
+        No request is charged: the calls and tokens follow from the loop's
+        rules and the labeler's own prompts. For a local model, whose cost is
+        time, the time is measured: a few requests of each kind are timed
+        on this machine (a few seconds, the model's loading included).
 
         Parameters
         ----------
@@ -628,6 +633,10 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             Assumed fraction of annotated texts the SLM finds noisy in each
             round (re-annotated in the next); the real value is known only
             after training.
+        measure_speed : bool, default=True
+            Time a few requests of a :class:`~skfreeal.labelers.LocalLabeler`
+            on this machine, for ``expected_llm_seconds``. False: no
+            request at all (the time is then None).
 
         Returns
         -------
@@ -635,18 +644,28 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             ``n_texts``, ``expected_calls`` (with ``min_calls`` and
             ``max_calls``: no text / every text re-annotated),
             ``expected_prompt_tokens``, ``expected_completion_tokens``,
-            ``expected_cost`` (None when the model's price is unknown).
-            Cached answers are not subtracted.
+            ``expected_cost`` (None when the model's price is unknown),
+            ``expected_llm_seconds`` (the LLM's wall time on this machine,
+            student training excluded; None unless measured) and
+            ``llm_speed`` (the measurement: seconds per request of each
+            kind, prompt and generated tokens per second; or None). Cached
+            answers are not subtracted.
         """
         from ._estimate import estimate_fit_cost
+        from .labelers import LocalLabeler
 
         texts = check_texts(X, name="X")
         labeler = self._make_labeler(self._label_names())
+        speed = None
+        if measure_speed and isinstance(labeler, LocalLabeler):
+            from .labelers._speed import measure_speed as measure
+
+            speed = measure(labeler, texts, n_demos=self.n_demos)
         return estimate_fit_cost(
             texts, labeler, n_rounds=self.n_rounds, n_demos=self.n_demos,
             n_generated_demos=self._n_generated(len(labeler.labels), len(texts)),
             label_fraction=self.label_fraction, max_annotations=self.max_annotations,
-            noisy_fraction=noisy_fraction,
+            noisy_fraction=noisy_fraction, speed=speed,
         )
 
     # --------------------------------------------------------- inference
