@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn_compat.base import _fit_context
 
 from ._console import ensure_log_handler, quiet_transformers
-from ._progress import progress_bar, progress_stage
+from ._progress import progress_bar, progress_stage, progress_timer
 from ._rounds import LabelState, RoundRecorder
 from ._steps import annotate_with_demos, generated_pool, refined_pool
 from ._student import full_proba, train_student
@@ -376,7 +376,8 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             recorder.llm_done()
             if not converged:  # unchanged labels would train the same student again
                 self._log("round %d: training the student", round_)
-                with progress_stage(f"round {round_}: training"):
+                with progress_stage(f"round {round_}: training"), progress_timer(
+                        "training the student", verbose=self.verbose):
                     view = train_student(
                         parts.student, texts, state.ids, classes=self.classes_,
                         noise_filter=parts.noise_filter, eval_set=eval_set,

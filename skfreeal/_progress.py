@@ -12,8 +12,9 @@ the loop it belongs to without knowing the loop.
 import contextlib
 import contextvars
 import sys
+import threading
 
-__all__ = ["LOG_INTERVAL", "bars_wanted", "progress_bar", "progress_stage"]
+__all__ = ["LOG_INTERVAL", "bars_wanted", "progress_bar", "progress_stage", "progress_timer"]
 
 #: Seconds between two progress lines when stderr is not a terminal.
 LOG_INTERVAL = 10.0
@@ -81,6 +82,18 @@ class _LineStream:
         self.stream.flush()
 
 
+def _tqdm(**kwargs):
+    """A tqdm on stderr: live on a terminal or in a notebook, else a line at a time."""
+    stream = sys.stderr
+    if _live(stream):
+        from tqdm.auto import tqdm
+
+        return tqdm(file=stream, dynamic_ncols=True, **kwargs)
+    from tqdm import tqdm
+
+    return tqdm(file=_LineStream(stream), mininterval=LOG_INTERVAL, **kwargs)
+
+
 def progress_bar(total, *, desc, unit, verbose):
     """A progress bar on stderr, or None when ``verbose`` wants none.
 
@@ -104,18 +117,49 @@ def progress_bar(total, *, desc, unit, verbose):
     if not total or not bars_wanted(verbose):
         return None
     desc = _STAGE.get() or desc
-    stream = sys.stderr
-    if _live(stream):
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, desc=desc, unit=unit, file=stream, dynamic_ncols=True)
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total, desc=desc, unit=unit, file=_LineStream(stream), mininterval=LOG_INTERVAL,
+    if _live(sys.stderr):
+        return _tqdm(total=total, desc=desc, unit=unit)
+    return _tqdm(
+        total=total, desc=desc, unit=unit,
         bar_format="{desc}: {percentage:3.0f}% {n_fmt}/{total_fmt} {unit}s "
         "[{elapsed} elapsed, {remaining} left, {rate_fmt}]",
     )
+
+
+@contextlib.contextmanager
+def progress_timer(desc, *, verbose):
+    """Show the time spent in the block, for a step that counts nothing itself.
+
+    A bar with the elapsed time, refreshed every second on a terminal and
+    every :data:`LOG_INTERVAL` seconds (as a line) in a file or a pipe, so
+    that a long step without a bar of its own still shows it is alive.
+
+    Parameters
+    ----------
+    desc : str
+        What is being done, shown when no :func:`progress_stage` names it.
+    verbose : int or bool
+        See :func:`bars_wanted`.
+    """
+    if not bars_wanted(verbose):
+        yield
+        return
+    live = _live(sys.stderr)
+    bar = _tqdm(desc=_STAGE.get() or desc, bar_format="{desc}: {elapsed} elapsed")
+    stop = threading.Event()
+
+    def tick():
+        while not stop.wait(1.0 if live else LOG_INTERVAL):
+            bar.refresh()
+
+    ticker = threading.Thread(target=tick, name="skfreeal-progress", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        ticker.join()
+        bar.close()
 
 
 @contextlib.contextmanager

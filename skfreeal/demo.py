@@ -140,6 +140,7 @@ def _student_seconds(clf, data):
 
     from ._console import quiet_transformers
     from ._freeal import DEFAULT_SLM_PARAMS
+    from ._progress import progress_timer
     from .slm import RobustTextClassifier
 
     student = clf.slm if clf.slm is not None else RobustTextClassifier(**DEFAULT_SLM_PARAMS)
@@ -152,7 +153,7 @@ def _student_seconds(clf, data):
     texts = data.X_train[:_STUDENT_PROBE_TEXTS]
     y = np.arange(len(texts)) % len(data.label_names)
     begin = time.perf_counter()
-    with quiet_transformers():
+    with quiet_transformers(), progress_timer("timing the student", verbose=clf.verbose):
         probe.fit(texts, y)
     fit_seconds = time.perf_counter() - begin
     begin = time.perf_counter()

@@ -7,6 +7,7 @@ every test in its own process.
 """
 
 import logging
+import re
 import subprocess
 import sys
 import textwrap
@@ -110,6 +111,22 @@ def test_bars_show_by_verbose_and_terminal(capsys):
     last = err.strip().splitlines()[-1]
     assert last.startswith("round 0: annotating: 100% 3/3 calls [")
     assert "elapsed" in last and "left" in last and "call/s" in last
+
+
+def test_a_step_without_a_count_shows_its_time(monkeypatch, capsys):
+    import time
+
+    from skfreeal import _progress
+
+    monkeypatch.setattr(_progress, "LOG_INTERVAL", 0.05)
+    with _progress.progress_timer("nothing to see", verbose=1):
+        time.sleep(0.3)
+    assert capsys.readouterr().err == ""  # verbose=1 and not a terminal: no bar
+    with progress_stage("round 0: training"), _progress.progress_timer("x", verbose=2):
+        time.sleep(2.3)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) >= 3, lines  # a line every LOG_INTERVAL (once the time shown changes)
+    assert all(re.fullmatch(r"round 0: training: \d\d:\d\d elapsed", line) for line in lines)
 
 
 def test_warnings_show_as_one_line(capsys):
