@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-__all__ = ["estimate_fit_cost", "expected_annotations"]
+__all__ = ["estimate_fit_cost", "expected_annotations", "expected_llm_seconds"]
 
 # Rough characters per token of English text for BPE tokenizers, and the
 # passes over short labels that skfreeal's labelers make when writing
@@ -41,7 +41,7 @@ def expected_annotations(n_texts, *, n_rounds, label_fraction, max_annotations, 
 
 
 def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
-                      label_fraction, max_annotations, noisy_fraction):
+                      label_fraction, max_annotations, noisy_fraction, speed=None):
     """Expected calls, tokens and cost of a FreeAL fit on ``texts``.
 
     The rounds' arithmetic is here; what one request costs comes from the
@@ -59,6 +59,10 @@ def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
         The FreeALClassifier settings.
     noisy_fraction : float
         Assumed fraction of annotated texts found noisy in each round.
+    speed : dict, default=None
+        Seconds per request measured on this machine
+        (:func:`skfreeal.labelers._speed.measure_speed`): adds
+        ``expected_llm_seconds``.
 
     Returns
     -------
@@ -82,6 +86,9 @@ def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
     completion = (annotations * req["completion_tokens"]
                   + gen_calls * req["generation_completion_tokens"])
     prices = req["prices"]
+    checks = n_generated_demos if getattr(labeler, "filter_demos", False) else 0
+    seconds = None if speed is None else expected_llm_seconds(
+        speed, annotations=annotations, writes=gen_calls - checks, checks=checks)
     return {
         "n_texts": n,
         "expected_calls": int(round(annotations + gen_calls)),
@@ -95,7 +102,41 @@ def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
         "noisy_fraction": noisy_fraction,
         "expected_cost": None if prices is None else (
             (int(round(prompt)) * prices[0] + int(round(completion)) * prices[1]) / 1e6),
+        "expected_llm_seconds": seconds,
+        "llm_speed": speed,
     }
+
+
+def expected_llm_seconds(speed, *, annotations, writes=0, checks=0, zero_shot=0):
+    """Seconds the LLM needs for these requests at the measured ``speed``.
+
+    Parameters
+    ----------
+    speed : dict
+        Seconds per request of each kind, as measured by
+        :func:`skfreeal.labelers._speed.measure_speed`.
+    annotations : float
+        Labelling requests with demonstrations (the fit's annotations).
+    writes : float, default=0
+        Demonstration-writing requests.
+    checks, zero_shot : float, default=0
+        Zero-shot labelling requests (the check of each written
+        demonstration; any other).
+
+    Returns
+    -------
+    seconds : float
+
+    Examples
+    --------
+    >>> speed = {"annotation_seconds": 0.5, "generation_seconds": 2.0,
+    ...          "zero_shot_seconds": 0.1}
+    >>> expected_llm_seconds(speed, annotations=100, writes=10, checks=10)
+    71.0
+    """
+    return float(annotations * speed["annotation_seconds"]
+                 + writes * speed["generation_seconds"]
+                 + (checks + zero_shot) * speed["zero_shot_seconds"])
 
 
 def _guessed_request_cost(labeler, texts, *, n_demos, n_generated):

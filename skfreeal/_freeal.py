@@ -1,5 +1,6 @@
 """FreeALClassifier: the LLM/SLM collaborative labelling loop inside ``fit``."""
 
+import inspect
 import logging
 import warnings
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from sklearn_compat.base import _fit_context
 
+from ._console import ensure_log_handler, quiet_transformers
+from ._progress import progress_bar, progress_stage, progress_timer
 from ._rounds import LabelState, RoundRecorder
 from ._steps import annotate_with_demos, generated_pool, refined_pool
 from ._student import full_proba, train_student
@@ -39,6 +42,9 @@ logger = logging.getLogger("skfreeal")
 # The default student's settings (see the ``slm`` parameter).
 DEFAULT_SLM_PARAMS = {"lr": 5e-5, "warmup_epochs": 1}
 _MAX_SEED = np.iinfo(np.int32).max
+# Texts embedded per transform call: the progress bar of a long embedding moves
+# this often, and the result does not depend on verbose.
+_EMBED_CHUNK = 256
 
 
 @dataclass
@@ -167,7 +173,14 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         Seeds the subset draws, demonstration generation, k-medoids and the
         SLM (when its own ``random_state`` is None).
     verbose : int, default=0
-        0 silent; 1 logs each round; 2 also shows progress bars.
+        0 silent. 1: a line on stderr for each step and each round's summary
+        (through the ``skfreeal`` logger, which prints them with no logging
+        set-up; configured logging decides instead), and progress bars with
+        rate and time left for each LLM pass, the embedding and the
+        student's epochs when stderr is a terminal or in a notebook. 2: the
+        bars also in a file or a pipe, as a line every few seconds. The
+        labeler's, the student's and the embedder's clones get this
+        ``verbose`` where theirs is left at its default.
 
     Attributes
     ----------
@@ -354,17 +367,21 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
                 break
             pool = self._demo_pool(round_, parts, texts, embeddings, state, view, embed, rng)
             self._log("round %d: annotating %d texts", round_, todo.sum())
-            answers = annotate_with_demos(
-                parts.labeler, parts.retriever, texts, embeddings, todo, pool, self.n_demos
-            ).fused_with(view.proba if view is not None else None, self.label_fusion)
+            with progress_stage(f"round {round_}: annotating"):
+                answers = annotate_with_demos(
+                    parts.labeler, parts.retriever, texts, embeddings, todo, pool, self.n_demos
+                ).fused_with(view.proba if view is not None else None, self.label_fusion)
             changed, n_abstain = state.update(answers, round_)
             converged = round_ > 0 and not changed.any() and self.label_fraction >= 1
             recorder.llm_done()
             if not converged:  # unchanged labels would train the same student again
-                view = train_student(
-                    parts.student, texts, state.ids, classes=self.classes_,
-                    noise_filter=parts.noise_filter, eval_set=eval_set,
-                )
+                self._log("round %d: training the student", round_)
+                with progress_stage(f"round {round_}: training"), progress_timer(
+                        "training the student", verbose=self.verbose):
+                    view = train_student(
+                        parts.student, texts, state.ids, classes=self.classes_,
+                        noise_filter=parts.noise_filter, eval_set=eval_set,
+                    )
             self._log_round(recorder.record(
                 round_=round_, annotated=todo, n_abstain=n_abstain, changed=changed,
                 labels=state.ids, view=view,
@@ -437,11 +454,15 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         return labeler
 
     def _components(self, rng):
-        """Check, clone and configure every component (the student seeded from ``rng``)."""
+        """Check, clone and configure every component (the student seeded from ``rng``).
+
+        The clones of the labeler, the student and the embedder get this
+        estimator's ``verbose`` where they have one left at its default.
+        """
         from .noise import GMMNoiseFilter
 
         seed = rng.randint(_MAX_SEED)
-        labeler = self._make_labeler(self.classes_)
+        labeler = self._pass_verbose(self._make_labeler(self.classes_))
         slm = self.slm
         if slm is None:
             from .slm import RobustTextClassifier
@@ -461,12 +482,23 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             if robust:
                 slm.set_params(noise_filter=noise_filter)
         return _Components(
-            labeler=labeler, student=slm,
+            labeler=labeler, student=self._pass_verbose(slm),
             noise_filter=noise_filter if noise_filter is not None else GMMNoiseFilter(
                 random_state=0),
             retriever=self._make_retriever(), query_strategy=self._make_query_strategy(),
-            embedder=self._make_embedder(),
+            embedder=self._pass_verbose(self._make_embedder()),
         )
+
+    def _pass_verbose(self, component):
+        """Set ``verbose`` on a clone whose own is at its default (the user left it)."""
+        own = component.get_params(deep=False).get("verbose", inspect.Parameter.empty)
+        if not self.verbose or own is inspect.Parameter.empty:
+            return component
+        declared = inspect.signature(type(component)).parameters.get("verbose")
+        if declared is not None and own == declared.default:
+            is_flag = isinstance(declared.default, bool)  # e.g. a Pipeline's
+            component.set_params(verbose=bool(self.verbose) if is_flag else self.verbose)
+        return component
 
     def _make_retriever(self):
         from .demonstrations import KNNRetriever
@@ -514,12 +546,28 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         return SentenceEmbedder()
 
     def _embedding_function(self, embedder, texts):
-        """Fit the retrieval embedder; return a function giving unit-length embeddings."""
+        """Fit the retrieval embedder; return a function giving unit-length embeddings.
+
+        Texts are embedded ``_EMBED_CHUNK`` at a time, with a progress bar
+        when there are more than one chunk of them.
+        """
         self._log("embedding %d texts for demonstration retrieval", len(texts))
-        embedder.fit(texts)
+        with quiet_transformers():
+            embedder.fit(texts)
 
         def embed(batch):
-            emb = np.asarray(embedder.transform(batch), dtype=np.float32)
+            bar = None
+            if len(batch) > _EMBED_CHUNK:
+                bar = progress_bar(len(batch), desc="embedding", unit="text", verbose=self.verbose)
+            chunks = []
+            for start in range(0, len(batch), _EMBED_CHUNK):
+                chunk = batch[start:start + _EMBED_CHUNK]
+                chunks.append(np.asarray(embedder.transform(chunk), dtype=np.float32))
+                if bar is not None:
+                    bar.update(len(chunk))
+            if bar is not None:
+                bar.close()
+            emb = np.concatenate(chunks) if chunks else np.zeros((0, 1), np.float32)
             norms = np.linalg.norm(emb, axis=1, keepdims=True)
             return emb / np.where(norms > 0, norms, 1.0)
 
@@ -539,11 +587,12 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             n_generated = self._n_generated(len(self.classes_), len(texts))
             if n_generated:
                 self._log("round 0: generating %d synthetic demonstrations", n_generated)
-            return generated_pool(
-                parts.labeler, texts, np.where(state.fixed, state.ids, -1),
-                n_generated=n_generated, n_classes=len(self.classes_), embed=embed, rng=rng,
-                fill=self.fill_missing_demos,
-            )
+            with progress_stage("round 0: writing demonstrations"):
+                return generated_pool(
+                    parts.labeler, texts, np.where(state.fixed, state.ids, -1),
+                    n_generated=n_generated, n_classes=len(self.classes_), embed=embed,
+                    rng=rng, fill=self.fill_missing_demos,
+                )
         return refined_pool(
             view, state.ids, texts, embeddings, parts.student,
             top_percent=self.demo_top_percent,
@@ -569,8 +618,13 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         return todo
 
     # ------------------------------------------------------------ dry run
-    def estimate(self, X, *, noisy_fraction=0.25):
-        """Expected LLM calls, tokens and cost of ``fit(X)``, without any call.
+    def estimate(self, X, *, noisy_fraction=0.25, measure_speed=True):
+        """Expected LLM calls, tokens, cost and time of ``fit(X)``.
+
+        No request is charged: the calls and tokens follow from the loop's
+        rules and the labeler's own prompts. For a local model, whose cost is
+        time, the time is measured: a few requests of each kind are timed
+        on this machine (a few seconds, the model's loading included).
 
         Parameters
         ----------
@@ -580,6 +634,10 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             Assumed fraction of annotated texts the SLM finds noisy in each
             round (re-annotated in the next); the real value is known only
             after training.
+        measure_speed : bool, default=True
+            Time a few requests of a :class:`~skfreeal.labelers.LocalLabeler`
+            on this machine, for ``expected_llm_seconds``. False: no
+            request at all (the time is then None).
 
         Returns
         -------
@@ -587,18 +645,28 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             ``n_texts``, ``expected_calls`` (with ``min_calls`` and
             ``max_calls``: no text / every text re-annotated),
             ``expected_prompt_tokens``, ``expected_completion_tokens``,
-            ``expected_cost`` (None when the model's price is unknown).
-            Cached answers are not subtracted.
+            ``expected_cost`` (None when the model's price is unknown),
+            ``expected_llm_seconds`` (the LLM's wall time on this machine,
+            student training excluded; None unless measured) and
+            ``llm_speed`` (the measurement: seconds per request of each
+            kind, prompt and generated tokens per second; or None). Cached
+            answers are not subtracted.
         """
         from ._estimate import estimate_fit_cost
+        from .labelers import LocalLabeler
 
         texts = check_texts(X, name="X")
         labeler = self._make_labeler(self._label_names())
+        speed = None
+        if measure_speed and isinstance(labeler, LocalLabeler):
+            from .labelers._speed import measure_speed as measure
+
+            speed = measure(labeler, texts, n_demos=self.n_demos)
         return estimate_fit_cost(
             texts, labeler, n_rounds=self.n_rounds, n_demos=self.n_demos,
             n_generated_demos=self._n_generated(len(labeler.labels), len(texts)),
             label_fraction=self.label_fraction, max_annotations=self.max_annotations,
-            noisy_fraction=noisy_fraction,
+            noisy_fraction=noisy_fraction, speed=speed,
         )
 
     # --------------------------------------------------------- inference
@@ -645,6 +713,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
 
     def _log(self, msg, *args):
         if self.verbose:
+            ensure_log_handler()  # printed with no logging set-up, as scikit-learn prints
             logger.info(msg, *args)
 
     def __sklearn_tags__(self):

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import clone
 
+from ._console import quiet_transformers
 from .base import RobustStudentMixin
 
 __all__ = ["StudentView", "full_proba", "student_embeddings", "train_student"]
@@ -88,10 +89,11 @@ def train_student(student, texts, y, *, classes, noise_filter, eval_set=None):
     _check_two_classes(y, classes)
     known = np.flatnonzero(y >= 0)
     robust = isinstance(student, RobustStudentMixin)
-    if robust:
-        student.fit(texts, y)
-    else:
-        student.fit([texts[i] for i in known], y[known])
+    with quiet_transformers():  # no "Loading weights" bar each round
+        if robust:
+            student.fit(texts, y)
+        else:
+            student.fit([texts[i] for i in known], y[known])
     proba = full_proba(student, student.predict_proba(texts), len(classes))
     losses = np.full(len(texts), np.nan)
     clean = np.zeros(len(texts), dtype=bool)

@@ -2,21 +2,27 @@
 
 Run ``python -m skfreeal.demo`` (or ``skfreeal demo``). No API key, no
 network: the packaged Qwen2.5-Coder-0.5B annotates, the packaged MiniLM
-learns. Prints the held-out accuracy of the zero-shot LLM, of the SLM after
-each round, and the time taken.
+learns. It first times the models on this machine and prints the expected
+run time, then the held-out accuracy of the zero-shot LLM, of the SLM after
+each round, and the time taken, with a progress bar for every long step.
+Ctrl-C stops it; the LLM's answers are cached, so the same command resumes.
 """
 
 import argparse
-import logging
+import sys
 import time
 
 import numpy as np
 
 __all__ = ["main", "run_demo"]
 
+EXIT_INTERRUPTED = 130
+# Texts the student is timed on before the run (two epochs).
+_STUDENT_PROBE_TEXTS = 64
+
 
 def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
-             labeler=None, slm=None, out=print):
+             labeler=None, slm=None, model=None, out=print):
     """Run FreeAL on tweets and report accuracies.
 
     Parameters
@@ -34,15 +40,20 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
     random_state : int, default=0
     labeler, slm : estimators, default=None
         Override the embedded LLM or SLM.
+    model : str, default=None
+        The packaged local LLM to use when ``labeler`` is None (see
+        :class:`~skfreeal.labelers.LocalLabeler`); None: its default.
     out : callable, default=print
-        Where the report lines go.
+        Where the report lines go (progress goes to stderr).
 
     Returns
     -------
     result : dict
-        Zero-shot accuracy, per-round history and seconds.
+        Zero-shot accuracy, per-round history, seconds, and the seconds
+        expected before the run (None when not measured).
     """
     from . import FreeALClassifier
+    from ._progress import progress_stage
     from .datasets import load_tweets
     from .labelers import LocalLabeler
 
@@ -50,20 +61,23 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
     data = load_tweets(n_train=n_train, n_test=n_test, random_state=random_state)
     out(f"FreeAL demo: {len(data.X_train)} unlabelled tweets, {len(data.X_test)} held-out "
         f"tweets with gold labels, labels {data.label_names}")
-
-    zero_shot = (labeler if labeler is not None else LocalLabeler()).set_params(
-        labels=data.label_names, task=data.task
+    if labeler is None:
+        labeler = LocalLabeler() if model is None else LocalLabeler(model)
+    clf = FreeALClassifier(
+        data.label_names, data.task, labeler=labeler, slm=slm, n_rounds=n_rounds,
+        n_demos=n_demos, random_state=random_state, verbose=2,
     )
-    ids, _ = zero_shot.annotate(data.X_test)
+    zero_shot = clf._pass_verbose(clf._make_labeler(clf._label_names()))
+    expected = _expected_seconds(clf, zero_shot, data, out)
+
+    with progress_stage("zero-shot LLM, held-out tweets"):
+        ids, _ = zero_shot.annotate(data.X_test)
+    del zero_shot  # its model: the fit loads its own
     names = np.array(data.label_names + [None], dtype=object)[ids]
     zero_shot_acc = float(np.mean(names == data.y_test))
     out(f"zero-shot LLM accuracy on held-out tweets: {zero_shot_acc:.3f} "
         f"({int(np.sum(ids < 0))} abstentions)  [{time.perf_counter() - start:.0f} s]")
 
-    clf = FreeALClassifier(
-        data.label_names, data.task, labeler=labeler, slm=slm, n_rounds=n_rounds,
-        n_demos=n_demos, random_state=random_state,
-    )
     clf.fit(data.X_train, eval_set=(data.X_test, data.y_test))
     for record in clf.history_:
         llm_acc = float(np.mean(
@@ -74,25 +88,126 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
             f"clean {record['clean_fraction']:.2f}, SLM held-out accuracy "
             f"{record['eval_accuracy']:.3f}  [{record['seconds']:.0f} s]")
     seconds = time.perf_counter() - start
+    guess = "" if expected is None else f" (expected {expected / 60:.1f})"
     out(f"final SLM held-out accuracy: {clf.score(data.X_test, data.y_test):.3f}; "
-        f"LLM calls {clf.usage_['calls']}; total {seconds / 60:.1f} min")
-    return {"zero_shot_accuracy": zero_shot_acc, "history": clf.history_, "seconds": seconds}
+        f"LLM calls {clf.usage_['calls']}; total {seconds / 60:.1f} min{guess}")
+    return {"zero_shot_accuracy": zero_shot_acc, "history": clf.history_, "seconds": seconds,
+            "expected_seconds": expected}
+
+
+def _expected_seconds(clf, labeler, data, out):
+    """Time the LLM and the student on this machine; print and return the run's expected time.
+
+    Only a local LLM is timed (a hosted one's time depends on its server).
+    Cached answers make the run faster than expected.
+    """
+    from ._estimate import expected_llm_seconds
+    from .labelers import LocalLabeler
+    from .labelers._speed import measure_speed
+
+    if not isinstance(labeler, LocalLabeler):
+        return None
+    out("timing this machine: a few LLM requests, then the student for two epochs on "
+        f"{min(_STUDENT_PROBE_TEXTS, len(data.X_train))} tweets")
+    speed = measure_speed(labeler, data.X_train, n_demos=clf.n_demos)
+    fit = clf.estimate(data.X_train, measure_speed=False)
+    llm = expected_llm_seconds(speed, annotations=0, zero_shot=len(data.X_test))
+    llm += expected_llm_seconds(
+        speed, annotations=sum(fit["calls_per_round"]),
+        writes=fit["generation_calls"] - clf._n_generated(len(data.label_names), len(data.X_train)),
+        checks=clf._n_generated(len(data.label_names), len(data.X_train)),
+    )
+    student = _student_seconds(clf, data)
+    total = llm + student
+    finish = time.strftime("%H:%M", time.localtime(time.time() + total))
+    out(f"this machine: {speed['annotation_seconds']:.2f} s per LLM labelling request, "
+        f"{speed['prompt_tokens_per_second']:,.0f} prompt tokens/s; expected run time about "
+        f"{total / 60:.0f} min (LLM {llm / 60:.0f} min, student {student / 60:.0f} min), done "
+        f"around {finish}; longer while other programs use the cores, shorter with answers "
+        "already cached")
+    return total
+
+
+def _student_seconds(clf, data):
+    """Expected seconds of all the student's rounds, from two epochs timed on a few tweets.
+
+    One warm-up and one robust epoch are timed; each round trains
+    ``max_epochs`` epochs (``warmup_epochs`` of them warm-up) on every
+    training text and predicts the training and held-out texts (and embeds
+    the training texts) once.
+    """
+    from sklearn.base import clone
+
+    from ._console import quiet_transformers
+    from ._freeal import DEFAULT_SLM_PARAMS
+    from ._progress import progress_timer
+    from .slm import RobustTextClassifier
+
+    student = clf.slm if clf.slm is not None else RobustTextClassifier(**DEFAULT_SLM_PARAMS)
+    params = student.get_params(deep=False)
+    epochs, warmup = params.get("max_epochs", 6), params.get("warmup_epochs", 1)
+    probe = clone(student)
+    probe_params = {k: v for k, v in (("max_epochs", 2), ("warmup_epochs", 1), ("verbose", 0),
+                                      ("random_state", 0)) if k in params}
+    probe.set_params(**probe_params)
+    texts = data.X_train[:_STUDENT_PROBE_TEXTS]
+    y = np.arange(len(texts)) % len(data.label_names)
+    begin = time.perf_counter()
+    with quiet_transformers(), progress_timer("timing the student", verbose=clf.verbose):
+        probe.fit(texts, y)
+    fit_seconds = time.perf_counter() - begin
+    begin = time.perf_counter()
+    probe.predict_proba(texts)
+    infer = (time.perf_counter() - begin) / len(texts)
+    history = getattr(probe, "history_", None) or []
+    per_epoch = [h.get("seconds", np.nan) for h in history]
+    if len(per_epoch) == 2 and np.all(np.isfinite(per_epoch)):
+        warm_s, robust_s = per_epoch
+    else:  # a student without per-epoch times: the fit's time evenly
+        warm_s = robust_s = fit_seconds / 2
+    warm = min(warmup, epochs)
+    per_text = (warm * warm_s + (epochs - warm) * robust_s) / len(texts)
+    n_train, n_test = len(data.X_train), len(data.X_test)
+    per_round = n_train * per_text + (2 * n_train + n_test) * infer
+    return clf.n_rounds * per_round + n_train * infer  # the retrieval embedding, once
 
 
 def main(argv=None):
-    """Command-line entry point of the demo."""
+    """Command-line entry point of the demo; returns the exit status.
+
+    Warnings show as one line each; Ctrl-C ends with status 130 and one
+    line (the answers received so far are cached: the same command resumes).
+    """
+    from ._console import readable_warnings, write_line
+
     parser = argparse.ArgumentParser(prog="python -m skfreeal.demo", description=__doc__)
     parser.add_argument("--n-train", type=int, default=1000)
     parser.add_argument("--n-test", type=int, default=500)
     parser.add_argument("--n-rounds", type=int, default=2)
     parser.add_argument("--n-demos", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default=None,
+                        help="packaged local LLM (default qwen2.5-coder-0.5b; smollm2-135m is "
+                        "tiny and fast, for trying the demo out)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    run_demo(n_train=args.n_train, n_test=args.n_test, n_rounds=args.n_rounds,
-             n_demos=args.n_demos, random_state=args.seed)
+    try:
+        with readable_warnings("skfreeal demo: "):
+            run_demo(n_train=args.n_train, n_test=args.n_test, n_rounds=args.n_rounds,
+                     n_demos=args.n_demos, random_state=args.seed, model=args.model,
+                     out=_print_flushed)
+    except KeyboardInterrupt:
+        write_line("\nskfreeal demo: interrupted; the LLM answers received so far are cached, "
+                   "so the same command resumes from them")
+        return EXIT_INTERRUPTED
     return 0
 
 
+def _print_flushed(line):
+    print(line, flush=True)  # in step with the progress on stderr, also through a pipe
+
+
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    raise SystemExit(status)

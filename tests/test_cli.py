@@ -3,6 +3,7 @@
 These cases fail before any model loads, so they run in seconds.
 """
 
+import json
 import socket
 import subprocess
 import sys
@@ -152,3 +153,18 @@ def test_demo_passes_its_options_to_the_demo():
     assert proc.returncode == 0, proc.stderr
     assert "--n-train" in proc.stdout
     assert run_cli("demo", "--no-such-option").returncode == 2
+
+
+def test_estimate_takes_the_number_of_generated_demos(tmp_path):
+    rows = [[i, f"review number {i}, {'great' if i % 2 else 'awful'} stuff", ""] for i in range(30)]
+    table = write_csv(tmp_path / "many.csv", ["id", "text", "gold"], rows)
+    args = ["estimate", table, "--text-column", "text", "--labels", LABELS, "--task", TASK,
+            "--llm", "openai", "--model", "gpt-4o-mini", "--json"]
+    default = json.loads(run_cli(*args).stdout)
+    assert default["generation_calls"] == 12  # one per five texts: 6 written, 6 checked
+    none = run_cli(*args, "--n-generated-demos", "0")
+    assert none.returncode == 0, none.stderr
+    assert json.loads(none.stdout)["generation_calls"] == 0
+    assert json.loads(none.stdout)["expected_llm_seconds"] is None  # a hosted model: not timed
+    bad = run_cli(*args, "--n-generated-demos", "-1")
+    assert bad.returncode == 2 and "--n-generated-demos" in bad.stderr

@@ -111,8 +111,11 @@ def estimate(**kwargs):
 
     Takes the same options as 'label' and prints the number of rows and
     distinct texts, the expected LLM calls (with the range from no text to
-    every text re-annotated), prompt and completion tokens, and cost. Answers
-    already in the cache are not subtracted.
+    every text re-annotated), prompt and completion tokens, and cost. With
+    --llm local, whose cost is time, it also times a few requests of the
+    model on this machine (a few seconds) and prints the LLM's expected wall
+    time (the small model's training comes on top). Answers already in the
+    cache are not subtracted.
     """
     opts = collect(kwargs)
     setup_logging(quiet=opts.quiet, verbose=opts.verbose)
@@ -121,6 +124,8 @@ def estimate(**kwargs):
             opts.input_path, opts.text_column, encoding=opts.encoding, skip_empty=opts.skip_empty,
         )
         clf = build_classifier(opts)
+        if opts.llm == "local":
+            logger.info("timing a few requests of the local model on this machine")
         result = dict(clf.estimate(data.texts, noisy_fraction=opts.noisy_fraction))
     result = {"n_rows": len(data.rows), **result}
     if opts.llm == "openai":  # where 'label' would send the texts (no call is made here)
@@ -130,7 +135,13 @@ def estimate(**kwargs):
         return
     width = max(map(len, result))
     for key, value in result.items():
-        click.echo(f"{key.replace('_', ' '):<{width}}  {_fmt_number(value)}")
+        if key == "expected_llm_seconds":
+            shown = "unknown" if value is None else f"{_fmt_seconds(value)} on this machine"
+        elif key == "llm_speed":
+            shown = "not measured" if value is None else _fmt_speed(value)
+        else:
+            shown = _fmt_number(value)
+        click.echo(f"{key.replace('_', ' '):<{width}}  {shown}")
 
 
 # ---------------------------------------------------------------- helpers
@@ -269,6 +280,13 @@ def _log_summary(clf, data, seconds, slm_pred):
 def _fmt_seconds(seconds):
     minutes, sec = divmod(int(round(seconds)), 60)
     return f"{minutes} min {sec} s" if minutes else f"{seconds:.1f} s"
+
+
+def _fmt_speed(speed):
+    return (f"{speed['annotation_seconds']:.2f} s a labelling request, "
+            f"{speed['generation_seconds']:.2f} s a demonstration written; "
+            f"{speed['prompt_tokens_per_second']:,.0f} prompt tokens/s, "
+            f"{speed['generated_tokens_per_second']:,.1f} generated tokens/s")
 
 
 def _fmt_number(value):

@@ -11,6 +11,7 @@ import sys
 import click
 
 from .. import __version__
+from .._console import readable_warnings
 from ._errors import EXIT_INTERRUPTED, CLIError, one_line
 from ._label import estimate, label
 from ._predict import predict
@@ -73,7 +74,8 @@ def main(argv=None, prog_name=None):
     try:
         # Without standalone mode click returns ctx.exit()'s status (--help,
         # --version, the demo's) instead of exiting, and raises its errors here.
-        status = cli.main(args=argv, prog_name=prog_name, standalone_mode=False)
+        with readable_warnings(f"{prog}: "):
+            status = cli.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except CLIError as exc:
         _fail(f"{prog}: error: {exc.format_message()}", exc.exit_code)
     except click.UsageError as exc:

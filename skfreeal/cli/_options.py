@@ -182,6 +182,12 @@ llm_options = _compose(
     click.option("--n-demos", type=click.IntRange(min=0), default=10, show_default=True,
                  help="Demonstrations shown to the LLM per text (0: zero-shot)."),
     click.option(
+        "--n-generated-demos", type=click.IntRange(min=0), default=None,
+        help="Synthetic demonstrations the LLM writes before labelling (0: none). Default: "
+        "2 per demonstration shown (at least 4) per label, at most 100 and at most one per "
+        "five texts.",
+    ),
+    click.option(
         "--label-fraction", type=click.FloatRange(0, 1, min_open=True), default=1.0,
         show_default=True,
         help="Fraction of the texts the LLM annotates per round (FreeAL's large-data variant).",
@@ -307,6 +313,7 @@ def build_classifier(opts, *, verbose=0):
         slm=build_slm(opts),
         n_rounds=opts.n_rounds,
         n_demos=opts.n_demos,
+        n_generated_demos=opts.n_generated_demos,
         label_fraction=opts.label_fraction,
         random_state=opts.seed,
         verbose=verbose,

@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._cache_dir import get_cache_dir
+from .._progress import progress_bar
 from .._validation import check_label_names, check_texts
 from ..calibration import batch_prior, calibrate, most_probable
 from ._annotation import (
@@ -131,7 +132,9 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds the demo generation and the retry jitter.
     verbose : int, default=0
-        Shows a progress bar when positive.
+        Progress bars of the LLM calls: 1 on a terminal or in a notebook, 2
+        also in a file or a pipe (see
+        :func:`skfreeal._progress.bars_wanted`).
 
     Attributes
     ----------
@@ -427,11 +430,8 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
         self._tokens_per_byte = max(ratio, getattr(self, "_tokens_per_byte", None) or 0.0)
 
     def _progress(self, total):
-        if not self.verbose or total == 0:
-            return None
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, desc=f"LLM calls ({self._describe()})", unit="call")
+        return progress_bar(total, desc=f"LLM calls ({self._describe()})", unit="call",
+                            verbose=self.verbose)
 
     def _describe(self):
         return f"model {self._model_id()!r}"

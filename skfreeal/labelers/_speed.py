@@ -1,0 +1,105 @@
+"""How fast a local LLM answers on this machine, measured on a few real requests.
+
+For a model run in-process the real cost of labelling is time, and machines
+differ several times over in speed per core (and with what else runs), so a
+time quoted from another machine is wrong here. :func:`measure_speed` sends a
+few requests of each kind a FreeAL fit sends (zero-shot labelling,
+labelling with demonstrations, writing a demonstration), built from the
+user's own texts by the labeler's own prompt builders, straight to the model
+(past the cache, so that they are timed; they are not charged to ``usage_``)
+and times them.
+"""
+
+import time
+
+import numpy as np
+
+from .._progress import progress_bar
+from .._validation import check_texts
+from ._base import _EXAMPLES_PER_CALL, _texts_asked
+from ._prompts import annotation_messages, generation_messages, order_demos, system_prompt
+
+__all__ = ["measure_speed"]
+
+
+def _timed(labeler, messages, params, bar):
+    start = time.perf_counter()
+    response = labeler._complete(messages, params)
+    seconds = time.perf_counter() - start
+    if bar is not None:
+        bar.update(1)
+    return seconds, response
+
+
+def measure_speed(labeler, texts, *, n_demos, n_calls=3):
+    """Seconds per request of each kind, and tokens per second, on this machine.
+
+    One untimed request first loads the model. Then ``n_calls`` zero-shot
+    labelling requests, ``n_calls`` with ``n_demos`` demonstrations (other
+    texts of ``texts`` with made-up labels: the prompt's length is what
+    counts) and one demonstration-writing request are timed. Consecutive
+    prompts share their system prompt, as in a real run, where the model
+    does not evaluate a shared prefix again.
+
+    Parameters
+    ----------
+    labeler : BaseLabeler
+        A labeler whose calls cost only time (a :class:`LocalLabeler`); its
+        ``labels`` and ``task`` must be set.
+    texts : sequence of str
+        Texts like those to label.
+    n_demos : int
+        Demonstrations per labelling prompt.
+    n_calls : int, default=3
+        Timed requests of each labelling kind.
+
+    Returns
+    -------
+    speed : dict
+        ``zero_shot_seconds``, ``annotation_seconds`` and
+        ``generation_seconds`` (mean seconds per request),
+        ``prompt_tokens_per_second`` (prompt tokens evaluated, the reused
+        prefix excluded) and ``generated_tokens_per_second``.
+    """
+    labels = labeler._check_labels()
+    texts = check_texts(texts, name="texts")
+    rng = np.random.RandomState(0)
+    pick = rng.choice(len(texts), min(len(texts), 2 * n_calls + 1 + n_demos), replace=False)
+    sample = [texts[i] for i in pick]
+    params = labeler._annotation_params(labels)
+    system = system_prompt(labels, labeler.task, labeler.label_descriptions)
+
+    def labelling(i, k):
+        demos = [(sample[(i + j + 1) % len(sample)], j % len(labels)) for j in range(k)]
+        messages = annotation_messages(
+            sample[i % len(sample)], order_demos(demos), labels, system,
+            max_text_chars=labeler.max_text_chars, max_demo_chars=labeler.max_demo_chars,
+        )
+        return labeler._fit_to_context(messages, params["max_tokens"])
+
+    bar = progress_bar(2 * n_calls + 2, desc="timing the LLM", unit="request",
+                       verbose=labeler.verbose)
+    _timed(labeler, labelling(0, 0), params, bar)  # loads the model
+    zero = [_timed(labeler, labelling(i, 0), params, bar) for i in range(1, n_calls + 1)]
+    with_demos = [_timed(labeler, labelling(n_calls + i, n_demos), params, bar)
+                  for i in range(1, n_calls + 1)]
+    asked = _texts_asked(1)
+    mean_chars = np.mean([min(len(t), labeler.max_demo_chars) for t in sample])
+    generation = [_timed(labeler, generation_messages(
+        labels[0], sample[:_EXAMPLES_PER_CALL], asked, task=labeler.task,
+        max_example_chars=labeler.max_demo_chars,
+    ), {"temperature": float(labeler.generation_temperature),
+        "max_tokens": min(1024, asked * (int(mean_chars / 3) + 12)), "seed": 0}, bar)]
+    if bar is not None:
+        bar.close()
+    labelled = zero + with_demos
+    evaluated = sum(r["prompt_tokens"] - r.get("cached_tokens", 0) for _, r in labelled)
+    generated = sum(r["completion_tokens"] for _, r in generation)
+    return {
+        "zero_shot_seconds": float(np.mean([s for s, _ in zero])),
+        "annotation_seconds": float(np.mean([s for s, _ in (with_demos if n_demos else zero)])),
+        "generation_seconds": float(np.mean([s for s, _ in generation])),
+        "prompt_tokens_per_second": evaluated / max(sum(s for s, _ in labelled), 1e-9),
+        "generated_tokens_per_second": generated / max(sum(s for s, _ in generation), 1e-9),
+    }
+
