@@ -41,7 +41,8 @@ def expected_annotations(n_texts, *, n_rounds, label_fraction, max_annotations, 
 
 
 def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
-                      label_fraction, max_annotations, noisy_fraction, speed=None):
+                      label_fraction, max_annotations, noisy_fraction, speed=None,
+                      fill_missing_demos=False):
     """Expected calls, tokens and cost of a FreeAL fit on ``texts``.
 
     The rounds' arithmetic is here; what one request costs comes from the
@@ -63,6 +64,10 @@ def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
         Seconds per request measured on this machine
         (:func:`skfreeal.labelers._speed.measure_speed`): adds
         ``expected_llm_seconds``.
+    fill_missing_demos : bool, default=False
+        FreeAL's parameter: when the LLM writes too few demonstrations of
+        some label, it labels ``8 * n_classes`` texts zero-shot to fill
+        them. Counted in ``max_calls`` and ``max_generation_calls`` only.
 
     Returns
     -------
@@ -81,6 +86,9 @@ def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
     else:
         req = _guessed_request_cost(labeler, texts, n_demos=n_demos, n_generated=n_generated_demos)
     gen_calls = req["generation_calls"]
+    fill_calls = (min(n, 8 * len(labeler.labels))
+                  if fill_missing_demos and n_generated_demos else 0)
+    max_gen_calls = req["max_generation_calls"] + fill_calls
     annotations = sum(per_round)
     prompt = annotations * req["prompt_tokens"] + gen_calls * req["generation_prompt_tokens"]
     completion = (annotations * req["completion_tokens"]
@@ -93,10 +101,10 @@ def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
         "n_texts": n,
         "expected_calls": int(round(annotations + gen_calls)),
         "min_calls": int(round(low + gen_calls)),
-        "max_calls": int(round(high + req["max_generation_calls"])),
+        "max_calls": int(round(high + max_gen_calls)),
         "calls_per_round": [int(round(c)) for c in per_round],
         "generation_calls": int(gen_calls),
-        "max_generation_calls": int(req["max_generation_calls"]),
+        "max_generation_calls": int(max_gen_calls),
         "expected_prompt_tokens": int(round(prompt)),
         "expected_completion_tokens": int(round(completion)),
         "noisy_fraction": noisy_fraction,

@@ -140,7 +140,10 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         demonstrations for some labels, fill them with the training texts
         the LLM itself labels with those labels most confidently (it labels
         ``8 * n_classes`` texts zero-shot for that), so that no label enters
-        round 0 without demonstrations.
+        round 0 without demonstrations; in later rounds, a label with no
+        clean text the student agrees with keeps the previous round's
+        demonstrations of it (else the LLM would see only the other labels'
+        demonstrations and drift towards them).
     balanced_retrieval : bool, default="deprecated"
         Deprecated since 0.2, removed in 0.4: use
         ``retriever="balanced-knn"``.
@@ -233,7 +236,9 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         Why the loop ended: ``"max_rounds"`` (``n_rounds`` done),
         ``"no_change"`` (a round changed no label: the labels converged) or
         ``"nothing_to_annotate"`` (every noisy text had used its
-        ``max_annotations``).
+        ``max_annotations``) or ``"one_class"`` (a later round's answers
+        would have left every text with the same label, which no student can
+        learn from: the previous round's labels and student are kept).
     labeler_ : labeler
         The fitted clone of ``labeler``.
     slm_ : classifier
@@ -359,18 +364,27 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         embed = self._embedding_function(parts.embedder, texts)
         embeddings = embed(texts)
         recorder, view, pool, stop = RoundRecorder(parts.labeler), None, None, "max_rounds"
+        prior = None  # the LLM's tilt, estimated on round 0's random sample
         for round_ in range(self.n_rounds):
             recorder.start()
             todo = self._to_annotate(round_, parts, state, view, rng)
             if round_ > 0 and not todo.any():
                 stop = "nothing_to_annotate"
                 break
-            pool = self._demo_pool(round_, parts, texts, embeddings, state, view, embed, rng)
+            pool = self._demo_pool(round_, parts, texts, embeddings, state, view, pool, embed,
+                                   rng)
             self._log("round %d: annotating %d texts", round_, todo.sum())
             with progress_stage(f"round {round_}: annotating"):
                 answers = annotate_with_demos(
-                    parts.labeler, parts.retriever, texts, embeddings, todo, pool, self.n_demos
+                    parts.labeler, parts.retriever, texts, embeddings, todo, pool, self.n_demos,
+                    prior=prior,
                 ).fused_with(view.proba if view is not None else None, self.label_fusion)
+            prior = answers.prior
+            if round_ > 0 and state.leaves_one_class(answers):
+                self._log("round %d: the new answers would leave a single label; keeping round "
+                          "%d's labels and student", round_, round_ - 1)
+                stop = "one_class"
+                break
             changed, n_abstain = state.update(answers, round_)
             converged = round_ > 0 and not changed.any() and self.label_fraction >= 1
             recorder.llm_done()
@@ -581,7 +595,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             return self.n_generated_demos
         return min(100, max(2 * self.n_demos, 4) * n_classes, max(n_classes, n_texts // 5))
 
-    def _demo_pool(self, round_, parts, texts, embeddings, state, view, embed, rng):
+    def _demo_pool(self, round_, parts, texts, embeddings, state, view, pool, embed, rng):
         """Round 0: the LLM's synthetic demos; later: the student's clean medoids."""
         if round_ == 0:
             n_generated = self._n_generated(len(self.classes_), len(texts))
@@ -597,6 +611,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             view, state.ids, texts, embeddings, parts.student,
             top_percent=self.demo_top_percent,
             per_class=self.demos_per_class or max(self.n_demos, 5), rng=rng,
+            previous=pool if self.fill_missing_demos else None,
         )
 
     def _to_annotate(self, round_, parts, state, view, rng):
@@ -667,6 +682,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             n_generated_demos=self._n_generated(len(labeler.labels), len(texts)),
             label_fraction=self.label_fraction, max_annotations=self.max_annotations,
             noisy_fraction=noisy_fraction, speed=speed,
+            fill_missing_demos=self.fill_missing_demos,
         )
 
     # --------------------------------------------------------- inference

@@ -76,6 +76,13 @@ class LabelState:
         self.round[upd] = round_
         return changed, int((~answered).sum())
 
+    def leaves_one_class(self, answers):
+        """Whether taking ``answers`` would leave the labels with fewer than two classes."""
+        ids = self.ids.copy()
+        new_ids = np.asarray(answers.ids, dtype=np.int64)
+        ids[answers.idx[new_ids >= 0]] = new_ids[new_ids >= 0]
+        return np.unique(ids[ids >= 0]).size < 2
+
     def noisy_within_budget(self, clean_mask, max_annotations):
         """Annotated texts judged noisy that may be asked once more."""
         annotated = self.n_annotations > 0

@@ -39,20 +39,22 @@ class DemoPool:
 class Answers:
     """The LLM's answers for the texts ``idx``: label ids, confidences, distributions.
 
-    ``proba`` is None when the labeler gives no distributions.
+    ``proba`` is None when the labeler gives no distributions; ``prior`` is
+    the tilt divided out of them (None: none, or not a probabilistic labeler).
     """
 
     idx: np.ndarray
     ids: np.ndarray
     confidence: np.ndarray
     proba: np.ndarray = None
+    prior: np.ndarray = None
 
     def fused_with(self, student_proba, rule):
         """The answers combined with the student's distributions of the same texts."""
         if self.proba is None or student_proba is None or rule == "llm":
             return self
         proba = fuse_distributions(self.proba, student_proba[self.idx], rule)
-        return Answers(self.idx, *most_probable(proba), proba)
+        return Answers(self.idx, *most_probable(proba), proba, self.prior)
 
 
 def generated_pool(labeler, texts, given, *, n_generated, n_classes, embed, rng, fill=True):
@@ -123,12 +125,14 @@ def fill_short_labels(labeler, texts, counts, target, rng):
     return added
 
 
-def refined_pool(view, labels, texts, embeddings, student, *, top_percent, per_class, rng):
+def refined_pool(view, labels, texts, embeddings, student, *, top_percent, per_class, rng,
+                 previous=None):
     """A later round's pool: per class, R% smallest-loss clean texts, then k-medoids.
 
     Only texts on which the student agrees with the current label are
     candidates; the medoids are taken in the student's own embedding space
-    when it has one, and labelled with the student's label.
+    when it has one, and labelled with the student's label. A label left
+    with no candidate keeps its demonstrations of the ``previous`` pool.
     """
     agree = (labels >= 0) & (view.pred == labels)
     idx = select_demo_pool(
@@ -136,14 +140,25 @@ def refined_pool(view, labels, texts, embeddings, student, *, top_percent, per_c
         np.where(agree, labels, -1), clean_mask=view.clean_mask, top_percent=top_percent,
         per_class=per_class, random_state=rng,
     )
-    return DemoPool([texts[i] for i in idx], view.pred[idx], embeddings[idx])
+    pool = DemoPool([texts[i] for i in idx], view.pred[idx], embeddings[idx])
+    if previous is None:
+        return pool
+    kept = np.flatnonzero(~np.isin(previous.labels, pool.labels))
+    if kept.size == 0:
+        return pool
+    return DemoPool(pool.texts + [previous.texts[j] for j in kept],
+                    np.concatenate([pool.labels, previous.labels[kept]]),
+                    np.concatenate([pool.embeddings, previous.embeddings[kept]]))
 
 
-def annotate_with_demos(labeler, retriever, texts, embeddings, todo, pool, n_demos):
+def annotate_with_demos(labeler, retriever, texts, embeddings, todo, pool, n_demos, *,
+                        prior=None):
     """Ask the LLM for the labels of the ``todo`` texts with their nearest demos.
 
     A pool item that is the text itself is never shown as its demonstration.
-    A labeler that gives label distributions is asked for them.
+    A labeler that gives label distributions is asked for them, calibrated
+    by ``prior`` when given, else by the tilt the labeler estimates on these
+    texts (returned as ``Answers.prior`` for the next rounds).
 
     Returns
     -------
@@ -162,6 +177,8 @@ def annotate_with_demos(labeler, retriever, texts, embeddings, todo, pool, n_dem
         demos = [[(pool.texts[j], int(pool.labels[j])) for j in row] for row in nearest]
     batch = [texts[i] for i in idx]
     if isinstance(labeler, ProbabilisticLabeler):
-        proba = np.asarray(labeler.annotate_proba(batch, demos), dtype=np.float64)
-        return Answers(idx, *most_probable(proba), proba)
+        if prior is None:
+            prior = labeler.calibration_prior(batch, demos)
+        proba = np.asarray(labeler.annotate_proba(batch, demos, prior=prior), dtype=np.float64)
+        return Answers(idx, *most_probable(proba), proba, prior)
     return Answers(idx, *labeler.annotate(batch, demos))

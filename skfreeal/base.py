@@ -72,8 +72,15 @@ class ProbabilisticLabeler(Labeler, Protocol):
     student's (``label_fusion="product"``).
     """
 
-    def annotate_proba(self, texts, demos=None):
-        """Label distributions, shape ``(n_texts, n_labels)``; NaN rows abstain."""
+    def annotate_proba(self, texts, demos=None, *, prior=None):
+        """Label distributions, shape ``(n_texts, n_labels)``; NaN rows abstain.
+
+        ``prior``, when given, is the tilt to divide out instead of the one
+        the labeler would estimate on these texts.
+        """
+
+    def calibration_prior(self, texts, demos=None):
+        """The tilt the labeler divides out of these texts' distributions, or None."""
 
 
 @runtime_checkable

@@ -28,6 +28,7 @@ from skfreeal import (
     RobustTextClassifier,
     SmallLossNoiseFilter,
 )
+from skfreeal.noise import BaseNoiseFilter
 
 POS = "good great happy lovely wonderful excellent nice superb".split()
 NEG = "bad awful sad terrible horrible poor nasty dreadful".split()
@@ -386,7 +387,10 @@ class ProbaRuleLabeler(RuleLabeler):
         super().__init__(labels=labels, task=task, wrong_first=wrong_first)
         self.one_sided = one_sided
 
-    def annotate_proba(self, texts, demos=None):
+    def calibration_prior(self, texts, demos=None):
+        return None
+
+    def annotate_proba(self, texts, demos=None, *, prior=None):
         ids, _ = self.annotate(texts, demos)
         proba = np.full((len(texts), 2), np.nan)
         for row, (text, label) in enumerate(zip(texts, ids)):
@@ -408,6 +412,53 @@ def test_label_distributions_are_kept_and_give_the_confidence(noisy_data):
     np.testing.assert_array_equal(clf.label_proba_.argmax(1), clf.label_ids_)
     np.testing.assert_allclose(clf.confidence_, clf.label_proba_.max(1))
     assert set(np.round(clf.confidence_, 2)) == {0.55, 0.9}
+
+
+def test_later_rounds_divide_out_the_tilt_estimated_in_round_0(noisy_data):
+    """The doubtful texts of round 1 are no sample to estimate the LLM's tilt on."""
+    texts, gold, wrong = noisy_data
+
+    class Tilted(ProbaRuleLabeler):
+        def calibration_prior(self, texts, demos=None):
+            self.estimated_on_ = getattr(self, "estimated_on_", []) + [len(texts)]
+            return np.array([0.4, 0.6])
+
+        def annotate_proba(self, texts, demos=None, *, prior=None):
+            self.priors_ = getattr(self, "priors_", []) + [None if prior is None else list(prior)]
+            return super().annotate_proba(texts, demos)
+
+    labeler = Tilted(wrong_first=tuple(wrong))
+    clf = make_clf(labeler=labeler, n_rounds=2).fit(texts)
+    assert clf.history_[1]["n_annotated"] < len(texts)  # round 1 asks about the doubtful ones only
+    assert clf.labeler_.estimated_on_ == [len(texts)]    # estimated once, on every text
+    assert clf.labeler_.priors_ == [[0.4, 0.6], [0.4, 0.6]]
+
+
+def test_a_round_that_would_leave_one_label_keeps_the_previous_round(noisy_data):
+    texts, gold, wrong = noisy_data
+
+    class Collapsing(RuleLabeler):
+        def annotate(self, texts, demos=None):
+            ids, confidence = super().annotate(texts, demos)
+            if demos is not None and self.log_[texts[0]] > 1:  # any second answer
+                ids = np.ones_like(ids)
+            return ids, confidence
+
+    class NothingClean(BaseNoiseFilter):  # every text is asked again
+        _parameter_constraints = {}
+        threshold = 0.5
+
+        def _fit(self, losses, y):
+            pass
+
+        def _score(self, losses):
+            return np.zeros(losses.shape[0])
+
+    clf = make_clf(labeler=Collapsing(wrong_first=tuple(wrong)), n_rounds=3,
+                   noise_filter=NothingClean()).fit(texts)
+    assert clf.stop_reason_ == "one_class" and clf.n_rounds_ == 1
+    assert set(clf.label_ids_) == {0, 1}
+    np.testing.assert_array_equal(clf.label_ids_, clf.round_labels_[0])
 
 
 def test_product_fusion_lets_a_sure_student_outvote_an_unsure_llm(noisy_data):

@@ -78,6 +78,14 @@ def test_estimate_does_the_rounds_arithmetic_on_the_labelers_costs():
     assert est["expected_cost"] == pytest.approx((5500 * 1.0 + 220 * 10.0) / 1e6)
 
 
+def test_estimate_bounds_the_zero_shot_pass_that_fills_short_labels():
+    est = estimate_fit_cost(TEXTS, CostedLabeler(LABELS), n_demos=4, n_generated_demos=6,
+                            fill_missing_demos=True, **RULES)
+    fill = min(len(TEXTS), 8 * len(LABELS))
+    assert est["max_generation_calls"] == 18 + fill and est["max_calls"] == 80 + 18 + fill
+    assert est["expected_calls"] == 40 + 0.25 * 40 + 6  # a fill pass is not expected
+
+
 def test_estimate_guesses_for_a_labeler_without_a_cost_model():
     est = estimate_fit_cost(TEXTS, PlainLabeler(LABELS, "Sentiment."), n_demos=4,
                             n_generated_demos=6, **RULES)

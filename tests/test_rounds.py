@@ -81,3 +81,22 @@ def test_uncertainty_scores_rank_a_flat_distribution_first(measure):
     scores = uncertainty_scores([[0.98, 0.01, 0.01], [0.34, 0.33, 0.33], [0.6, 0.3, 0.1]],
                                 measure=measure)
     assert np.argmax(scores) == 1 and np.argmin(scores) == 0
+
+
+def test_a_later_pool_keeps_the_previous_demos_of_a_label_it_lost():
+    """The student agrees with no text of label 0: its old demonstrations stay."""
+    from skfreeal._steps import DemoPool, refined_pool
+
+    labels = np.array([0, 0, 1, 1, 1, 1])
+    view = StudentView(proba=np.tile([0.2, 0.8], (6, 1)), losses=np.linspace(0.1, 0.6, 6),
+                       clean_mask=np.ones(6, dtype=bool))
+    texts = [f"text {i}" for i in range(6)]
+    embeddings = np.eye(6, dtype=np.float32)
+    previous = DemoPool(["old negative", "old positive"], np.array([0, 1]),
+                        np.zeros((2, 6), np.float32))
+    kwargs = dict(top_percent=1.0, per_class=2, rng=np.random.RandomState(0))
+    alone = refined_pool(view, labels, texts, embeddings, None, **kwargs)
+    assert set(alone.labels.tolist()) == {1}
+    kept = refined_pool(view, labels, texts, embeddings, None, previous=previous, **kwargs)
+    assert kept.texts[-1] == "old negative" and kept.labels.tolist().count(0) == 1
+    assert "old positive" not in kept.texts and kept.embeddings.shape == (len(kept.texts), 6)

@@ -512,6 +512,30 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
             prior = self._calibration_prior(proba, per_text)
         return calibrate(proba, prior)
 
+    def calibration_prior(self, texts, demos=None):
+        """The tilt ``calibration`` would divide out of these texts' distributions.
+
+        FreeAL estimates it once, on round 0's pass over a random sample of
+        the texts, and passes it as ``prior`` in later rounds: the texts
+        re-annotated then are the doubtful ones, whose mean distribution
+        mixes the LLM's tilt with their own skew. The answers come from the
+        cache when the texts were annotated already.
+
+        Parameters
+        ----------
+        texts : iterable of str
+        demos : None, sequence of (str, int) or list of such sequences, default=None
+            As for :meth:`annotate`.
+
+        Returns
+        -------
+        prior : ndarray of shape (n_labels,) or None
+            None when ``calibration=None``.
+        """
+        if self.calibration is None:
+            return None
+        return self._calibration_prior(*self._raw_distributions(texts, demos))
+
     def _raw_distributions(self, texts, demos):
         """Uncalibrated label distributions of ``texts`` and the per-text demos used."""
         self._validate_params()
