@@ -7,7 +7,7 @@ import numpy as np
 
 from ._student import student_embeddings
 from .base import ProbabilisticLabeler
-from .calibration import fuse_distributions, most_probable
+from .calibration import calibrate, fuse_distributions, most_probable
 from .demonstrations import select_demo_pool
 
 __all__ = [
@@ -177,8 +177,11 @@ def annotate_with_demos(labeler, retriever, texts, embeddings, todo, pool, n_dem
         demos = [[(pool.texts[j], int(pool.labels[j])) for j in row] for row in nearest]
     batch = [texts[i] for i in idx]
     if isinstance(labeler, ProbabilisticLabeler):
-        if prior is None:
-            prior = labeler.calibration_prior(batch, demos)
-        proba = np.asarray(labeler.annotate_proba(batch, demos, prior=prior), dtype=np.float64)
+        if prior is None:  # read the answers once: uncalibrated, then the tilt from them
+            raw = labeler.annotate_proba(batch, demos, prior=np.ones(len(labeler.labels)))
+            prior = labeler.calibration_prior(batch, demos, raw=raw)
+            proba = calibrate(np.asarray(raw, dtype=np.float64), prior)
+        else:
+            proba = np.asarray(labeler.annotate_proba(batch, demos, prior=prior), np.float64)
         return Answers(idx, *most_probable(proba), proba, prior)
     return Answers(idx, *labeler.annotate(batch, demos))

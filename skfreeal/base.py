@@ -79,8 +79,11 @@ class ProbabilisticLabeler(Labeler, Protocol):
         the labeler would estimate on these texts.
         """
 
-    def calibration_prior(self, texts, demos=None):
-        """The tilt the labeler divides out of these texts' distributions, or None."""
+    def calibration_prior(self, texts, demos=None, *, raw=None):
+        """The tilt the labeler divides out of these texts' distributions, or None.
+
+        ``raw``, when given, holds the texts' uncalibrated distributions.
+        """
 
 
 @runtime_checkable

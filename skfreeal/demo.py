@@ -145,7 +145,7 @@ def _student_seconds(clf, data):
 
     student = clf.slm if clf.slm is not None else RobustTextClassifier(**DEFAULT_SLM_PARAMS)
     params = student.get_params(deep=False)
-    epochs, warmup = params.get("max_epochs", 6), params.get("warmup_epochs", 1)
+    warmup = params.get("warmup_epochs", 1)
     probe = clone(student)
     probe_params = {k: v for k, v in (("max_epochs", 2), ("warmup_epochs", 1), ("verbose", 0),
                                       ("random_state", 0)) if k in params}
@@ -165,11 +165,31 @@ def _student_seconds(clf, data):
         warm_s, robust_s = per_epoch
     else:  # a student without per-epoch times: the fit's time evenly
         warm_s = robust_s = fit_seconds / 2
+    epochs = _planned_epochs(params, len(data.X_train), getattr(probe, "max_length_", 64))
     warm = min(warmup, epochs)
     per_text = (warm * warm_s + (epochs - warm) * robust_s) / len(texts)
     n_train, n_test = len(data.X_train), len(data.X_test)
     per_round = n_train * per_text + (2 * n_train + n_test) * infer
     return clf.n_rounds * per_round + n_train * infer  # the retrieval embedding, once
+
+
+def _planned_epochs(params, n_train, max_length):
+    """Epochs a student with these parameters trains on ``n_train`` texts.
+
+    ``max_epochs`` when it is a number, else the automatic schedule of
+    :class:`~skfreeal.RobustTextClassifier` (``n_steps``, whole epochs).
+    """
+    from .slm._schedule import auto_n_steps, plan_epochs
+
+    epochs = params.get("max_epochs", 6)
+    if isinstance(epochs, (int, np.integer)):
+        return int(epochs)
+    batch_size = params.get("batch_size", 32)
+    n_steps = params.get("n_steps", "auto")
+    if not isinstance(n_steps, (int, np.integer)):
+        n_steps = auto_n_steps(n_train, batch_size=batch_size, max_length=max_length)
+    return plan_epochs(n_steps, n_labelled=n_train, n_samples=n_train, batch_size=batch_size,
+                       warmup_epochs=params.get("warmup_epochs", 1))
 
 
 def main(argv=None):

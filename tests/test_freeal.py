@@ -387,7 +387,7 @@ class ProbaRuleLabeler(RuleLabeler):
         super().__init__(labels=labels, task=task, wrong_first=wrong_first)
         self.one_sided = one_sided
 
-    def calibration_prior(self, texts, demos=None):
+    def calibration_prior(self, texts, demos=None, *, raw=None):
         return None
 
     def annotate_proba(self, texts, demos=None, *, prior=None):
@@ -419,7 +419,8 @@ def test_later_rounds_divide_out_the_tilt_estimated_in_round_0(noisy_data):
     texts, gold, wrong = noisy_data
 
     class Tilted(ProbaRuleLabeler):
-        def calibration_prior(self, texts, demos=None):
+        def calibration_prior(self, texts, demos=None, *, raw=None):
+            assert raw is not None  # the answers are read once
             self.estimated_on_ = getattr(self, "estimated_on_", []) + [len(texts)]
             return np.array([0.4, 0.6])
 
@@ -431,7 +432,7 @@ def test_later_rounds_divide_out_the_tilt_estimated_in_round_0(noisy_data):
     clf = make_clf(labeler=labeler, n_rounds=2).fit(texts)
     assert clf.history_[1]["n_annotated"] < len(texts)  # round 1 asks about the doubtful ones only
     assert clf.labeler_.estimated_on_ == [len(texts)]    # estimated once, on every text
-    assert clf.labeler_.priors_ == [[0.4, 0.6], [0.4, 0.6]]
+    assert clf.labeler_.priors_ == [[1.0, 1.0], [0.4, 0.6]]  # round 0 read raw, then divided
 
 
 def test_a_round_that_would_leave_one_label_keeps_the_previous_round(noisy_data):

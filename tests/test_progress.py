@@ -242,3 +242,14 @@ def test_demo_prints_the_expected_time_before_the_first_llm_pass(tiny_encoder_pa
     err = capsys.readouterr().err
     assert "zero-shot LLM, held-out tweets: 100% 10/10 calls" in err  # the demo's own bars
     assert "round 0: annotating: 100% 24/24 calls" in err
+
+
+def test_the_demo_plans_the_default_students_automatic_epochs():
+    """The default student's max_epochs is "auto": the demo's expected time needs a number."""
+    from skfreeal import RobustTextClassifier
+    from skfreeal.demo import _planned_epochs
+
+    params = RobustTextClassifier().get_params()
+    assert _planned_epochs(params, 1000, 64) == 6            # six epochs of 32 steps
+    assert _planned_epochs(params, 100, 64) == 25            # the 100-step floor: 4 steps an epoch
+    assert _planned_epochs({**params, "max_epochs": 3}, 1000, 64) == 3

@@ -495,7 +495,8 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
             As for :meth:`annotate`.
         prior : array-like of shape (n_labels,), default=None
             The tilt to divide out, replacing the one ``calibration`` would
-            estimate (e.g. one estimated on a larger batch of texts).
+            estimate (e.g. one estimated on a larger batch of texts); a
+            uniform one gives the uncalibrated distributions.
 
         Returns
         -------
@@ -512,7 +513,7 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
             prior = self._calibration_prior(proba, per_text)
         return calibrate(proba, prior)
 
-    def calibration_prior(self, texts, demos=None):
+    def calibration_prior(self, texts, demos=None, *, raw=None):
         """The tilt ``calibration`` would divide out of these texts' distributions.
 
         FreeAL estimates it once, on round 0's pass over a random sample of
@@ -526,6 +527,10 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
         texts : iterable of str
         demos : None, sequence of (str, int) or list of such sequences, default=None
             As for :meth:`annotate`.
+        raw : array-like of shape (n_texts, n_labels), default=None
+            The texts' uncalibrated distributions when at hand
+            (``annotate_proba(texts, demos, prior=np.ones(n_labels))``): the
+            answers are then not read again.
 
         Returns
         -------
@@ -534,7 +539,11 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
         """
         if self.calibration is None:
             return None
-        return self._calibration_prior(*self._raw_distributions(texts, demos))
+        if raw is None:
+            return self._calibration_prior(*self._raw_distributions(texts, demos))
+        labels = self._check_labels()
+        per_text = check_demos(demos, len(check_texts(texts, name="texts")), labels)
+        return self._calibration_prior(np.asarray(raw, dtype=np.float64), per_text)
 
     def _raw_distributions(self, texts, demos):
         """Uncalibrated label distributions of ``texts`` and the per-text demos used."""
