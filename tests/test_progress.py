@@ -253,3 +253,18 @@ def test_the_demo_plans_the_default_students_automatic_epochs():
     assert _planned_epochs(params, 1000, 64) == 6            # six epochs of 32 steps
     assert _planned_epochs(params, 100, 64) == 25            # the 100-step floor: 4 steps an epoch
     assert _planned_epochs({**params, "max_epochs": 3}, 1000, 64) == 3
+
+
+def test_the_student_shows_its_optimizer_steps_with_rate_and_time_left(tiny_encoder_path,
+                                                                        capsys):
+    from skfreeal import RobustTextClassifier
+
+    texts = [f"text number {i} is {'good' if i % 2 else 'bad'}" for i in range(8)]
+    RobustTextClassifier(tiny_encoder_path, max_epochs=2, batch_size=4, head_init="random",
+                         verbose=2, random_state=0).fit(texts, np.arange(8) % 2)
+    err = capsys.readouterr().err.splitlines()
+    assert any(re.fullmatch(r"training the student: 100% 4/4 steps \[.* elapsed, .* left, .*\]",
+                            line) for line in err), err
+    RobustTextClassifier(tiny_encoder_path, max_epochs=1, batch_size=4, head_init="random",
+                         verbose=0, random_state=0).fit(texts, np.arange(8) % 2)
+    assert "steps" not in capsys.readouterr().err

@@ -24,6 +24,7 @@ from ._module import EncoderClassifier
 from ._net import NoiseSplit, RobustNet, linear_schedule
 from ._probe import ProbeInit
 from ._schedule import auto_n_steps, count_steps, plan_epochs
+from ._step_progress import StepProgress
 
 __all__ = ["RobustTextClassifier"]
 
@@ -127,7 +128,9 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
         and the noise filter. The caller's global torch generator is left
         as it was.
     verbose : int, default=0
-        Print a line per epoch when positive.
+        Print a line per epoch when positive, and show a bar over the
+        fit's optimizer steps with their rate and the time left (on a
+        terminal at 1; also in a file or a pipe, as a line every 10 s, at 2).
 
     Attributes
     ----------
@@ -315,6 +318,7 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
         ]
         if self.head_init == "probe":
             callbacks.insert(0, ("probe_init", ProbeInit(seed=split_seed)))
+        callbacks.append(("step_progress", StepProgress(total_steps, self.verbose)))
         return RobustNet(
             EncoderClassifier,
             module__model_name_or_path=path,
