@@ -128,9 +128,10 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
         and the noise filter. The caller's global torch generator is left
         as it was.
     verbose : int, default=0
-        Print a line per epoch when positive, and show a bar over the
-        fit's optimizer steps with their rate and the time left (on a
-        terminal at 1; also in a file or a pipe, as a line every 10 s, at 2).
+        Show a bar over the fit's optimizer steps with their rate and the
+        time left (on a terminal at 1; also in a file or a pipe, as a line
+        every 10 s, at 2); at 3 or more, also skorch's table of one line per
+        epoch (on stdout).
 
     Attributes
     ----------
@@ -345,7 +346,7 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
             infer_batch_size=max(_INFER_BATCH, 2 * self.batch_size),
             seed=int(net_seed),
             device=self.device_,
-            verbose=self.verbose,
+            verbose=int(self.verbose >= 3),
         )
 
     def _store_fit_results(self, net, dataset):
