@@ -71,3 +71,19 @@ def torch_single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def fault_servers():
+    """Start fault servers on 127.0.0.1 (``start(**kwargs)``); all stop after the test."""
+    from fault_server import FaultServer
+
+    servers = []
+
+    def start(**kwargs):
+        servers.append(FaultServer(**kwargs).start())
+        return servers[-1]
+
+    yield start
+    for srv in servers:
+        srv.stop()

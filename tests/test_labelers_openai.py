@@ -22,7 +22,7 @@ from skfreeal.labelers import (BudgetExceededError, LLMCallError, OpenAILabeler,
 from skfreeal.labelers._secrets import reveal
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fault_server import FaultServer, keyword_label  # noqa: E402
+from fault_server import keyword_label  # noqa: E402
 
 LABELS = ["negative", "positive"]
 KEY = "sk-test-SECRET-4f9a8b7c6d5e4f3a2b1c"
@@ -45,16 +45,8 @@ def make_labeler(server, **params):
 
 
 @pytest.fixture
-def server():
-    servers = []
-
-    def start(**kwargs):
-        servers.append(FaultServer(**kwargs).start())
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.stop()
+def server(fault_servers):
+    return fault_servers
 
 
 def test_200_texts_with_20_percent_faults(server):

@@ -9,22 +9,14 @@ import pytest
 from skfreeal.labelers import OpenAILabeler
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fault_server import FaultServer, keyword_label  # noqa: E402
+from fault_server import keyword_label  # noqa: E402
 
 LABELS = ["negative", "positive"]
 
 
 @pytest.fixture
-def server():
-    servers = []
-
-    def start(**kwargs):
-        servers.append(FaultServer(**kwargs).start())
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.stop()
+def server(fault_servers):
+    return fault_servers
 
 
 def make_labeler(server, **params):
