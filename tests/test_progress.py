@@ -270,3 +270,10 @@ def test_the_student_shows_its_optimizer_steps_with_rate_and_time_left(tiny_enco
     RobustTextClassifier(tiny_encoder_path, max_epochs=1, batch_size=4, head_init="random",
                          verbose=0, random_state=0).fit(texts, np.arange(8) % 2)
     assert "steps" not in capsys.readouterr().err
+
+
+def test_an_embedder_used_alone_loads_its_encoder_without_a_bar(tiny_encoder_path, capfd):
+    from skfreeal.slm import SentenceEmbedder
+
+    SentenceEmbedder(tiny_encoder_path, device="cpu").fit_transform(["a text", "another"])
+    assert "Loading weights" not in capfd.readouterr().err

@@ -6,10 +6,17 @@ __all__ = ["EncoderClassifier", "load_encoder", "mean_pool", "pooled_embeddings"
 
 
 def load_encoder(model_name_or_path):
-    """Load a pretrained transformers encoder (no task head) from a name or folder."""
+    """Load a pretrained transformers encoder (no task head) from a name or folder.
+
+    Loaded without transformers' "Loading weights" bar, wherever the load
+    happens (a fit, an embedder used alone, a model unpickled for predict).
+    """
     from transformers import AutoModel
 
-    return AutoModel.from_pretrained(model_name_or_path)
+    from .._console import quiet_transformers
+
+    with quiet_transformers():
+        return AutoModel.from_pretrained(model_name_or_path)
 
 
 def mean_pool(hidden_states, attention_mask):
