@@ -93,3 +93,10 @@ def fault_servers():
 
     yield from _servers(FaultServer)
 
+
+@pytest.fixture
+def batch_servers():
+    """Start Batch API servers on 127.0.0.1 (``start(**kwargs)``); all stop after the test."""
+    from batch_server import BatchServer
+
+    yield from _servers(BatchServer)

@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from ._base import BaseLabeler
+from ._batch import BATCH_LEASE, BATCH_PRICE_FACTOR, BatchRun
 from ._completion import (
     SCHEMA_FORMATS,
     MalformedResponse,
@@ -142,6 +143,31 @@ class OpenAILabeler(SecretParamsMixin, BaseLabeler):
     logprobs : bool, default=True
         Ask for token logprobs, which give the confidences. Turn off for
         endpoints that reject the parameter.
+    batch : bool, default=False
+        Send the requests of each pass that the cache cannot answer as one
+        Batch API job instead of one HTTP call each: a JSONL file uploaded
+        with ``purpose="batch"``, a batch with a 24 h completion window,
+        polled until it ends; its answers are read and cached as the
+        synchronous ones are. OpenAI bills a batch at half price
+        (``batch_price_factor``) and answers within 24 h. The batch is
+        recorded in the response cache before polling starts, so a run
+        stopped by a crash, ``kill -9`` or Ctrl-C resumes polling the same
+        batch when it is run again, and never submits it twice. Requests
+        that fail in a batch (lines of its error file, an expired batch) go
+        out again in a new batch, up to ``max_retries`` times. See the user
+        guide's page on labelers.
+    batch_poll_interval : float, default=5.0
+        Seconds before the first look at a submitted batch; the wait
+        doubles after each look, up to ``batch_max_poll_interval``.
+    batch_max_poll_interval : float, default=60.0
+        The longest wait in seconds between two looks at a batch (at least
+        ``batch_poll_interval``).
+    batch_price_factor : float, default=0.5
+        The price of a batch request as a fraction of the model's price in
+        the price table: with ``batch=True`` the cost in ``usage_``, the
+        budget (``max_cost``), :meth:`request_cost` and the estimates use
+        it. OpenAI's Batch API costs half
+        (:data:`~skfreeal.labelers._batch.BATCH_PRICE_FACTOR`).
     labels, task, label_descriptions, cache, max_cost, max_tokens, price_table, \
 temperature, generation_temperature, max_concurrency, max_text_chars, \
 max_demo_chars, demo_order, filter_demos, random_state, verbose
@@ -177,6 +203,10 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         "retry_base_delay": [Interval(Real, 0, None, closed="left")],
         "retry_max_delay": [Interval(Real, 0, None, closed="left")],
         "logprobs": ["boolean"],
+        "batch": ["boolean"],
+        "batch_poll_interval": [Interval(Real, 0, None, closed="neither")],
+        "batch_max_poll_interval": [Interval(Real, 0, None, closed="neither")],
+        "batch_price_factor": [Interval(Real, 0, 1, closed="both")],
     }
     _transient = BaseLabeler._transient + (
         "client_", "_client_config", "_jitter", "_format_level")
@@ -194,6 +224,10 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         retry_base_delay=0.5,
         retry_max_delay=30.0,
         logprobs=True,
+        batch=False,
+        batch_poll_interval=5.0,
+        batch_max_poll_interval=60.0,
+        batch_price_factor=BATCH_PRICE_FACTOR,
         **base_params,
     ):
         super().__init__(**base_params)
@@ -205,6 +239,10 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         self.retry_base_delay = retry_base_delay
         self.retry_max_delay = retry_max_delay
         self.logprobs = logprobs
+        self.batch = batch
+        self.batch_poll_interval = batch_poll_interval
+        self.batch_max_poll_interval = batch_max_poll_interval
+        self.batch_price_factor = batch_price_factor
 
     # -- the secrets ----------------------------------------------------------------
 
@@ -279,12 +317,30 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         return f"model {self.model!r} at {_endpoint(self.base_url)}"
 
     def _claim_lease(self):
+        if self.batch:  # a batch may take its whole completion window
+            return BATCH_LEASE
         # One request with every retry, waits included.
         waits = self.max_retries * max(self.retry_max_delay, 1.0)
         return float(self.timeout) * (self.max_retries + 1) + waits + 30.0
 
     def _prices(self):
-        return price_of(self.model, self.price_table)
+        prices = price_of(self.model, self.price_table)
+        if prices is None or not self.batch:
+            return prices
+        return tuple(price * float(self.batch_price_factor) for price in prices)
+
+    def _progress(self, total):
+        # A batch shows its own bar: its status and the provider's counts.
+        return None if self.batch else super()._progress(total)
+
+    def _complete_batch(self, jobs, deliver):
+        if not self.batch:
+            return super()._complete_batch(jobs, deliver)
+        return BatchRun(self, jobs, deliver).execute()
+
+    def _request_body(self, messages, params):
+        """The body of a chat request, as a line of a batch file holds it."""
+        return {"model": self.model, "messages": messages, **self._sent_params(params)}
 
     def _logprob_params(self):
         return super()._logprob_params() if self.logprobs else {}
@@ -426,12 +482,42 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
             response["completion_tokens"] = params["max_tokens"]
         return response
 
-    def _call_error(self, exc, report):
+    def _api_call(self, fn, what):
+        """Call ``fn()``, a request to the files or batches API, with the retry policy.
+
+        Transient failures are retried as chat requests are; one that fails
+        for good raises :class:`LLMCallError` whose message starts with
+        ``what`` (e.g. ``"Uploading a batch file to"``) and holds no
+        credential.
+        """
+        import openai
+
+        report = RetryReport()
+
+        def on_retry(exc, attempt_no, delay):
+            logger.info("Retrying %s %s in %.2fs after %s (attempt %d of %d).",
+                        what[0].lower() + what[1:], self._describe(), delay,
+                        self._failure(exc), attempt_no + 1, self.max_retries + 1)
+
+        error = None
+        try:
+            return call_with_retries(
+                fn, _classify, max_retries=self.max_retries, base_delay=self.retry_base_delay,
+                max_delay=self.retry_max_delay, rng=self._jitter, on_retry=on_retry,
+                cancel=self._current_run().cancel, report=report,
+            )
+        except openai.OpenAIError as exc:
+            error = self._call_error(exc, report, what)
+        raise error  # outside the except clause: no provider error as its __context__
+
+    def _call_error(self, exc, report, what="The LLM call to"):
         """The LLMCallError (or BudgetStop) for a request that failed for good."""
         if report.reason == "stopped":
             return BudgetStop(report.detail)
         status = getattr(exc, "status_code", None)
         hint = _HINTS.get(status)
+        if status == 404 and what != "The LLM call to":  # a call of the Batch API
+            hint = "the endpoint may not serve the files and batches API that batch=True uses"
         if report.reason == "retry_after":
             why = (f" after {report.attempts} attempt(s): the server asked to wait "
                    f"{report.wait:.0f} s (Retry-After), more than the {MAX_RETRY_AFTER:.0f} s "
@@ -441,7 +527,7 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         else:
             why = f" after {report.attempts} attempt(s)"
         return LLMCallError(
-            f"The LLM call to {self._describe()} failed{why}: {self._failure(exc)}"
+            f"{what} {self._describe()} failed{why}: {self._failure(exc)}"
             + (f"; {hint}." if hint else "."),
             status_code=status,
             transient=report.reason in ("exhausted", "retry_after"),
