@@ -50,7 +50,7 @@ def created_batches(server):
     return [detail for route, detail in server.events if route == "create"]
 
 
-# -- the happy path -----------------------------------------------------------------
+# -- the happy path --------------------------------------------------------------------
 
 
 def test_answers_equal_the_synchronous_ones_and_fill_the_cache(batch_servers, fault_servers,
@@ -115,7 +115,7 @@ def test_a_large_step_is_split_into_files_within_the_limits(batch_servers, monke
     assert all(srv.batches[b]["status"] == "completed" for b in batches)
 
 
-# -- failures ---------------------------------------------------------------------
+# -- failures --------------------------------------------------------------------------
 
 
 def test_failed_lines_go_out_again_in_a_new_batch(batch_servers, caplog):
@@ -225,7 +225,7 @@ def test_a_batch_cancelled_at_the_provider_stops_the_run(batch_servers, tmp_path
     assert srv.n_batches_created == 1
 
 
-# -- never paying twice ---------------------------------------------------------------
+# -- never paying twice ----------------------------------------------------------------
 
 
 _WORKER = textwrap.dedent("""
@@ -354,7 +354,7 @@ def test_a_recorded_batch_the_endpoint_does_not_know_is_submitted_again(batch_se
     assert srv.n_batches_created == 1 and cache.pending_batches(srv.url, srv.model) == []
 
 
-# -- cost and budget ------------------------------------------------------------------
+# -- cost and budget -------------------------------------------------------------------
 
 
 def test_cost_estimate_and_budget_use_the_batch_price(batch_servers, tmp_path):
@@ -396,7 +396,7 @@ def test_the_budget_refuses_the_whole_batch_before_it_is_submitted(batch_servers
     assert srv.n_batches_created == 1
 
 
-# -- secrets, parameters --------------------------------------------------
+# -- secrets, parameters, command line -------------------------------------------------
 
 
 def test_the_key_never_leaks(batch_servers, tmp_path, caplog, monkeypatch):
@@ -441,7 +441,42 @@ def test_batch_parameters_are_validated():
             OpenAILabeler("m", cache=None, labels=LABELS, **{name: value}).annotate(["good"])
 
 
-# -- helpers ------------------------------------------------------------------------
+def test_the_command_line_batch_flag_reaches_the_labeler():
+    import types
+
+    from skfreeal.cli._errors import CLIError
+    from skfreeal.cli._options import build_labeler
+
+    base = dict(llm="openai", model="m", base_url=None, max_cost=None, max_llm_tokens=None,
+                concurrency=None, prices=None, timeout=None, on_failure="raise")
+    assert build_labeler(types.SimpleNamespace(**base, batch=True)).batch is True
+    assert build_labeler(types.SimpleNamespace(**base, batch=False)).batch is False
+    with pytest.raises(CLIError, match="--batch is only used with --llm openai"):
+        build_labeler(types.SimpleNamespace(**{**base, "llm": "local", "model": None},
+                                            batch=True))
+
+
+def test_the_command_line_estimate_gives_the_batch_price(tmp_path):
+    from click.testing import CliRunner
+
+    from skfreeal.cli._main import cli
+
+    table = tmp_path / "in.csv"
+    table.write_text("text\n" + "\n".join(make_texts(40)) + "\n")
+    args = ["estimate", str(table), "--text-column", "text", "--labels", "negative,positive",
+            "--task", "Sentiment.", "--llm", "openai", "--model", "gpt-4o-mini", "--json"]
+    runner = CliRunner()
+    costs = []
+    for extra in ([], ["--batch"]):
+        result = runner.invoke(cli, args + extra, env={"OPENAI_API_KEY": "sk-not-used"})
+        assert result.exit_code == 0, result.output
+        costs.append(json.loads(result.stdout)["expected_cost"])
+    assert costs[1] == pytest.approx(costs[0] / 2)
+    help_text = runner.invoke(cli, ["label", "--help"]).output
+    assert "--batch" in help_text
+
+
+# -- helpers ---------------------------------------------------------------------------
 
 
 def _requests_of(labeler, texts):
