@@ -129,6 +129,7 @@ def test_failed_lines_go_out_again_in_a_new_batch(batch_servers, caplog):
     sizes = [len(srv.requests_of(b)) for b in created_batches(srv)]
     assert sizes == [8, 3, 1]
     assert labeler.usage_.calls == 8 and labeler.usage_.billed_failures == 1
+    assert labeler.usage_.retries == 4  # a request sent again counts as a retry
     assert ("3 requests of batch" in caplog.text and "go out again in a new batch: 1 HTTP 429, "
             "1 HTTP 500, 1 unreadable_answer (the first: " in caplog.text)
     assert "1 no response" not in caplog.text and "1 server_error (the first:" in caplog.text

@@ -341,6 +341,8 @@ class BatchRun:
             self.tries[key] += 1
             if result.transient and self.tries[key] <= self.labeler.max_retries:
                 again.append(key)
+                if self.run.budget is not None:
+                    self.run.budget.count("retries")
                 continue
             del self.open[key]
             exc = self._call_error(batch, result)
