@@ -73,17 +73,30 @@ def torch_single_thread():
     torch.set_num_threads(before)
 
 
-@pytest.fixture
-def fault_servers():
-    """Start fault servers on 127.0.0.1 (``start(**kwargs)``); all stop after the test."""
-    from fault_server import FaultServer
-
+def _servers(cls):
+    """A ``start(**kwargs)`` that starts a ``cls`` server; every one stops after the test."""
     servers = []
 
     def start(**kwargs):
-        servers.append(FaultServer(**kwargs).start())
+        servers.append(cls(**kwargs).start())
         return servers[-1]
 
     yield start
     for srv in servers:
         srv.stop()
+
+
+@pytest.fixture
+def fault_servers():
+    """Start fault servers on 127.0.0.1 (``start(**kwargs)``); all stop after the test."""
+    from fault_server import FaultServer
+
+    yield from _servers(FaultServer)
+
+
+@pytest.fixture
+def batch_servers():
+    """Start Batch API servers on 127.0.0.1 (``start(**kwargs)``); all stop after the test."""
+    from batch_server import BatchServer
+
+    yield from _servers(BatchServer)

@@ -51,7 +51,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-__all__ = ["FaultServer", "keyword_label"]
+__all__ = ["FaultServer", "LocalServer", "keyword_ids", "keyword_label", "last_user_text",
+           "service_texts"]
 
 KEYWORDS = {"good": "positive", "great": "positive", "bad": "negative", "awful": "negative"}
 
@@ -64,6 +65,64 @@ def keyword_label(text, labels=("negative", "positive")):
     return labels[0]
 
 
+def keyword_ids(texts, labels=("negative", "positive")):
+    """The index in ``labels`` of each text's label by :func:`keyword_label`."""
+    return [list(labels).index(keyword_label(text, labels)) for text in texts]
+
+
+def service_texts(n, prefix="text"):
+    """``n`` distinct texts, each with one keyword of the rule (good, bad, great, awful)."""
+    words = ["good", "bad", "great", "awful"]
+    return [f"{prefix} {i}: the service was {words[i % 4]} today" for i in range(n)]
+
+
+class LocalServer:
+    """Serve a handler class on a free port of 127.0.0.1 from a daemon thread.
+
+    A subclass sets ``_handler``, a :class:`BaseHTTPRequestHandler` subclass
+    whose ``owner`` attribute is set to the server object it answers for.
+    """
+
+    _handler = None
+    _httpd = None
+
+    def start(self):
+        """Serve (in a daemon thread); returns the server."""
+        handler = type("Handler", (self._handler,), {"owner": self})
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # concurrent clients must never be refused
+
+            def handle_error(self, request, client_address):
+                # A client that gave up (a timeout, kill -9) closed the connection.
+                if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+                    super().handle_error(request, client_address)
+
+        self._httpd = Server(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def stop(self):
+        """Stop serving."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def base_url(self):
+        """``http://127.0.0.1:PORT/v1``."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+
 # Answer formats a real model produces; the parser must read them all.
 # Faults that answer 200 (billed) with nothing the client can use.
 _UNUSABLE = ("malformed", "truncated", "empty_choices", "late")
@@ -71,7 +130,7 @@ _UNUSABLE = ("malformed", "truncated", "empty_choices", "late")
 _STYLES = ["{}", "{}.", "Label: {}", "The sentiment is {}.", "**{}**", "{}\n\nThe text is clear."]
 
 
-class FaultServer:
+class FaultServer(LocalServer):
     """OpenAI-compatible test server (see the module docstring).
 
     Parameters
@@ -122,45 +181,6 @@ class FaultServer:
         self.received_at = []  # time.monotonic() of each request read
         self._lock = threading.Lock()
         self._attempts = {}
-        self._httpd = None
-
-    # -- lifecycle ------------------------------------------------------------------
-
-    def start(self):
-        server = self
-
-        class Handler(_Handler):
-            owner = server
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 128  # concurrent clients must never be refused
-
-            def handle_error(self, request, client_address):
-                # A client that gave up (a timeout, kill -9) closed the connection.
-                if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-                    super().handle_error(request, client_address)
-
-        self._httpd = Server(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def stop(self):
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def base_url(self):
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
 
     # -- what the tests read --------------------------------------------------------
 
@@ -220,6 +240,23 @@ class FaultServer:
             return f'{label} (the text asks me to answer "{other}", which I ignore)'
         return _STYLES[sum(map(ord, text)) % len(_STYLES)].format(label)
 
+    def completion(self, request):
+        """The chat completion body answering a request (no fault, no check of model or format).
+
+        The answer is :meth:`answer`'s, as JSON when the request asks for a
+        ``response_format`` the server takes; logprobs when asked; a usage
+        counted in words.
+        """
+        messages = request.get("messages", [])
+        kind = (request.get("response_format") or {}).get("type")
+        answer = self.answer(last_user_text(messages), structured=kind in self.schema_formats)
+        choice = {"index": 0, "finish_reason": "stop",
+                  "message": {"role": "assistant", "content": answer}}
+        if request.get("logprobs"):
+            choice["logprobs"] = _logprobs(answer, self.labels, request.get("top_logprobs") or 1)
+        return {"id": "chatcmpl-test", "object": "chat.completion", "created": 0,
+                "model": self.model, "choices": [choice], "usage": _usage(messages, answer)}
+
     def generate(self, n, label, prompt):
         """A demo-generation answer: numbered texts whose keyword gives ``label``.
 
@@ -267,6 +304,12 @@ def _phrase(i):
     return f"{_SUBJECTS[i % len(_SUBJECTS)]} {_TIMES[i // len(_SUBJECTS) % len(_TIMES)]}"
 
 
+def last_user_text(messages):
+    """The content of the last user message (the text to label), or ""."""
+    users = [m for m in messages if m.get("role") == "user"]
+    return users[-1]["content"] if users else ""
+
+
 def _usage(messages, answer):
     prompt = sum(len(str(m.get("content", "")).split()) + 4 for m in messages)
     return {"prompt_tokens": prompt, "completion_tokens": max(1, len(answer.split())),
@@ -293,7 +336,7 @@ def _logprobs(answer, labels, top):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    owner = None  # the FaultServer, set per server
+    owner = None  # the FaultServer, set per server by LocalServer.start
 
     def log_message(self, *args):  # keep test output clean
         pass
@@ -361,8 +404,7 @@ class _Handler(BaseHTTPRequestHandler):
             server.n_received += 1
             server.received_at.append(time.monotonic())
         messages = request.get("messages", [])
-        users = [m for m in messages if m.get("role") == "user"]
-        text = users[-1]["content"] if users else ""
+        text = last_user_text(messages)
         digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
         kind = (request.get("response_format") or {}).get("type")
         entry = {"text": text, "n_messages": len(messages), "model": request.get("model"),
@@ -418,12 +460,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(400, f"response_format of type {kind!r} is not supported.")
         if server.delay:
             time.sleep(server.delay)
-        answer = server.answer(text, structured=kind in server.schema_formats)
-        choice = {"index": 0, "finish_reason": "stop",
-                  "message": {"role": "assistant", "content": answer}}
-        if request.get("logprobs"):
-            choice["logprobs"] = _logprobs(answer, server.labels, request.get("top_logprobs") or 1)
-        usage = _usage(messages, answer)
-        server._record(outcome="ok", usage=usage, **entry)
-        self._send(200, {"id": "chatcmpl-test", "object": "chat.completion", "created": 0,
-                         "model": server.model, "choices": [choice], "usage": usage})
+        body = server.completion(request)
+        server._record(outcome="ok", usage=body["usage"], **entry)
+        self._send(200, body)
+
+
+FaultServer._handler = _Handler

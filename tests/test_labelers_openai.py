@@ -22,19 +22,17 @@ from skfreeal.labelers import (BudgetExceededError, LLMCallError, OpenAILabeler,
 from skfreeal.labelers._secrets import reveal
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fault_server import keyword_label  # noqa: E402
+from fault_server import keyword_ids, keyword_label, service_texts  # noqa: E402
 
 LABELS = ["negative", "positive"]
 KEY = "sk-test-SECRET-4f9a8b7c6d5e4f3a2b1c"
 
 
-def make_texts(n, prefix="text"):
-    words = ["good", "bad", "great", "awful"]
-    return [f"{prefix} {i}: the service was {words[i % 4]} today" for i in range(n)]
+make_texts = service_texts
 
 
 def expected_ids(texts):
-    return np.array([LABELS.index(keyword_label(t)) for t in texts])
+    return np.array(keyword_ids(texts, LABELS))
 
 
 def make_labeler(server, **params):

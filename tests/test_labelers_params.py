@@ -29,7 +29,9 @@ OWN = {
     BaseLabeler: {},
     OpenAILabeler: {"model": inspect.Parameter.empty, "base_url": None, "api_key": None,
                     "timeout": 60.0, "max_retries": 6, "retry_base_delay": 0.5,
-                    "retry_max_delay": 30.0, "logprobs": True},
+                    "retry_max_delay": 30.0, "logprobs": True, "batch": False,
+                    "batch_poll_interval": 5.0, "batch_max_poll_interval": 60.0,
+                    "batch_price_factor": 0.5},
     LocalLabeler: {"model": "qwen2.5-coder-0.5b", "n_ctx": 2048, "n_threads": None,
                    "n_batch": 512},
 }

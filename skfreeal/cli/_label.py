@@ -70,7 +70,8 @@ def label(**kwargs):
         clf = build_classifier(opts, verbose=estimator_verbose(opts.quiet))
     if opts.llm == "openai":
         check_endpoint(opts.base_url)
-        logger.info("LLM: model %r at %s", opts.model, describe_endpoint(opts.base_url))
+        logger.info("LLM: model %r at %s%s", opts.model, describe_endpoint(opts.base_url),
+                    ", through its Batch API" if opts.batch else "")
 
     logger.info(
         "labelling %d distinct texts from %s into %s", len(data.texts), opts.input_path,

@@ -164,6 +164,14 @@ llm_options = _compose(
         "without an LLM label and goes on.",
     ),
     click.option(
+        "--batch", is_flag=True,
+        help="With --llm openai: send each LLM pass as one Batch API job (a JSONL file and a "
+        "batch with a 24 h window, polled until done) instead of one request per text: half "
+        "price at OpenAI, and the price --max-cost and estimate use. The batch is recorded in "
+        "the LLM cache before the wait: after Ctrl-C or a crash the same command resumes it "
+        "and never submits it twice.",
+    ),
+    click.option(
         "--max-llm-tokens", type=click.IntRange(min=1), default=None,
         help="Stop before the LLM's prompt + completion tokens would pass this.",
     ),
@@ -260,6 +268,7 @@ def build_labeler(opts):
         if value is not None
     }
     params["on_failure"] = getattr(opts, "on_failure", "raise")
+    batch = getattr(opts, "batch", False)
     if opts.llm == "openai":
         if not opts.model:
             raise CLIError("--llm openai needs --model (the model name the server knows)")
@@ -276,9 +285,9 @@ def build_labeler(opts):
             )
         if opts.timeout is not None:
             params["timeout"] = opts.timeout
-        return OpenAILabeler(opts.model, base_url=opts.base_url, **params)
+        return OpenAILabeler(opts.model, base_url=opts.base_url, batch=batch, **params)
     for option, value in (("--base-url", opts.base_url), ("--price-per-million", opts.prices),
-                          ("--timeout", opts.timeout)):
+                          ("--timeout", opts.timeout), ("--batch", batch or None)):
         if value is not None:
             raise CLIError(f"{option} is only used with --llm openai")
     from ..labelers import LocalLabeler

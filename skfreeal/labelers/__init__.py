@@ -4,7 +4,9 @@ A labeler labels texts by in-context learning (:meth:`BaseLabeler.annotate`)
 and writes synthetic labelled demonstrations
 (:meth:`BaseLabeler.generate_demos`). :class:`OpenAILabeler` talks to any
 OpenAI-compatible endpoint; :class:`LocalLabeler` runs the packaged local LLM
-in-process. Both cache every answer on disk and account for tokens and cost.
+in-process. Both cache every answer on disk and account for tokens and cost;
+``OpenAILabeler(batch=True)`` sends each pass through the provider's Batch
+API at the batch price, and resumes a batch a stopped run left in flight.
 A key given to a hosted backend is held as a :class:`Secret`
 (:class:`SecretParamsMixin` keeps it out of ``repr``, pickles and logs).
 """

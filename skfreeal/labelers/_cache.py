@@ -12,6 +12,12 @@ and another run that needs the same answer waits for it instead of paying
 for it again. A claim names its process; it lapses when that process is
 gone (same machine) or when its lease runs out, so a run killed with
 ``kill -9`` never blocks the next one for long.
+
+A Batch API job in flight is recorded here too (:meth:`ResponseCache.add_batch`,
+the ``batches`` table): the requests it holds (their keys), its input file
+and batch ids and the endpoint, written before the run waits for it and
+dropped once its answers are stored, so that a run stopped half-way picks up
+the same batch instead of paying for it again. No credential is stored.
 """
 
 import hashlib
@@ -40,6 +46,17 @@ CREATE TABLE IF NOT EXISTS claims (
     pid INTEGER NOT NULL,
     host TEXT NOT NULL,
     expires REAL NOT NULL
+)
+""",
+    """
+CREATE TABLE IF NOT EXISTS batches (
+    token TEXT PRIMARY KEY,
+    endpoint TEXT NOT NULL,
+    model TEXT NOT NULL,
+    input_file_id TEXT NOT NULL,
+    batch_id TEXT,
+    keys TEXT NOT NULL,
+    created REAL NOT NULL
 )
 """,
 )
@@ -221,6 +238,59 @@ class ResponseCache:
                     f"DELETE FROM claims WHERE owner = ? AND key IN ({','.join('?' * len(chunk))})",
                     [owner, *chunk],
                 )
+
+    def add_batch(self, token, *, endpoint, model, input_file_id, keys):
+        """Record a batch about to be submitted (its id comes with :meth:`set_batch_id`).
+
+        Parameters
+        ----------
+        token : str
+            Names the submission; the batch carries it in its metadata, so
+            that it can be found when the run stopped before it knew the id.
+        endpoint : str
+            The endpoint's public URL (no credential).
+        model : str
+            The model id of the cache keys.
+        input_file_id : str
+            The uploaded request file.
+        keys : list of str
+            The keys of its requests, which are also their ``custom_id``.
+        """
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO batches (token, endpoint, model, input_file_id, batch_id, "
+                "keys, created) VALUES (?, ?, ?, ?, NULL, ?, ?)",
+                (token, endpoint, model, input_file_id, json.dumps(list(keys)), time.time()),
+            )
+
+    def set_batch_id(self, token, batch_id):
+        """Note the id the provider gave the batch recorded as ``token``."""
+        with self._transaction() as conn:
+            conn.execute("UPDATE batches SET batch_id = ? WHERE token = ?", (batch_id, token))
+
+    def pending_batches(self, endpoint, model):
+        """The batches recorded for ``endpoint`` and ``model`` whose answers are not stored.
+
+        Returns
+        -------
+        batches : list of dict
+            ``token``, ``input_file_id``, ``batch_id`` (None when the run
+            stopped before the provider acknowledged it), ``keys`` and
+            ``created`` (a Unix time), oldest first.
+        """
+        rows = self._connect().execute(
+            "SELECT token, input_file_id, batch_id, keys, created FROM batches "
+            "WHERE endpoint = ? AND model = ? ORDER BY created",
+            (endpoint, model),
+        ).fetchall()
+        return [{"token": token, "input_file_id": file_id, "batch_id": batch_id,
+                 "keys": json.loads(keys), "created": created}
+                for token, file_id, batch_id, keys, created in rows]
+
+    def drop_batch(self, token):
+        """Forget a recorded batch (its answers are stored, or it is known to be gone)."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM batches WHERE token = ?", (token,))
 
     def __len__(self):
         return self._connect().execute("SELECT COUNT(*) FROM responses").fetchone()[0]

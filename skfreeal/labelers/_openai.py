@@ -1,18 +1,23 @@
 """A labeler for any OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, llama.cpp)."""
 
-import json
 import logging
 import os
 import random
-import re
 import threading
 from numbers import Integral, Real
 
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
-from ._annotation import label_schema
-from ._base import _KEPT_LOGPROB_TOKENS, BaseLabeler
+from ._base import BaseLabeler
+from ._batch import BATCH_LEASE, BATCH_PRICE_FACTOR, BatchRun
+from ._completion import (
+    SCHEMA_FORMATS,
+    MalformedResponse,
+    read_completion,
+    refuses_format,
+    schema_format,
+)
 from ._endpoint import (
     OPENAI_URL,
     SecretURL,
@@ -41,29 +46,9 @@ logger = logging.getLogger("skfreeal.labelers")
 _OPENAI_URL = OPENAI_URL
 
 
-class _MalformedResponse(Exception):
-    """A 2xx answer whose body is not a chat completion (retried).
-
-    ``usage`` holds the token counts the body reported, when it could be read.
-    """
-
-    def __init__(self, message, usage=None):
-        super().__init__(message)
-        self.usage = usage
-
-
 def _endpoint(base_url):
     """The endpoint called (``base_url``, ``$OPENAI_BASE_URL``, OpenAI's), without credentials."""
     return public_url(resolve_base_url(base_url))
-
-
-_USAGE_FIELD = re.compile(r'"(prompt_tokens|completion_tokens)"\s*:\s*(\d+)')
-
-
-def _reported_usage(body):
-    """Token counts an unreadable body still reports (a truncated body may keep them)."""
-    found = dict((name, int(value)) for name, value in _USAGE_FIELD.findall(body or ""))
-    return found or None
 
 
 def _billed_usage(exc):
@@ -76,7 +61,7 @@ def _billed_usage(exc):
     """
     import openai
 
-    if isinstance(exc, _MalformedResponse):
+    if isinstance(exc, MalformedResponse):
         return exc.usage or {}
     if isinstance(exc, openai.APIStatusError):
         return None
@@ -86,39 +71,6 @@ def _billed_usage(exc):
             return None  # the request never reached the server
         return {}
     return None
-
-
-def _read_completion(body):
-    """The response dict of a chat completion body, or _MalformedResponse."""
-    try:
-        data = json.loads(body)
-        choice = data["choices"][0]
-        text = (choice.get("message") or {}).get("content") or ""
-        if not isinstance(text, str):
-            raise TypeError("content is not a string")
-        usage = data.get("usage") or {}
-        content = (choice.get("logprobs") or {}).get("content") or None
-        logprobs = None
-        if content:
-            logprobs = [
-                [
-                    t["token"],
-                    float(t["logprob"]),
-                    [[a["token"], float(a["logprob"])] for a in t.get("top_logprobs") or []],
-                ]
-                for t in content[:_KEPT_LOGPROB_TOKENS]
-            ]
-        details = usage.get("prompt_tokens_details") or {}
-        return {
-            "text": text,
-            "logprobs": logprobs,
-            "prompt_tokens": usage.get("prompt_tokens"),
-            "completion_tokens": usage.get("completion_tokens"),
-            "cached_tokens": int(details.get("cached_tokens") or 0),
-        }
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-        raise _MalformedResponse(f"not a chat completion ({type(exc).__name__})",
-                                 usage=_reported_usage(body)) from None
 
 
 def _classify(exc):
@@ -138,31 +90,7 @@ def _classify(exc):
             return True if wait is None else wait
         return False
     # APITimeoutError is an APIConnectionError: timeouts, refused and dropped connections
-    return isinstance(exc, (openai.APIConnectionError, _MalformedResponse))
-
-
-# Ways to ask for an answer that can only be a label, most standard first.
-_SCHEMA_FORMATS = ("json_schema", "json_object")
-
-
-def _schema_format(labels_or_format, level):
-    """The ``response_format`` of level ``level`` for the labels (or of another format's schema)."""
-    if isinstance(labels_or_format, dict):
-        schema = (labels_or_format.get("json_schema") or {}).get("schema") or \
-            labels_or_format.get("schema")
-    else:
-        schema = label_schema(labels_or_format)
-    if _SCHEMA_FORMATS[level] == "json_schema":
-        return {"type": "json_schema",
-                "json_schema": {"name": "label", "schema": schema, "strict": True}}
-    return {"type": "json_object", "schema": schema}
-
-
-def _refuses_format(exc):
-    """Whether a failed call says the endpoint does not take the ``response_format`` sent."""
-    text = str(exc).lower()
-    return exc.status_code in (400, 422, 500) and any(
-        word in text for word in ("response_format", "json_schema", "json_object", "schema"))
+    return isinstance(exc, (openai.APIConnectionError, MalformedResponse))
 
 
 _HINTS = {
@@ -215,6 +143,31 @@ class OpenAILabeler(SecretParamsMixin, BaseLabeler):
     logprobs : bool, default=True
         Ask for token logprobs, which give the confidences. Turn off for
         endpoints that reject the parameter.
+    batch : bool, default=False
+        Send the requests of each pass that the cache cannot answer as one
+        Batch API job instead of one HTTP call each: a JSONL file uploaded
+        with ``purpose="batch"``, a batch with a 24 h completion window,
+        polled until it ends; its answers are read and cached as the
+        synchronous ones are. OpenAI bills a batch at half price
+        (``batch_price_factor``) and answers within 24 h. The batch is
+        recorded in the response cache before polling starts, so a run
+        stopped by a crash, ``kill -9`` or Ctrl-C resumes polling the same
+        batch when it is run again, and never submits it twice. Requests
+        that fail in a batch (lines of its error file, an expired batch) go
+        out again in a new batch, up to ``max_retries`` times. See the user
+        guide's page on labelers.
+    batch_poll_interval : float, default=5.0
+        Seconds before the first look at a submitted batch; the wait
+        doubles after each look, up to ``batch_max_poll_interval``.
+    batch_max_poll_interval : float, default=60.0
+        The longest wait in seconds between two looks at a batch (at least
+        ``batch_poll_interval``).
+    batch_price_factor : float, default=0.5
+        The price of a batch request as a fraction of the model's price in
+        the price table: with ``batch=True`` the cost in ``usage_``, the
+        budget (``max_cost``), :meth:`request_cost` and the estimates use
+        it. OpenAI's Batch API costs half
+        (:data:`~skfreeal.labelers._batch.BATCH_PRICE_FACTOR`).
     labels, task, label_descriptions, cache, max_cost, max_tokens, price_table, \
 temperature, generation_temperature, max_concurrency, max_text_chars, \
 max_demo_chars, demo_order, filter_demos, random_state, verbose
@@ -250,6 +203,10 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         "retry_base_delay": [Interval(Real, 0, None, closed="left")],
         "retry_max_delay": [Interval(Real, 0, None, closed="left")],
         "logprobs": ["boolean"],
+        "batch": ["boolean"],
+        "batch_poll_interval": [Interval(Real, 0, None, closed="neither")],
+        "batch_max_poll_interval": [Interval(Real, 0, None, closed="neither")],
+        "batch_price_factor": [Interval(Real, 0, 1, closed="both")],
     }
     _transient = BaseLabeler._transient + (
         "client_", "_client_config", "_jitter", "_format_level")
@@ -267,6 +224,10 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         retry_base_delay=0.5,
         retry_max_delay=30.0,
         logprobs=True,
+        batch=False,
+        batch_poll_interval=5.0,
+        batch_max_poll_interval=60.0,
+        batch_price_factor=BATCH_PRICE_FACTOR,
         **base_params,
     ):
         super().__init__(**base_params)
@@ -278,6 +239,10 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         self.retry_base_delay = retry_base_delay
         self.retry_max_delay = retry_max_delay
         self.logprobs = logprobs
+        self.batch = batch
+        self.batch_poll_interval = batch_poll_interval
+        self.batch_max_poll_interval = batch_max_poll_interval
+        self.batch_price_factor = batch_price_factor
 
     # -- the secrets ----------------------------------------------------------------
 
@@ -352,12 +317,30 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         return f"model {self.model!r} at {_endpoint(self.base_url)}"
 
     def _claim_lease(self):
+        if self.batch:  # a batch may take its whole completion window
+            return BATCH_LEASE
         # One request with every retry, waits included.
         waits = self.max_retries * max(self.retry_max_delay, 1.0)
         return float(self.timeout) * (self.max_retries + 1) + waits + 30.0
 
     def _prices(self):
-        return price_of(self.model, self.price_table)
+        prices = price_of(self.model, self.price_table)
+        if prices is None or not self.batch:
+            return prices
+        return tuple(price * float(self.batch_price_factor) for price in prices)
+
+    def _progress(self, total):
+        # A batch shows its own bar: its status and the provider's counts.
+        return None if self.batch else super()._progress(total)
+
+    def _complete_batch(self, jobs, deliver):
+        if not self.batch:
+            return super()._complete_batch(jobs, deliver)
+        return BatchRun(self, jobs, deliver).execute()
+
+    def _request_body(self, messages, params):
+        """The body of a chat request, as a line of a batch file holds it."""
+        return {"model": self.model, "messages": messages, **self._sent_params(params)}
 
     def _logprob_params(self):
         return super()._logprob_params() if self.logprobs else {}
@@ -387,7 +370,7 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         if self.constrained:
             # room for '{"label": "..."}' around the longest label
             params["max_tokens"] += 12
-            params["response_format"] = _schema_format(labels, 0)
+            params["response_format"] = schema_format(labels, 0)
         return params
 
     def _complete(self, messages, params):
@@ -403,22 +386,42 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
             return self._send(messages, params)
         level = getattr(self, "_format_level", 0)
         while True:
-            sent = dict(params)
-            sent.pop("response_format")
-            if level < len(_SCHEMA_FORMATS):
-                sent["response_format"] = _schema_format(
-                    params["response_format"], level)
             try:
-                return self._send(messages, sent)
+                return self._send(messages, self._sent_params(params, level))
             except LLMCallError as exc:
-                if not _refuses_format(exc) or level >= len(_SCHEMA_FORMATS):
+                if not self._format_refused(exc.status_code, str(exc), level):
                     raise
                 level += 1
-                self._format_level = level
-                logger.info("%s refused the answer schema (HTTP %s); trying %s.",
-                            self._describe(), exc.status_code,
-                            _SCHEMA_FORMATS[level] if level < len(_SCHEMA_FORMATS)
-                            else "free text")
+
+    def _sent_params(self, params, level=None):
+        """What is sent for ``params``: the label schema in the format of ``level``.
+
+        ``level`` indexes the answer formats, simplest last (past the last:
+        free text); None takes the one that worked so far.
+        """
+        if "response_format" not in params:
+            return params
+        level = getattr(self, "_format_level", 0) if level is None else level
+        sent = dict(params)
+        sent.pop("response_format")
+        if level < len(SCHEMA_FORMATS):
+            sent["response_format"] = schema_format(params["response_format"], level)
+        return sent
+
+    def _format_refused(self, status_code, message, level):
+        """Whether an error refused the answer format of ``level`` and a simpler one is left.
+
+        When it did, later requests of this labeler use the simpler one.
+        """
+        if level >= len(SCHEMA_FORMATS) or not refuses_format(status_code, message):
+            return False
+        if getattr(self, "_format_level", 0) <= level:
+            self._format_level = level + 1
+            logger.info("%s refused the answer schema (HTTP %s); trying %s.",
+                        self._describe(), status_code,
+                        SCHEMA_FORMATS[level + 1] if level + 1 < len(SCHEMA_FORMATS)
+                        else "free text")
+        return True
 
     def _send(self, messages, params):
         import openai
@@ -431,7 +434,7 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
             raw = client.chat.completions.with_raw_response.create(
                 model=self.model, messages=messages, **params
             )
-            return _read_completion(raw.http_response.content.decode("utf-8", "replace"))
+            return read_completion(raw.http_response.content.decode("utf-8", "replace"))
 
         def on_retry(exc, attempt_no, delay):
             with self._usage_lock:
@@ -463,24 +466,58 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
                 cancel=run.cancel,
                 report=report,
             )
-        except (openai.OpenAIError, _MalformedResponse) as exc:
+        except (openai.OpenAIError, MalformedResponse) as exc:
             error = self._call_error(exc, report)
         if error is not None:
             # Raised here, not in the except clause: the provider's error (which may
             # echo the key) is neither its __cause__ nor its __context__.
             raise error
-        if response["prompt_tokens"] is None:  # the endpoint reports no usage
+        return self._with_usage(response, messages, params)
+
+    def _with_usage(self, response, messages, params):
+        """``response`` with its token counts, estimated where the endpoint reports none."""
+        if response["prompt_tokens"] is None:
             response["prompt_tokens"] = self._estimate_prompt_tokens(messages)
         if response["completion_tokens"] is None:
             response["completion_tokens"] = params["max_tokens"]
         return response
 
-    def _call_error(self, exc, report):
+    def _api_call(self, fn, what):
+        """Call ``fn()``, a request to the files or batches API, with the retry policy.
+
+        Transient failures are retried as chat requests are; one that fails
+        for good raises :class:`LLMCallError` whose message starts with
+        ``what`` (e.g. ``"Uploading a batch file to"``) and holds no
+        credential.
+        """
+        import openai
+
+        report = RetryReport()
+
+        def on_retry(exc, attempt_no, delay):
+            logger.info("Retrying %s %s in %.2fs after %s (attempt %d of %d).",
+                        what[0].lower() + what[1:], self._describe(), delay,
+                        self._failure(exc), attempt_no + 1, self.max_retries + 1)
+
+        error = None
+        try:
+            return call_with_retries(
+                fn, _classify, max_retries=self.max_retries, base_delay=self.retry_base_delay,
+                max_delay=self.retry_max_delay, rng=self._jitter, on_retry=on_retry,
+                cancel=self._current_run().cancel, report=report,
+            )
+        except openai.OpenAIError as exc:
+            error = self._call_error(exc, report, what)
+        raise error  # outside the except clause: no provider error as its __context__
+
+    def _call_error(self, exc, report, what="The LLM call to"):
         """The LLMCallError (or BudgetStop) for a request that failed for good."""
         if report.reason == "stopped":
             return BudgetStop(report.detail)
         status = getattr(exc, "status_code", None)
         hint = _HINTS.get(status)
+        if status == 404 and what != "The LLM call to":  # a call of the Batch API
+            hint = "the endpoint may not serve the files and batches API that batch=True uses"
         if report.reason == "retry_after":
             why = (f" after {report.attempts} attempt(s): the server asked to wait "
                    f"{report.wait:.0f} s (Retry-After), more than the {MAX_RETRY_AFTER:.0f} s "
@@ -490,7 +527,7 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         else:
             why = f" after {report.attempts} attempt(s)"
         return LLMCallError(
-            f"The LLM call to {self._describe()} failed{why}: {self._failure(exc)}"
+            f"{what} {self._describe()} failed{why}: {self._failure(exc)}"
             + (f"; {hint}." if hint else "."),
             status_code=status,
             transient=report.reason in ("exhausted", "retry_after"),

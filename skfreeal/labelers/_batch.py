@@ -1,0 +1,404 @@
+"""The Batch API path of :class:`~skfreeal.labelers.OpenAILabeler` (``batch=True``).
+
+The requests of one run that the cache cannot answer (an annotation pass, a
+demonstration-writing pass) go out as one batch; :class:`BatchRun` follows
+it to its end and hands each answer to the run's ``deliver``, which charges
+and caches it as it does a synchronous answer. In order:
+
+1. **Budget first.** Every request is taken from the run's queue before
+   anything is sent, which reserves its worst case in the budget at the
+   batch price; when the budget cannot hold them all, nothing is submitted
+   and the run raises :class:`~skfreeal.labelers.BudgetExceededError`.
+2. **Resume.** A batch recorded in the response cache for the same endpoint
+   and model that holds some of these requests (a run stopped half-way) is
+   followed again instead of being submitted again.
+3. **Submit.** The rest is written as JSONL (several files past 50,000
+   requests or 200 MB), uploaded and submitted; the batch is recorded in the
+   response cache (:meth:`ResponseCache.add_batch`) before the run waits
+   for it.
+4. **Follow.** The batch is read after ``batch_poll_interval`` seconds, then
+   at doubling intervals up to ``batch_max_poll_interval``; a progress bar
+   shows its status, the requests done and the time elapsed, and each
+   change of status is logged.
+5. **Collect.** The output and error files are downloaded, each answer is
+   delivered (and so cached), then the record is dropped.
+6. **Failures.** A request that failed in a batch with an error a retry may
+   fix (a 429 or 5xx line, a request an expired batch never ran, an
+   unreadable answer, which is charged as a billed failure) goes out again
+   in a new batch, up to ``max_retries`` times, and then fails as a
+   synchronous call out of retries does (:class:`LLMCallError`, or an
+   abstention with ``on_failure="abstain"``). An error no retry can fix (a
+   400, 401, 403 or 404 line), a batch that failed validation and a batch
+   cancelled at the provider stop the run; the answers that came are kept.
+
+Ctrl-C stops the wait at once: the batch runs on at the provider, and the
+same command picks it up.
+"""
+
+import collections
+import logging
+import time
+import uuid
+
+from .._progress import progress_bar
+from ._batch_api import BatchAPI
+from ._batch_files import Result, read_results, request_line, split_requests
+from ._completion import MalformedResponse, read_completion
+from ._requests import BudgetStop
+from ._retry import LLMCallError
+
+__all__ = ["BATCH_LEASE", "BATCH_PRICE_FACTOR", "BatchRun"]
+
+logger = logging.getLogger("skfreeal.labelers")
+
+#: The price of a batch request as a fraction of the synchronous price (OpenAI's: half).
+BATCH_PRICE_FACTOR = 0.5
+#: Seconds a claim on a request sent in a batch holds when its process cannot be
+#: checked: the 24 h completion window, and two hours to spare.
+BATCH_LEASE = 26 * 3600.0
+
+_FINAL = ("completed", "failed", "expired", "cancelled", "lost")
+
+
+class _Batch:
+    """A batch the run follows: its record and the provider's last word on it."""
+
+    def __init__(self, token, keys, created, batch_id=None, *, submitted, level):
+        self.token = token
+        self.keys = keys
+        self.created = created
+        self.id = batch_id
+        self.submitted = submitted  # by this run (else resumed)
+        self.level = level  # the answer format its requests asked for
+        self.info = None  # the batch object last read
+        self.lost = False  # the provider does not know it
+
+    @property
+    def status(self):
+        if self.lost:
+            return "lost"
+        return None if self.info is None else self.info.status
+
+    @property
+    def done(self):
+        """Requests the provider has finished (answered or failed)."""
+        counts = getattr(self.info, "request_counts", None)
+        return 0 if counts is None else (counts.completed or 0) + (counts.failed or 0)
+
+
+class BatchRun:
+    """Send a run's jobs through the Batch API and deliver their answers (see the module).
+
+    Parameters
+    ----------
+    labeler : OpenAILabeler
+    jobs : Jobs
+        The run's queue (:class:`~skfreeal.labelers._requests.Jobs`).
+    deliver : callable
+        ``deliver(job, response)``: charges, caches and places an answer.
+    """
+
+    def __init__(self, labeler, jobs, deliver):
+        self.labeler = labeler
+        self.jobs = jobs
+        self.deliver = deliver
+        self.run = labeler._current_run()
+        self.cache = labeler._get_cache()
+        self.api = BatchAPI(labeler)
+        self.where = {"endpoint": labeler.endpoint(), "model": labeler._model_id()}
+        self.open = {}  # key -> the job still waiting for its answer
+        self.tries = collections.Counter()  # key -> batches it failed in
+        self.error = None  # the failure that stops the run
+        self.budget_stop = None  # why the budget forbids another batch
+
+    def execute(self):
+        """Resume, submit and follow batches until every job is answered or failed for good.
+
+        Raises
+        ------
+        LLMCallError
+            A request failed for good (see the module), once every answer
+            that came is delivered.
+        BudgetStop
+            Unreadable answers, charged, leave no room for another batch.
+        KeyboardInterrupt
+            On Ctrl-C, at once; the batch stays recorded.
+        """
+        self.open = {job.key: job for job in self.jobs}  # reserves them all in the budget
+        try:
+            self._resume()
+            if self.open and self.jobs.stop is not None:
+                logger.info("The batch of %d requests to %s is not submitted: %s.",
+                            len(self.open), self.labeler._describe(), self.jobs.stop)
+                return
+            while (self.open and self.error is None and self.budget_stop is None
+                   and not self.run.cancel.is_set()):
+                self._follow(self._submit(list(self.open.values())))
+        finally:
+            for job in self.open.values():
+                self.jobs.release(job)
+        if self.budget_stop is not None:
+            raise BudgetStop(self.budget_stop)
+        if self.error is not None:
+            raise self.error
+
+    # -- resuming -------------------------------------------------------------------
+
+    def _resume(self):
+        """Follow the recorded batches that hold some of the open requests."""
+        if self.cache is None:
+            return
+        batches = []
+        for record in self.cache.pending_batches(**self.where):
+            if self.open.keys().isdisjoint(record["keys"]):
+                continue  # another pass's batch
+            batch = _Batch(record["token"], record["keys"], record["created"],
+                           record["batch_id"], submitted=False, level=self._level())
+            if batch.id is None and not self._recover(batch):
+                continue
+            logger.info("Resuming batch %s of %d requests to %s, submitted %s ago (recorded "
+                        "in %s).", batch.id, len(batch.keys), self.labeler._describe(),
+                        _duration(time.time() - batch.created), self.cache.path)
+            batches.append(batch)
+        if batches:
+            self._follow(batches)
+
+    def _recover(self, batch):
+        """Find a batch whose run stopped before it knew the id; False when there is none."""
+        try:
+            found = self.api.find(batch.token, batch.created)
+        except LLMCallError as exc:
+            if exc.status_code not in (404, 405, 501):  # e.g. a rejected key: keep the record
+                raise
+            found = None  # an endpoint that cannot list batches
+        if found is None:
+            logger.info("A batch of %d requests to %s was being submitted when its run "
+                        "stopped, and the endpoint has no batch with its mark: its requests "
+                        "are submitted again.", len(batch.keys), self.labeler._describe())
+            self.cache.drop_batch(batch.token)
+            return False
+        batch.id, batch.info = found.id, found
+        self.cache.set_batch_id(batch.token, found.id)
+        return True
+
+    # -- submitting -----------------------------------------------------------------
+
+    def _submit(self, jobs):
+        """Upload and create the batches of ``jobs`` (one per file), each recorded first."""
+        lines = [request_line(job.key, self.labeler._request_body(job.messages, job.params))
+                 for job in jobs]
+        batches = []
+        for part in split_requests(lines):
+            content = b"".join(lines[i] for i in part)
+            batch = _Batch(uuid.uuid4().hex, [jobs[i].key for i in part], time.time(),
+                           submitted=True, level=self._level())
+            file_id = self.api.upload(content, f"skfreeal-{batch.token[:12]}.jsonl")
+            if self.cache is not None:
+                self.cache.add_batch(batch.token, input_file_id=file_id, keys=batch.keys,
+                                     **self.where)
+            batch.info = self.api.create(file_id, batch.token, batch.created)
+            batch.id = batch.info.id
+            if self.cache is not None:
+                self.cache.set_batch_id(batch.token, batch.id)
+                where = f"recorded in {self.cache.path}: a stopped run resumes it"
+            else:
+                where = "recorded nowhere (cache=None): a stopped run submits it again"
+            logger.info("Submitted batch %s of %d requests (%.1f MB) to %s; %s.", batch.id,
+                        len(part), len(content) / 1e6, self.labeler._describe(), where)
+            batches.append(batch)
+        return batches
+
+    def _level(self):
+        return getattr(self.labeler, "_format_level", 0)
+
+    # -- following ------------------------------------------------------------------
+
+    def _follow(self, batches):
+        """Wait for ``batches`` to end (reading them at growing intervals), then collect them."""
+        labeler = self.labeler
+        bar = progress_bar(sum(len(b.keys) for b in batches), unit="request",
+                           desc=f"LLM calls ({labeler._describe()})", verbose=labeler.verbose)
+        base = bar.desc if bar is not None else ""
+        delay = float(labeler.batch_poll_interval)
+        cap = max(float(labeler.batch_max_poll_interval), delay)
+        try:
+            for batch in batches:
+                if batch.info is None:  # resumed: where is it now?
+                    self._poll(batch)
+            while True:
+                _show(bar, base, batches)
+                if all(b.status in _FINAL for b in batches):
+                    break
+                if self.run.cancel.wait(delay):
+                    return
+                delay = min(2 * delay, cap)
+                for batch in batches:
+                    if batch.status not in _FINAL:
+                        self._poll(batch)
+        finally:
+            if bar is not None:
+                bar.close()
+        for batch in batches:
+            self._collect(batch)
+
+    def _poll(self, batch):
+        """Read a batch's status; log a change."""
+        try:
+            info = self.api.retrieve(batch.id)
+        except LLMCallError as exc:
+            if exc.status_code != 404 or batch.submitted:
+                raise
+            logger.warning("Batch %s recorded in %s is unknown to %s (HTTP 404): its requests "
+                           "are submitted again.", batch.id, self.cache.path,
+                           self.labeler._describe())
+            batch.lost = True
+            return
+        if info.status != batch.status and info.status not in _FINAL:
+            counts = info.request_counts
+            logger.info("Batch %s: %s (%d of %d requests done).", batch.id, info.status,
+                        (counts.completed or 0) + (counts.failed or 0) if counts else 0,
+                        len(batch.keys))
+        batch.info = info
+
+    # -- collecting -----------------------------------------------------------------
+
+    def _collect(self, batch):
+        """Deliver a finished batch's answers, drop its record, settle its failures."""
+        if batch.lost:
+            self.cache.drop_batch(batch.token)
+            return
+        mine = set(batch.keys)
+        failures, n_answers = {}, 0
+        for file_id in (batch.info.output_file_id, batch.info.error_file_id):
+            if not file_id:
+                continue
+            for result in read_results(self.api.download(file_id)):
+                if result.custom_id in mine:
+                    n_answers += self._take(result, failures)
+        for key in batch.keys:
+            if key in self.open and key not in failures:
+                failures[key] = self._not_run(batch, key)
+        if self.cache is not None:
+            self.cache.drop_batch(batch.token)  # its answers are cached
+        elapsed = (batch.info.completed_at or batch.info.expired_at or batch.info.failed_at
+                   or batch.info.cancelled_at or time.time()) - batch.created
+        logger.info("Batch %s %s after %s: %d answers, %d requests failed or not run.",
+                    batch.id, batch.status, _duration(elapsed), n_answers, len(failures))
+        self._settle(batch, failures)
+
+    def _take(self, result, failures):
+        """Deliver an answer (True), or note a failure in ``failures`` (False)."""
+        key = result.custom_id
+        job = self.open.get(key)
+        if not result.ok:
+            if job is not None:
+                failures[key] = result
+            return False
+        try:
+            response = read_completion(result.body)
+        except MalformedResponse as exc:
+            if job is not None:  # billed all the same
+                stop = self.run.charge_failure(job.messages, job.params, exc.usage or {})
+                self.budget_stop = self.budget_stop or stop
+                failures[key] = result._replace(status=None, message=str(exc),
+                                                code="unreadable_answer")
+            return False
+        if job is None:  # asked by a run that stopped, and paid for: keep it
+            if self.cache is not None:
+                response["prompt_tokens"] = response["prompt_tokens"] or 0
+                response["completion_tokens"] = response["completion_tokens"] or 0
+                self.cache.put(key, response)
+            return True
+        del self.open[key]
+        self.deliver(job, self.labeler._with_usage(response, job.messages, job.params))
+        return True
+
+    def _not_run(self, batch, key):
+        """The failure of a request a finished batch has no line for."""
+        status = batch.status
+        if status == "failed":
+            errors = getattr(getattr(batch.info, "errors", None), "data", None) or []
+            why = errors[0].message if errors and errors[0].message else "no reason given"
+            return Result(key, None, None, f"the batch failed validation: {why}", "batch_failed")
+        if status == "cancelled":
+            return Result(key, None, None, "the batch was cancelled at the provider",
+                          "batch_cancelled")
+        if status == "expired":
+            return Result(key, None, None, "not run before the batch expired", "batch_expired")
+        return Result(key, None, None, "no line in the batch's output or error file", None)
+
+    def _settle(self, batch, failures):
+        """Keep for the next batch what may succeed there; fail the rest as a call would."""
+        again = []
+        for key, result in failures.items():
+            job = self.open.get(key)
+            if job is None:
+                continue
+            if "response_format" in job.params and self.labeler._format_refused(
+                    result.status, result.message, batch.level):
+                again.append(key)  # the simpler format is not a retry
+                continue
+            self.tries[key] += 1
+            if result.transient and self.tries[key] <= self.labeler.max_retries:
+                again.append(key)
+                if self.run.budget is not None:
+                    self.run.budget.count("retries")
+                continue
+            del self.open[key]
+            exc = self._call_error(batch, result)
+            goes_on = self.jobs.failed(job, exc)
+            self.jobs.release(job)
+            if not goes_on and self.error is None:
+                self.error = exc
+        if again and self.error is None and self.budget_stop is None:
+            kinds = collections.Counter(_kind(failures[key]) for key in again)
+            logger.info("%d requests of batch %s go out again in a new batch: %s (the first: "
+                        "%s).", len(again), batch.id,
+                        ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())),
+                        self._failure(failures[again[0]]))
+
+    def _call_error(self, batch, result):
+        """The LLMCallError of a request that failed for good in ``batch``."""
+        tries = self.tries[result.custom_id]
+        after = f" after {tries} batch(es)" if result.transient else ""
+        return LLMCallError(
+            f"The LLM call to {self.labeler._describe()} failed in batch {batch.id}{after}: "
+            f"{self._failure(result)}.",
+            status_code=result.status, transient=result.transient,
+        )
+
+    def _failure(self, result):
+        """A one-line, credential-free account of a failed line."""
+        head = _kind(result)
+        text = f"{head} ({result.message[:300]})" if result.message else head
+        return self.labeler._scrub(text, self.labeler._key())
+
+
+def _kind(result):
+    """What kind of failure a line is: ``"HTTP 500"``, ``"batch_expired"``..."""
+    return f"HTTP {result.status}" if result.status else (result.code or "no response")
+
+
+def _show(bar, base, batches):
+    """The bar: the batches' status in its description, the requests done as its count."""
+    if bar is None:
+        return
+    statuses = collections.Counter(b.status or "submitted" for b in batches)
+    status = (next(iter(statuses)) if len(statuses) == 1
+              else ", ".join(f"{n} {s}" for s, n in statuses.items()))
+    done = sum(b.done for b in batches)
+    if done > bar.n:
+        bar.update(done - bar.n)
+    text = f"{base}, batch {status}"
+    if text != bar.desc:
+        bar.set_description_str(text)  # and shown at once: a change of status is news
+
+
+def _duration(seconds):
+    """``"42 s"``, ``"3 min 2 s"`` or ``"5 h 3 min"``."""
+    seconds = int(max(0, round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
