@@ -51,7 +51,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-__all__ = ["FaultServer", "keyword_label"]
+__all__ = ["FaultServer", "keyword_label", "passenger_texts"]
 
 KEYWORDS = {"good": "positive", "great": "positive", "bad": "negative", "awful": "negative"}
 
@@ -62,6 +62,17 @@ def keyword_label(text, labels=("negative", "positive")):
         if word in KEYWORDS and KEYWORDS[word] in labels:
             return KEYWORDS[word]
     return labels[0]
+
+
+def passenger_texts(n, start=0):
+    """Tweets ``"passenger i: <subject> was <good|bad|great|awful> today"`` for i from ``start``.
+
+    Their keyword gives their label (:func:`keyword_label`): half positive.
+    """
+    subjects = ["the crew", "my seat", "the food", "boarding", "the lounge", "wifi"]
+    words = ["good", "bad", "great", "awful"]
+    return [f"passenger {i}: {subjects[i % len(subjects)]} was {words[i % 4]} today"
+            for i in range(start, start + n)]
 
 
 # Answer formats a real model produces; the parser must read them all.
