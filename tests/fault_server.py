@@ -52,7 +52,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 __all__ = ["FaultServer", "LocalServer", "keyword_ids", "keyword_label", "last_user_text",
-           "service_texts"]
+           "passenger_texts", "service_texts"]
 
 KEYWORDS = {"good": "positive", "great": "positive", "bad": "negative", "awful": "negative"}
 
@@ -74,6 +74,17 @@ def service_texts(n, prefix="text"):
     """``n`` distinct texts, each with one keyword of the rule (good, bad, great, awful)."""
     words = ["good", "bad", "great", "awful"]
     return [f"{prefix} {i}: the service was {words[i % 4]} today" for i in range(n)]
+
+
+def passenger_texts(n, start=0):
+    """Tweets ``"passenger i: <subject> was <good|bad|great|awful> today"`` for i from ``start``.
+
+    Their keyword gives their label (:func:`keyword_label`): half positive.
+    """
+    subjects = ["the crew", "my seat", "the food", "boarding", "the lounge", "wifi"]
+    words = ["good", "bad", "great", "awful"]
+    return [f"passenger {i}: {subjects[i % len(subjects)]} was {words[i % 4]} today"
+            for i in range(start, start + n)]
 
 
 class LocalServer:

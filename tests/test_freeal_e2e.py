@@ -23,19 +23,13 @@ from skfreeal.labelers import OpenAILabeler
 from skfreeal.slm import SentenceEmbedder
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fault_server import FaultServer, keyword_label  # noqa: E402
+from fault_server import FaultServer, keyword_label, passenger_texts  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 LABELS = ["negative", "positive"]
 TASK = "Classify the sentiment of an airline passenger's tweet."
-WORDS = ["good", "bad", "great", "awful"]
-SUBJECTS = ["the crew", "my seat", "the food", "boarding", "the lounge", "wifi"]
-
-
-def make_texts(n):
-    return [f"passenger {i}: {SUBJECTS[i % len(SUBJECTS)]} was {WORDS[i % 4]} today"
-            for i in range(n)]
+make_texts = passenger_texts
 
 
 def gold_of(texts):
