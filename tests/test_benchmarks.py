@@ -149,3 +149,93 @@ def test_verdict_says_when_freeal_beats_a_gold_label_bound():
     assert "It also beats SLM on gold labels (bound) (0.760), which see gold labels" in text
     assert "kNN gold demos (ICL bound) (0.810)" not in text.split("It also beats")[1]
     assert "**233%** (above 100%: the FreeAL SLM beats the gold-label SLM)" in text
+
+
+# ------------------------------------------------ label_fraction (issue 16)
+
+def _fraction_cell(dataset, fraction, strategy, accuracy, requests):
+    from benchmarks import label_fraction
+
+    split = {p: {"calls": 0, "cache_hits": 0} for p in label_fraction.PURPOSES}
+    split["annotation"]["calls"] = int(requests * 1000)
+    return {"key": label_fraction.cell_key(dataset, fraction, strategy), "dataset": dataset,
+            "dataset_key": dataset, "n_train": 1000, "n_test": 500, "label_fraction": fraction,
+            "query_strategy": strategy, "test_accuracy": accuracy, "test_macro_f1": accuracy,
+            "train_label_accuracy": 0.6, "train_label_accuracy_labelled": 0.7,
+            "train_label_coverage": min(1.0, 2 * fraction), "requests_per_text": requests,
+            "llm": {"calls": int(requests * 1000), "cache_hits": 0}, "requests_by_purpose": split,
+            "seconds": 600.0, "load_average_at_end": [2.5, 2.0, 1.8]}
+
+
+def test_label_fraction_page_compares_each_fraction_with_full_freeal(tmp_path):
+    pytest.importorskip("matplotlib")
+    from benchmarks import label_fraction
+
+    cells = [_fraction_cell("tweets", 1.0, None, 0.68, 1.2),
+             _fraction_cell("tweets", 0.2, "random", 0.66, 0.45),
+             _fraction_cell("tweets", 0.2, "uncertainty", 0.62, 0.55),
+             _fraction_cell("yahoo", 0.2, "random", 0.35, 0.9)]
+    result = {"suite": "label_fraction", "mode": "full", "cells": cells,
+              "machine": {"processor": "cpu", "logical_cores": 2, "torch_threads": 1},
+              "commands": [{"command": "python -m benchmarks.label_fraction --datasets tweets",
+                            "git": {"commit": "abcdef1234567", "dirty": False},
+                            "load_average_at_start": [2.0, 1.0, 0.5]}]}
+    (tmp_path / "label_fraction.json").write_text(json.dumps(result))
+    page_path, plot = label_fraction.build_page(tmp_path, tmp_path)
+    page = page_path.read_text()
+    verdicts = {(r["dataset"], r["strategy"]): r["verdict"]
+                for r in label_fraction.target_rows(result)}
+    assert verdicts == {("tweets", "random"): "meets",
+                        ("tweets", "uncertainty"): "misses: 6.0 points below full, 0.55 requests "
+                                                   "per text",
+                        ("yahoo", "random"): "not run (full FreeAL)",
+                        ("yahoo", "uncertainty"): "not run"}
+    assert "The target is met on tweets; not measured on yahoo." in page
+    assert "   * - tweets\n     - random\n     - 0.2\n     - 0.660\n     - -2.0\n" in page
+    assert page.count("not run") > 10 and "_static/bench_label_fraction.png" in page
+    assert "``python -m benchmarks.label_fraction --datasets tweets`` (revision abcdef1234" in page
+    assert plot.stat().st_size > 1000
+
+
+def test_label_fraction_page_without_results_says_nothing_ran(tmp_path):
+    from benchmarks import label_fraction
+
+    (page,) = label_fraction.build_page(tmp_path, tmp_path)
+    text = page.read_text()
+    assert "No cell has been run yet" in text and ".. figure::" not in text
+
+
+def test_label_fraction_grid_runs_full_freeal_once():
+    from benchmarks import label_fraction
+
+    cells = label_fraction.grid(["tweets"], [1.0, 0.2, 0.2], ["random", "uncertainty"])
+    assert cells == [("tweets", 0.2, "random"), ("tweets", 0.2, "uncertainty"),
+                     ("tweets", 1.0, None)]
+    assert label_fraction.cell_key("tweets", 1.0, None) == "tweets/all/1"
+
+
+def test_call_meter_splits_requests_by_purpose(fault_servers, tmp_path):
+    from sklearn.base import clone
+
+    from benchmarks import label_fraction
+    from skfreeal.labelers import OpenAILabeler
+
+    server = fault_servers()
+    labeler = label_fraction.metered(OpenAILabeler(
+        "fault-model", base_url=server.base_url, labels=["negative", "positive"],
+        task="Classify the sentiment.", cache=str(tmp_path / "c.sqlite"),
+        calibration="contextual"))
+    labeler = clone(labeler)  # as FreeAL does: the class, and so the meter, survive
+    texts = ["a good day", "a bad day", "so great", "awful"]
+    labeler.generate_demos(4, texts, random_state=0)
+    labeler.annotate_proba(texts)  # the fill step's zero-shot labels
+    demos = [(texts[0], 1), (texts[1], 0)]
+    raw = labeler.annotate_proba(texts, demos, prior=np.ones(2))
+    labeler.calibration_prior(texts, demos, raw=raw)
+    split = labeler.requests_by_purpose_
+    assert split["annotation"] == {"calls": 4, "cache_hits": 0}
+    # the fill's own calibration (content-free calls) counts for the fill
+    assert split["demo_fill"]["calls"] >= 4
+    assert split["generation"]["calls"] > 0 and split["calibration"]["calls"] > 0
+    total = sum(row["calls"] + row["cache_hits"] for row in split.values())
+    assert total == labeler.usage_.calls + labeler.usage_.cache_hits
