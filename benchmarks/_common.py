@@ -355,19 +355,37 @@ def child_env(torch_threads=None):
     return env
 
 
+# Forks and execs the measured command, then writes its rusage's ru_maxrss (KiB) to argv[1].
+# The command's peak then includes only this small launcher's memory before the exec: a
+# child forked (or vforked) straight from a large parent would count the parent's RSS too.
+_LAUNCHER = """
+import os, signal, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def run_measured(argv, *, env=None, timeout=None):
     """Run a command to its end: wall and CPU seconds, peak RSS, exit status, output.
 
-    The peak RSS is the child's own high-water mark (``ru_maxrss`` from
-    ``os.wait4``; the largest of it and its waited-for descendants), so
-    each measurement in its own process has its own peak. Unix only.
+    The peak RSS is the command's own high-water mark (``ru_maxrss`` of its
+    ``wait4``, taken by a small launcher process; the largest of it and its
+    waited-for descendants), so each measurement in its own process has its
+    own peak, whatever the size of this process. Unix only.
 
     Parameters
     ----------
     argv : list of str
     env : dict, default=None
     timeout : float, default=None
-        Seconds after which the child is killed (its result then says so).
+        Seconds after which the command is killed (its result then says so).
 
     Returns
     -------
@@ -375,25 +393,28 @@ def run_measured(argv, *, env=None, timeout=None):
         ``seconds``, ``cpu_seconds``, ``peak_rss_mib``, ``returncode``,
         ``timed_out``, ``stdout`` and ``stderr`` (text).
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=BENCH_DIR.parent)
-        timer = threading.Timer(timeout, proc.kill) if timeout else None
-        if timer is not None:
-            timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
+    with tempfile.TemporaryDirectory() as folder:
+        peak, out, err = (Path(folder) / name for name in ("peak", "out", "err"))
+        with open(out, "wb") as out_fh, open(err, "wb") as err_fh:
+            start = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(peak), *argv],
+                                    stdout=out_fh, stderr=err_fh, env=env,
+                                    cwd=BENCH_DIR.parent)
+            timer = threading.Timer(timeout, proc.terminate) if timeout else None
             if timer is not None:
-                timer.cancel()
-        seconds = time.perf_counter() - start
+                timer.start()
+            try:
+                _, status, usage = os.wait4(proc.pid, 0)
+            finally:
+                if timer is not None:
+                    timer.cancel()
+            seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        out.seek(0)
-        err.seek(0)
         return {"seconds": round(seconds, 3),
                 "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
-                "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+                "peak_rss_mib": (round(int(peak.read_text()) / 1024, 1) if peak.exists()
+                                 else None),
                 "returncode": proc.returncode,
-                "timed_out": bool(timeout) and proc.returncode == -9 and seconds >= timeout,
-                "stdout": out.read().decode("utf-8", "replace"),
-                "stderr": err.read().decode("utf-8", "replace")}
+                "timed_out": bool(timeout) and seconds >= timeout,
+                "stdout": out.read_text(errors="replace"),
+                "stderr": err.read_text(errors="replace")}

@@ -151,7 +151,7 @@ def test_verdict_says_when_freeal_beats_a_gold_label_bound():
     assert "**233%** (above 100%: the FreeAL SLM beats the gold-label SLM)" in text
 
 
-# ------------------------------------------------ label_fraction (issue 16)
+# ------------------------------------------------ label_fraction and scale (issue 16)
 
 def _fraction_cell(dataset, fraction, strategy, accuracy, requests):
     from benchmarks import label_fraction
@@ -239,3 +239,74 @@ def test_call_meter_splits_requests_by_purpose(fault_servers, tmp_path):
     assert split["generation"]["calls"] > 0 and split["calibration"]["calls"] > 0
     total = sum(row["calls"] + row["cache_hits"] for row in split.values())
     assert total == labeler.usage_.calls + labeler.usage_.cache_hits
+
+
+def _scale_result():
+    run = {"command": "python -m benchmarks.scale --only throughput predict_memory",
+           "git": {"commit": "0123456789abc", "dirty": True}, "load_average_at_start": [2.0]}
+    meta = {"run": run, "status": "ok", "load_average_at_start": [2.1, 2.0, 1.9],
+            "load_average_at_end": [2.3, 2.0, 1.9], "section_seconds": 60.0,
+            "finished_at": "2026-12-01T06:00:00+00:00"}
+    throughput = {"key": "throughput", **meta, "settings": {"n": 1000, "delay": 0.2},
+                  "rows": [{"concurrency": c, "n": 1000, "texts_per_second": 4.9 * c,
+                            "ideal_texts_per_second": 5.0 * c, "annotate_seconds": 200.0 / c,
+                            "annotate_cpu_seconds": 3.0,
+                            "wall_seconds": 205.0 / c, "peak_rss_mib": 90.0 + c,
+                            "server_requests": 1000, "retries": 0} for c in (1, 4)]}
+    predict = {"key": "predict_memory", **meta,
+               "settings": {"chunk_size": 1000, "model_texts": 60},
+               "rows": [{"rows": n, "wall_seconds": s, "rows_per_second": n / s,
+                         "peak_rss_mib": rss, "output_rows": n}
+                        for n, s, rss in ((10_000, 10.0, 400.0), (1_000_000, 500.0, 420.0))],
+               "summary": {"rss_ratio": 1.05, "ratio_of": [10_000, 1_000_000],
+                           "marginal_rows_per_second": 2020.0}}
+    batch = {"key": "batch", "status": "not available in this revision",
+             "reason": "tests/batch_server.py does not exist"}
+    fit = {"key": "fit_memory", **meta, "settings": {"sizes": [1000, 20000]},
+           "rows": [{"n": n, "fit_seconds": n / 100, "wall_seconds": n / 90, "peak_rss_mib": rss,
+                     "calls": n + 40, "n_rounds_run": 2, "stop_reason": "max_rounds"}
+                    for n, rss in ((1000, 500.0), (20_000, 880.0))]}
+    return {"suite": "scale", "mode": "full", "sections": [throughput, predict, batch, fit],
+            "machine": {"processor": "cpu", "logical_cores": 2}}
+
+
+def test_scale_page_renders_each_section_or_says_why_not(tmp_path):
+    from benchmarks import _scale_page
+
+    (tmp_path / "scale.json").write_text(json.dumps(_scale_result()))
+    page = _scale_page.build_page(tmp_path, tmp_path).read_text()
+    assert "   * - 4\n     - 19.6\n     - 20\n     - 50.0\n     - 3.0\n     - 51.2\n     - 94\n" in page
+    assert "*Not available in this revision*: tests/batch_server.py does not exist." in page
+    assert "*Not run.* ``python -m benchmarks.scale --only dask`` runs it." in page
+    assert "**1.05** (target: at most 1.2; met)" in page and "2,020 rows/s" in page
+    assert "about 20.0 MiB per 1,000 texts" in page
+    assert "revision ``0123456789`` (uncommitted changes)" in page
+    assert "2.1, 2.0, 1.9 at the start" in page
+
+
+def test_scale_predict_summary_and_table_rows(tmp_path):
+    from benchmarks import scale
+
+    rows = [{"rows": 1000, "wall_seconds": 8.0, "peak_rss_mib": 400.0},
+            {"rows": 21000, "wall_seconds": 18.0, "peak_rss_mib": 440.0}]
+    summary = scale._predict_summary(rows)
+    assert summary["rss_ratio"] == pytest.approx(1.1)
+    assert summary["marginal_rows_per_second"] == pytest.approx(2000.0)
+    base = ["first tweet", "second, with a comma"]
+    assert scale.varied_texts(base, 5, 1) == ["second, with a comma", "first tweet #1",
+                                              "second, with a comma #1", "first tweet #2"]
+    path = scale.write_rows(tmp_path / "rows.csv", 5, base)
+    assert scale._count_rows(path) == 5
+
+
+def test_run_measured_gives_the_childs_own_peak_and_exit_status():
+    import sys
+
+    from benchmarks._common import run_measured
+
+    grow = "x = bytearray(60 * 2**20); x[::4096] = b'1' * len(x[::4096]); print('done')"
+    run = run_measured([sys.executable, "-c", grow])
+    assert run["returncode"] == 0 and run["stdout"].strip() == "done"
+    # its own 60 MiB and the interpreter, not this (larger) test process's memory
+    assert 60 <= run["peak_rss_mib"] < 120
+    assert run_measured([sys.executable, "-c", "raise SystemExit(3)"])["returncode"] == 3
