@@ -54,8 +54,9 @@ _WHAT = {
         "line, in chunks of {chunk_size:,} rows) on tables of tweets-like rows (the offline "
         "tweets, repeated with a pass number). The model is a FreeALClassifier fitted on "
         "{model_texts} texts with the keyword labeler of the fit section and the tiny student: "
-        "MiniLM would take hours to predict a million rows on 2 cores, and memory "
-        "flatness is the point, not speed. *Rows/s* counts the whole process (start-up, "
+        "with the default MiniLM student a million rows would take hours on 2 cores (not "
+        "measured here), and memory flatness is the point, not speed. *Rows/s* counts the "
+        "whole process (start-up, "
         "imports, loading the model); the marginal rate between the smallest and the "
         "largest table leaves the start-up out."),
     "dask": (
