@@ -111,8 +111,9 @@ def throughput(params):
 
 
 def batch(params):
-    """Label ``n`` texts through the Batch API path (``batch=True``)."""
-    labeler = _openai_labeler(params, batch=True)
+    """Label ``n`` texts through the Batch API path (``batch=True``), polling often."""
+    labeler = _openai_labeler(params, batch=True, batch_poll_interval=0.05,
+                              batch_max_poll_interval=0.5)
     return _annotate(labeler, int(params["n"]), "batch")
 
 

@@ -48,7 +48,8 @@ _WHAT = {
         "and imports included. The server runs in the parent process, on the same cores."),
     "batch": (
         "``OpenAILabeler(..., batch=True)`` sends its requests through the Batch API path "
-        "to ``tests/batch_server.py``: all of them should go in one batch."),
+        "to ``tests/batch_server.py`` (a batch moves one step each time it is read; the "
+        "labeler polls every 0.05 to 0.5 s): all of them should go in one batch."),
     "predict_memory": (
         "``skfreeal predict MODEL rows.csv --text-column text --out out.csv`` (the command "
         "line, in chunks of {chunk_size:,} rows) on tables of tweets-like rows (the offline "
@@ -63,7 +64,9 @@ _WHAT = {
         "``skfreeal.dask.predict(model, ddf[\"text\"])`` on a ``distributed.LocalCluster`` "
         "({n_workers} worker processes, one thread each, {partitions} partitions) against "
         "``model.predict`` in one process, on the same {n:,} texts, with the tiny model of "
-        "the predict section: the labels must be the same."),
+        "the predict section: the labels must be the same. The Dask time is the "
+        "``compute`` alone (the cluster already up), the workers' first imports and the "
+        "model's transfer to them included."),
     "fit_memory": (
         "``FreeALClassifier.fit`` at its defaults (2 rounds, 10 demonstrations) on n "
         "tweets, each size in a child process. The labeler is a cheap, deterministic "
@@ -92,14 +95,12 @@ def _throughput_table(section):
 
 def _batch_table(section):
     rows = [[f"{r['n']:,}", f"{r['annotate_seconds']:.1f}", f"{r['wall_seconds']:.1f}",
-             f"{r['peak_rss_mib']:.0f}", _or_na(r.get("batches_created")),
-             _or_na(r.get("files_created")), str(r["calls"])] for r in section["rows"]]
+             f"{r['peak_rss_mib']:.0f}", str(r["batches_created"]), str(r["files_uploaded"]),
+             str(r["polls"]), str(r["calls"])] for r in section["rows"]]
     lines = list_table(["Requests", "Annotate s", "Wall s", "Peak RSS MiB", "Batches created",
-                         "Files created", "Answers"], rows)
-    batches = section["rows"][0].get("batches_created")
-    verdict = ("one batch, as expected" if batches == 1 else
-               f"**{batches} batches** (one expected)" if batches is not None else
-               "the server's batch counter was not found (see ``_counter`` in scale.py)")
+                        "Files uploaded", "Polls", "Answers"], rows)
+    batches = section["rows"][0]["batches_created"]
+    verdict = "one batch, as expected" if batches == 1 else f"**{batches} batches** (one expected)"
     return lines + [f"Batches: {verdict}.", ""]
 
 

@@ -310,3 +310,20 @@ def test_run_measured_gives_the_childs_own_peak_and_exit_status():
     # its own 60 MiB and the interpreter, not this (larger) test process's memory
     assert 60 <= run["peak_rss_mib"] < 120
     assert run_measured([sys.executable, "-c", "raise SystemExit(3)"])["returncode"] == 3
+
+
+def test_scale_page_renders_the_batch_and_dask_sections():
+    from benchmarks import _scale_page
+
+    meta = {"status": "ok", "section_seconds": 30.0, "run": {"command": "c", "git": {}}}
+    batch = {**meta, "settings": {"n": 10_000},
+             "rows": [{"n": 10_000, "annotate_seconds": 40.0, "wall_seconds": 45.0,
+                       "peak_rss_mib": 300.0, "batches_created": 2, "files_uploaded": 2,
+                       "polls": 9, "calls": 10_000}]}
+    text = "\n".join(_scale_page.render_section("batch", batch, {}))
+    assert "Batches: **2 batches** (one expected)." in text
+    dask = {**meta, "settings": {"n": 20_000, "n_workers": 2, "partitions": 8},
+            "rows": [{"n": 20_000, "local_seconds": 7.0, "dask_seconds": 30.0, "mismatches": 0,
+                      "peak_rss_mib": 620.0}]}
+    text = "\n".join(_scale_page.render_section("dask", dask, {}))
+    assert "   * - 20,000\n     - 7.0\n     - 30.0\n     - 0\n     - 620" in text
