@@ -12,4 +12,7 @@ Suites:
   SLM on gold labels, kNN few-shot LLM with gold demos, confident learning);
 - ``benchmarks.robust_slm`` and ``benchmarks.annotation``: the student and the
   labelers on their own (owned by their components' authors).
+- :mod:`benchmarks.label_fraction` and :mod:`benchmarks.scale`: FreeAL's P% mode
+  (accuracy against LLM cost) and the scale suite (throughput, memory, Dask);
+  run on their own, they render their own pages.
 """

@@ -6,6 +6,8 @@ import platform
 import re
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -17,9 +19,16 @@ __all__ = [
     "BENCH_DIR",
     "RESULTS_DIR",
     "Step",
+    "add_output_options",
+    "child_env",
     "format_load",
+    "list_table",
     "machine_info",
     "measure",
+    "merge_cells",
+    "read_result",
+    "run_info",
+    "run_measured",
     "scores",
     "setup_environment",
     "usable_cores",
@@ -179,6 +188,15 @@ def format_load(load):
     return "n/a" if not load else ", ".join(f"{x:.1f}" for x in load)
 
 
+def list_table(header, rows, indent=""):
+    """Lines of a reST ``list-table`` (a header row, then ``rows``), then a blank line."""
+    lines = [f"{indent}.. list-table::", f"{indent}   :header-rows: 1", ""]
+    for row in [header, *rows]:
+        lines.append(f"{indent}   * - {row[0]}")
+        lines += [f"{indent}     - {cell}" for cell in row[1:]]
+    return lines + [""]
+
+
 def usable_cores():
     """Cores this process may run on (its CPU affinity), else every logical core."""
     if hasattr(os, "sched_getaffinity"):
@@ -256,3 +274,147 @@ def _jsonable(value):
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def add_output_options(parser, page):
+    """``--results-dir``, ``--docs-dir`` and ``--report-only`` of a suite that renders ``page``."""
+    parser.add_argument("--results-dir", default=str(RESULTS_DIR),
+                        help="where the JSON results are (default benchmarks/results)")
+    parser.add_argument("--docs-dir", default=str(BENCH_DIR.parent / "docs"),
+                        help=f"where {page} is written (default docs)")
+    parser.add_argument("--report-only", action="store_true",
+                        help=f"only rebuild {page} from the JSON")
+    return parser
+
+
+def read_result(path):
+    """The JSON result at ``path``, or None when there is no such file."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def run_info(command):
+    """What identifies one invocation of a suite: command, revision, load at its start."""
+    info = machine_info()
+    return {"command": command, "git": info["git"],
+            "load_average_at_start": info["load_average_at_start"]}
+
+
+def merge_cells(result, cells, command, path, *, field="cells"):
+    """``result`` with the file's cells and commands as they are now, plus ours.
+
+    Reading the file again before each write lets runs of different cells
+    proceed one after the other or in parallel (a rerun of some cells
+    replaces them and keeps the others).
+
+    Parameters
+    ----------
+    result : dict
+        This run's top-level fields (machine, settings...).
+    cells : dict of str to dict
+        This run's cells by key; each replaces the file's cell of that key.
+    command : dict
+        This run's entry of the ``commands`` list (see :func:`run_info`).
+    path : str or Path
+        The JSON file as written so far (may not exist).
+    field : str, default="cells"
+        The list of cells in the JSON; each cell has a ``"key"``.
+
+    Returns
+    -------
+    merged : dict
+    """
+    current = read_result(path) or {}
+    merged = {c["key"]: c for c in current.get(field, [])}
+    merged.update(cells)
+    commands = [c for c in current.get("commands", []) if c != command] + [command]
+    stale = ("command", "finished_at")  # write_result sets them for this run
+    return {**{k: v for k, v in result.items() if k not in stale},
+            field: list(merged.values()), "commands": commands}
+
+
+def child_env(torch_threads=None):
+    """Environment of a measured child: this checkout importable, offline hub, thread caps.
+
+    Parameters
+    ----------
+    torch_threads : int or None, default=None
+        Sets ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` (torch's intra-op
+        threads) in the child; None keeps the parent's.
+
+    Returns
+    -------
+    env : dict
+    """
+    root = str(BENCH_DIR.parent)
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTHONPATH=path, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+               TOKENIZERS_PARALLELISM="false")
+    if torch_threads:
+        env.update(OMP_NUM_THREADS=str(torch_threads), MKL_NUM_THREADS=str(torch_threads))
+    return env
+
+
+# Forks and execs the measured command, then writes its rusage's ru_maxrss (KiB) to argv[1].
+# The command's peak then includes only this small launcher's memory before the exec: a
+# child forked (or vforked) straight from a large parent would count the parent's RSS too.
+_LAUNCHER = """
+import os, signal, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
+def run_measured(argv, *, env=None, timeout=None):
+    """Run a command to its end: wall and CPU seconds, peak RSS, exit status, output.
+
+    The peak RSS is the command's own high-water mark (``ru_maxrss`` of its
+    ``wait4``, taken by a small launcher process; the largest of it and its
+    waited-for descendants), so each measurement in its own process has its
+    own peak, whatever the size of this process. Unix only.
+
+    Parameters
+    ----------
+    argv : list of str
+    env : dict, default=None
+    timeout : float, default=None
+        Seconds after which the command is killed (its result then says so).
+
+    Returns
+    -------
+    run : dict
+        ``seconds``, ``cpu_seconds``, ``peak_rss_mib``, ``returncode``,
+        ``timed_out``, ``stdout`` and ``stderr`` (text).
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        peak, out, err = (Path(folder) / name for name in ("peak", "out", "err"))
+        with open(out, "wb") as out_fh, open(err, "wb") as err_fh:
+            start = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(peak), *argv],
+                                    stdout=out_fh, stderr=err_fh, env=env,
+                                    cwd=BENCH_DIR.parent)
+            timer = threading.Timer(timeout, proc.terminate) if timeout else None
+            if timer is not None:
+                timer.start()
+            try:
+                _, status, usage = os.wait4(proc.pid, 0)
+            finally:
+                if timer is not None:
+                    timer.cancel()
+            seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        return {"seconds": round(seconds, 3),
+                "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
+                "peak_rss_mib": (round(int(peak.read_text()) / 1024, 1) if peak.exists()
+                                 else None),
+                "returncode": proc.returncode,
+                "timed_out": bool(timeout) and seconds >= timeout,
+                "stdout": out.read_text(errors="replace"),
+                "stderr": err.read_text(errors="replace")}

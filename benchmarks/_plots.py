@@ -1,8 +1,8 @@
-"""Matplotlib figures of the FreeAL suite's results (one panel per data set and LLM)."""
+"""Matplotlib figures of the benchmark results (one panel per data set, and LLM)."""
 
 import numpy as np
 
-__all__ = ["plot_clean", "plot_cost", "plot_rounds"]
+__all__ = ["plot_clean", "plot_cost", "plot_label_fraction", "plot_rounds"]
 
 # method -> (label, colour, line style); baselines dashed, gold-label bounds dotted
 _STYLE = {
@@ -109,3 +109,48 @@ def plot_clean(results, path):
 def plot_cost(results, path):
     """LLM calls (new plus cached) against test accuracy, one point per method."""
     _panels(results, path, _draw_cost)
+
+
+_STRATEGY_STYLE = {"random": ("tab:blue", "o-"), "uncertainty": ("tab:orange", "s-")}
+
+
+def _draw_label_fraction(ax, cells, target):
+    """One data set: a line per strategy over the fractions, full FreeAL as a star."""
+    full = [c for c in cells if c["label_fraction"] >= 1]
+    for strategy, (colour, fmt) in _STRATEGY_STYLE.items():
+        mine = sorted((c for c in cells if c["query_strategy"] == strategy),
+                      key=lambda c: c["label_fraction"])
+        if not mine:
+            continue
+        x, y = [c["requests_per_text"] for c in mine], [c["test_accuracy"] for c in mine]
+        ax.plot(x, y, fmt, color=colour, label=f"P% mode, {strategy}")
+        for c in mine:
+            ax.annotate(f"{c['label_fraction']:g}", (c["requests_per_text"], c["test_accuracy"]),
+                        textcoords="offset points", xytext=(4, 4), fontsize=7)
+    for c in full:
+        ax.scatter(c["requests_per_text"], c["test_accuracy"], marker="*", s=140,
+                   color="black", label="full FreeAL (fraction 1)", zorder=3)
+        ax.axhline(c["test_accuracy"] - target["points"] / 100, color="gray", ls=":", lw=1)
+    ax.axvline(target["requests_per_text"], color="gray", ls=":", lw=1)
+    ax.set_xlabel("LLM requests per training text")
+    ax.set_ylabel("test accuracy")
+
+
+def plot_label_fraction(cells, path, *, target):
+    """Test accuracy against LLM requests per training text, one panel per data set.
+
+    Parameters
+    ----------
+    cells : list of dict
+        The cells of ``benchmarks/results/label_fraction.json``.
+    path : str or Path
+    target : dict
+        ``points`` below full FreeAL and ``requests_per_text``, drawn dotted.
+    """
+    names = list(dict.fromkeys(c["dataset"] for c in cells))
+    fig, axes = _figure(len(names))
+    for ax, name in zip(axes, names):
+        mine = [c for c in cells if c["dataset"] == name]
+        _draw_label_fraction(ax, mine, target)
+        ax.set_title(f"{name} (n_train={mine[0]['n_train']})", fontsize=9)
+    _save(fig, axes, path)

@@ -43,8 +43,8 @@ from skfreeal._freeal import DEFAULT_SLM_PARAMS
 from ._common import machine_info, measure, scores, setup_environment, usage_of, write_result
 from .baselines import confident_learning, embed, fit_slm, knn_demos, llm_label_ids, slm_proba
 
-__all__ = ["PRESETS", "Components", "cache_state", "gap_closed", "load_dataset", "main",
-           "round_rows", "run_dataset", "run_suite"]
+__all__ = ["PRESETS", "Components", "cache_state", "fit_freeal", "gap_closed",
+           "generation_params", "load_dataset", "main", "round_rows", "run_dataset", "run_suite"]
 
 LLMS = ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
 
@@ -181,8 +181,6 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
         ``methods`` (one row per method), ``rounds`` (FreeAL per round),
         ``train_label_accuracy``, ``gap_closed`` and FreeAL's diagnostics.
     """
-    from skfreeal import FreeALClassifier
-
     tick = tick or (lambda name: None)
     names = list(data.label_names)
     n_classes = len(names)
@@ -222,15 +220,9 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
     )
     tick("confident learning")
 
-    robust = _student(slm, robust=True, random_state=random_state)
-    clf = FreeALClassifier(names, data.task, labeler=labeler, slm=robust, embedder=embedder,
-                           n_rounds=n_rounds, n_demos=n_demos, random_state=random_state,
-                           **(freeal_params or {}))
-    with measure() as step, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        clf.fit(data.X_train, eval_set=(data.X_test, data.y_test))
-        pred = clf.predict(data.X_test)
-    step.update({f"llm_{k}": int(v) for k, v in usage_of(clf.labeler_).items()})
+    clf, pred, step, caught = fit_freeal(data, labeler=labeler, slm=slm, embedder=embedder,
+                                         n_rounds=n_rounds, n_demos=n_demos,
+                                         random_state=random_state, freeal_params=freeal_params)
     methods["freeal_slm"] = _row(step, data.y_test, pred, names, n_rounds_run=clf.n_rounds_)
     tick("FreeAL")
 
@@ -267,9 +259,56 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
         "train_label_accuracy": {"zero_shot_llm": zs_train_acc,
                                  "freeal_final": float(np.mean(clf.label_ids_ == gold_train))},
         "freeal_clean": _clean_diagnostics(clf, gold_train),
-        "freeal_warnings": sorted({str(w.message) for w in caught}),
+        "freeal_warnings": caught,
         "gap_closed": gap_closed(methods),
     }
+
+
+def fit_freeal(data, *, labeler, slm, embedder, n_rounds, n_demos, random_state,
+               freeal_params=None):
+    """The suite's FreeAL row: fit on the training texts, predict the test texts.
+
+    Parameters
+    ----------
+    data : skfreeal.datasets.TextDataset
+    labeler, slm, embedder : estimators
+        Prototypes; the student is cloned with ``robust=True`` and
+        ``random_state``.
+    n_rounds, n_demos : int
+    random_state : int
+    freeal_params : dict, default=None
+        More ``FreeALClassifier`` parameters (``label_fraction``...).
+
+    Returns
+    -------
+    clf : FreeALClassifier
+        Fitted, with ``eval_set`` the test texts (``history_`` has each
+        round's test accuracy).
+    pred : ndarray of str
+        Its predictions on the test texts.
+    step : Step
+        Wall and CPU seconds, peak RSS and the LLM usage of fit and predict.
+    warnings : list of str
+        The distinct warnings raised during them.
+    """
+    from skfreeal import FreeALClassifier
+
+    robust = _student(slm, robust=True, random_state=random_state)
+    clf = FreeALClassifier(list(data.label_names), data.task, labeler=labeler, slm=robust,
+                           embedder=embedder, n_rounds=n_rounds, n_demos=n_demos,
+                           random_state=random_state, **(freeal_params or {}))
+    with measure() as step, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(data.X_train, eval_set=(data.X_test, data.y_test))
+        pred = clf.predict(data.X_test)
+    step.update({f"llm_{k}": int(v) for k, v in usage_of(clf.labeler_).items()})
+    return clf, pred, step, sorted({str(w.message) for w in caught})
+
+
+def generation_params(preset, name, n_classes):
+    """``n_generated_demos`` of a preset for a data set (``{}``: FreeAL's default)."""
+    per_class = preset["generated_per_class"].get(name)
+    return {"n_generated_demos": per_class * n_classes} if per_class else {}
 
 
 def _mean_or_none(values):
@@ -370,9 +409,7 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
         data = load_dataset(name, n_train, n_test, random_state, **options)
         for llm in llms:
             labeler, slm, embedder = components.resolved(llm)
-            per_class = preset["generated_per_class"].get(name)
-            freeal_params = ({"n_generated_demos": per_class * len(data.label_names)}
-                             if per_class else {})
+            freeal_params = generation_params(preset, name, len(data.label_names))
             start, cpu_start = time.perf_counter(), time.process_time()
             result = run_dataset(data, labeler=labeler, slm=slm, embedder=embedder,
                                  random_state=random_state, freeal_params=freeal_params,

@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import BENCH_DIR, RESULTS_DIR
+from ._common import BENCH_DIR, RESULTS_DIR, list_table
 from ._plots import plot_clean, plot_cost, plot_rounds
 from .freeal import cache_state
 
@@ -60,14 +60,6 @@ def _fmt(value, spec="{:.3f}"):
     if isinstance(value, float) and spec == "{}":
         return f"{value:g}"
     return spec.format(value)
-
-
-def _table(header, rows, indent=""):
-    lines = [f"{indent}.. list-table::", f"{indent}   :header-rows: 1", ""]
-    for row in [header, *rows]:
-        lines.append(f"{indent}   * - {row[0]}")
-        lines += [f"{indent}     - {cell}" for cell in row[1:]]
-    return lines + [""]
 
 
 def _heading(text, char):
@@ -175,12 +167,12 @@ def render_freeal(result):
     d = result["dataset"]
     lines = _heading(f"{d['name']}, {result['llm']} ({result['mode']} mode)", "^")
     lines += _describe(result)
-    lines += _table(["Method", "Accuracy", "Macro-F1", "LLM calls", "Cache hits", "Tokens",
-                     "Wall s", "CPU s", "Peak RSS MiB"], _method_rows(result))
+    lines += list_table(["Method", "Accuracy", "Macro-F1", "LLM calls", "Cache hits", "Tokens",
+                         "Wall s", "CPU s", "Peak RSS MiB"], _method_rows(result))
     lines += [" ".join(verdict(result)), ""]
     rows = [[_fmt(r.get(k), spec) for k, _, spec in _ROUND_COLUMNS] for r in result["rounds"]]
     lines += ["FreeAL, round by round:", ""]
-    lines += _table([label for _, label, _ in _ROUND_COLUMNS], rows)
+    lines += list_table([label for _, label, _ in _ROUND_COLUMNS], rows)
     return lines
 
 
@@ -233,7 +225,7 @@ def render_student_seeds(result):
     n_rounds = len(result["runs"][0]["rounds"])
     header = ["Student seed", *(f"SLM test acc., round {i}" for i in range(n_rounds)),
               "Final", "LLM calls", "Seconds"]
-    lines += _table(header, rows)
+    lines += list_table(header, rows)
     lines += ["", f"Final test accuracy over {summary['n_seeds']} student seeds: mean "
               f"{summary['mean']:.3f}, from {summary['min']:.3f} to {summary['max']:.3f}.", ""]
     return lines

@@ -37,8 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import (BENCH_DIR, RESULTS_DIR, format_load, machine_info, setup_environment,
-                      write_result)
+from ._common import (BENCH_DIR, RESULTS_DIR, format_load, machine_info, merge_cells,
+                      setup_environment, write_result)
 
 __all__ = ["METHODS", "main", "render_rst", "run_cell", "test_rows"]
 
@@ -181,25 +181,10 @@ def run(args, previous):
                 mine[key] = cell
                 print(f"[{(time.perf_counter() - started) / 60:5.1f} min] {key}: accuracy "
                       f"{cell['accuracy']:.3f}, fit {cell['fit_seconds']:.0f} s", flush=True)
-                result = _merge(result, mine, command, RESULTS_DIR / f"{result_name(args)}.json")
+                result = merge_cells(result, mine, command,
+                                     RESULTS_DIR / f"{result_name(args)}.json")
                 write_result(result, result_name(args))
     return result
-
-
-def _merge(result, cells, command, path):
-    """``result`` with the file's cells and commands as they are now, plus ours.
-
-    Reading the file again before each write lets runs of different cells
-    proceed in parallel (each writes after a cell of minutes, so they
-    rarely collide).
-    """
-    current = _load(path) or {}
-    merged = {c["key"]: c for c in current.get("cells", [])}
-    merged.update(cells)
-    commands = [c for c in current.get("commands", []) if c != command] + [command]
-    stale = ("command", "finished_at")  # write_result sets them for this run
-    return {**{k: v for k, v in result.items() if k not in stale},
-            "cells": list(merged.values()), "commands": commands}
 
 
 def main(argv=None):

@@ -37,25 +37,9 @@ def tiny_encoder_path(tmp_path_factory):
     ``AutoModel``/``AutoTokenizer.from_pretrained`` in milliseconds and trains
     on a few dozen texts in about a second. Built from a config, no download.
     """
-    import shutil
+    from tiny_encoder import build_tiny_encoder
 
-    import torch
-    from transformers import BertConfig, BertModel
-
-    from skfreeal._assets import minilm_path
-
-    folder = tmp_path_factory.mktemp("tiny-encoder")
-    source = minilm_path()
-    config = BertConfig(
-        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=128,
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        BertModel(config).save_pretrained(folder)
-    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(os.path.join(source, name), folder)
-    return str(folder)
+    return build_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder"))
 
 
 @pytest.fixture(scope="module")

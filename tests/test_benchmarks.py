@@ -149,3 +149,181 @@ def test_verdict_says_when_freeal_beats_a_gold_label_bound():
     assert "It also beats SLM on gold labels (bound) (0.760), which see gold labels" in text
     assert "kNN gold demos (ICL bound) (0.810)" not in text.split("It also beats")[1]
     assert "**233%** (above 100%: the FreeAL SLM beats the gold-label SLM)" in text
+
+
+# ------------------------------------------------ label_fraction and scale (issue 16)
+
+def _fraction_cell(dataset, fraction, strategy, accuracy, requests):
+    from benchmarks import label_fraction
+
+    split = {p: {"calls": 0, "cache_hits": 0} for p in label_fraction.PURPOSES}
+    split["annotation"]["calls"] = int(requests * 1000)
+    return {"key": label_fraction.cell_key(dataset, fraction, strategy), "dataset": dataset,
+            "dataset_key": dataset, "n_train": 1000, "n_test": 500, "label_fraction": fraction,
+            "query_strategy": strategy, "test_accuracy": accuracy, "test_macro_f1": accuracy,
+            "train_label_accuracy": 0.6, "train_label_accuracy_labelled": 0.7,
+            "train_label_coverage": min(1.0, 2 * fraction), "requests_per_text": requests,
+            "llm": {"calls": int(requests * 1000), "cache_hits": 0}, "requests_by_purpose": split,
+            "seconds": 600.0, "load_average_at_end": [2.5, 2.0, 1.8]}
+
+
+def test_label_fraction_page_compares_each_fraction_with_full_freeal(tmp_path):
+    pytest.importorskip("matplotlib")
+    from benchmarks import label_fraction
+
+    cells = [_fraction_cell("tweets", 1.0, None, 0.68, 1.2),
+             _fraction_cell("tweets", 0.2, "random", 0.66, 0.45),
+             _fraction_cell("tweets", 0.2, "uncertainty", 0.62, 0.55),
+             _fraction_cell("yahoo", 0.2, "random", 0.35, 0.9)]
+    result = {"suite": "label_fraction", "mode": "full", "cells": cells,
+              "machine": {"processor": "cpu", "logical_cores": 2, "torch_threads": 1},
+              "commands": [{"command": "python -m benchmarks.label_fraction --datasets tweets",
+                            "git": {"commit": "abcdef1234567", "dirty": False},
+                            "load_average_at_start": [2.0, 1.0, 0.5]}]}
+    (tmp_path / "label_fraction.json").write_text(json.dumps(result))
+    page_path, plot = label_fraction.build_page(tmp_path, tmp_path)
+    page = page_path.read_text()
+    verdicts = {(r["dataset"], r["strategy"]): r["verdict"]
+                for r in label_fraction.target_rows(result)}
+    assert verdicts == {("tweets", "random"): "meets",
+                        ("tweets", "uncertainty"): "misses: 6.0 points below full, 0.55 requests "
+                                                   "per text",
+                        ("yahoo", "random"): "not run (full FreeAL)",
+                        ("yahoo", "uncertainty"): "not run"}
+    assert "The target is met on tweets; not measured on yahoo." in page
+    assert "   * - tweets\n     - random\n     - 0.2\n     - 0.660\n     - -2.0\n" in page
+    assert page.count("not run") > 10 and "_static/bench_label_fraction.png" in page
+    assert "``python -m benchmarks.label_fraction --datasets tweets`` (revision abcdef1234" in page
+    assert plot.stat().st_size > 1000
+
+
+def test_label_fraction_page_without_results_says_nothing_ran(tmp_path):
+    from benchmarks import label_fraction
+
+    (page,) = label_fraction.build_page(tmp_path, tmp_path)
+    text = page.read_text()
+    assert "No cell has been run yet" in text and ".. figure::" not in text
+
+
+def test_label_fraction_grid_runs_full_freeal_once():
+    from benchmarks import label_fraction
+
+    cells = label_fraction.grid(["tweets"], [1.0, 0.2, 0.2], ["random", "uncertainty"])
+    assert cells == [("tweets", 0.2, "random"), ("tweets", 0.2, "uncertainty"),
+                     ("tweets", 1.0, None)]
+    assert label_fraction.cell_key("tweets", 1.0, None) == "tweets/all/1"
+
+
+def test_call_meter_splits_requests_by_purpose(fault_servers, tmp_path):
+    from sklearn.base import clone
+
+    from benchmarks import label_fraction
+    from skfreeal.labelers import OpenAILabeler
+
+    server = fault_servers()
+    labeler = label_fraction.metered(OpenAILabeler(
+        "fault-model", base_url=server.base_url, labels=["negative", "positive"],
+        task="Classify the sentiment.", cache=str(tmp_path / "c.sqlite"),
+        calibration="contextual"))
+    labeler = clone(labeler)  # as FreeAL does: the class, and so the meter, survive
+    texts = ["a good day", "a bad day", "so great", "awful"]
+    labeler.generate_demos(4, texts, random_state=0)
+    labeler.annotate_proba(texts)  # the fill step's zero-shot labels
+    demos = [(texts[0], 1), (texts[1], 0)]
+    raw = labeler.annotate_proba(texts, demos, prior=np.ones(2))
+    labeler.calibration_prior(texts, demos, raw=raw)
+    split = labeler.requests_by_purpose_
+    assert split["annotation"] == {"calls": 4, "cache_hits": 0}
+    # the fill's own calibration (content-free calls) counts for the fill
+    assert split["demo_fill"]["calls"] >= 4
+    assert split["generation"]["calls"] > 0 and split["calibration"]["calls"] > 0
+    total = sum(row["calls"] + row["cache_hits"] for row in split.values())
+    assert total == labeler.usage_.calls + labeler.usage_.cache_hits
+
+
+def _scale_result():
+    run = {"command": "python -m benchmarks.scale --only throughput predict_memory",
+           "git": {"commit": "0123456789abc", "dirty": True}, "load_average_at_start": [2.0]}
+    meta = {"run": run, "status": "ok", "load_average_at_start": [2.1, 2.0, 1.9],
+            "load_average_at_end": [2.3, 2.0, 1.9], "section_seconds": 60.0,
+            "finished_at": "2026-12-01T06:00:00+00:00"}
+    throughput = {"key": "throughput", **meta, "settings": {"n": 1000, "delay": 0.2},
+                  "rows": [{"concurrency": c, "n": 1000, "texts_per_second": 4.9 * c,
+                            "ideal_texts_per_second": 5.0 * c, "annotate_seconds": 200.0 / c,
+                            "annotate_cpu_seconds": 3.0,
+                            "wall_seconds": 205.0 / c, "peak_rss_mib": 90.0 + c,
+                            "server_requests": 1000, "retries": 0} for c in (1, 4)]}
+    predict = {"key": "predict_memory", **meta,
+               "settings": {"chunk_size": 1000, "model_texts": 60},
+               "rows": [{"rows": n, "wall_seconds": s, "rows_per_second": n / s,
+                         "peak_rss_mib": rss, "output_rows": n}
+                        for n, s, rss in ((10_000, 10.0, 400.0), (1_000_000, 500.0, 420.0))],
+               "summary": {"rss_ratio": 1.05, "ratio_of": [10_000, 1_000_000],
+                           "marginal_rows_per_second": 2020.0}}
+    batch = {"key": "batch", "status": "not available in this revision",
+             "reason": "tests/batch_server.py does not exist"}
+    fit = {"key": "fit_memory", **meta, "settings": {"sizes": [1000, 20000]},
+           "rows": [{"n": n, "fit_seconds": n / 100, "wall_seconds": n / 90, "peak_rss_mib": rss,
+                     "calls": n + 40, "n_rounds_run": 2, "stop_reason": "max_rounds"}
+                    for n, rss in ((1000, 500.0), (20_000, 880.0))]}
+    return {"suite": "scale", "mode": "full", "sections": [throughput, predict, batch, fit],
+            "machine": {"processor": "cpu", "logical_cores": 2}}
+
+
+def test_scale_page_renders_each_section_or_says_why_not(tmp_path):
+    from benchmarks import _scale_page
+
+    (tmp_path / "scale.json").write_text(json.dumps(_scale_result()))
+    page = _scale_page.build_page(tmp_path, tmp_path).read_text()
+    assert "   * - 4\n     - 19.6\n     - 20\n     - 50.0\n     - 3.0\n     - 51.2\n     - 94\n" in page
+    assert "*Not available in this revision*: tests/batch_server.py does not exist." in page
+    assert "*Not run.* ``python -m benchmarks.scale --only dask`` runs it." in page
+    assert "**1.05** (target: at most 1.2; met)" in page and "2,020 rows/s" in page
+    assert "about 20.0 MiB per 1,000 texts" in page
+    assert "revision ``0123456789`` (uncommitted changes)" in page
+    assert "2.1, 2.0, 1.9 at the start" in page
+
+
+def test_scale_predict_summary_and_table_rows(tmp_path):
+    from benchmarks import scale
+
+    rows = [{"rows": 1000, "wall_seconds": 8.0, "peak_rss_mib": 400.0},
+            {"rows": 21000, "wall_seconds": 18.0, "peak_rss_mib": 440.0}]
+    summary = scale._predict_summary(rows)
+    assert summary["rss_ratio"] == pytest.approx(1.1)
+    assert summary["marginal_rows_per_second"] == pytest.approx(2000.0)
+    base = ["first tweet", "second, with a comma"]
+    assert scale.varied_texts(base, 5, 1) == ["second, with a comma", "first tweet #1",
+                                              "second, with a comma #1", "first tweet #2"]
+    path = scale.write_rows(tmp_path / "rows.csv", 5, base)
+    assert scale._count_rows(path) == 5
+
+
+def test_run_measured_gives_the_childs_own_peak_and_exit_status():
+    import sys
+
+    from benchmarks._common import run_measured
+
+    grow = "x = bytearray(60 * 2**20); x[::4096] = b'1' * len(x[::4096]); print('done')"
+    run = run_measured([sys.executable, "-c", grow])
+    assert run["returncode"] == 0 and run["stdout"].strip() == "done"
+    # its own 60 MiB and the interpreter, not this (larger) test process's memory
+    assert 60 <= run["peak_rss_mib"] < 120
+    assert run_measured([sys.executable, "-c", "raise SystemExit(3)"])["returncode"] == 3
+
+
+def test_scale_page_renders_the_batch_and_dask_sections():
+    from benchmarks import _scale_page
+
+    meta = {"status": "ok", "section_seconds": 30.0, "run": {"command": "c", "git": {}}}
+    batch = {**meta, "settings": {"n": 10_000},
+             "rows": [{"n": 10_000, "annotate_seconds": 40.0, "wall_seconds": 45.0,
+                       "peak_rss_mib": 300.0, "batches_created": 2, "files_uploaded": 2,
+                       "polls": 9, "calls": 10_000}]}
+    text = "\n".join(_scale_page.render_section("batch", batch, {}))
+    assert "Batches: **2 batches** (one expected)." in text
+    dask = {**meta, "settings": {"n": 20_000, "n_workers": 2, "partitions": 8},
+            "rows": [{"n": 20_000, "local_seconds": 7.0, "dask_seconds": 30.0, "mismatches": 0,
+                      "peak_rss_mib": 620.0}]}
+    text = "\n".join(_scale_page.render_section("dask", dask, {}))
+    assert "   * - 20,000\n     - 7.0\n     - 30.0\n     - 0\n     - 620" in text
