@@ -135,6 +135,39 @@ def test_failed_lines_go_out_again_in_a_new_batch(batch_servers, caplog):
     assert "1 no response" not in caplog.text and "1 server_error (the first:" in caplog.text
 
 
+def test_a_request_another_run_holds_does_not_hold_up_the_batch(batch_servers, tmp_path):
+    """Two runs on one cache must not wait on each other (each holding claims the other needs)."""
+    texts = make_texts(6)
+    srv = batch_servers()
+    cache = tmp_path / "c.sqlite"
+    labeler = make_labeler(srv, cache=str(cache))
+    (held, *_), _ = _requests_of(labeler, texts)
+    ResponseCache(cache).claim(held, "another run", lease=3600.0)
+
+    def other_run_gives_up():  # after our batch went out, or after 10 s if it never does
+        deadline = time.monotonic() + 10.0
+        while not created_batches(srv) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        ResponseCache(cache).release([held], "another run")
+
+    thread = threading.Thread(target=other_run_gives_up)
+    thread.start()
+    ids, _ = labeler.annotate(texts)
+    thread.join()
+    np.testing.assert_array_equal(ids, expected_ids(texts))
+    # the free requests went out while the other run held one; that one, taken over, after
+    assert [len(srv.requests_of(b)) for b in created_batches(srv)] == [5, 1]
+
+
+def test_an_answer_holding_a_unicode_line_separator_is_read():
+    line = json.dumps({"id": "r1", "custom_id": "k1", "response": {
+        "status_code": 200, "body": {"choices": [{"message": {"content": "a\u2028b"}}]}}},
+        ensure_ascii=False)
+    assert "\u2028" in line  # unescaped, as pydantic (vLLM's run_batch) writes it
+    (result,) = _batch_files.read_results(line + "\n")
+    assert result.custom_id == "k1"
+
+
 @pytest.mark.parametrize("on_failure", ["abstain", "raise"])
 def test_a_request_that_fails_in_every_batch_abstains_or_raises(batch_servers, tmp_path,
                                                                on_failure):

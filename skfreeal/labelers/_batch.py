@@ -124,23 +124,35 @@ class BatchRun:
         KeyboardInterrupt
             On Ctrl-C, at once; the batch stays recorded.
         """
-        self.open = {job.key: job for job in self.jobs}  # reserves them all in the budget
-        try:
-            self._resume()
-            if self.open and self.jobs.stop is not None:
-                logger.info("The batch of %d requests to %s is not submitted: %s.",
-                            len(self.open), self.labeler._describe(), self.jobs.stop)
-                return
-            while (self.open and self.error is None and self.budget_stop is None
-                   and not self.run.cancel.is_set()):
-                self._follow(self._submit(list(self.open.values())))
-        finally:
-            for job in self.open.values():
-                self.jobs.release(job)
+        # First the requests no other run holds; then, this run's claims released, the
+        # ones other runs held (answered by them by then, or taken over): waiting for
+        # those while holding claims could leave two runs waiting on each other.
+        for take in (self.jobs.ready, lambda: list(self.jobs)):
+            self.open = {job.key: job for job in take()}  # reserves them all in the budget
+            try:
+                if not self._complete_open():
+                    return
+            finally:
+                for job in self.open.values():
+                    self.jobs.release(job)
+            if self.error is not None or self.budget_stop is not None:
+                break
         if self.budget_stop is not None:
             raise BudgetStop(self.budget_stop)
         if self.error is not None:
             raise self.error
+
+    def _complete_open(self):
+        """Resume, then submit and follow batches of the open jobs; False when not submitted."""
+        self._resume()
+        if self.open and self.jobs.stop is not None:
+            logger.info("The batch of %d requests to %s is not submitted: %s.",
+                        len(self.open), self.labeler._describe(), self.jobs.stop)
+            return False
+        while (self.open and self.error is None and self.budget_stop is None
+               and not self.run.cancel.is_set()):
+            self._follow(self._submit(list(self.open.values())))
+        return True
 
     # -- resuming -------------------------------------------------------------------
 

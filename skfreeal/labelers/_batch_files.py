@@ -144,7 +144,9 @@ def read_results(content):
     if isinstance(content, bytes):
         content = content.decode("utf-8", "replace")
     results = []
-    for line in content.splitlines():
+    # Lines end in "\n" only: a JSON string may hold U+2028 and the like unescaped,
+    # which str.splitlines would cut (and the answer, paid for, be lost).
+    for line in content.split("\n"):
         try:
             data = json.loads(line)
         except ValueError:

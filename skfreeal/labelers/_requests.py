@@ -177,14 +177,40 @@ class Jobs:
                     break
             elif not self._claim(job):
                 continue
-            worst = (self._estimate(job.messages), job.params["max_tokens"])
-            self.stop = self._budget.reserve(*worst)
-            if self.stop is not None:
-                self._unclaim(job)
-                break
-            job.reserved = worst
-            return job
+            if self._reserve(job):
+                return job
         raise StopIteration
+
+    def ready(self):
+        """The jobs this run can claim now, without waiting for other runs' claims.
+
+        A batch run submits these first and iterates (which waits for the
+        jobs other runs hold) only once its own claims are released: holding
+        them while it waits could leave two runs waiting on each other.
+
+        Returns
+        -------
+        jobs : list of Job
+            Claimed and reserved in the budget, in order.
+        """
+        jobs = []
+        while self.stop is None and not self._cancel.is_set():
+            job = next(self._next, None)
+            if job is None:
+                break
+            if self._claim(job) and self._reserve(job):
+                jobs.append(job)
+        return jobs
+
+    def _reserve(self, job):
+        """Reserve ``job``'s worst case in the budget; False (and unclaimed) when refused."""
+        worst = (self._estimate(job.messages), job.params["max_tokens"])
+        self.stop = self._budget.reserve(*worst)
+        if self.stop is not None:
+            self._unclaim(job)
+            return False
+        job.reserved = worst
+        return True
 
     def _claim(self, job):
         """Claim ``job``; False when another run answered it or is answering it."""
