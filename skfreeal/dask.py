@@ -246,6 +246,10 @@ def pin_cache(estimator, path=None):
     advises against network file systems, so there each machine is better
     given its own cache (requests may then be paid once per machine).
 
+    Labelers that are values of a parameter grid (``{"labeler": [...]}``)
+    are not parameters of the estimator and are not pinned: pin each one
+    (``pin_cache(labeler)``) before putting it in the grid.
+
     Examples
     --------
     >>> from pathlib import Path
