@@ -5,10 +5,14 @@ demonstration-writing pass) go out as one batch; :class:`BatchRun` follows
 it to its end and hands each answer to the run's ``deliver``, which charges
 and caches it as it does a synchronous answer. In order:
 
-1. **Budget first.** Every request is taken from the run's queue before
-   anything is sent, which reserves its worst case in the budget at the
-   batch price; when the budget cannot hold them all, nothing is submitted
-   and the run raises :class:`~skfreeal.labelers.BudgetExceededError`.
+1. **Budget first.** Every request no other run holds is taken from the
+   run's queue before anything is sent, which reserves its worst case in
+   the budget at the batch price; when the budget cannot hold them all,
+   nothing is submitted and the run raises
+   :class:`~skfreeal.labelers.BudgetExceededError`. The requests another
+   run (sharing the cache) holds are waited for only after this run's own
+   batch ended and its claims were released, then answered from the cache
+   or taken over and sent in a batch of their own, by the same steps.
 2. **Resume.** A batch recorded in the response cache for the same endpoint
    and model that holds some of these requests (a run stopped half-way) is
    followed again instead of being submitted again.
