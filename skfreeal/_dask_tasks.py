@@ -6,23 +6,73 @@ the result in the partition's own type (pandas Series or DataFrame with the
 partition's index, a list for a Bag, a NumPy block for an Array).
 
 The model is not an argument of every task: :func:`ship` turns it into one
-object that each worker process holds once (see its docstring).
+object that each worker process unpickles once (see its docstring).
 """
 
 import threading
 import uuid
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._validation import check_texts
 
-__all__ = ["Output", "array_block", "bag_partition", "series_partition", "ship"]
+__all__ = ["Output", "ShippedModel", "array_block", "bag_partition", "series_partition", "ship"]
 
 # One inference at a time per process: a transformers fast tokenizer raises
 # "Already borrowed" when two threads call it at once, and torch already
 # spreads one call over the process's cores.
 _INFERENCE_LOCK = threading.Lock()
+
+# The models this process has unpickled, by ShippedModel token, most recent
+# last: the current model and the one before it (a worker may run the tasks
+# of two predict calls side by side); an older one is unpickled again if it
+# is ever used again.
+_MODELS = OrderedDict()
+_MODELS_KEPT = 2
+_MODELS_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    """A pickled model and a token naming it: what travels to the workers.
+
+    Distributed may copy a scattered object to a worker more than once
+    (its Active Memory Manager drops "superfluous" replicas every two
+    seconds, and a worker that needs the object again fetches it again),
+    and each copy it receives is unpickled on arrival. Shipping the model
+    as bytes makes those copies cheap; :meth:`model` unpickles the bytes
+    once per process and token, whatever distributed does with the copies.
+
+    Parameters
+    ----------
+    token : str
+        Unique per :func:`ship` call.
+    payload : bytes
+        ``cloudpickle.dumps(model)``.
+    """
+
+    token: str
+    payload: bytes = field(repr=False)
+
+    def model(self):
+        """The model, unpickled the first time this process asks for this token."""
+        with _MODELS_LOCK:
+            found = _MODELS.get(self.token)
+            if found is None:
+                import cloudpickle
+
+                found = _MODELS[self.token] = cloudpickle.loads(self.payload)
+            _MODELS.move_to_end(self.token)
+            while len(_MODELS) > _MODELS_KEPT:
+                _MODELS.popitem(last=False)
+            return found
+
+
+def _model(handle):
+    """The model behind a task's model argument (a ShippedModel, or the model itself)."""
+    return handle.model() if isinstance(handle, ShippedModel) else handle
 
 
 @dataclass(frozen=True)
@@ -84,7 +134,7 @@ def series_partition(part, model, output):
 
     first = part.index[:1].tolist()  # a Python scalar, not np.int64(...)
     where = f"partition starting at index {first[0]!r}" if first else "partition"
-    out = output.apply(model, _texts(part.tolist(), where))
+    out = output.apply(_model(model), _texts(part.tolist(), where))
     if output.columns is None:
         return pd.Series(out, index=part.index, name=output.name, dtype=output.dtype)
     return pd.DataFrame(out, index=part.index, columns=list(output.columns))
@@ -92,34 +142,41 @@ def series_partition(part, model, output):
 
 def bag_partition(part, model, output):
     """One partition of a Dask Bag of texts -> a list (labels, or 1-D arrays)."""
-    out = output.apply(model, _texts(list(part), "Bag partition"))
+    out = output.apply(_model(model), _texts(list(part), "Bag partition"))
     return out.tolist() if output.columns is None else list(out)
 
 
 def array_block(block, model, output):
     """One block of a 1-D Dask Array of texts -> a 1-D or 2-D NumPy block."""
-    return output.apply(model, _texts(block.tolist(), "Array block"))
+    return output.apply(_model(model), _texts(block.tolist(), "Array block"))
 
 
 def ship(model):
-    """A handle on ``model`` that tasks take as an argument: one copy per worker.
+    """A handle on ``model`` that tasks take as an argument: one unpickling per worker.
 
     With a distributed client as the active scheduler, the model is
-    scattered to every worker at once (``broadcast=True``): each worker
-    process receives and unpickles it once and keeps it in memory, and the
-    tasks of all its partitions get that same object; a worker that joins
-    later fetches it once from a peer. Without one (threads, or the
-    synchronous scheduler), the model is one delayed object in the graph,
-    used in place by every task, never copied.
+    pickled once here and the bytes, as a :class:`ShippedModel`, are
+    scattered to every worker at once (``broadcast=True``); each worker
+    process unpickles them the first time one of its tasks needs the model
+    and every later task there gets that same object, however many
+    partitions it runs and however often distributed moves the bytes (a
+    worker that joins later, or lost its copy to the Active Memory
+    Manager, fetches the bytes again but does not unpickle them again).
+    Without a client (threads, or the synchronous scheduler), the model is
+    one delayed object in the graph, used in place by every task, never
+    copied.
 
     Scattering beats a delayed object on a cluster because a delayed object
     travels inside the task graph: the scheduler receives the pickled
-    model, and distributed warns about a large graph. ``hash=False``: hashing
-    a model to name it would pickle it once more; each call ships it anew.
+    model, and distributed warns about a large graph. ``hash=False``: each
+    call ships the model anew, under a new token.
     """
     client = _active_client()
     if client is not None:
-        return client.scatter(model, broadcast=True, hash=False)
+        import cloudpickle
+
+        shipped = ShippedModel(uuid.uuid4().hex, cloudpickle.dumps(model, protocol=5))
+        return client.scatter(shipped, broadcast=True, hash=False)
     import dask
 
     return dask.delayed(model, name=f"skfreeal-model-{uuid.uuid4().hex}", traverse=False)

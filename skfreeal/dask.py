@@ -60,11 +60,14 @@ def predict(model, texts):
 
     Notes
     -----
-    **The model is shipped once per worker.** With a ``distributed`` client
-    active, ``predict`` scatters the model to every worker at once
-    (``client.scatter(model, broadcast=True)``) when it is called: each
-    worker process unpickles it once and every task on that worker uses the
-    same object, however many partitions it runs. Without a client (the
+    **The model is unpickled once per worker.** With a ``distributed``
+    client active, ``predict`` pickles the model once when it is called and
+    scatters the bytes to every worker (``broadcast=True``): each worker
+    process unpickles them once, at its first task, and every later task on
+    that worker uses the same object, however many partitions it runs (also
+    when distributed's Active Memory Manager drops a worker's copy of the
+    bytes and the worker fetches them again). A worker keeps the models of
+    its two latest calls. Without a client (the
     threaded or synchronous scheduler) the model is one delayed object in
     the graph, used in place. Scattering is preferred to a delayed object
     on a cluster because a delayed object travels inside the task graph,

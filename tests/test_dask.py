@@ -170,7 +170,13 @@ def _records():
 
 def test_model_is_unpickled_once_per_worker_not_per_partition(client, model, texts):
     tag = uuid.uuid4().hex
-    labels = sd.predict(CountingModel(model, tag), as_series(texts, npartitions=10)).compute()
+    lazy = sd.predict(CountingModel(model, tag), as_series(texts, npartitions=10))
+    # What made this flaky on a slow machine: distributed's Active Memory Manager
+    # drops one of the two broadcast copies when no task waits for it yet (every
+    # 2 s); the worker that lost it fetches it again for its first task. Run it
+    # now, so that this happens every time: a refetch must not mean an unpickling.
+    client.amm.run_once()
+    labels = lazy.compute()
     np.testing.assert_array_equal(labels.to_numpy(), model.predict(texts))
     loads, calls = Counter(), Counter()
     copies = {}
@@ -184,6 +190,25 @@ def test_model_is_unpickled_once_per_worker_not_per_partition(client, model, tex
     assert len(loads) == 2 and set(loads.values()) == {1}  # each worker: one unpickling
     assert max(calls.values()) > 1  # so some worker predicted several partitions with it
     assert all(len(ids) == 1 for ids in copies.values())  # and always the same object
+
+
+def test_a_shipped_model_is_unpickled_once_per_process_and_the_two_latest_are_kept(model):
+    import cloudpickle
+
+    from skfreeal._dask_tasks import ShippedModel
+
+    tags = [uuid.uuid4().hex for _ in range(3)]
+    shipped = [ShippedModel(uuid.uuid4().hex, cloudpickle.dumps(CountingModel(model, tag)))
+                for tag in tags]
+    first = shipped[0].model()
+    assert shipped[0].model() is first  # the same object for every task
+    copy = cloudpickle.loads(cloudpickle.dumps(shipped[0]))  # as a refetch delivers it
+    assert copy.model() is first
+    shipped[1].model(), shipped[2].model()  # two later calls: the first one is let go
+    assert shipped[0].model() is not first
+    loads = Counter(t for t, pid in LOADS if t in tags and pid == os.getpid())
+    assert loads == {tags[0]: 2, tags[1]: 1, tags[2]: 1}
+    assert "payload" not in repr(shipped[0])  # no megabytes of bytes in a traceback
 
 
 def test_without_a_client_scheduler_the_model_is_used_in_place(client, model, texts):
