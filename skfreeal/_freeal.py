@@ -183,7 +183,9 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         student's epochs when stderr is a terminal or in a notebook. 2: the
         bars also in a file or a pipe, as a line every few seconds. The
         labeler's, the student's and the embedder's clones get this
-        ``verbose`` where theirs is left at its default.
+        ``verbose`` where theirs is left at its default (not where it is a
+        True/False flag, as a ``Pipeline``'s: that one prints timing lines
+        on stdout).
 
     Attributes
     ----------
@@ -504,14 +506,19 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _pass_verbose(self, component):
-        """Set ``verbose`` on a clone whose own is at its default (the user left it)."""
+        """Set ``verbose`` on a clone whose own is at its default (the user left it).
+
+        A ``verbose`` that is a True/False flag (a scikit-learn
+        ``Pipeline``'s, say) is left alone: those print timing lines such as
+        ``[Pipeline] ... total= 0.1s`` on stdout, with no progress to show.
+        """
         own = component.get_params(deep=False).get("verbose", inspect.Parameter.empty)
         if not self.verbose or own is inspect.Parameter.empty:
             return component
         declared = inspect.signature(type(component)).parameters.get("verbose")
-        if declared is not None and own == declared.default:
-            is_flag = isinstance(declared.default, bool)  # e.g. a Pipeline's
-            component.set_params(verbose=bool(self.verbose) if is_flag else self.verbose)
+        if (declared is not None and own == declared.default
+                and not isinstance(declared.default, bool)):
+            component.set_params(verbose=self.verbose)
         return component
 
     def _make_retriever(self):

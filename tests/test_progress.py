@@ -81,7 +81,7 @@ def test_log_handler_is_added_once_and_never_over_configured_logging(monkeypatch
     assert len(logger.handlers) == 1 and logger.level == logging.INFO
 
 
-def test_verbose_reaches_the_components_left_at_their_default():
+def test_verbose_reaches_the_components_left_at_their_default(capsys):
     class VerboseRuleLabeler(RuleLabeler):
         def __init__(self, labels=None, task=None, wrong_first=(), verbose=0):
             super().__init__(labels=labels, task=task, wrong_first=wrong_first)
@@ -90,7 +90,8 @@ def test_verbose_reaches_the_components_left_at_their_default():
     texts, _ = make_texts(40)
     clf = make_clf(labeler=VerboseRuleLabeler(), n_rounds=1, verbose=2).fit(texts)
     assert clf.labeler_.verbose == 2
-    assert clf.slm_.verbose is True  # a Pipeline's verbose is a flag
+    assert clf.slm_.verbose is False  # a Pipeline's flag would print timing lines
+    assert "[Pipeline]" not in capsys.readouterr().out
     kept = make_clf(labeler=VerboseRuleLabeler(verbose=1), n_rounds=1, verbose=2).fit(texts)
     assert kept.labeler_.verbose == 1  # the user's own setting stays
     assert make_clf(labeler=VerboseRuleLabeler(), n_rounds=1).fit(texts).labeler_.verbose == 0
