@@ -199,6 +199,7 @@ def main(argv=None):
     line (the answers received so far are cached: the same command resumes).
     """
     from ._console import readable_warnings, write_line
+    from .labelers import LlamaBuildError
 
     parser = argparse.ArgumentParser(prog="python -m skfreeal.demo", description=__doc__)
     parser.add_argument("--n-train", type=int, default=1000)
@@ -215,6 +216,9 @@ def main(argv=None):
             run_demo(n_train=args.n_train, n_test=args.n_test, n_rounds=args.n_rounds,
                      n_demos=args.n_demos, random_state=args.seed, model=args.model,
                      out=_print_flushed)
+    except LlamaBuildError as exc:  # a build that would crash: the fix, not a traceback
+        write_line(f"skfreeal demo: {exc}")
+        return 1
     except KeyboardInterrupt:
         write_line("\nskfreeal demo: interrupted; the LLM answers received so far are cached, "
                    "so the same command resumes from them")

@@ -67,12 +67,14 @@ def user_errors(where):
 
 def _endpoint_message(exc):
     """A message for an LLM failure (endpoint, budget), or None if ``exc`` is not one."""
-    from ..labelers import BudgetExceededError, LLMCallError
+    from ..labelers import BudgetExceededError, LlamaBuildError, LLMCallError
 
     if isinstance(exc, BudgetExceededError):
         return f"{exc} (raise --max-cost or --max-llm-tokens; the answers so far are cached)"
     if isinstance(exc, LLMCallError):
         return f"the LLM call failed: {exc}"
+    if isinstance(exc, LlamaBuildError):
+        return str(exc)
     try:
         import openai
     except ImportError:  # pragma: no cover - a declared dependency

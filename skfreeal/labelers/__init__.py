@@ -13,6 +13,7 @@ A key given to a hosted backend is held as a :class:`Secret`
 
 from ._base import BaseLabeler
 from ._cache import ResponseCache, cache_key
+from ._llama_build import LlamaBuildError
 from ._local import LocalLabeler
 from ._openai import OpenAILabeler
 from ._parsing import parse_generated_texts, parse_label
@@ -28,6 +29,7 @@ __all__ = [
     "PRICES",
     "BudgetExceededError",
     "LLMCallError",
+    "LlamaBuildError",
     "Secret",
     "SecretParamsMixin",
     "ResponseCache",

@@ -13,6 +13,7 @@ from .._assets import LOCAL_LLMS, local_llm_path, sha256_of
 from ._base import _KEPT_LOGPROB_TOKENS, BaseLabeler
 from ._distributions import label_surface_forms
 from ._label_trie import score_label_sequences
+from ._llama_build import check_llama_build
 from ._params import inherits_params
 
 __all__ = ["LocalLabeler"]
@@ -321,6 +322,7 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
                 raise ImportError(
                     "LocalLabeler needs llama-cpp-python: pip install 'skfreeal[local]'"
                 ) from exc
+            check_llama_build(path)  # a build that would crash this process is refused
             self._runner = _Runner(path, n_ctx=self.n_ctx, n_threads=threads, n_batch=self.n_batch)
             self._runner_config = config
             self._model_sha = sha
