@@ -458,6 +458,7 @@ class _Handler(BaseHTTPRequestHandler):
             if request.get("model") != state.model:
                 return self._error(404, f"The model '{request.get('model')}' does not exist",
                                    "model_not_found")
+            state.events.append(("chat", None))
             return self._send(200, state.answerer.completion(request))
         self._error(404, f"no route {self.path}")
 

@@ -274,11 +274,8 @@ _WORKER = textwrap.dedent("""
 """)
 
 
-def test_kill_9_while_polling_then_the_same_run_resumes_the_same_batch(batch_servers, tmp_path,
-                                                                       caplog):
-    texts = make_texts(12, prefix="killed")
-    cache = tmp_path / "shared.sqlite"
-    srv = batch_servers()
+def _kill_a_batch_run_while_it_polls(srv, texts, cache, tmp_path, n_polls):
+    """Run _WORKER in a child until it has read its batch ``n_polls`` times, then kill -9 it."""
     srv.pause()  # the batch waits at "validating" while the worker polls it
     worker = tmp_path / "worker.py"
     worker.write_text(_WORKER)
@@ -286,11 +283,19 @@ def test_kill_9_while_polling_then_the_same_run_resumes_the_same_batch(batch_ser
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     try:
-        _wait_for(lambda: srv.n_polls >= 3 or proc.poll() is not None, timeout=120)
+        _wait_for(lambda: srv.n_polls >= n_polls or proc.poll() is not None, timeout=120)
         assert proc.poll() is None, proc.stderr.read().decode()
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def test_kill_9_while_polling_then_the_same_run_resumes_the_same_batch(batch_servers, tmp_path,
+                                                                       caplog):
+    texts = make_texts(12, prefix="killed")
+    cache = tmp_path / "shared.sqlite"
+    srv = batch_servers()
+    _kill_a_batch_run_while_it_polls(srv, texts, cache, tmp_path, n_polls=3)
     (batch_id,) = created_batches(srv)
     (record,) = ResponseCache(cache).pending_batches(srv.url, srv.model)
     assert record["batch_id"] == batch_id and len(record["keys"]) == len(texts)
@@ -306,6 +311,25 @@ def test_kill_9_while_polling_then_the_same_run_resumes_the_same_batch(batch_ser
     assert ResponseCache(cache).pending_batches(srv.url, srv.model) == []
     assert clone(labeler).annotate(texts)[0].tolist() == ids.tolist()
     assert srv.n_batches_created == 1
+
+
+def test_a_synchronous_run_collects_a_stopped_batch_instead_of_paying_again(batch_servers,
+                                                                           tmp_path, caplog):
+    texts = make_texts(12, prefix="switched")
+    cache = tmp_path / "shared.sqlite"
+    srv = batch_servers()
+    _kill_a_batch_run_while_it_polls(srv, texts, cache, tmp_path, n_polls=2)
+    srv.resume()
+    extra = make_texts(3, prefix="new")  # not in the batch: these are sent one by one
+    labeler = make_labeler(srv, cache=cache, batch=False)
+    with caplog.at_level(logging.INFO, logger="skfreeal"):
+        ids, _ = labeler.annotate(texts + extra)
+    np.testing.assert_array_equal(ids, expected_ids(texts + extra))
+    assert srv.n_batches_created == 1 and srv.n_files_uploaded == 1
+    assert sum(route == "chat" for route, _ in srv.events) == len(extra)
+    assert "12 of the 15 requests of this pass are in a batch submitted earlier" in caplog.text
+    assert ResponseCache(cache).pending_batches(srv.url, srv.model) == []
+    assert labeler.usage_.calls == len(texts) + len(extra)
 
 
 def test_ctrl_c_while_polling_stops_at_once_and_the_batch_is_resumed(batch_servers, tmp_path):

@@ -100,9 +100,21 @@ class BatchRun:
         The run's queue (:class:`~skfreeal.labelers._requests.Jobs`).
     deliver : callable
         ``deliver(job, response)``: charges, caches and places an answer.
+    submit : bool, default=True
+        False: only follow the recorded batches that hold some of the jobs
+        (a synchronous run collecting what an earlier batch run paid for);
+        the jobs they do not answer are left in :attr:`left`.
+
+    Attributes
+    ----------
+    left : set of str
+        With ``submit=False``, the keys of the jobs no recorded batch
+        answered (not in one, failed there, or the batch was lost).
     """
 
-    def __init__(self, labeler, jobs, deliver):
+    def __init__(self, labeler, jobs, deliver, *, submit=True):
+        self.submit = submit
+        self.left = set()
         self.labeler = labeler
         self.jobs = jobs
         self.deliver = deliver
@@ -149,6 +161,10 @@ class BatchRun:
     def _complete_open(self):
         """Resume, then submit and follow batches of the open jobs; False when not submitted."""
         self._resume()
+        if not self.submit:
+            if not self.run.cancel.is_set():
+                self.left.update(self.open)
+            return True
         if self.open and self.jobs.stop is not None:
             logger.info("The batch of %d requests to %s is not submitted: %s.",
                         len(self.open), self.labeler._describe(), self.jobs.stop)

@@ -152,7 +152,10 @@ class OpenAILabeler(SecretParamsMixin, BaseLabeler):
         (``batch_price_factor``) and answers within 24 h. The batch is
         recorded in the response cache before polling starts, so a run
         stopped by a crash, ``kill -9`` or Ctrl-C resumes polling the same
-        batch when it is run again, and never submits it twice. Requests
+        batch when it is run again, and never submits it twice; run again
+        with ``batch=False``, it still collects that batch's answers rather
+        than paying for them again (charged at the synchronous price in
+        ``usage_``), and sends the rest one by one. Requests
         that fail in a batch (lines of its error file, an expired batch) go
         out again in a new batch, up to ``max_retries`` times. See the user
         guide's page on labelers.
@@ -334,9 +337,44 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         return None if self.batch else super()._progress(total)
 
     def _complete_batch(self, jobs, deliver):
-        if not self.batch:
+        if self.batch:
+            return BatchRun(self, jobs, deliver).execute()
+        held = self._keys_in_recorded_batches(jobs)
+        if not held:
             return super()._complete_batch(jobs, deliver)
-        return BatchRun(self, jobs, deliver).execute()
+        # A batch run that stopped (Ctrl-C, a crash) left a batch at the provider that
+        # holds some of these requests: it is paid for, so collect it, then send the rest.
+        logger.warning(
+            "%d of the %d requests of this pass are in a batch submitted earlier to %s "
+            "(recorded in %s): following it to collect them instead of paying again; the "
+            "rest go out one by one.", len(held), len(jobs), self._describe(),
+            self._get_cache().path)
+        followed = jobs.subset(held)
+        run = BatchRun(self, followed, deliver, submit=False)
+        try:
+            run.execute()
+        finally:
+            followed.release_all()
+        jobs.stop = followed.stop
+        if jobs.stop is not None:
+            return None
+        rest = jobs.subset((set(jobs.keys()) - held) | run.left)
+        try:
+            return super()._complete_batch(rest, deliver)
+        finally:
+            rest.release_all()
+            jobs.stop = rest.stop
+
+    def _keys_in_recorded_batches(self, jobs):
+        """The keys of ``jobs`` that a batch recorded in the cache for this endpoint holds."""
+        cache = self._get_cache()
+        if cache is None:
+            return set()
+        wanted = set(jobs.keys())
+        held = set()
+        for record in cache.pending_batches(endpoint=self.endpoint(), model=self._model_id()):
+            held.update(wanted.intersection(record["keys"]))
+        return held
 
     def _request_body(self, messages, params):
         """The body of a chat request, as a line of a batch file holds it."""

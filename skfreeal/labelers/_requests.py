@@ -165,6 +165,21 @@ class Jobs:
         """How many requests the run has to send (the budget may refuse some)."""
         return len(self._jobs)
 
+    def keys(self):
+        """The cache keys of the jobs, in order."""
+        return [job.key for job in self._jobs]
+
+    def subset(self, keys):
+        """A new queue of the jobs whose key is in ``keys``, in order, with the same budget.
+
+        Call it before taking any job from this queue; the new queue claims
+        in the shared cache under its own name (:meth:`release_all` it).
+        """
+        keys = set(keys)
+        return Jobs([job for job in self._jobs if job.key in keys], self._budget,
+                    self._estimate, cache=self._cache, lease=self._lease, found=self._found,
+                    on_failure=self._on_failure, cancel=self._cancel)
+
     def __iter__(self):
         return self
 
