@@ -17,7 +17,7 @@ from ._console import ensure_log_handler, quiet_transformers
 from ._progress import progress_bar, progress_stage, progress_timer
 from ._rounds import LabelState, RoundRecorder
 from ._steps import annotate_with_demos, generated_pool, refined_pool
-from ._student import full_proba, train_student
+from ._student import full_proba, learned_nothing, train_student
 from ._validation import (
     check_eval_set,
     check_fit_texts,
@@ -240,7 +240,15 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         ``"nothing_to_annotate"`` (every noisy text had used its
         ``max_annotations``) or ``"one_class"`` (a later round's answers
         would have left every text with the same label, which no student can
-        learn from: the previous round's labels and student are kept).
+        learn from: the previous round's labels and student are kept) or
+        ``"student_collapsed"`` (a later round's student agreed with its own
+        training labels no more than always answering their most frequent
+        label would, as when its training diverged to one class: the
+        previous round's student is kept, with the new labels; see
+        ``kept_round_``).
+    kept_round_ : int
+        The round whose student is ``slm_`` (the last round trained, unless
+        its student collapsed).
     labeler_ : labeler
         The fitted clone of ``labeler``.
     slm_ : classifier
@@ -366,6 +374,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         embed = self._embedding_function(parts.embedder, texts)
         embeddings = embed(texts)
         recorder, view, pool, stop = RoundRecorder(parts.labeler), None, None, "max_rounds"
+        kept_round = None  # the round whose student is the final one
         prior = None  # the LLM's tilt, estimated on round 0's random sample
         for round_ in range(self.n_rounds):
             recorder.start()
@@ -390,14 +399,19 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             changed, n_abstain = state.update(answers, round_)
             converged = round_ > 0 and not changed.any() and self.label_fraction >= 1
             recorder.llm_done()
+            kept = None  # the previous round's student and view, if this one learned nothing
             if not converged:  # unchanged labels would train the same student again
                 self._log("round %d: training the student", round_)
+                kept = (parts.student, view, kept_round)
+                # A fresh clone each round, so that the last one is still at hand.
+                parts.student = clone(parts.student) if round_ > 0 else parts.student
                 with progress_stage(f"round {round_}: training"), progress_timer(
                         "training the student", verbose=self.verbose):
                     view = train_student(
                         parts.student, texts, state.ids, classes=self.classes_,
                         noise_filter=parts.noise_filter, eval_set=eval_set,
                     )
+                kept_round = round_
             self._log_round(recorder.record(
                 round_=round_, annotated=todo, n_abstain=n_abstain, changed=changed,
                 labels=state.ids, view=view,
@@ -405,6 +419,15 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             if converged:
                 stop = "no_change"
                 break
+            if kept is not None and kept[1] is not None and learned_nothing(view, state.ids):
+                logger.warning(
+                    "Round %d's student agrees with its training labels no more than always "
+                    "answering their most frequent label would (it collapsed): round %d's "
+                    "student is kept and the loop stops.", round_, kept[2])
+                parts.student, view, kept_round = kept
+                stop = "student_collapsed"
+                break
+        self.kept_round_ = kept_round
         self._store_results(parts, state, recorder, view, pool, stop)
         return self
 

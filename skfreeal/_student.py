@@ -8,7 +8,7 @@ from sklearn.base import clone
 from ._console import quiet_transformers
 from .base import RobustStudentMixin
 
-__all__ = ["StudentView", "full_proba", "student_embeddings", "train_student"]
+__all__ = ["StudentView", "full_proba", "learned_nothing", "student_embeddings", "train_student"]
 
 
 @dataclass
@@ -57,6 +57,33 @@ def _check_two_classes(y, classes):
         f"of {y.size}), so the student cannot learn to tell labels apart. Give more (or more "
         "varied) texts, clearer label names or label descriptions, or a stronger labeler."
     )
+
+
+def learned_nothing(view, y):
+    """Whether a student fits its own training labels no better than a constant does.
+
+    The student's labels of the labelled training texts agree with those
+    labels no more often than always answering their most frequent label
+    would: in-sample, any student that learned from them beats that, so
+    this flags a training run that diverged (e.g. to one class), with no
+    gold label.
+
+    Parameters
+    ----------
+    view : StudentView
+    y : ndarray of shape (n_samples,), dtype=int64
+        The labels it was trained on, -1 where unknown.
+
+    Returns
+    -------
+    bool
+    """
+    known = y >= 0
+    if not known.any():
+        return False
+    agreement = np.mean(view.pred[known] == y[known])
+    majority = np.bincount(y[known]).max() / known.sum()
+    return bool(agreement <= majority)
 
 
 def train_student(student, texts, y, *, classes, noise_filter, eval_set=None):

@@ -14,7 +14,7 @@ from collections import Counter
 import joblib
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -460,6 +460,43 @@ def test_a_round_that_would_leave_one_label_keeps_the_previous_round(noisy_data)
     assert clf.stop_reason_ == "one_class" and clf.n_rounds_ == 1
     assert set(clf.label_ids_) == {0, 1}
     np.testing.assert_array_equal(clf.label_ids_, clf.round_labels_[0])
+
+
+class CollapsesOnManyLabels(ClassifierMixin, BaseEstimator):
+    """TF-IDF + logistic regression that answers one class once given over ``above`` labels."""
+
+    def __init__(self, above=80):
+        self.above = above
+
+    def fit(self, X, y):
+        self.model_ = tfidf_slm().fit(X, y)
+        self.classes_ = self.model_.classes_
+        self.constant_ = len(X) > self.above
+        return self
+
+    def predict_proba(self, X):
+        if not self.constant_:
+            return self.model_.predict_proba(X)
+        proba = np.zeros((len(X), len(self.classes_)))
+        proba[:, 0] = 1.0
+        return proba
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(1)]
+
+
+def test_a_round_whose_student_collapses_keeps_the_previous_student(noisy_data, caplog):
+    texts, gold, wrong = noisy_data  # 120 texts: round 0 labels 60, round 1 all 120
+    clf = make_clf(wrong, slm=CollapsesOnManyLabels(above=80), n_rounds=3,
+                   label_fraction=0.5).fit(texts)
+    assert clf.stop_reason_ == "student_collapsed" and clf.n_rounds_ == 2
+    assert clf.kept_round_ == 0 and not clf.slm_.constant_
+    assert clf.history_[1]["llm_slm_agreement"] <= 0.6  # what the rule read
+    assert "Round 1's student agrees with its training labels no more" in caplog.text
+    assert np.mean(clf.predict(texts) == np.asarray(["negative", "positive"])[gold]) > 0.8
+    assert (clf.label_ids_ >= 0).sum() == len(texts)  # round 1's labels are kept
+    healthy = make_clf(wrong, n_rounds=2).fit(texts)
+    assert healthy.stop_reason_ == "max_rounds" and healthy.kept_round_ == 1
 
 
 def test_product_fusion_lets_a_sure_student_outvote_an_unsure_llm(noisy_data):
