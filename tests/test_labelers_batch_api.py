@@ -321,7 +321,8 @@ def test_a_synchronous_run_collects_a_stopped_batch_instead_of_paying_again(batc
     _kill_a_batch_run_while_it_polls(srv, texts, cache, tmp_path, n_polls=2)
     srv.resume()
     extra = make_texts(3, prefix="new")  # not in the batch: these are sent one by one
-    labeler = make_labeler(srv, cache=cache, batch=False)
+    prices = {srv.model: (2.0, 4.0)}
+    labeler = make_labeler(srv, cache=cache, batch=False, price_table=prices)
     with caplog.at_level(logging.INFO, logger="skfreeal"):
         ids, _ = labeler.annotate(texts + extra)
     np.testing.assert_array_equal(ids, expected_ids(texts + extra))
@@ -330,6 +331,12 @@ def test_a_synchronous_run_collects_a_stopped_batch_instead_of_paying_again(batc
     assert "12 of the 15 requests of this pass are in a batch submitted earlier" in caplog.text
     assert ResponseCache(cache).pending_batches(srv.url, srv.model) == []
     assert labeler.usage_.calls == len(texts) + len(extra)
+    # The provider bills the batch at the batch price, whatever this run's setting.
+    full = [make_labeler(srv, batch=False, price_table=prices) for _ in range(2)]
+    full[0].annotate(texts)
+    full[1].annotate(extra)
+    assert labeler.usage_.cost == pytest.approx(
+        full[0].usage_.cost * labeler.batch_price_factor + full[1].usage_.cost)
 
 
 def test_ctrl_c_while_polling_stops_at_once_and_the_batch_is_resumed(batch_servers, tmp_path):

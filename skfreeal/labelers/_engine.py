@@ -79,9 +79,14 @@ class RequestRun:
             self.progress.update(1)
         return True
 
-    def deliver(self, job, response):
-        """An answer came in: charge it, cache it, release its reservation, place it."""
-        self.budget.charge(response["prompt_tokens"], response["completion_tokens"])
+    def deliver(self, job, response, price_factor=1.0):
+        """An answer came in: charge it, cache it, release its reservation, place it.
+
+        ``price_factor`` scales its price (a batch answer collected by a
+        synchronous run costs the batch price).
+        """
+        self.budget.charge(response["prompt_tokens"], response["completion_tokens"],
+                           price_factor)
         self.budget.count("cached_tokens", response.get("cached_tokens", 0))
         self.labeler._learn_tokens_per_byte(job.messages, response["prompt_tokens"])
         if self.cache is not None:

@@ -1,5 +1,6 @@
 """A labeler for any OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, llama.cpp)."""
 
+import functools
 import logging
 import os
 import random
@@ -154,7 +155,7 @@ class OpenAILabeler(SecretParamsMixin, BaseLabeler):
         stopped by a crash, ``kill -9`` or Ctrl-C resumes polling the same
         batch when it is run again, and never submits it twice; run again
         with ``batch=False``, it still collects that batch's answers rather
-        than paying for them again (charged at the synchronous price in
+        than paying for them again (charged at the batch price in
         ``usage_``), and sends the rest one by one. Requests
         that fail in a batch (lines of its error file, an expired batch) go
         out again in a new batch, up to ``max_retries`` times. See the user
@@ -350,7 +351,9 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
             "rest go out one by one.", len(held), len(jobs), self._describe(),
             self._get_cache().path)
         followed = jobs.subset(held)
-        run = BatchRun(self, followed, deliver, submit=False)
+        # The provider bills these at the batch price, whatever this run's setting.
+        at_batch_price = functools.partial(deliver, price_factor=float(self.batch_price_factor))
+        run = BatchRun(self, followed, at_batch_price, submit=False)
         try:
             run.execute()
         finally:

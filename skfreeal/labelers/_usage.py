@@ -217,13 +217,21 @@ class Budget:
             self._reserved_tokens -= prompt_tokens + completion_tokens
             self._reserved_cost -= self.cost(prompt_tokens, completion_tokens)
 
-    def charge(self, prompt_tokens, completion_tokens):
-        """Record an answered call."""
+    def charge(self, prompt_tokens, completion_tokens, price_factor=1.0):
+        """Record an answered call.
+
+        Parameters
+        ----------
+        prompt_tokens, completion_tokens : int
+        price_factor : float, default=1.0
+            Its price as a fraction of the budget's prices (a batch answer
+            collected by a synchronous run is billed at the batch price).
+        """
         with self._lock:
             self.usage.calls += 1
             self.usage.prompt_tokens += int(prompt_tokens)
             self.usage.completion_tokens += int(completion_tokens)
-            self.usage.cost += self.cost(prompt_tokens, completion_tokens)
+            self.usage.cost += self.cost(prompt_tokens, completion_tokens) * price_factor
 
     def charge_failure(self, prompt_tokens, completion_tokens):
         """Record a failed attempt the endpoint may have billed; say whether to stop retrying.
