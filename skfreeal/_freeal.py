@@ -221,8 +221,9 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         ``completion_tokens``, ``cache_hits``, ``cost``, ``failed`` (texts
         whose request failed all its attempts and were left unlabelled, with
         the labeler's ``on_failure="abstain"``), ``llm_seconds``,
-        ``slm_seconds``, ``seconds`` (and ``eval_accuracy`` with an
-        ``eval_set``).
+        ``slm_seconds``, ``seconds``, ``student_kept`` (whether this
+        round's student is the one ``predict`` uses; see ``kept_round_``)
+        (and ``eval_accuracy`` with an ``eval_set``).
     usage_ : dict
         The labeler's usage over the whole fit: calls, tokens, cache hits,
         estimated cost, failed texts.
@@ -243,7 +244,9 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         learn from: the previous round's labels and student are kept) or
         ``"student_collapsed"`` (a later round's student agreed with its own
         training labels no more than always answering their most frequent
-        label would, as when its training diverged to one class: the
+        label would, and recovered them per label no better than halfway
+        from a constant's to a perfect fit's, as when its training diverged
+        to one class: the
         previous round's student is kept, with the new labels; see
         ``kept_round_``).
     kept_round_ : int
@@ -422,13 +425,14 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             if kept is not None and kept[1] is not None and learned_nothing(view, state.ids):
                 logger.warning(
                     "Round %d's student agrees with its training labels no more than always "
-                    "answering their most frequent label would (it collapsed): round %d's "
-                    "student is kept and the loop stops.", round_, kept[2])
+                    "answering their most frequent label would, and recovers them no better "
+                    "per label (it collapsed): round %d's student is kept and the loop stops.",
+                    round_, kept[2])
                 parts.student, view, kept_round = kept
                 stop = "student_collapsed"
                 break
         self.kept_round_ = kept_round
-        self._store_results(parts, state, recorder, view, pool, stop)
+        self._store_results(parts, state, recorder, view, pool, stop, kept_round)
         return self
 
     def _label_names(self):
@@ -443,7 +447,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             return np.full(n, -1, dtype=np.int64)
         return check_partial_labels(y, n, classes=list(self.classes_))[1]
 
-    def _store_results(self, parts, state, recorder, view, pool, stop):
+    def _store_results(self, parts, state, recorder, view, pool, stop, kept_round):
         self.labeler_, self.slm_ = parts.labeler, parts.student
         self.label_ids_ = state.ids
         self.label_proba_ = state.proba
@@ -456,6 +460,8 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         self.clean_mask_ = view.clean_mask
         self.demos_ = pool.as_pairs(self.classes_)
         self.history_ = recorder.history
+        for record in self.history_:
+            record["student_kept"] = record["round"] == kept_round
         self.round_labels_ = np.vstack(recorder.round_labels)
         self.round_clean_masks_ = np.vstack(recorder.round_clean_masks)
         self.usage_ = recorder.total()

@@ -62,11 +62,15 @@ def _check_two_classes(y, classes):
 def learned_nothing(view, y):
     """Whether a student fits its own training labels no better than a constant does.
 
-    The student's labels of the labelled training texts agree with those
-    labels no more often than always answering their most frequent label
-    would: in-sample, any student that learned from them beats that, so
-    this flags a training run that diverged (e.g. to one class), with no
-    gold label.
+    Two signs together, both in-sample and with no gold label: the
+    student's labels of the labelled training texts agree with those labels
+    no more often than always answering their most frequent label would,
+    *and* its balanced agreement (the mean, over the labels present, of the
+    share of each label's texts it gives that label) is no better than
+    halfway between a constant's (``1 / k`` for ``k`` labels) and a perfect
+    fit's. A run that diverged (e.g. to one class) meets both; a sound
+    student of skewed, noisy labels can fall short of the majority share
+    while still recovering every label, and is spared by the second sign.
 
     Parameters
     ----------
@@ -81,9 +85,13 @@ def learned_nothing(view, y):
     known = y >= 0
     if not known.any():
         return False
-    agreement = np.mean(view.pred[known] == y[known])
-    majority = np.bincount(y[known]).max() / known.sum()
-    return bool(agreement <= majority)
+    pred, labels = view.pred[known], y[known]
+    agreement = np.mean(pred == labels)
+    majority = np.bincount(labels).max() / labels.size
+    present = np.unique(labels)
+    balanced = np.mean([np.mean(pred[labels == c] == c) for c in present])
+    halfway = (1.0 / present.size + 1.0) / 2.0
+    return bool(agreement <= majority and balanced <= halfway)
 
 
 def train_student(student, texts, y, *, classes, noise_filter, eval_set=None):

@@ -28,6 +28,7 @@ from skfreeal import (
     RobustTextClassifier,
     SmallLossNoiseFilter,
 )
+from skfreeal._student import StudentView, learned_nothing
 from skfreeal.noise import BaseNoiseFilter
 
 POS = "good great happy lovely wonderful excellent nice superb".split()
@@ -495,8 +496,32 @@ def test_a_round_whose_student_collapses_keeps_the_previous_student(noisy_data, 
     assert "Round 1's student agrees with its training labels no more" in caplog.text
     assert np.mean(clf.predict(texts) == np.asarray(["negative", "positive"])[gold]) > 0.8
     assert (clf.label_ids_ >= 0).sum() == len(texts)  # round 1's labels are kept
+    assert [h["student_kept"] for h in clf.history_] == [True, False]
     healthy = make_clf(wrong, n_rounds=2).fit(texts)
     assert healthy.stop_reason_ == "max_rounds" and healthy.kept_round_ == 1
+    assert [h["student_kept"] for h in healthy.history_] == [False, True]
+
+
+def _view_of(pred, n_classes):
+    proba = np.eye(n_classes)[np.asarray(pred)]
+    return StudentView(proba=proba, losses=np.zeros(len(proba)),
+                       clean_mask=np.ones(len(proba), bool))
+
+
+def test_the_collapse_rule_spares_a_sound_student_of_skewed_noisy_labels():
+    # 80% of the labels are class 0; the student disagrees with a fifth of
+    # them (the noise it refuses to fit) but recovers every class.
+    y = np.r_[np.zeros(80, np.int64), np.ones(10, np.int64), np.full(10, 2, np.int64)]
+    pred = y.copy()
+    pred[:17] = 1 + np.arange(17) % 2  # 17 majority texts given a minority label
+    pred[80:83] = 0  # and 3 minority texts given the majority label
+    assert np.mean(pred == y) <= 0.8  # the majority rule alone would call this a collapse
+    assert not learned_nothing(_view_of(pred, 3), y)
+    # A student answering the majority label everywhere has collapsed.
+    assert learned_nothing(_view_of(np.zeros(100, np.int64), 3), y)
+    # Unknown labels (-1) are ignored; no known label: nothing to judge.
+    assert learned_nothing(_view_of(np.zeros(101, np.int64), 3), np.r_[y, -1])
+    assert not learned_nothing(_view_of(np.zeros(3, np.int64), 3), np.full(3, -1))
 
 
 def test_product_fusion_lets_a_sure_student_outvote_an_unsure_llm(noisy_data):

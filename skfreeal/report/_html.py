@@ -29,6 +29,7 @@ _HISTORY_LABELS = {
     "n_labelled": "labelled", "clean_fraction": "clean", "llm_slm_agreement": "LLM/SLM agree",
     "prompt_tokens": "prompt tok", "completion_tokens": "completion tok", "cache_hits": "cache hits",
     "llm_seconds": "LLM s", "slm_seconds": "SLM s", "eval_accuracy": "SLM accuracy (gold)",
+    "student_kept": "student kept",
 }
 
 
