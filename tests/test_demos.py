@@ -76,6 +76,18 @@ def test_knn_balanced_takes_every_class():
     assert all(set(labels[row]) == {0, 1} for row in nn)
 
 
+def test_knn_balanced_never_returns_the_excluded_item():
+    # A class whose only pool item is the query itself: that item must not be
+    # shown as the query's own demonstration.
+    pool = np.eye(4, dtype=np.float32)
+    labels = np.array([0, 0, 0, 1])
+    nn = knn_demo_indices(
+        pool, pool, 2, pool_labels=labels, balanced=True, exclude=np.arange(4)
+    )
+    assert nn.shape == (4, 2)
+    assert all(i not in row for i, row in enumerate(nn.tolist()))
+
+
 def test_knn_chunks_give_the_same_answer():
     rng = np.random.RandomState(0)
     q, pool = rng.randn(50, 6), rng.randn(20, 6)

@@ -85,6 +85,9 @@ def _top(sim, k):
 
 def _balanced_top(sim, groups, k):
     picked = []
+    # An excluded item (similarity -inf, e.g. the query itself) is never shown.
+    groups = [g[np.isfinite(sim[g])] for g in groups]
+    groups = [g for g in groups if g.size]
     quota, extra = divmod(k, len(groups))
     # Groups whose best item is most similar get the leftover slots.
     order = np.argsort([-sim[g].max() for g in groups], kind="stable")
