@@ -86,6 +86,13 @@ def test_knn_balanced_never_returns_the_excluded_item():
     )
     assert nn.shape == (4, 2)
     assert all(i not in row for i, row in enumerate(nn.tolist()))
+    # A degenerate query (NaN embedding) still gets demonstrations, and still
+    # never itself: only the excluded item is dropped, not the NaN scores.
+    pool[1] = np.nan
+    nn = knn_demo_indices(
+        pool[1:2], pool, 2, pool_labels=labels, balanced=True, exclude=np.array([1])
+    )
+    assert nn.shape == (1, 2) and 1 not in nn[0]
 
 
 def test_knn_chunks_give_the_same_answer():

@@ -85,8 +85,10 @@ def _top(sim, k):
 
 def _balanced_top(sim, groups, k):
     picked = []
-    # An excluded item (similarity -inf, e.g. the query itself) is never shown.
-    groups = [g[np.isfinite(sim[g])] for g in groups]
+    # An excluded item (similarity -inf, e.g. the query itself) is never
+    # shown; any other item stays a candidate, even one whose similarity is
+    # NaN or +inf (a degenerate embedding), so no group empties by accident.
+    groups = [g[~np.isneginf(sim[g])] for g in groups]
     groups = [g for g in groups if g.size]
     quota, extra = divmod(k, len(groups))
     # Groups whose best item is most similar get the leftover slots.
@@ -98,7 +100,7 @@ def _balanced_top(sim, groups, k):
             picked.append(g[np.argsort(-sim[g], kind="stable")[:take]])
     picked = np.concatenate(picked)
     if picked.size < k:  # small classes: fill with the best remaining items
-        rest = np.setdiff1d(np.flatnonzero(np.isfinite(sim)), picked)
+        rest = np.setdiff1d(np.flatnonzero(~np.isneginf(sim)), picked)
         picked = np.concatenate([picked, rest[np.argsort(-sim[rest])[: k - picked.size]]])
     return picked[np.argsort(sim[picked], kind="stable")]
 
