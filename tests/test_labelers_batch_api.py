@@ -339,6 +339,31 @@ def test_a_synchronous_run_collects_a_stopped_batch_instead_of_paying_again(batc
         full[0].usage_.cost * labeler.batch_price_factor + full[1].usage_.cost)
 
 
+def test_collecting_a_stopped_batch_reserves_and_charges_the_batch_price(batch_servers,
+                                                                         tmp_path):
+    texts = make_texts(8, prefix="half-price")
+    cache = tmp_path / "shared.sqlite"
+    srv = batch_servers(line_faults={texts[0]: ["unreadable"]})
+    _kill_a_batch_run_while_it_polls(srv, texts, cache, tmp_path, n_polls=2)
+    srv.resume()
+    prices = {srv.model: (2.0, 4.0)}
+    labeler = make_labeler(srv, cache=cache, batch=False, price_table=prices)
+    # Room for 6 worst cases at the synchronous price: 8 at that price would not fit,
+    # 8 at the batch price (half) do, so the batch is collected, not refused.
+    labeler.set_params(max_cost=6 * _worst_case_cost(labeler, texts))
+    ids, _ = labeler.annotate(texts)
+    np.testing.assert_array_equal(ids, expected_ids(texts))
+    assert srv.n_batches_created == 1
+    assert sum(route == "chat" for route, _ in srv.events) == 1  # the unreadable line, again
+    # The batch's lines, the unreadable one included, are billed at the batch price; the
+    # request sent again one by one at the full price.
+    full = [make_labeler(srv, batch=False, price_table=prices) for _ in range(2)]
+    full[0].annotate(texts)
+    full[1].annotate(texts[:1])
+    assert labeler.usage_.cost == pytest.approx(
+        full[0].usage_.cost * labeler.batch_price_factor + full[1].usage_.cost)
+
+
 def test_ctrl_c_while_polling_stops_at_once_and_the_batch_is_resumed(batch_servers, tmp_path):
     texts = make_texts(5, prefix="interrupted")
     cache = tmp_path / "c.sqlite"

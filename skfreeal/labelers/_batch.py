@@ -99,7 +99,8 @@ class BatchRun:
     jobs : Jobs
         The run's queue (:class:`~skfreeal.labelers._requests.Jobs`).
     deliver : callable
-        ``deliver(job, response)``: charges, caches and places an answer.
+        ``deliver(job, response, price_factor)``: charges, caches and places
+        an answer; each is charged at ``jobs.price_factor``.
     submit : bool, default=True
         False: only follow the recorded batches that hold some of the jobs
         (a synchronous run collecting what an earlier batch run paid for);
@@ -330,7 +331,8 @@ class BatchRun:
             response = read_completion(result.body)
         except MalformedResponse as exc:
             if job is not None:  # billed all the same
-                stop = self.run.charge_failure(job.messages, job.params, exc.usage or {})
+                stop = self.run.charge_failure(job.messages, job.params, exc.usage or {},
+                                               self.jobs.price_factor)
                 self.budget_stop = self.budget_stop or stop
                 failures[key] = result._replace(status=None, message=str(exc),
                                                 code="unreadable_answer")
@@ -342,7 +344,8 @@ class BatchRun:
                 self.cache.put(key, response)
             return True
         del self.open[key]
-        self.deliver(job, self.labeler._with_usage(response, job.messages, job.params))
+        self.deliver(job, self.labeler._with_usage(response, job.messages, job.params),
+                     self.jobs.price_factor)
         return True
 
     def _not_run(self, batch, key):

@@ -1,6 +1,5 @@
 """A labeler for any OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, llama.cpp)."""
 
-import functools
 import logging
 import os
 import random
@@ -350,10 +349,10 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
             "(recorded in %s): following it to collect them instead of paying again; the "
             "rest go out one by one.", len(held), len(jobs), self._describe(),
             self._get_cache().path)
-        followed = jobs.subset(held)
-        # The provider bills these at the batch price, whatever this run's setting.
-        at_batch_price = functools.partial(deliver, price_factor=float(self.batch_price_factor))
-        run = BatchRun(self, followed, at_batch_price, submit=False)
+        # The provider bills these at the batch price, whatever this run's setting:
+        # they are reserved, charged and failed at that price.
+        followed = jobs.subset(held, price_factor=float(self.batch_price_factor))
+        run = BatchRun(self, followed, deliver, submit=False)
         try:
             run.execute()
         finally:

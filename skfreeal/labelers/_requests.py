@@ -51,7 +51,7 @@ class RunContext:
         self.estimate_prompt_tokens = estimate_prompt_tokens
         self.cancel = threading.Event()
 
-    def charge_failure(self, messages, params, usage=None):
+    def charge_failure(self, messages, params, usage=None, price_factor=1.0):
         """Charge a failed attempt the endpoint may have billed; why to stop retrying, or None.
 
         Parameters
@@ -62,6 +62,8 @@ class RunContext:
             ``prompt_tokens`` and ``completion_tokens`` when the endpoint
             reported them (either may be None); the request's worst case
             (estimated prompt, ``max_tokens``) stands in for what is missing.
+        price_factor : float, default=1.0
+            Its price as a fraction of the budget's prices.
         """
         if self.budget is None:
             return None
@@ -72,7 +74,7 @@ class RunContext:
             prompt = self.estimate_prompt_tokens(messages) if self.estimate_prompt_tokens else 0
         if completion is None:
             completion = params.get("max_tokens", 0)
-        return self.budget.charge_failure(prompt, completion)
+        return self.budget.charge_failure(prompt, completion, price_factor)
 
 
 class BudgetStop(Exception):
@@ -102,7 +104,7 @@ class Job:
         self.messages = messages
         self.params = params
         self.key = key
-        self.reserved = None  # (prompt, completion) tokens held in the budget
+        self.reserved = None  # (prompt, completion, price factor) held in the budget
         self.claimed = False  # holds a claim in the shared cache
 
     def __repr__(self):
@@ -137,15 +139,20 @@ class Jobs:
         unanswered (True) instead of stopping the run.
     cancel : threading.Event, default=None
         When set, the iterator ends.
+    price_factor : float, default=1.0
+        The price of these requests as a fraction of the budget's prices:
+        reservations, charges and failures use it (requests a synchronous
+        run collects from an earlier batch cost the batch price).
 
     Attributes
     ----------
     stop : str or None
         Why the budget ended the iteration, or None.
+    price_factor : float
     """
 
     def __init__(self, jobs, budget, estimate_prompt_tokens, *, cache=None, lease=600.0,
-                 found=None, on_failure=None, cancel=None):
+                 found=None, on_failure=None, cancel=None, price_factor=1.0):
         self._jobs = list(jobs)
         self._next = iter(self._jobs)
         self._budget = budget
@@ -160,6 +167,7 @@ class Jobs:
         self._claimed = set()
         self._lock = threading.Lock()
         self.stop = None
+        self.price_factor = float(price_factor)
 
     def __len__(self):
         """How many requests the run has to send (the budget may refuse some)."""
@@ -169,16 +177,18 @@ class Jobs:
         """The cache keys of the jobs, in order."""
         return [job.key for job in self._jobs]
 
-    def subset(self, keys):
+    def subset(self, keys, price_factor=None):
         """A new queue of the jobs whose key is in ``keys``, in order, with the same budget.
 
         Call it before taking any job from this queue; the new queue claims
         in the shared cache under its own name (:meth:`release_all` it).
+        ``price_factor`` (default: this queue's) prices its requests.
         """
         keys = set(keys)
+        factor = self.price_factor if price_factor is None else price_factor
         return Jobs([job for job in self._jobs if job.key in keys], self._budget,
                     self._estimate, cache=self._cache, lease=self._lease, found=self._found,
-                    on_failure=self._on_failure, cancel=self._cancel)
+                    on_failure=self._on_failure, cancel=self._cancel, price_factor=factor)
 
     def __iter__(self):
         return self
@@ -219,7 +229,7 @@ class Jobs:
 
     def _reserve(self, job):
         """Reserve ``job``'s worst case in the budget; False (and unclaimed) when refused."""
-        worst = (self._estimate(job.messages), job.params["max_tokens"])
+        worst = (self._estimate(job.messages), job.params["max_tokens"], self.price_factor)
         self.stop = self._budget.reserve(*worst)
         if self.stop is not None:
             self._unclaim(job)

@@ -180,12 +180,21 @@ class Budget:
         self._reserved_tokens = 0
         self._reserved_cost = 0.0
 
-    def cost(self, prompt_tokens, completion_tokens):
-        """Estimated USD of a call."""
-        return (prompt_tokens * self.prices[0] + completion_tokens * self.prices[1]) / 1e6
+    def cost(self, prompt_tokens, completion_tokens, price_factor=1.0):
+        """Estimated USD of a call (``price_factor``: its price as a fraction of the budget's)."""
+        return (prompt_tokens * self.prices[0]
+                + completion_tokens * self.prices[1]) / 1e6 * price_factor
 
-    def reserve(self, prompt_tokens, completion_tokens):
+    def reserve(self, prompt_tokens, completion_tokens, price_factor=1.0):
         """Reserve a call's worst case, or return a reason why it would pass the budget.
+
+        Parameters
+        ----------
+        prompt_tokens, completion_tokens : int
+        price_factor : float, default=1.0
+            Its price as a fraction of the budget's prices (a request that a
+            synchronous run collects from an earlier batch costs the batch
+            price); give :meth:`release` the same.
 
         Returns
         -------
@@ -193,7 +202,7 @@ class Budget:
             None when the call was reserved.
         """
         tokens = prompt_tokens + completion_tokens
-        cost = self.cost(prompt_tokens, completion_tokens)
+        cost = self.cost(prompt_tokens, completion_tokens, price_factor)
         with self._lock:
             used_tokens = self.usage.total_tokens + self._reserved_tokens
             used_cost = self.usage.cost + self._reserved_cost
@@ -211,11 +220,11 @@ class Budget:
             self._reserved_cost += cost
             return None
 
-    def release(self, prompt_tokens, completion_tokens):
-        """Drop a reservation (the call finished or failed)."""
+    def release(self, prompt_tokens, completion_tokens, price_factor=1.0):
+        """Drop a reservation (the call finished or failed), as :meth:`reserve` made it."""
         with self._lock:
             self._reserved_tokens -= prompt_tokens + completion_tokens
-            self._reserved_cost -= self.cost(prompt_tokens, completion_tokens)
+            self._reserved_cost -= self.cost(prompt_tokens, completion_tokens, price_factor)
 
     def charge(self, prompt_tokens, completion_tokens, price_factor=1.0):
         """Record an answered call.
@@ -231,15 +240,16 @@ class Budget:
             self.usage.calls += 1
             self.usage.prompt_tokens += int(prompt_tokens)
             self.usage.completion_tokens += int(completion_tokens)
-            self.usage.cost += self.cost(prompt_tokens, completion_tokens) * price_factor
+            self.usage.cost += self.cost(prompt_tokens, completion_tokens, price_factor)
 
-    def charge_failure(self, prompt_tokens, completion_tokens):
+    def charge_failure(self, prompt_tokens, completion_tokens, price_factor=1.0):
         """Record a failed attempt the endpoint may have billed; say whether to stop retrying.
 
         The request's reservation is still held and covers its retry; the
         retry is allowed only while what is spent plus every reservation
         stays within the budget, so the budget is never passed by more than
-        what one call's estimate missed.
+        what one call's estimate missed. ``price_factor`` is as in
+        :meth:`charge`.
 
         Returns
         -------
@@ -250,7 +260,7 @@ class Budget:
             self.usage.billed_failures += 1
             self.usage.prompt_tokens += int(prompt_tokens)
             self.usage.completion_tokens += int(completion_tokens)
-            self.usage.cost += self.cost(prompt_tokens, completion_tokens)
+            self.usage.cost += self.cost(prompt_tokens, completion_tokens, price_factor)
             used_tokens = self.usage.total_tokens + self._reserved_tokens
             used_cost = self.usage.cost + self._reserved_cost
             if self.max_tokens is not None and used_tokens > self.max_tokens:
