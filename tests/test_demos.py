@@ -93,6 +93,25 @@ def test_knn_balanced_never_returns_the_excluded_item():
         pool[1:2], pool, 2, pool_labels=labels, balanced=True, exclude=np.array([1])
     )
     assert nn.shape == (1, 2) and 1 not in nn[0]
+    assert set(labels[nn[0]]) == {0, 1}
+
+
+@pytest.mark.parametrize("balanced", [False, True])
+def test_knn_ranks_a_nan_similarity_last_and_never_returns_the_excluded_item(balanced):
+    # One degenerate pool item (NaN embedding) among sound ones: it ranks below
+    # every real score, and the excluded query itself still never comes back.
+    pool = np.eye(4, dtype=np.float32)
+    pool[2] = np.nan
+    labels = np.array([0, 0, 1, 1])
+    nn = knn_demo_indices(pool[:1] + 0.5, pool, 3, pool_labels=labels, balanced=balanced,
+                          exclude=np.array([0]))
+    assert 0 not in nn[0] and sorted(nn[0].tolist()) == [1, 2, 3]
+    assert nn[0, 0] == 2  # the NaN item first, i.e. least similar
+    # A class whose only candidate is NaN still ranks by the real scores of the others.
+    sim_pool = np.array([[0.1], [0.2], [0.3], [0.9], [np.nan], [0.95]], dtype=np.float32)
+    nn = knn_demo_indices(np.ones((1, 1), np.float32), sim_pool, 3,
+                          pool_labels=np.array([0, 0, 0, 1, 2, 3]), balanced=True)
+    assert sorted(nn[0].tolist()) == [2, 3, 5]
 
 
 def test_knn_chunks_give_the_same_answer():

@@ -10,6 +10,8 @@ from sklearn_compat.base import _fit_context
 
 __all__ = ["KNNRetriever", "knn_demo_indices"]
 
+_WORST = -np.finfo(np.float32).max  # the lowest score of an item that may be shown
+
 
 def knn_demo_indices(query_embeddings, pool_embeddings, k, *, pool_labels=None,
                      balanced=False, exclude=None, chunk_size=2048):
@@ -66,6 +68,9 @@ def knn_demo_indices(query_embeddings, pool_embeddings, k, *, pool_labels=None,
         groups = [np.flatnonzero(pool_labels == c) for c in classes]
     for start in range(0, n_queries, chunk_size):
         sims = query_embeddings[start:start + chunk_size] @ pool_embeddings.T
+        # -inf marks the excluded items alone: a NaN score (a degenerate
+        # embedding) ranks below every real one, an overflow stays finite.
+        np.nan_to_num(sims, copy=False, nan=_WORST, posinf=-_WORST, neginf=_WORST)
         if exclude is not None:
             rows = np.arange(sims.shape[0])
             excl = np.asarray(exclude[start:start + chunk_size])
@@ -85,9 +90,7 @@ def _top(sim, k):
 
 def _balanced_top(sim, groups, k):
     picked = []
-    # An excluded item (similarity -inf, e.g. the query itself) is never
-    # shown; any other item stays a candidate, even one whose similarity is
-    # NaN or +inf (a degenerate embedding), so no group empties by accident.
+    # An excluded item (similarity -inf, e.g. the query itself) is never shown.
     groups = [g[~np.isneginf(sim[g])] for g in groups]
     groups = [g for g in groups if g.size]
     quota, extra = divmod(k, len(groups))

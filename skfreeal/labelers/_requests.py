@@ -140,9 +140,11 @@ class Jobs:
     cancel : threading.Event, default=None
         When set, the iterator ends.
     price_factor : float, default=1.0
-        The price of these requests as a fraction of the budget's prices:
-        reservations, charges and failures use it (requests a synchronous
-        run collects from an earlier batch cost the batch price).
+        The price of these requests as a fraction of the budget's prices
+        (requests a synchronous run collects from an earlier batch cost the
+        batch price). Reservations use it; whoever sends the jobs charges
+        their answers and failures at it (:class:`~skfreeal.labelers._batch.BatchRun`
+        does; the synchronous sender only ever gets queues at 1.0).
 
     Attributes
     ----------
