@@ -364,6 +364,34 @@ def test_collecting_a_stopped_batch_reserves_and_charges_the_batch_price(batch_s
         full[0].usage_.cost * labeler.batch_price_factor + full[1].usage_.cost)
 
 
+@pytest.mark.parametrize("batch", [False, True])
+def test_a_resumed_batch_counts_the_answers_of_requests_this_run_does_not_ask(
+        batch_servers, tmp_path, caplog, batch):
+    texts = make_texts(12, prefix="narrowed")
+    cache = tmp_path / "shared.sqlite"
+    srv = batch_servers()
+    _kill_a_batch_run_while_it_polls(srv, texts, cache, tmp_path, n_polls=2)
+    srv.resume()
+    prices = {srv.model: (2.0, 4.0)}
+    # The same cache, now asked for only 4 of the 12 texts the stopped run sent.
+    labeler = make_labeler(srv, cache=cache, batch=batch, price_table=prices)
+    with caplog.at_level(logging.INFO, logger="skfreeal"):
+        ids, _ = labeler.annotate(texts[:4])
+    np.testing.assert_array_equal(ids, expected_ids(texts[:4]))
+    assert srv.n_batches_created == 1 and not any(route == "chat" for route, _ in srv.events)
+    # All 12 were billed when the batch ran: this run counts all 12, at the batch price.
+    assert labeler.usage_.calls == len(texts)
+    assert "8 of them answer requests that the run which submitted the batch" in caplog.text
+    reference = make_labeler(srv, batch=False, price_table=prices)
+    reference.annotate(texts)
+    assert labeler.usage_.cost == pytest.approx(
+        reference.usage_.cost * labeler.batch_price_factor)
+    # The 8 others are cached: asking for them costs nothing more, and counts nothing twice.
+    later = make_labeler(srv, cache=cache, batch=batch, price_table=prices)
+    assert later.annotate(texts)[0].tolist() == expected_ids(texts).tolist()
+    assert later.usage_.calls == 0 and later.usage_.cache_hits == len(texts)
+
+
 def test_ctrl_c_while_polling_stops_at_once_and_the_batch_is_resumed(batch_servers, tmp_path):
     texts = make_texts(5, prefix="interrupted")
     cache = tmp_path / "c.sqlite"

@@ -25,7 +25,10 @@ and caches it as it does a synchronous answer. In order:
    shows its status, the requests done and the time elapsed, and each
    change of status is logged.
 5. **Collect.** The output and error files are downloaded, each answer is
-   delivered (and so cached), then the record is dropped.
+   delivered (and so cached), then the record is dropped. A resumed batch
+   may answer requests its stopped run asked and this run does not (the
+   same cache, fewer texts): billed all the same, they are cached and
+   counted in this run's usage.
 6. **Failures.** A request that failed in a batch with an error a retry may
    fix (a 429 or 5xx line, a request an expired batch never ran, an
    unreadable answer, which is charged as a billed failure) goes out again
@@ -127,6 +130,8 @@ class BatchRun:
         self.tries = collections.Counter()  # key -> batches it failed in
         self.error = None  # the failure that stops the run
         self.budget_stop = None  # why the budget forbids another batch
+        self.own_keys = set(jobs.keys())
+        self.n_unasked = 0  # answers collected for requests no job of this run asked
 
     def execute(self):
         """Resume, submit and follow batches until every job is answered or failed for good.
@@ -301,7 +306,7 @@ class BatchRun:
             self.cache.drop_batch(batch.token)
             return
         mine = set(batch.keys)
-        failures, n_answers = {}, 0
+        failures, n_answers, unasked_before = {}, 0, self.n_unasked
         for file_id in (batch.info.output_file_id, batch.info.error_file_id):
             if not file_id:
                 continue
@@ -317,6 +322,10 @@ class BatchRun:
                    or batch.info.cancelled_at or time.time()) - batch.created
         logger.info("Batch %s %s after %s: %d answers, %d requests failed or not run.",
                     batch.id, batch.status, _duration(elapsed), n_answers, len(failures))
+        if self.n_unasked > unasked_before:
+            logger.info("%d of them answer requests that the run which submitted the batch "
+                        "asked and this run does not: paid for, they are cached and counted "
+                        "in this run's usage.", self.n_unasked - unasked_before)
         self._settle(batch, failures)
 
     def _take(self, result, failures):
@@ -338,15 +347,31 @@ class BatchRun:
                                                 code="unreadable_answer")
             return False
         if job is None:  # asked by a run that stopped, and paid for: keep it
-            if self.cache is not None:
-                response["prompt_tokens"] = response["prompt_tokens"] or 0
-                response["completion_tokens"] = response["completion_tokens"] or 0
-                self.cache.put(key, response)
+            self._keep_unasked(key, response)
             return True
         del self.open[key]
         self.deliver(job, self.labeler._with_usage(response, job.messages, job.params),
                      self.jobs.price_factor)
         return True
+
+    def _keep_unasked(self, key, response):
+        """Cache and charge an answer that a stopped run asked for and this run does not.
+
+        The provider billed it when the batch ran, and the run that asked
+        stopped before it could count it, so this run counts it in its usage
+        (at ``jobs.price_factor``), once: not when the cache already holds
+        it (another run collected it) nor when it is one of this run's own
+        requests (the run holding its claim delivers it).
+        """
+        response["prompt_tokens"] = response["prompt_tokens"] or 0
+        response["completion_tokens"] = response["completion_tokens"] or 0
+        if self.cache is None or key in self.own_keys or self.cache.get_many([key]):
+            return
+        self.cache.put(key, response)
+        if self.run.budget is not None:
+            self.run.budget.charge(response["prompt_tokens"], response["completion_tokens"],
+                                   self.jobs.price_factor)
+        self.n_unasked += 1
 
     def _not_run(self, batch, key):
         """The failure of a request a finished batch has no line for."""
