@@ -364,17 +364,24 @@ def test_collecting_a_stopped_batch_reserves_and_charges_the_batch_price(batch_s
         full[0].usage_.cost * labeler.batch_price_factor + full[1].usage_.cost)
 
 
-@pytest.mark.parametrize("batch", [False, True])
-def test_a_resumed_batch_counts_the_answers_of_requests_this_run_does_not_ask(
-        batch_servers, tmp_path, caplog, batch):
-    texts = make_texts(12, prefix="narrowed")
+def _resume_a_killed_batch_of_12(batch_servers, tmp_path, prefix, batch):
+    """A batch run of 12 texts killed while polling; a labeler sharing its cache, and prices."""
+    texts = make_texts(12, prefix=prefix)
     cache = tmp_path / "shared.sqlite"
     srv = batch_servers()
     _kill_a_batch_run_while_it_polls(srv, texts, cache, tmp_path, n_polls=2)
     srv.resume()
-    prices = {srv.model: (2.0, 4.0)}
+    labeler = make_labeler(srv, cache=cache, batch=batch, price_table={srv.model: (2.0, 4.0)})
+    return srv, texts, cache, labeler
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_a_resumed_batch_counts_the_answers_of_requests_this_run_does_not_ask(
+        batch_servers, tmp_path, caplog, batch):
+    srv, texts, cache, labeler = _resume_a_killed_batch_of_12(batch_servers, tmp_path,
+                                                              "narrowed", batch)
+    prices = labeler.price_table
     # The same cache, now asked for only 4 of the 12 texts the stopped run sent.
-    labeler = make_labeler(srv, cache=cache, batch=batch, price_table=prices)
     with caplog.at_level(logging.INFO, logger="skfreeal"):
         ids, _ = labeler.annotate(texts[:4])
     np.testing.assert_array_equal(ids, expected_ids(texts[:4]))
@@ -390,6 +397,26 @@ def test_a_resumed_batch_counts_the_answers_of_requests_this_run_does_not_ask(
     later = make_labeler(srv, cache=cache, batch=batch, price_table=prices)
     assert later.annotate(texts)[0].tolist() == expected_ids(texts).tolist()
     assert later.usage_.calls == 0 and later.usage_.cache_hits == len(texts)
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_a_resumed_batch_keeps_the_answers_its_budget_did_not_open(batch_servers, tmp_path,
+                                                                   batch):
+    srv, texts, cache, labeler = _resume_a_killed_batch_of_12(batch_servers, tmp_path,
+                                                              "over-budget", batch)
+    # Room for 4 worst cases at the price this run reserves them at (the batch price).
+    worst = _worst_case_cost(labeler, texts) * (labeler.batch_price_factor if not batch else 1)
+    labeler.set_params(max_cost=4.5 * worst)
+    with pytest.raises(BudgetExceededError):
+        labeler.annotate(texts)
+    # The batch answered all 12: the 8 the budget did not open are paid for, so they are
+    # kept and counted, and the next run pays nothing.
+    assert len(ResponseCache(cache)) == len(texts)
+    assert labeler.usage_.calls == len(texts)
+    later = make_labeler(srv, cache=cache, batch=batch)
+    np.testing.assert_array_equal(later.annotate(texts)[0], expected_ids(texts))
+    assert later.usage_.calls == 0 and srv.n_batches_created == 1
+    assert not any(route == "chat" for route, _ in srv.events)
 
 
 def test_ctrl_c_while_polling_stops_at_once_and_the_batch_is_resumed(batch_servers, tmp_path):

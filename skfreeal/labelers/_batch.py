@@ -26,9 +26,10 @@ and caches it as it does a synchronous answer. In order:
    change of status is logged.
 5. **Collect.** The output and error files are downloaded, each answer is
    delivered (and so cached), then the record is dropped. A resumed batch
-   may answer requests its stopped run asked and this run does not (the
-   same cache, fewer texts): billed all the same, they are cached and
-   counted in this run's usage.
+   may answer requests its stopped run asked and this run does not send
+   (the same cache and fewer texts, or a budget that opens only some):
+   billed all the same, they are cached and counted in this run's usage,
+   unless another run holds them.
 6. **Failures.** A request that failed in a batch with an error a retry may
    fix (a 429 or 5xx line, a request an expired batch never ran, an
    unreadable answer, which is charged as a billed failure) goes out again
@@ -130,8 +131,7 @@ class BatchRun:
         self.tries = collections.Counter()  # key -> batches it failed in
         self.error = None  # the failure that stops the run
         self.budget_stop = None  # why the budget forbids another batch
-        self.own_keys = set(jobs.keys())
-        self.n_unasked = 0  # answers collected for requests no job of this run asked
+        self.n_unasked = 0  # answers kept for requests no open job waited for
 
     def execute(self):
         """Resume, submit and follow batches until every job is answered or failed for good.
@@ -324,8 +324,9 @@ class BatchRun:
                     batch.id, batch.status, _duration(elapsed), n_answers, len(failures))
         if self.n_unasked > unasked_before:
             logger.info("%d of them answer requests that the run which submitted the batch "
-                        "asked and this run does not: paid for, they are cached and counted "
-                        "in this run's usage.", self.n_unasked - unasked_before)
+                        "asked and this run did not send (it asks fewer texts, or its budget "
+                        "stopped first): paid for, they are cached and counted in this run's "
+                        "usage.", self.n_unasked - unasked_before)
         self._settle(batch, failures)
 
     def _take(self, result, failures):
@@ -355,22 +356,26 @@ class BatchRun:
         return True
 
     def _keep_unasked(self, key, response):
-        """Cache and charge an answer that a stopped run asked for and this run does not.
+        """Cache and charge an answer no open job of this run waits for.
 
-        The provider billed it when the batch ran, and the run that asked
-        stopped before it could count it, so this run counts it in its usage
-        (at ``jobs.price_factor``), once: not when the cache already holds
-        it (another run collected it) nor when it is one of this run's own
-        requests (the run holding its claim delivers it).
+        A stopped run asked for it (this run asks fewer texts, or the budget
+        let it open only some of its requests) and the provider billed it
+        when the batch ran, so this run stores it and counts it in its usage
+        at ``jobs.price_factor``, once: only when it can claim the request
+        in the shared cache, so not when the cache already holds the answer
+        (another run collected it) nor while another live run holds the
+        request (that run delivers it). An answer that reports no tokens
+        counts as a call of 0 tokens.
         """
+        if self.cache is None or not self.jobs.claim_stray(key):
+            return
         response["prompt_tokens"] = response["prompt_tokens"] or 0
         response["completion_tokens"] = response["completion_tokens"] or 0
-        if self.cache is None or key in self.own_keys or self.cache.get_many([key]):
-            return
-        self.cache.put(key, response)
+        self.cache.put(key, response)  # and drops the claim
         if self.run.budget is not None:
             self.run.budget.charge(response["prompt_tokens"], response["completion_tokens"],
                                    self.jobs.price_factor)
+            self.run.budget.count("cached_tokens", response.get("cached_tokens", 0))
         self.n_unasked += 1
 
     def _not_run(self, batch, key):

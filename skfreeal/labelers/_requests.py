@@ -255,6 +255,21 @@ class Jobs:
             self._waiting.append(job)
         return False
 
+    def claim_stray(self, key):
+        """Claim a request whose answer came in but that no open job of this queue waits for.
+
+        Returns
+        -------
+        claimed : bool
+            True when the caller may store the answer (storing it drops the
+            claim); False without a cache, when the answer is stored already
+            or while another live run holds the request.
+        """
+        if self._cache is None:
+            return False
+        state, _ = self._cache.claim(key, self._owner, self._lease)
+        return state == "claimed"
+
     def _take_over(self):
         """Wait for the jobs other runs hold: None once all are answered, or one to send."""
         while self._waiting:
