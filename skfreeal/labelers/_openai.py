@@ -156,9 +156,9 @@ class OpenAILabeler(SecretParamsMixin, BaseLabeler):
         with ``batch=False``, it still collects that batch's answers rather
         than paying for them again (charged at the batch price in
         ``usage_``), and sends the rest one by one. A resumed batch's
-        answers to requests the new run does not ask (it labels fewer
-        texts) are cached and counted in its ``usage_`` too: the provider
-        billed them. Requests
+        answers to requests the new run does not send (it labels fewer
+        texts, or its budget opens only some) are cached and counted in
+        its ``usage_`` too: the provider billed them. Requests
         that fail in a batch (lines of its error file, an expired batch) go
         out again in a new batch, up to ``max_retries`` times. See the user
         guide's page on labelers.
