@@ -27,6 +27,8 @@ import time
 
 import numpy as np
 
+from skfreeal._freeal import DEFAULT_SLM_PARAMS
+
 from ._common import BENCH_DIR, RESULTS_DIR, machine_info, setup_environment, write_result
 from .student import OLD_PARAMS
 
@@ -52,6 +54,8 @@ ROWS = [
      {}, {"fill_missing_demos": True}, {}),
     ("student", "6: the student sound at every size (new defaults)",
      {}, {}, None),
+    ("judge", "4b: a frozen-probe judge in the loop, the student trained once on the final labels",
+     {}, {"judge": "probe"}, {}),
 ]
 
 
@@ -61,7 +65,7 @@ def _cumulative(upto):
     for key, _, lab, fre, stu in ROWS:
         labeler.update(lab)
         freeal.update(fre)
-        student = {} if stu is None else {**student, **stu}
+        student = dict(DEFAULT_SLM_PARAMS) if stu is None else {**student, **stu}
         if key == upto:
             break
     return labeler, freeal, student

@@ -565,3 +565,81 @@ def test_generated_demos_scale_down_for_small_inputs():
     assert clf.estimate(small)["generation_calls"] == 6  # one per five texts
     assert clf.estimate(large)["generation_calls"] == 40  # 2 * n_demos per label
     assert clf.set_params(n_generated_demos=12).estimate(small)["generation_calls"] == 12
+
+
+class CountingStudent(ClassifierMixin, BaseEstimator):
+    """TF-IDF + logistic regression that logs the size of each fit (in ``FITS``, shared by
+    its clones)."""
+
+    FITS = []
+
+    def fit(self, X, y):
+        self.FITS.append(len(X))
+        self.model_ = tfidf_slm().fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+def test_a_probe_judge_splits_the_rounds_and_the_student_trains_once_on_the_final_labels(
+        noisy_data):
+    texts, gold, wrong = noisy_data
+    fits = CountingStudent.FITS
+    fits.clear()
+    names = np.asarray(["negative", "positive"])
+    clf = make_clf(wrong, judge="probe", slm=CountingStudent(), n_rounds=3).fit(
+        texts, eval_set=(texts[:40], names[gold[:40]]))
+    assert fits == [len(texts)]  # once, on every labelled text, after the last round
+    assert isinstance(clf.judge_, LogisticRegression) and isinstance(clf.slm_, CountingStudent)
+    # The judge's clean masks decided the re-annotations.
+    reannotated = clf.n_annotations_ >= 2
+    np.testing.assert_array_equal(reannotated[~clf.round_clean_masks_[0]], True)
+    assert clf.history_[1]["n_annotated"] == (~clf.round_clean_masks_[0]).sum() > 0
+    assert np.mean(clf.label_ids_ == gold) > np.mean(clf.round_labels_[0] == gold)
+    last = clf.history_[-1]
+    assert last["student_seconds"] >= 0 and 0 <= last["student_eval_accuracy"] <= 1
+    assert all("eval_accuracy" in h for h in clf.history_)  # the judge's, each round
+    assert "student_seconds" not in clf.history_[0] or clf.n_rounds_ == 1
+    assert clf.score(texts, names[gold]) > 0.9
+    np.testing.assert_array_equal(clf.label_ids_, clf.round_labels_[-1])
+    # Without a judge, the student trains every round (FreeAL), and judge_ is None.
+    fits.clear()
+    plain = make_clf(wrong, slm=CountingStudent(), n_rounds=2).fit(texts)
+    assert len(fits) == plain.n_rounds_ == 2 and plain.judge_ is None
+
+
+def test_a_judge_object_is_cloned_seeded_and_checked():
+    texts, gold = make_texts(60)
+    judge = LogisticRegression(C=3.0, solver="saga", max_iter=2000, random_state=None)
+    clf = make_clf(judge=judge, n_rounds=2, random_state=5).fit(texts)
+    assert clf.judge_ is not judge and clf.judge_.C == 3.0
+    assert clf.judge_.random_state is not None and judge.random_state is None
+    with pytest.raises(TypeError, match=r"judge=RobustTextClassifier\(.*give it as slm"):
+        make_clf(judge=RobustTextClassifier()).fit(texts)
+    with pytest.raises(ValueError, match="'judge' parameter of FreeALClassifier must be"):
+        make_clf(judge="student").fit(texts)
+
+
+def test_a_final_student_that_collapses_gives_way_to_the_judge(noisy_data, caplog):
+    texts, gold, wrong = noisy_data  # 120 labelled texts: the student answers one class
+    clf = make_clf(wrong, judge="probe", slm=CollapsesOnManyLabels(above=80),
+                   n_rounds=2).fit(texts)
+    assert "The student trained on the final labels agrees with them no more" in caplog.text
+    assert clf.slm_.steps[-1][1] is clf.judge_  # embedder, Normalizer, judge
+    names = np.asarray(["negative", "positive"])
+    assert np.mean(clf.predict(texts) == names[gold]) > 0.8
+    np.testing.assert_array_equal(clf.clean_mask_, clf.round_clean_masks_[-1])
+
+
+def test_with_a_judge_the_robust_student_trains_once_on_every_text(tiny_encoder_path):
+    texts, _ = make_texts(40)
+    student = RobustTextClassifier(tiny_encoder_path, max_epochs=2, warmup_epochs=1,
+                                   batch_size=8, lr=3e-3)
+    clf = make_clf(slm=student, judge="probe", label_fraction=0.3, n_rounds=2).fit(texts)
+    assert clf.slm_.history_[-1]["n_samples"] == len(texts)  # unlabelled texts included
+    unlabelled = clf.label_ids_ < 0
+    assert unlabelled.sum() >= 16 and np.isnan(clf.slm_.sample_losses_[unlabelled]).all()
+    np.testing.assert_array_equal(clf.clean_mask_, clf.slm_.clean_mask_ & ~unlabelled)
+    assert clf.judge_.coef_.shape[1] == 8  # the retrieval embeddings (TF-IDF + 8-d SVD)
