@@ -321,10 +321,11 @@ def render_rst(result, dev=None):
                   + "; ".join(missing) + ". " + _MISSING_WHY, ""]
     loads = [c["load_average"][0] for c in cells if c.get("load_average")]
     if loads:
-        lines += [f"Fit seconds are wall time on the shared 2-core machine with one torch "
-                  f"thread, at 1-minute load averages of {min(loads):.1f} to {max(loads):.1f} "
-                  "when the cells ended (2 means both cores busy): compare them within a row, "
-                  "not with an idle machine.", ""]
+        lines += [f"Fit seconds are wall time on the shared 2-core machine, with the torch "
+                  "threads each run's ``--torch-threads`` gives (Runs, below), at 1-minute "
+                  f"load averages of {min(loads):.1f} to {max(loads):.1f} when the cells ended "
+                  "(2 means both cores busy): compare them within a row, not with an idle "
+                  "machine.", ""]
     lines += _PROSE.splitlines()
     if dev:
         lines += ["", "The dev split", "-------------", "",
@@ -346,8 +347,8 @@ def render_rst(result, dev=None):
                      f"start {format_load(run.get('load_average_at_start'))})")
     m = result["machine"]
     lines += ["", f"Machine: {m.get('processor')}, {m.get('logical_cores')} cores, "
-                  f"{m.get('torch_threads')} torch thread(s), torch {m.get('torch')}; the "
-                  "machine was shared with other jobs, so the seconds are upper bounds.", ""]
+                  f"torch {m.get('torch')}; the machine was shared with other jobs, so the "
+                  "seconds are upper bounds.", ""]
     return "\n".join(lines) + "\n"
 
 
