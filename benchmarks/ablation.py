@@ -54,6 +54,7 @@ ROWS = [
      {}, {"fill_missing_demos": True}, {}),
     ("student", "6: the student sound at every size (new defaults)",
      {}, {}, None),
+    # After the rows above (cumulative): item 4's student view, through a separate judge.
     ("judge", "4b: a frozen-probe judge in the loop, the student trained once on the final labels",
      {}, {"judge": "probe"}, {}),
 ]
@@ -88,10 +89,12 @@ def run_row(data, key, *, n_rounds=2, n_demos=4, random_state=0):
     start = time.perf_counter()
     clf.fit(data.X_train, eval_set=(data.X_test, data.y_test))
     seconds = time.perf_counter() - start
+    # With a judge, a round's eval accuracy is the judge's, not a student's.
+    per_round = "judge_test_accuracy" if clf.judge_ is not None else "test_accuracy"
     rounds = [{"round": h["round"], "n_annotated": h["n_annotated"],
                "n_changed": h["n_changed"], "calls": h["calls"],
                "label_accuracy": float(np.mean(labels == gold)),
-               "test_accuracy": h.get("eval_accuracy"), "seconds": h["seconds"]}
+               per_round: h.get("eval_accuracy"), "seconds": h["seconds"]}
               for h, labels in zip(clf.history_, clf.round_labels_)]
     return {
         "row": key, "labeler": labeler_params, "freeal": freeal_params,
@@ -152,6 +155,10 @@ def render(results):
         for row in result["rows"]:
             per_round = ", ".join(f"{r['test_accuracy']:.3f}" for r in row["rounds"]
                                   if r.get("test_accuracy") is not None)
+            judged = [r["judge_test_accuracy"] for r in row["rounds"]
+                      if r.get("judge_test_accuracy") is not None]
+            if judged:  # no student per round: the judge's figures, marked as such
+                per_round = "judge: " + ", ".join(f"{a:.3f}" for a in judged)
             labels = ", ".join(f"{r['label_accuracy']:.3f}" for r in row["rounds"])
             lines += [f"   * - {row.get('what', row['row'])}",
                       f"     - **{row['test_accuracy']:.3f}**", f"     - {per_round}",

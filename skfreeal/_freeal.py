@@ -92,7 +92,8 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
     slm : classifier, default=None
         The student (see :class:`skfreeal.base.Student`). None:
         ``RobustTextClassifier(lr=5e-5, warmup_epochs=1)`` on the packaged
-        MiniLM: at its own defaults (lr 1e-4, two warm-up epochs) the student
+        MiniLM (today its own defaults too): at lr 1e-4 and two warm-up
+        epochs, its former defaults, the student
         fits an LLM's one-sided errors before the first split and the GMM
         flags only 4% of the texts as noisy (on the tweets' round-0 labels,
         31% wrong); at these settings 15%, and its predictions on the
@@ -251,11 +252,16 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         the labeler's ``on_failure="abstain"``), ``llm_seconds``,
         ``slm_seconds``, ``seconds``, ``student_kept`` (whether this
         round's student is the one ``predict`` uses; see ``kept_round_``)
-        (and ``eval_accuracy`` with an ``eval_set``: the accuracy of the
-        model that judged the round, the ``judge`` when there is one). With
-        a ``judge``, the last record also holds ``student_seconds`` (the
-        final student's training) and, with an ``eval_set``,
-        ``student_eval_accuracy`` (the final student's).
+        (and ``eval_accuracy`` with an ``eval_set``). With a ``judge``,
+        the round's figures of the student are its judge's:
+        ``llm_slm_agreement``, ``slm_seconds``, ``eval_accuracy``,
+        ``clean_fraction``, and ``student_kept`` marks the round whose
+        judge was kept (the student learned the final labels after it);
+        the last record also holds ``student_seconds`` (the final
+        student's training), ``student_collapsed`` (whether it learned
+        nothing, so that the judge predicts instead; see ``slm_``) and,
+        with an ``eval_set``, ``student_eval_accuracy`` (the final
+        student's, collapsed or not).
     usage_ : dict
         The labeler's usage over the whole fit: calls, tokens, cache hits,
         estimated cost, failed texts.
@@ -281,7 +287,9 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         from a constant's to a perfect fit's, as when its training diverged
         to one class: the
         previous round's student is kept, with the new labels; see
-        ``kept_round_``).
+        ``kept_round_``) or, with a ``judge``, ``"judge_collapsed"`` (the
+        same of a later round's judge: the previous round's judge is kept,
+        with the new labels, and the student learns them).
     kept_round_ : int
         The round whose student is ``slm_`` (the last round trained, unless
         its student collapsed); with a ``judge``, the round whose judge was
@@ -290,11 +298,13 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         The fitted clone of ``labeler``.
     slm_ : classifier
         The final SLM (used by ``predict``). With a ``judge``, should the
-        final student learn nothing (see ``"student_collapsed"``), the
-        judge on the embedder's embeddings (a warning says so).
+        final student learn nothing (by the rule of
+        ``"student_collapsed"``), a pipeline of the embedder, a
+        unit-length normaliser and ``judge_`` (a warning says so, and
+        ``history_[-1]["student_collapsed"]``).
     judge_ : classifier or None
-        The last round's judge (a classifier of the retrieval embeddings),
-        None when the student judged the rounds.
+        The kept round's judge (a classifier of the retrieval embeddings;
+        see ``kept_round_``), None when the student judged the rounds.
 
     See Also
     --------
@@ -403,8 +413,10 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             with -1 or None for unlabelled texts.
         eval_set : tuple (X_eval, y_eval), default=None
             Held-out texts with gold label names, only to monitor the loop:
-            the SLM's accuracy on them is recorded in ``history_`` as
-            ``eval_accuracy`` after each round. Never used in training.
+            the SLM's accuracy on them (its ``judge``'s, when there is one)
+            is recorded in ``history_`` as ``eval_accuracy`` after each
+            round, and the final student's as ``student_eval_accuracy``
+            with a ``judge``. Never used in training.
 
         Returns
         -------
@@ -472,7 +484,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
                 parts.judge, view, kept_round = kept
                 if parts.judge_is_student:
                     parts.student = parts.judge
-                stop = "student_collapsed"
+                stop = "student_collapsed" if parts.judge_is_student else "judge_collapsed"
                 break
         self.judge_ = None
         if not parts.judge_is_student:
@@ -518,7 +530,8 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         last["student_seconds"] = round(time.perf_counter() - start, 3)
         if view.eval_accuracy is not None:
             last["student_eval_accuracy"] = view.eval_accuracy
-        if not learned_nothing(view, state.ids):
+        last["student_collapsed"] = learned_nothing(view, state.ids)
+        if not last["student_collapsed"]:
             return view
         logger.warning(
             "The student trained on the final labels agrees with them no more than always "

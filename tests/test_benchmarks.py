@@ -327,3 +327,22 @@ def test_scale_page_renders_the_batch_and_dask_sections():
                       "peak_rss_mib": 620.0}]}
     text = "\n".join(_scale_page.render_section("dask", dask, {}))
     assert "   * - 20,000\n     - 7.0\n     - 30.0\n     - 0\n     - 620" in text
+
+
+def test_ablation_marks_a_judge_rows_per_round_figures_as_the_judges():
+    from benchmarks import ablation
+
+    def row(key, per_round):
+        return {"row": key, "what": key, "test_accuracy": 0.7, "calls_per_text": 1.1,
+                "stop_reason": "max_rounds", "seconds": 10.0,
+                "rounds": [{"label_accuracy": 0.7, per_round: 0.65},
+                           {"label_accuracy": 0.72, per_round: 0.68}]}
+
+    page = ablation.render([{"dataset": "tweets", "n_train": 1000, "n_test": 500,
+                             "machine": {"git": {"commit": "abc"}},
+                             "rows": [row("student", "test_accuracy"),
+                                      row("judge", "judge_test_accuracy")]}])
+    assert "     - 0.650, 0.680\n" in page
+    assert "     - judge: 0.650, 0.680\n" in page
+    assert [k for k, *_ in ablation.ROWS][-1] == "judge"
+    assert ablation._cumulative("judge")[1]["judge"] == "probe"

@@ -601,7 +601,7 @@ def test_a_probe_judge_splits_the_rounds_and_the_student_trains_once_on_the_fina
     last = clf.history_[-1]
     assert last["student_seconds"] >= 0 and 0 <= last["student_eval_accuracy"] <= 1
     assert all("eval_accuracy" in h for h in clf.history_)  # the judge's, each round
-    assert "student_seconds" not in clf.history_[0] or clf.n_rounds_ == 1
+    assert "student_seconds" not in clf.history_[0] and not last["student_collapsed"]
     assert clf.score(texts, names[gold]) > 0.9
     np.testing.assert_array_equal(clf.label_ids_, clf.round_labels_[-1])
     # Without a judge, the student trains every round (FreeAL), and judge_ is None.
@@ -628,9 +628,52 @@ def test_a_final_student_that_collapses_gives_way_to_the_judge(noisy_data, caplo
                    n_rounds=2).fit(texts)
     assert "The student trained on the final labels agrees with them no more" in caplog.text
     assert clf.slm_.steps[-1][1] is clf.judge_  # embedder, Normalizer, judge
+    assert clf.history_[-1]["student_collapsed"] and clf.stop_reason_ == "max_rounds"
     names = np.asarray(["negative", "positive"])
     assert np.mean(clf.predict(texts) == names[gold]) > 0.8
     np.testing.assert_array_equal(clf.clean_mask_, clf.round_clean_masks_[-1])
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts))
+
+
+class CollapsesOnManyVectors(CollapsesOnManyLabels):
+    """A judge of embeddings (logistic regression) that answers one class over ``above``."""
+
+    def fit(self, X, y):
+        self.model_ = LogisticRegression(C=10.0).fit(X, y)
+        self.classes_ = self.model_.classes_
+        self.constant_ = len(X) > self.above
+        return self
+
+
+def test_a_judge_that_collapses_keeps_the_previous_rounds_judge(noisy_data, caplog):
+    texts, gold, wrong = noisy_data  # 120 texts: round 0 labels 60, round 1 all 120
+    fits = CountingStudent.FITS
+    fits.clear()
+    clf = make_clf(wrong, judge=CollapsesOnManyVectors(above=80), slm=CountingStudent(),
+                   n_rounds=3, label_fraction=0.5).fit(texts)
+    assert clf.stop_reason_ == "judge_collapsed" and clf.n_rounds_ == 2
+    assert "Round 1's judge agrees with its training labels no more" in caplog.text
+    assert clf.kept_round_ == 0 and not clf.judge_.constant_
+    assert [h["student_kept"] for h in clf.history_] == [True, False]
+    assert fits == [len(texts)]  # the student still learns round 1's labels, once
+    np.testing.assert_array_equal(clf.label_ids_, clf.round_labels_[1])
+
+
+@pytest.mark.parametrize("max_annotations, stop", [
+    (1, "nothing_to_annotate"),  # no noisy text may be asked again
+    (5, "no_change"),  # right answers: re-asking changes nothing
+])
+def test_every_stop_with_a_judge_still_trains_the_student_on_the_final_labels(
+        max_annotations, stop):
+    texts, gold = make_texts(120)
+    fits = CountingStudent.FITS
+    fits.clear()
+    clf = make_clf(judge="probe", slm=CountingStudent(), n_rounds=3,
+                   max_annotations=max_annotations).fit(texts)
+    assert clf.stop_reason_ == stop, clf.history_
+    assert fits == [len(texts)] and "student_seconds" in clf.history_[-1]
+    np.testing.assert_array_equal(clf.label_ids_, clf.round_labels_[-1])
 
 
 def test_with_a_judge_the_robust_student_trains_once_on_every_text(tiny_encoder_path):
