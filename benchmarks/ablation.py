@@ -6,12 +6,15 @@ Usage::
     python -m benchmarks.ablation --datasets tweets --rows scores calibration
     python -m benchmarks.ablation --report-only            # JSON -> docs table
 
-Rows are cumulative: each adds one lever to the row above it, on the same
-train/test texts (the benchmark splits, seed 0) and the packaged 0.5B LLM.
-The first row, today's loop, is the full benchmark of the revision before
-the levers (``freeal-full-<data set>-qwen2.5-coder-0.5b.json`` at that
-revision, copied into the result with its revision); every other row is
-run here. Per row: the student's test accuracy after each round and at the
+Each row adds one lever to the levers of the rows above it that were kept
+(made defaults); a lever that was tried and not kept (``fusion``, ``judge``)
+is measured on top of the kept ones above it and not carried further, so
+that the last kept row (``student``) is today's defaults. Same train/test
+texts (the benchmark splits, seed 0) and the packaged 0.5B LLM throughout.
+The first row is the loop before the levers: the full benchmark committed
+at ``BASELINE_REVISION`` (``freeal-full-<data set>-qwen2.5-coder-0.5b.json``
+there, copied into the result with its revision); every other row is run
+here. Per row: the student's test accuracy after each round and at the
 end, the LLM labels' accuracy on the training texts after each round,
 LLM calls per training text, stop reason and seconds. The test split is
 only measured, never used to choose anything. Results:
@@ -41,29 +44,34 @@ LLM = "qwen2.5-coder-0.5b"
 # The student as it was before the student lever (item 6 of the issue).
 OLD_STUDENT = OLD_PARAMS
 
-# (key, what the row adds, labeler params, FreeAL params, student params); cumulative.
+# (key, what the row adds, labeler params, FreeAL params, student params (None: FreeAL's
+# default student), kept: whether the lever is a default, so the rows below build on it).
 ROWS = [
     ("scores", "1+2: label distributions from label scores (answers can only be labels)",
      {"constrained": True, "calibration": None},
-     {"label_fusion": "llm", "fill_missing_demos": False}, OLD_STUDENT),
+     {"label_fusion": "llm", "fill_missing_demos": False}, OLD_STUDENT, True),
     ("calibration", "3: batch prior calibration",
-     {"calibration": "batch"}, {}, {}),
-    ("fusion", "4: student and LLM together (product of distributions)",
-     {}, {"label_fusion": "product"}, {}),
+     {"calibration": "batch"}, {}, {}, True),
+    ("fusion", "4: student and LLM together (product of distributions; not kept)",
+     {}, {"label_fusion": "product"}, {}, False),
     ("fill", "7: round-0 demonstrations for every label",
-     {}, {"fill_missing_demos": True}, {}),
-    ("student", "6: the student sound at every size (new defaults)",
-     {}, {}, None),
-    # After the rows above (cumulative): item 4's student view, through a separate judge.
-    ("judge", "4b: a frozen-probe judge in the loop, the student trained once on the final labels",
-     {}, {"judge": "probe"}, {}),
+     {}, {"fill_missing_demos": True}, {}, True),
+    ("student", "6: the student sound at every size (today's defaults)",
+     {}, {}, None, True),
+    ("judge", "4b: a frozen-probe judge in the loop, the student trained once on the final "
+     "labels (not a default)", {}, {"judge": "probe"}, {}, False),
 ]
 
 
 def _cumulative(upto):
-    """Labeler, FreeAL and student parameters of the rows up to ``upto`` (a key)."""
+    """Labeler, FreeAL and student parameters of row ``upto`` (a key).
+
+    The kept levers of the rows above it, then its own.
+    """
     labeler, freeal, student = {}, {}, {}
-    for key, _, lab, fre, stu in ROWS:
+    for key, _, lab, fre, stu, kept in ROWS:
+        if not kept and key != upto:
+            continue
         labeler.update(lab)
         freeal.update(fre)
         student = dict(DEFAULT_SLM_PARAMS) if stu is None else {**student, **stu}
@@ -108,13 +116,13 @@ def run_row(data, key, *, n_rounds=2, n_demos=4, random_state=0):
 
 
 def baseline_row(dataset):
-    """Today's loop: the committed full benchmark of the revision before the levers."""
+    """The loop before the levers: the committed full benchmark of that revision."""
     path = f"benchmarks/results/freeal-full-{dataset}-{LLM}.json"
     text = subprocess.run(["git", "show", f"{BASELINE_REVISION}:{path}"], capture_output=True,
                           text=True, cwd=BENCH_DIR.parent, check=True).stdout
     old = json.loads(text)
     return {
-        "row": "today", "what": "today's loop", "revision": BASELINE_REVISION, "source": path,
+        "row": "today", "what": "the loop before the levers", "revision": BASELINE_REVISION, "source": path,
         "test_accuracy": old["methods"]["freeal_slm"]["accuracy"],
         "label_accuracy": old["train_label_accuracy"]["freeal_final"],
         "rounds": [{"round": r["round"], "n_annotated": r["n_annotated"],
@@ -137,8 +145,10 @@ def render(results):
         "Label-quality levers, one at a time",
         "===================================",
         "",
-        "Each row adds one lever to the row above it (``python -m benchmarks.ablation``); the "
-        "first row is today's loop as the full benchmark measured it at revision "
+        "Each row adds one lever to the kept levers of the rows above it; a lever not kept "
+        "(marked so) is not carried to the rows below, so that the row of the student lever is "
+        "today's defaults (``python -m benchmarks.ablation``). The first row is the loop "
+        "before the levers, as the full benchmark measured it at revision "
         f"``{BASELINE_REVISION}``. Student test accuracy after each round and at the end; "
         "LLM label accuracy on the training texts after each round.",
         "",

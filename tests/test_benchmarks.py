@@ -345,4 +345,21 @@ def test_ablation_marks_a_judge_rows_per_round_figures_as_the_judges():
     assert "     - 0.650, 0.680\n" in page
     assert "     - judge: 0.650, 0.680\n" in page
     assert [k for k, *_ in ablation.ROWS][-1] == "judge"
-    assert ablation._cumulative("judge")[1]["judge"] == "probe"
+
+
+def test_ablation_rows_build_on_kept_levers_and_the_student_row_is_todays_defaults():
+    from benchmarks import ablation
+    from skfreeal import FreeALClassifier
+    from skfreeal._freeal import DEFAULT_SLM_PARAMS
+    from skfreeal.labelers import LocalLabeler
+
+    labeler, freeal, student = ablation._cumulative("student")
+    defaults = LocalLabeler().get_params()
+    assert all(defaults[k] == v for k, v in labeler.items())
+    defaults = FreeALClassifier(["a", "b"], "t").get_params()
+    assert freeal and all(defaults[k] == v for k, v in freeal.items())
+    assert student == DEFAULT_SLM_PARAMS
+    # A lever not kept is measured once, on the kept ones above it.
+    assert ablation._cumulative("fusion")[1]["label_fusion"] == "product"
+    assert ablation._cumulative("fill")[1]["label_fusion"] == "llm"
+    assert ablation._cumulative("judge") == (labeler, {**freeal, "judge": "probe"}, student)
