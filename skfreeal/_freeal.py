@@ -287,8 +287,8 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         would have left every text with the same label, which no student can
         learn from: the previous round's labels and student are kept) or
         ``"student_collapsed"`` (a later round's student agreed with its own
-        training labels no more than always answering their most frequent
-        label would, and recovered them per label no better than halfway
+        training labels at most 5 points more often than always answering
+        their most frequent label would, and recovered them per label no better than halfway
         from a constant's to a perfect fit's, as when its training diverged
         to one class: the
         previous round's student is kept, with the new labels; see
@@ -482,7 +482,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             if kept is not None and kept[1] is not None and learned_nothing(view, state.ids):
                 judged_by = "student" if parts.judge_is_student else "judge"
                 logger.warning(
-                    "Round %d's %s agrees with its training labels no more than always "
+                    "Round %d's %s agrees with its training labels hardly more than always "
                     "answering their most frequent label would, and recovers them no better "
                     "per label (it collapsed): round %d's %s is kept and the loop stops.",
                     round_, judged_by, kept[2], judged_by)
@@ -539,7 +539,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         if not last["student_collapsed"]:
             return view
         logger.warning(
-            "The student trained on the final labels agrees with them no more than always "
+            "The student trained on the final labels agrees with them hardly more than always "
             "answering their most frequent label would, and recovers them no better per label "
             "(it collapsed): the judge, on the embedder's embeddings, predicts instead.")
         parts.student = make_pipeline(parts.embedder, Normalizer(), parts.judge)

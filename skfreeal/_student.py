@@ -8,7 +8,10 @@ from sklearn.base import clone
 from ._console import quiet_transformers
 from .base import RobustStudentMixin
 
-__all__ = ["StudentView", "full_proba", "learned_nothing", "student_embeddings", "train_student"]
+# How much more often than a constant answer a collapsed student may agree with its labels.
+NEAR_CONSTANT = 0.05
+
+__all__ = ["NEAR_CONSTANT", "StudentView", "full_proba", "learned_nothing", "student_embeddings", "train_student"]
 
 
 @dataclass
@@ -64,8 +67,11 @@ def learned_nothing(view, y):
 
     Two signs together, both in-sample and with no gold label: the
     student's labels of the labelled training texts agree with those labels
-    no more often than always answering their most frequent label would,
-    *and* its balanced agreement (the mean, over the labels present, of the
+    at most ``NEAR_CONSTANT`` (5 points) more often than always answering
+    their most frequent label would (a student that answers one label but
+    for a few texts is no better: on 200 near-balanced tweet labels one
+    agreed on 0.51 of them and scored 0.50 on test), *and* its balanced
+    agreement (the mean, over the labels present, of the
     share of each label's texts it gives that label) is no better than
     halfway between a constant's (``1 / k`` for ``k`` labels) and a perfect
     fit's. A run that diverged (e.g. to one class) meets both; a sound
@@ -91,7 +97,7 @@ def learned_nothing(view, y):
     present = np.unique(labels)
     balanced = np.mean([np.mean(pred[labels == c] == c) for c in present])
     halfway = (1.0 / present.size + 1.0) / 2.0
-    return bool(agreement <= majority and balanced <= halfway)
+    return bool(agreement <= majority + NEAR_CONSTANT and balanced <= halfway)
 
 
 def train_student(student, texts, y, *, classes, noise_filter, eval_set=None):
