@@ -122,7 +122,8 @@ def baseline_row(dataset):
                           text=True, cwd=BENCH_DIR.parent, check=True).stdout
     old = json.loads(text)
     return {
-        "row": "today", "what": "the loop before the levers", "revision": BASELINE_REVISION, "source": path,
+        "row": "today", "what": "the loop before the levers", "revision": BASELINE_REVISION,
+        "source": path,
         "test_accuracy": old["methods"]["freeal_slm"]["accuracy"],
         "label_accuracy": old["train_label_accuracy"]["freeal_final"],
         "rounds": [{"round": r["round"], "n_annotated": r["n_annotated"],

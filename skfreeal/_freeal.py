@@ -64,6 +64,11 @@ class _Components:
     judge: object  # judges each round: the student itself, or a classifier of embeddings
     judge_is_student: bool  # no separate ``judge``: the student is trained every round
 
+    @property
+    def judge_name(self):
+        """What to call the round's judge in messages: "student" or "judge"."""
+        return "student" if self.judge_is_student else "judge"
+
 
 class FreeALClassifier(ClassifierMixin, BaseEstimator):
     """Label texts and train a classifier with no human annotation (FreeAL).
@@ -480,7 +485,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
                 stop = "no_change"
                 break
             if kept is not None and kept[1] is not None and learned_nothing(view, state.ids):
-                judged_by = "student" if parts.judge_is_student else "judge"
+                judged_by = parts.judge_name
                 logger.warning(
                     "Round %d's %s agrees with its training labels hardly more than always "
                     "answering their most frequent label would, and recovers them no better "
@@ -505,15 +510,13 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         A fresh clone each round (round 0 uses the original), so that the
         previous round's judge is still at hand should this one collapse.
         """
-        self._log("round %d: training the %s", round_,
-                  "student" if parts.judge_is_student else "judge")
+        self._log("round %d: training the %s", round_, parts.judge_name)
         judge = clone(parts.judge) if round_ > 0 else parts.judge
         if parts.judge_is_student:
             parts.student = judge
         parts.judge = judge
         with progress_stage(f"round {round_}: training"), progress_timer(
-                "training the student" if parts.judge_is_student else "training the judge",
-                verbose=self.verbose):
+                f"training the {parts.judge_name}", verbose=self.verbose):
             return train_student(judge, inputs, state.ids, classes=self.classes_,
                                  noise_filter=parts.noise_filter, eval_set=eval_set)
 
@@ -657,9 +660,9 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             return LogisticRegression(max_iter=1000)
         if isinstance(self.judge, RobustStudentMixin):
             raise TypeError(
-                f"judge={reprlib.repr(self.judge)} is a robust student of texts, but a judge learns from "
-                "the retrieval embeddings: give it as slm (it then judges the rounds itself, "
-                "with judge=None), or give a classifier of vectors as judge."
+                f"judge={reprlib.repr(self.judge)} is a robust student of texts, but a judge "
+                "learns from the retrieval embeddings: give it as slm (it then judges the rounds "
+                "itself, with judge=None), or give a classifier of vectors as judge."
             )
         judge = clone(self.judge)
         if judge.get_params(deep=False).get("random_state", 0) is None:

@@ -11,7 +11,8 @@ from .base import RobustStudentMixin
 # How much more often than a constant answer a collapsed student may agree with its labels.
 NEAR_CONSTANT = 0.05
 
-__all__ = ["NEAR_CONSTANT", "StudentView", "full_proba", "learned_nothing", "student_embeddings", "train_student"]
+__all__ = ["NEAR_CONSTANT", "StudentView", "full_proba", "learned_nothing", "student_embeddings",
+           "train_student"]
 
 
 @dataclass
