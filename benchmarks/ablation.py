@@ -115,24 +115,31 @@ def run_row(data, key, *, n_rounds=2, n_demos=4, random_state=0):
     }
 
 
-def baseline_row(dataset):
-    """The loop before the levers: the committed full benchmark of that revision."""
+def baseline_row(dataset, old=None):
+    """The loop before the levers: the committed full benchmark of that revision.
+
+    ``old`` is that benchmark's result; read from git at ``BASELINE_REVISION`` when None.
+    """
     path = f"benchmarks/results/freeal-full-{dataset}-{LLM}.json"
-    text = subprocess.run(["git", "show", f"{BASELINE_REVISION}:{path}"], capture_output=True,
-                          text=True, cwd=BENCH_DIR.parent, check=True).stdout
-    old = json.loads(text)
+    if old is None:
+        text = subprocess.run(["git", "show", f"{BASELINE_REVISION}:{path}"],
+                              capture_output=True, text=True, cwd=BENCH_DIR.parent,
+                              check=True).stdout
+        old = json.loads(text)
+    student = old["methods"]["freeal_slm"]
     return {
         "row": "today", "what": "the loop before the levers", "revision": BASELINE_REVISION,
         "source": path,
-        "test_accuracy": old["methods"]["freeal_slm"]["accuracy"],
+        "test_accuracy": student["accuracy"],
         "label_accuracy": old["train_label_accuracy"]["freeal_final"],
         "rounds": [{"round": r["round"], "n_annotated": r["n_annotated"],
                     "n_changed": r["n_changed"], "calls": r["calls"],
                     "label_accuracy": r["llm_label_accuracy"],
                     "test_accuracy": r.get("eval_accuracy"), "seconds": r["seconds"]}
                    for r in old["rounds"]],
-        "calls_per_text": old["methods"]["freeal_slm"].get("llm_calls", 0) / old["dataset"][
-            "n_train"],
+        # Requests the fit used: new calls and answers from the shared cache alike.
+        "calls_per_text": (student.get("llm_calls", 0) + student.get("llm_cache_hits", 0))
+        / old["dataset"]["n_train"],
         "zero_shot_test_accuracy": old["methods"]["zero_shot_llm"]["accuracy"],
         "zero_shot_label_accuracy": old["train_label_accuracy"]["zero_shot_llm"],
         "gold_student_test_accuracy": old["methods"]["slm_gold"]["accuracy"],
@@ -157,12 +164,13 @@ def render(results):
     for result in results:
         title = f"{result['dataset']} ({result['n_train']} train / {result['n_test']} test)"
         lines += [title, "-" * len(title), "",
-                  f"Command ``{result.get('command', '')}``, revision "
-                  f"``{result['machine'].get('git', {}).get('commit', '?')[:10]}``.", "",
+                  f"Last command ``{result.get('command', '')}``, revision "
+                  f"``{result['machine'].get('git', {}).get('commit', '?')[:10]}``; "
+                  "each row's revision is in its last column.", "",
                   ".. list-table::", "   :header-rows: 1", "",
                   "   * - Row", "     - Student test acc.", "     - per round",
                   "     - Label acc. per round", "     - LLM calls / text",
-                  "     - Stop", "     - Seconds"]
+                  "     - Stop", "     - Seconds", "     - Revision"]
         for row in result["rows"]:
             per_round = ", ".join(f"{r['test_accuracy']:.3f}" for r in row["rounds"]
                                   if r.get("test_accuracy") is not None)
@@ -175,7 +183,8 @@ def render(results):
                       f"     - **{row['test_accuracy']:.3f}**", f"     - {per_round}",
                       f"     - {labels}", f"     - {row['calls_per_text']:.2f}",
                       f"     - {row.get('stop_reason', '')}",
-                      f"     - {row['seconds']:.0f}" if row.get("seconds") else "     - "]
+                      f"     - {row['seconds']:.0f}" if row.get("seconds") else "     - ",
+                      f"     - ``{row.get('revision', '?')}``"]
         lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -205,6 +214,9 @@ def main(argv=None):
                 print(f"{name}: {key} ...", flush=True)
                 rows[key] = run_row(data, key)
                 rows[key]["what"] = next(w for k, w, *_ in ROWS if k == key)
+                git = machine_info().get("git", {})
+                rows[key]["revision"] = (git.get("commit", "?")[:7]
+                                         + ("-dirty" if git.get("dirty") else ""))
                 print(f"  test {rows[key]['test_accuracy']:.3f}, labels "
                       f"{rows[key]['label_accuracy']:.3f}", flush=True)
                 order = ["today"] + [k for k, *_ in ROWS]

@@ -341,10 +341,26 @@ def test_ablation_marks_a_judge_rows_per_round_figures_as_the_judges():
     page = ablation.render([{"dataset": "tweets", "n_train": 1000, "n_test": 500,
                              "machine": {"git": {"commit": "abc"}},
                              "rows": [row("student", "test_accuracy"),
-                                      row("judge", "judge_test_accuracy")]}])
+                                      {**row("judge", "judge_test_accuracy"),
+                                       "revision": "1234567"}]}])
     assert "     - 0.650, 0.680\n" in page
+    assert "     - ``?``\n" in page and "     - ``1234567``\n" in page
     assert "     - judge: 0.650, 0.680\n" in page
     assert [k for k, *_ in ablation.ROWS][-1] == "judge"
+
+
+def test_ablation_baseline_counts_cached_answers_as_requests():
+    # The baseline's benchmark counted answers from the shared cache apart from new calls;
+    # a cold run pays for both, as every other row counts them.
+    from benchmarks import ablation
+
+    old = {"methods": {"freeal_slm": {"accuracy": 0.68, "llm_calls": 158,
+                                      "llm_cache_hits": 1046},
+                       "zero_shot_llm": {"accuracy": 0.66}, "slm_gold": {"accuracy": 0.85}},
+           "train_label_accuracy": {"freeal_final": 0.71, "zero_shot_llm": 0.71},
+           "rounds": [], "dataset": {"n_train": 1000}}
+    row = ablation.baseline_row("tweets", old)
+    assert row["calls_per_text"] == pytest.approx(1.204)
 
 
 def test_ablation_rows_build_on_kept_levers_and_the_student_row_is_todays_defaults():
