@@ -48,7 +48,7 @@ def test_help_is_fast_and_imports_no_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
     proc = run_cli("--help")
     assert proc.returncode == 0
-    for command in ("label", "estimate", "predict", "demo"):
+    for command in ("label", "estimate", "predict", "demo", "batches"):
         assert command in proc.stdout
 
 

@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -399,6 +400,29 @@ def test_a_resumed_batch_counts_the_answers_of_requests_this_run_does_not_ask(
     assert later.usage_.calls == 0 and later.usage_.cache_hits == len(texts)
 
 
+def test_a_resumed_batch_does_not_count_answers_the_cache_already_holds(batch_servers,
+                                                                        tmp_path, caplog):
+    srv, texts, cache, labeler = _resume_a_killed_batch_of_12(batch_servers, tmp_path,
+                                                              "stored-meanwhile", True)
+    # Meanwhile a synchronous run sharing the cache asked 8 of them (and paid for them).
+    # (Its record hidden from that run, which would collect the batch rather than send.)
+    store = ResponseCache(cache)
+    (record,) = store.pending_batches(srv.url, srv.model)
+    store.drop_batch(record["token"])
+    make_labeler(srv, cache=cache, batch=False).annotate(texts[4:])
+    store.add_batch(record["token"], endpoint=srv.url, model=srv.model,
+                    input_file_id=record["input_file_id"], keys=record["keys"])
+    store.set_batch_id(record["token"], record["batch_id"])
+    with caplog.at_level(logging.INFO, logger="skfreeal"):
+        ids, _ = labeler.annotate(texts[:4])
+    np.testing.assert_array_equal(ids, expected_ids(texts[:4]))
+    # The batch answers all 12; 8 were stored by the synchronous run: neither kept nor counted.
+    assert labeler.usage_.calls == 4
+    assert "completed after" in caplog.text and ": 4 answers, 0 requests failed" in caplog.text
+    assert "8 more answers of batch" in caplog.text and "were not kept" in caplog.text
+    assert "of them answer requests that the run which submitted" not in caplog.text
+
+
 @pytest.mark.parametrize("batch", [False, True])
 def test_a_resumed_batch_keeps_the_answers_its_budget_did_not_open(batch_servers, tmp_path,
                                                                    batch):
@@ -483,20 +507,83 @@ def test_a_record_without_a_batch_id_is_found_or_submitted_again(batch_servers, 
     assert cache.pending_batches(srv.url, srv.model) == []
 
 
-def test_a_recorded_batch_the_endpoint_does_not_know_is_submitted_again(batch_servers, tmp_path,
-                                                                        caplog):
+def _record_unknown_batch(srv, cache, texts, token="token-2"):
+    """A batch recorded for ``texts`` under an id the endpoint does not know."""
+    keys, _ = _requests_of(make_labeler(srv, batch=False), texts)
+    cache.add_batch(token, endpoint=srv.url, model=srv.model, input_file_id="file-x", keys=keys)
+    cache.set_batch_id(token, "batch_gone")
+
+
+def test_a_recorded_batch_the_endpoint_does_not_know_stops_the_run_and_is_kept(batch_servers,
+                                                                               tmp_path):
+    """It may run, and be billed, under another key or project: never sent twice unasked."""
+    from cli_helpers import run_cli
+
     texts = make_texts(3, prefix="forgotten")
+    cache = ResponseCache(tmp_path / "my cache.sqlite")
+    srv = batch_servers()
+    _record_unknown_batch(srv, cache, texts)
+    labeler = make_labeler(srv, cache=cache.path, api_key=KEY)
+    with pytest.raises(LLMCallError) as info:
+        labeler.annotate(texts)
+    message = str(info.value)
+    assert "Batch batch_gone (3 requests, recorded in" in message and "HTTP 404" in message
+    assert "Nothing was submitted again" in message and KEY not in message
+    assert info.value.status_code == 404 and not info.value.transient
+    assert srv.n_batches_created == 0 and not any(route == "chat" for route, _ in srv.events)
+    assert [r["batch_id"] for r in cache.pending_batches(srv.url, srv.model)] == ["batch_gone"]
+
+    # The command the message gives lists the record, forgets it; then the run sends again.
+    command = message[message.index("skfreeal batches"):message.index(", then run again")]
+    listed = run_cli("batches", "--cache", cache.path)
+    assert listed.returncode == 0, listed.stderr
+    assert "1 batch(es) recorded in" in listed.stdout
+    assert "batch_gone  3 requests  recorded" in listed.stdout and srv.url in listed.stdout
+    program, *args = shlex.split(command)  # the path quoted for a shell
+    assert program == "skfreeal"
+    forgot = run_cli(*args)
+    assert forgot.returncode == 0, forgot.stderr
+    assert "Forgot batch batch_gone (3 requests" in forgot.stdout
+    assert cache.pending_batches() == []
+    ids, _ = clone(labeler).annotate(texts)
+    np.testing.assert_array_equal(ids, expected_ids(texts))
+    assert srv.n_batches_created == 1
+
+
+def test_a_recorded_batch_under_an_id_the_endpoint_does_not_know_is_found_by_its_mark(
+        batch_servers, tmp_path):
+    texts = make_texts(3, prefix="renamed")
     cache = ResponseCache(tmp_path / "c.sqlite")
     srv = batch_servers()
-    keys, _ = _requests_of(make_labeler(srv, batch=False), texts)
-    cache.add_batch("token-2", endpoint=srv.url, model=srv.model, input_file_id="file-x",
-                    keys=keys)
-    cache.set_batch_id("token-2", "batch_gone")
-    with caplog.at_level(logging.INFO, logger="skfreeal"):
-        ids, _ = make_labeler(srv, cache=cache.path).annotate(texts)
+    probe = make_labeler(srv, cache=cache.path, batch=False)
+    keys, lines = _requests_of(probe, texts)
+    file_id = srv.upload(b"".join(lines), "batch", "stopped.jsonl")["id"]
+    srv.create({"input_file_id": file_id, "endpoint": "/v1/chat/completions",
+                "completion_window": "24h", "metadata": {"skfreeal_submission": "token-3"}})
+    _record_unknown_batch(srv, cache, texts, token="token-3")
+    ids, _ = make_labeler(srv, cache=cache.path).annotate(texts)
     np.testing.assert_array_equal(ids, expected_ids(texts))
-    assert "Batch batch_gone recorded in" in caplog.text and "HTTP 404" in caplog.text
-    assert srv.n_batches_created == 1 and cache.pending_batches(srv.url, srv.model) == []
+    assert srv.n_batches_created == 1 and not any(route == "chat" for route, _ in srv.events)
+    assert cache.pending_batches() == []
+
+
+def test_the_batches_command_says_what_it_cannot_do(tmp_path):
+    from cli_helpers import run_cli
+
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    cache.add_batch("tok", endpoint="http://127.0.0.1:9/v1", model="m", input_file_id="f",
+                    keys=["k1", "k2"])
+    listed = run_cli("batches", "--cache", cache.path)
+    assert "tok (id never heard)  2 requests  recorded" in listed.stdout
+    missing = run_cli("batches", "--cache", tmp_path / "none.sqlite")
+    assert missing.returncode == 2 and "--cache" in missing.stderr and "no such file" in (
+        missing.stderr)
+    unknown = run_cli("batches", "--cache", cache.path, "--forget", "batch_nope")
+    assert unknown.returncode == 2
+    assert "--forget batch_nope: no batch with that id is recorded in" in unknown.stderr
+    assert len(cache.pending_batches()) == 1
+    empty = run_cli("batches", env={"SKFREEAL_CACHE_DIR": str(tmp_path / "fresh")})
+    assert empty.returncode == 0 and "there is no response cache yet" in empty.stdout
 
 
 # -- cost and budget -------------------------------------------------------------------

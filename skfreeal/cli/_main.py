@@ -12,6 +12,7 @@ import click
 
 from .. import __version__
 from .._console import readable_warnings
+from ._batches import batches
 from ._errors import EXIT_INTERRUPTED, CLIError, one_line
 from ._label import estimate, label
 from ._predict import predict
@@ -58,6 +59,7 @@ def demo(ctx):
 cli.add_command(label)
 cli.add_command(estimate)
 cli.add_command(predict)
+cli.add_command(batches)
 
 
 def main(argv=None, prog_name=None):

@@ -15,7 +15,10 @@ and caches it as it does a synchronous answer. In order:
    or taken over and sent in a batch of their own, by the same steps.
 2. **Resume.** A batch recorded in the response cache for the same endpoint
    and model that holds some of these requests (a run stopped half-way) is
-   followed again instead of being submitted again.
+   followed again instead of being submitted again. A recorded batch the
+   endpoint does not know (HTTP 404) and cannot find by its mark stops the
+   run with its record kept: it may run under another API key or project,
+   and ``skfreeal batches --forget`` drops a record known to be gone.
 3. **Submit.** The rest is written as JSONL (several files past 50,000
    requests or 200 MB), uploaded and submitted; the batch is recorded in the
    response cache (:meth:`ResponseCache.add_batch`) before the run waits
@@ -29,7 +32,8 @@ and caches it as it does a synchronous answer. In order:
    may answer requests its stopped run asked and this run does not send
    (the same cache and fewer texts, or a budget that opens only some):
    billed all the same, they are cached and counted in this run's usage,
-   unless another run holds them.
+   unless the cache already holds them or another run asks them (then
+   neither kept nor counted, and the log says how many).
 6. **Failures.** A request that failed in a batch with an error a retry may
    fix (a 429 or 5xx line, a request an expired batch never ran, an
    unreadable answer, which is charged as a billed failure) goes out again
@@ -45,6 +49,7 @@ same command picks it up.
 
 import collections
 import logging
+import shlex
 import time
 import uuid
 
@@ -65,7 +70,7 @@ BATCH_PRICE_FACTOR = 0.5
 #: checked: the 24 h completion window, and two hours to spare.
 BATCH_LEASE = 26 * 3600.0
 
-_FINAL = ("completed", "failed", "expired", "cancelled", "lost")
+_FINAL = ("completed", "failed", "expired", "cancelled")
 
 
 class _Batch:
@@ -79,12 +84,9 @@ class _Batch:
         self.submitted = submitted  # by this run (else resumed)
         self.level = level  # the answer format its requests asked for
         self.info = None  # the batch object last read
-        self.lost = False  # the provider does not know it
 
     @property
     def status(self):
-        if self.lost:
-            return "lost"
         return None if self.info is None else self.info.status
 
     @property
@@ -114,7 +116,7 @@ class BatchRun:
     ----------
     left : set of str
         With ``submit=False``, the keys of the jobs no recorded batch
-        answered (not in one, failed there, or the batch was lost).
+        answered (not in one, or failed there).
     """
 
     def __init__(self, labeler, jobs, deliver, *, submit=True):
@@ -132,6 +134,7 @@ class BatchRun:
         self.error = None  # the failure that stops the run
         self.budget_stop = None  # why the budget forbids another batch
         self.n_unasked = 0  # answers kept for requests no open job waited for
+        self.n_unasked_skipped = 0  # such answers already stored, or another run's
 
     def execute(self):
         """Resume, submit and follow batches until every job is answered or failed for good.
@@ -286,11 +289,7 @@ class BatchRun:
         except LLMCallError as exc:
             if exc.status_code != 404 or batch.submitted:
                 raise
-            logger.warning("Batch %s recorded in %s is unknown to %s (HTTP 404): its requests "
-                           "are submitted again.", batch.id, self.cache.path,
-                           self.labeler._describe())
-            batch.lost = True
-            return
+            info = self._unknown(batch)
         if info.status != batch.status and info.status not in _FINAL:
             counts = info.request_counts
             logger.info("Batch %s: %s (%d of %d requests done).", batch.id, info.status,
@@ -298,15 +297,43 @@ class BatchRun:
                         len(batch.keys))
         batch.info = info
 
+    def _unknown(self, batch):
+        """The batch a recorded id the endpoint says it does not know (HTTP 404) stands for.
+
+        Looked for by its mark; when the endpoint has no batch with it, the
+        run stops and the record stays: the batch may run and be billed
+        under another API key or project, and submitting its requests again
+        would pay for them twice.
+        """
+        try:
+            found = self.api.find(batch.token, batch.created)
+        except LLMCallError as exc:
+            if exc.status_code not in (404, 405, 501):
+                raise
+            found = None  # an endpoint that cannot list batches
+        if found is not None:
+            batch.id = found.id
+            self.cache.set_batch_id(batch.token, found.id)
+            return found
+        path = self.cache.path
+        raise LLMCallError(
+            f"Batch {batch.id} ({len(batch.keys)} requests, recorded in {path} "
+            f"{_duration(time.time() - batch.created)} ago) is unknown to "
+            f"{self.labeler._describe()} (HTTP 404). Nothing was submitted again: it may run, "
+            "and be billed, under another API key or project; run with that key. If the "
+            "server lost it (e.g. it restarted): skfreeal batches --cache "
+            f"{shlex.quote(str(path))} --forget "
+            f"{batch.id}, then run again.",
+            status_code=404,
+        )
+
     # -- collecting -----------------------------------------------------------------
 
     def _collect(self, batch):
         """Deliver a finished batch's answers, drop its record, settle its failures."""
-        if batch.lost:
-            self.cache.drop_batch(batch.token)
-            return
         mine = set(batch.keys)
-        failures, n_answers, unasked_before = {}, 0, self.n_unasked
+        failures, n_answers = {}, 0
+        unasked_before, skipped_before = self.n_unasked, self.n_unasked_skipped
         for file_id in (batch.info.output_file_id, batch.info.error_file_id):
             if not file_id:
                 continue
@@ -327,10 +354,15 @@ class BatchRun:
                         "asked and this run did not send (it asks fewer texts, or its budget "
                         "stopped first): paid for, they are cached and counted in this run's "
                         "usage.", self.n_unasked - unasked_before)
+        if self.n_unasked_skipped > skipped_before:
+            logger.info("%d more answers of batch %s were not kept: the cache already holds "
+                        "them, or another run is asking them.",
+                        self.n_unasked_skipped - skipped_before, batch.id)
         self._settle(batch, failures)
 
     def _take(self, result, failures):
-        """Deliver an answer (True), or note a failure in ``failures`` (False)."""
+        """Deliver or keep an answer (True); False when not kept or a failure (noted in
+        ``failures``)."""
         key = result.custom_id
         job = self.open.get(key)
         if not result.ok:
@@ -348,8 +380,7 @@ class BatchRun:
                                                 code="unreadable_answer")
             return False
         if job is None:  # asked by a run that stopped, and paid for: keep it
-            self._keep_unasked(key, response)
-            return True
+            return self._keep_unasked(key, response)
         del self.open[key]
         self.deliver(job, self.labeler._with_usage(response, job.messages, job.params),
                      self.jobs.price_factor)
@@ -366,9 +397,15 @@ class BatchRun:
         (another run collected it) nor while another live run holds the
         request (that run delivers it). An answer that reports no tokens
         counts as a call of 0 tokens.
+
+        Returns
+        -------
+        kept : bool
+            Whether this run stored and counted it.
         """
         if self.cache is None or not self.jobs.claim_stray(key):
-            return
+            self.n_unasked_skipped += 1
+            return False
         response["prompt_tokens"] = response["prompt_tokens"] or 0
         response["completion_tokens"] = response["completion_tokens"] or 0
         self.cache.put(key, response)  # and drops the claim
@@ -377,6 +414,7 @@ class BatchRun:
                                    self.jobs.price_factor)
             self.run.budget.count("cached_tokens", response.get("cached_tokens", 0))
         self.n_unasked += 1
+        return True
 
     def _not_run(self, batch, key):
         """The failure of a request a finished batch has no line for."""

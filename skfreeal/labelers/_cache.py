@@ -268,29 +268,54 @@ class ResponseCache:
         with self._transaction() as conn:
             conn.execute("UPDATE batches SET batch_id = ? WHERE token = ?", (batch_id, token))
 
-    def pending_batches(self, endpoint, model):
-        """The batches recorded for ``endpoint`` and ``model`` whose answers are not stored.
+    def pending_batches(self, endpoint=None, model=None):
+        """The batches recorded (for ``endpoint`` and ``model``) whose answers are not stored.
+
+        Parameters
+        ----------
+        endpoint, model : str, default=None
+            Only the batches of this endpoint's public URL and model id;
+            None: of any.
 
         Returns
         -------
         batches : list of dict
-            ``token``, ``input_file_id``, ``batch_id`` (None when the run
-            stopped before the provider acknowledged it), ``keys`` and
-            ``created`` (a Unix time), oldest first.
+            ``token``, ``endpoint``, ``model``, ``input_file_id``,
+            ``batch_id`` (None when the run stopped before the provider
+            acknowledged it), ``keys`` and ``created`` (a Unix time), oldest
+            first.
         """
+        where, args = [], []
+        for column, value in (("endpoint", endpoint), ("model", model)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
         rows = self._connect().execute(
-            "SELECT token, input_file_id, batch_id, keys, created FROM batches "
-            "WHERE endpoint = ? AND model = ? ORDER BY created",
-            (endpoint, model),
+            "SELECT token, endpoint, model, input_file_id, batch_id, keys, created FROM batches "
+            + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY created",
+            args,
         ).fetchall()
-        return [{"token": token, "input_file_id": file_id, "batch_id": batch_id,
-                 "keys": json.loads(keys), "created": created}
-                for token, file_id, batch_id, keys, created in rows]
+        return [{"token": token, "endpoint": url, "model": name, "input_file_id": file_id,
+                 "batch_id": batch_id, "keys": json.loads(keys), "created": created}
+                for token, url, name, file_id, batch_id, keys, created in rows]
 
     def drop_batch(self, token):
-        """Forget a recorded batch (its answers are stored, or it is known to be gone)."""
+        """Forget a recorded batch (its answers are stored, or it is known to be gone).
+
+        Parameters
+        ----------
+        token : str
+            The record's token, or the batch id the provider gave it.
+
+        Returns
+        -------
+        dropped : bool
+            Whether a record was forgotten.
+        """
         with self._transaction() as conn:
-            conn.execute("DELETE FROM batches WHERE token = ?", (token,))
+            cursor = conn.execute("DELETE FROM batches WHERE token = ? OR batch_id = ?",
+                                  (token, token))
+        return cursor.rowcount > 0
 
     def __len__(self):
         return self._connect().execute("SELECT COUNT(*) FROM responses").fetchone()[0]
