@@ -527,20 +527,21 @@ def test_a_recorded_batch_the_endpoint_does_not_know_stops_the_run_and_is_kept(b
     with pytest.raises(LLMCallError) as info:
         labeler.annotate(texts)
     message = str(info.value)
-    assert "Batch batch_gone (3 requests, recorded in" in message and "HTTP 404" in message
-    assert "Nothing was submitted again" in message and KEY not in message
+    assert "Batch batch_gone is unknown to" in message and "HTTP 404" in message
+    assert "Its 3 requests were not submitted again" in message and KEY not in message
     assert info.value.status_code == 404 and not info.value.transient
     assert srv.n_batches_created == 0 and not any(route == "chat" for route, _ in srv.events)
     assert [r["batch_id"] for r in cache.pending_batches(srv.url, srv.model)] == ["batch_gone"]
 
-    # The command the message gives lists the record, forgets it; then the run sends again.
-    command = message[message.index("skfreeal batches"):message.index(", then run again")]
+    # The command the message gives (the path, with a space, quoted) forgets the record;
+    # then the run sends its requests again.
     listed = run_cli("batches", "--cache", cache.path)
     assert listed.returncode == 0, listed.stderr
     assert "1 batch(es) recorded in" in listed.stdout
-    assert "batch_gone  3 requests  recorded" in listed.stdout and srv.url in listed.stdout
-    program, *args = shlex.split(command)  # the path quoted for a shell
-    assert program == "skfreeal"
+    assert "batch_gone  token token-2  3 requests  recorded" in listed.stdout
+    assert srv.url in listed.stdout
+    program, *args = shlex.split(message.split("`")[1])
+    assert program == "skfreeal" and args[:3] == ["batches", "--forget", "token-2"]
     forgot = run_cli(*args)
     assert forgot.returncode == 0, forgot.stderr
     assert "Forgot batch batch_gone (3 requests" in forgot.stdout
@@ -568,22 +569,59 @@ def test_a_recorded_batch_under_an_id_the_endpoint_does_not_know_is_found_by_its
 
 
 def test_the_batches_command_says_what_it_cannot_do(tmp_path):
+    import sqlite3
+
     from cli_helpers import run_cli
 
     cache = ResponseCache(tmp_path / "c.sqlite")
     cache.add_batch("tok", endpoint="http://127.0.0.1:9/v1", model="m", input_file_id="f",
                     keys=["k1", "k2"])
     listed = run_cli("batches", "--cache", cache.path)
-    assert "tok (id never heard)  2 requests  recorded" in listed.stdout
+    assert "(id never heard)  token tok  2 requests  recorded" in listed.stdout
     missing = run_cli("batches", "--cache", tmp_path / "none.sqlite")
-    assert missing.returncode == 2 and "--cache" in missing.stderr and "no such file" in (
-        missing.stderr)
+    assert missing.returncode == 2
+    assert f"--cache {tmp_path / 'none.sqlite'}: no such file" in missing.stderr
     unknown = run_cli("batches", "--cache", cache.path, "--forget", "batch_nope")
     assert unknown.returncode == 2
-    assert "--forget batch_nope: no batch with that id is recorded in" in unknown.stderr
+    assert "--forget batch_nope: no batch with that token or id is recorded in" in (
+        unknown.stderr)
     assert len(cache.pending_batches()) == 1
     empty = run_cli("batches", env={"SKFREEAL_CACHE_DIR": str(tmp_path / "fresh")})
     assert empty.returncode == 0 and "there is no response cache yet" in empty.stdout
+
+    # Batch ids are unique per endpoint only (a restarted local server counts again).
+    for token, model in (("old", "m"), ("live", "m2")):
+        cache.add_batch(token, endpoint="http://127.0.0.1:9/v1", model=model,
+                        input_file_id="f", keys=["k3"])
+        cache.set_batch_id(token, "batch_000001")
+    ambiguous = run_cli("batches", "--cache", cache.path, "--forget", "batch_000001")
+    assert ambiguous.returncode == 2 and "2 records have that batch id" in ambiguous.stderr
+    assert "give one of their tokens: old, live" in ambiguous.stderr
+    assert run_cli("batches", "--cache", cache.path, "--forget", "old").returncode == 0
+    assert [r["token"] for r in cache.pending_batches()] == ["tok", "live"]
+
+    # Not a response cache: said so, and the file is not touched.
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database\n" * 100)
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    before = other.read_bytes()
+    for path, why in ((text, "cannot be read as a response cache"),
+                      (other, "not a skfreeal response cache")):
+        proc = run_cli("batches", "--cache", path)
+        assert proc.returncode == 2 and f"--cache {path}: {why}" in proc.stderr, proc.stderr
+    assert other.read_bytes() == before and not Path(f"{other}-wal").exists()
+
+
+def test_the_forget_command_omits_the_default_cache(batch_servers, tmp_path, monkeypatch):
+    monkeypatch.setenv("SKFREEAL_CACHE_DIR", str(tmp_path / "home"))
+    texts = make_texts(2, prefix="default-cache")
+    srv = batch_servers()
+    labeler = make_labeler(srv, cache="auto")
+    _record_unknown_batch(srv, labeler._get_cache(), texts)
+    with pytest.raises(LLMCallError, match="`skfreeal batches --forget token-2` and run"):
+        labeler.annotate(texts)
 
 
 # -- cost and budget -------------------------------------------------------------------

@@ -8,6 +8,7 @@ records and forgets the ones known to be gone, which a run refuses to
 submit again on its own (it may run, and be billed, elsewhere).
 """
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from ._errors import CLIError
 
 __all__ = ["batches"]
 
+# Seconds --forget waits for a cache another process is writing.
+_LOCK_TIMEOUT = 5.0
+
 
 @click.command()
 @click.option(
@@ -25,37 +29,29 @@ __all__ = ["batches"]
     "folder ($SKFREEAL_CACHE_DIR or the user cache folder), the one 'skfreeal label' uses.",
 )
 @click.option(
-    "--forget", multiple=True, metavar="ID",
-    help="Forget the batch with this id (or, for a batch whose id was never heard, its "
-    "record's token), so that the next run submits its requests again. Repeatable.",
+    "--forget", multiple=True, metavar="TOKEN",
+    help="Forget the record with this token (or batch id, when only one record has it), so "
+    "that the next run submits its requests again. Repeatable.",
 )
 def batches(cache_path, forget):
     """List the batches recorded in the response cache whose answers are not stored yet.
 
-    Each line: the batch id, its requests, when it was recorded, the model and
-    the endpoint. No API call is made: the provider is asked about a batch
-    only by a run that needs its answers.
+    Each line: the batch id, the record's token, its requests, when it was
+    recorded, the model and the endpoint. No API call is made: the provider
+    is asked about a batch only by a run that needs its answers.
     """
-    from ..labelers import ResponseCache
     from ..labelers._batch import _duration
 
-    path = _cache_path(cache_path)
+    path, option = _cache_path(cache_path)
     if not path.is_file():
         if cache_path is not None:
-            raise CLIError(f"--cache {cache_path}: no such file")
+            raise CLIError(f"{option}: no such file")
         click.echo(f"No batch recorded: there is no response cache yet ({path}).")
         return
-    cache = ResponseCache(path)
-    for batch_id in forget:
-        records = [r for r in cache.pending_batches() if batch_id in (r["batch_id"], r["token"])]
-        if not records or not cache.drop_batch(batch_id):
-            raise CLIError(f"--forget {batch_id}: no batch with that id is recorded in {path}")
-        click.echo(f"Forgot batch {batch_id} ({len(records[0]['keys'])} requests to "
-                   f"{records[0]['model']} at {records[0]['endpoint']}): the next run submits "
-                   "them again, and answers it still brings are not collected.")
+    records = _read_records(path, option)
     if forget:
+        _forget(path, option, records, forget)
         return
-    records = cache.pending_batches()
     if not records:
         click.echo(f"No batch recorded in {path}.")
         return
@@ -63,17 +59,66 @@ def batches(cache_path, forget):
                "batch's requests again collects it):")
     now = time.time()
     for record in records:
-        name = record["batch_id"] or f"{record['token']} (id never heard)"
-        click.echo(f"  {name}  {len(record['keys'])} requests  recorded "
+        click.echo(f"  {record['batch_id'] or '(id never heard)'}  token {record['token']}  "
+                   f"{len(record['keys'])} requests  recorded "
                    f"{_duration(now - record['created'])} ago  {record['model']}  "
                    f"{record['endpoint']}")
 
 
 def _cache_path(cache_path):
-    """The response cache file: the option's, else the default the labelers use."""
+    """The response cache file and how to name it in a message."""
     if cache_path is not None:
-        return Path(cache_path).expanduser()
+        return Path(cache_path).expanduser(), f"--cache {cache_path}"
     from .._cache_dir import get_cache_dir
 
-    return get_cache_dir() / "responses.sqlite"
+    path = get_cache_dir() / "responses.sqlite"
+    return path, str(path)
 
+
+def _read_records(path, option):
+    """The batch records of a response cache, read without writing to the file."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                               timeout=_LOCK_TIMEOUT)
+        try:
+            tables = {row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "batches" not in tables:
+                raise CLIError(f"{option}: not a skfreeal response cache (no batches table)")
+            rows = conn.execute("SELECT token FROM batches").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise CLIError(f"{option}: cannot be read as a response cache ({exc})") from None
+    if not rows:
+        return []
+    from ..labelers import ResponseCache
+
+    return ResponseCache(path, timeout=_LOCK_TIMEOUT).pending_batches()
+
+
+def _forget(path, option, records, names):
+    """Drop the records named by token or (unambiguous) batch id."""
+    from ..labelers import ResponseCache
+
+    chosen = []
+    for name in names:
+        matches = [r for r in records if name in (r["token"], r["batch_id"])]
+        if not matches:
+            raise CLIError(f"--forget {name}: no batch with that token or id is recorded in "
+                           f"{path}")
+        if len(matches) > 1:
+            tokens = ", ".join(r["token"] for r in matches)
+            raise CLIError(f"--forget {name}: {len(matches)} records have that batch id "
+                           f"(other endpoints or models); give one of their tokens: {tokens}")
+        chosen.append(matches[0])
+    cache = ResponseCache(path, timeout=_LOCK_TIMEOUT)
+    for record in chosen:
+        try:
+            cache.drop_batch(record["token"])
+        except sqlite3.Error as exc:
+            raise CLIError(f"{option}: cannot be written ({exc})") from None
+        click.echo(f"Forgot batch {record['batch_id'] or record['token']} "
+                   f"({len(record['keys'])} requests to {record['model']} at "
+                   f"{record['endpoint']}): the next run submits them again, and answers it "
+                   "still brings are not collected.")

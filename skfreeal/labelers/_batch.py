@@ -213,9 +213,11 @@ class BatchRun:
                 raise
             found = None  # an endpoint that cannot list batches
         if found is None:
-            logger.info("A batch of %d requests to %s was being submitted when its run "
-                        "stopped, and the endpoint has no batch with its mark: its requests "
-                        "are submitted again.", len(batch.keys), self.labeler._describe())
+            logger.warning("A batch of %d requests to %s was being submitted when its run "
+                           "stopped, and the endpoint lists no batch with its mark: its "
+                           "requests are submitted again. (Had that run used another API key "
+                           "or project, a batch it created runs there too.)", len(batch.keys),
+                           self.labeler._describe())
             self.cache.drop_batch(batch.token)
             return False
         batch.id, batch.info = found.id, found
@@ -315,17 +317,23 @@ class BatchRun:
             batch.id = found.id
             self.cache.set_batch_id(batch.token, found.id)
             return found
-        path = self.cache.path
         raise LLMCallError(
-            f"Batch {batch.id} ({len(batch.keys)} requests, recorded in {path} "
-            f"{_duration(time.time() - batch.created)} ago) is unknown to "
-            f"{self.labeler._describe()} (HTTP 404). Nothing was submitted again: it may run, "
-            "and be billed, under another API key or project; run with that key. If the "
-            "server lost it (e.g. it restarted): skfreeal batches --cache "
-            f"{shlex.quote(str(path))} --forget "
-            f"{batch.id}, then run again.",
+            f"Batch {batch.id} is unknown to {self.labeler._describe()} (HTTP 404). If the "
+            f"server lost it (e.g. it restarted), forget it with {self._forget_command(batch)} "
+            "and run this again. Else it may run, and be billed, under another API key or "
+            f"project: use that key. Its {len(batch.keys)} requests were not submitted again (recorded "
+            f"{_duration(time.time() - batch.created)} ago in {self.cache.path}).",
             status_code=404,
         )
+
+    def _forget_command(self, batch):
+        """The ``skfreeal batches --forget`` command that drops ``batch``'s record."""
+        from .._cache_dir import get_cache_dir
+
+        where = ("" if self.labeler.cache == "auto"
+                 and self.cache.path == get_cache_dir() / "responses.sqlite"
+                 else f" --cache {shlex.quote(str(self.cache.path))}")
+        return f"`skfreeal batches --forget {batch.token}{where}`"
 
     # -- collecting -----------------------------------------------------------------
 

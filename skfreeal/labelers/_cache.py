@@ -305,7 +305,7 @@ class ResponseCache:
         Parameters
         ----------
         token : str
-            The record's token, or the batch id the provider gave it.
+            The record's token (batch ids are unique only per endpoint).
 
         Returns
         -------
@@ -313,8 +313,7 @@ class ResponseCache:
             Whether a record was forgotten.
         """
         with self._transaction() as conn:
-            cursor = conn.execute("DELETE FROM batches WHERE token = ? OR batch_id = ?",
-                                  (token, token))
+            cursor = conn.execute("DELETE FROM batches WHERE token = ?", (token,))
         return cursor.rowcount > 0
 
     def __len__(self):
