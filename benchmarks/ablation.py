@@ -60,6 +60,9 @@ ROWS = [
      {}, {}, None, True),
     ("judge", "4b: a frozen-probe judge in the loop, the student trained once on the final "
      "labels (not a default)", {}, {"judge": "probe"}, {}, False),
+    ("judge_fusion", "4b+4: the probe judge, and each re-annotated text's label from the "
+     "product of the LLM's and the judge's distributions", {},
+     {"judge": "probe", "label_fusion": "product"}, {}, False),
 ]
 
 

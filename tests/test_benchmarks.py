@@ -346,7 +346,7 @@ def test_ablation_marks_a_judge_rows_per_round_figures_as_the_judges():
     assert "     - 0.650, 0.680\n" in page
     assert "     - ``?``\n" in page and "     - ``1234567``\n" in page
     assert "     - judge: 0.650, 0.680\n" in page
-    assert [k for k, *_ in ablation.ROWS][-1] == "judge"
+    assert [k for k, *_ in ablation.ROWS][-2:] == ["judge", "judge_fusion"]
 
 
 def test_ablation_baseline_counts_cached_answers_as_requests():
@@ -379,3 +379,5 @@ def test_ablation_rows_build_on_kept_levers_and_the_student_row_is_todays_defaul
     assert ablation._cumulative("fusion")[1]["label_fusion"] == "product"
     assert ablation._cumulative("fill")[1]["label_fusion"] == "llm"
     assert ablation._cumulative("judge") == (labeler, {**freeal, "judge": "probe"}, student)
+    assert ablation._cumulative("judge_fusion") == (
+        labeler, {**freeal, "judge": "probe", "label_fusion": "product"}, student)
