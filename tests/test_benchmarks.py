@@ -335,8 +335,8 @@ def test_ablation_marks_a_judge_rows_per_round_figures_as_the_judges():
     def row(key, per_round):
         return {"row": key, "what": key, "test_accuracy": 0.7, "calls_per_text": 1.1,
                 "stop_reason": "max_rounds", "seconds": 10.0,
-                "rounds": [{"label_accuracy": 0.7, per_round: 0.65},
-                           {"label_accuracy": 0.72, per_round: 0.68}]}
+                "rounds": [{"label_accuracy": 0.7, per_round: 0.65, "n_annotated": 1000},
+                           {"label_accuracy": 0.72, per_round: 0.68, "n_annotated": 250}]}
 
     page = ablation.render([{"dataset": "tweets", "n_train": 1000, "n_test": 500,
                              "machine": {"git": {"commit": "abc"}},
@@ -347,6 +347,7 @@ def test_ablation_marks_a_judge_rows_per_round_figures_as_the_judges():
     assert "     - ``?``\n" in page and "     - ``1234567``\n" in page
     assert "     - judge: 0.650, 0.680\n" in page
     assert [k for k, *_ in ablation.ROWS][-2:] == ["judge", "judge_fusion"]
+    assert "     - 0.700, 0.720\n     - 1.10 (new calls only)\n     - 1.25\n" in page
 
 
 def test_ablation_baseline_counts_cached_answers_as_requests():
@@ -363,13 +364,13 @@ def test_ablation_baseline_counts_cached_answers_as_requests():
     assert row["calls_per_text"] == pytest.approx(1.204)
 
 
-def test_ablation_rows_build_on_kept_levers_and_the_student_row_is_todays_defaults():
+def test_ablation_rows_build_on_kept_levers_and_the_last_row_is_todays_defaults():
     from benchmarks import ablation
     from skfreeal import FreeALClassifier
     from skfreeal._freeal import DEFAULT_SLM_PARAMS
     from skfreeal.labelers import LocalLabeler
 
-    labeler, freeal, student = ablation._cumulative("student")
+    labeler, freeal, student = ablation._cumulative(ablation.ROWS[-1][0])
     defaults = LocalLabeler().get_params()
     assert all(defaults[k] == v for k, v in labeler.items())
     defaults = FreeALClassifier(["a", "b"], "t").get_params()
@@ -378,6 +379,9 @@ def test_ablation_rows_build_on_kept_levers_and_the_student_row_is_todays_defaul
     # A lever not kept is measured once, on the kept ones above it.
     assert ablation._cumulative("fusion")[1]["label_fusion"] == "product"
     assert ablation._cumulative("fill")[1]["label_fusion"] == "llm"
-    assert ablation._cumulative("judge") == (labeler, {**freeal, "judge": "probe"}, student)
+    before = ablation._cumulative("student")
+    assert before[1]["label_fusion"] == "llm" and "judge" not in before[1]
+    assert ablation._cumulative("judge") == (before[0], {**before[1], "judge": "probe"},
+                                              before[2])
     assert ablation._cumulative("judge_fusion") == (
-        labeler, {**freeal, "judge": "probe", "label_fusion": "product"}, student)
+        before[0], {**before[1], "judge": "probe", "label_fusion": "product"}, before[2])

@@ -59,8 +59,11 @@ def make_clf(server, encoder, cache, **params):
                             max_concurrency=2, timeout=30.0)
     slm = RobustTextClassifier(encoder, max_epochs=3, warmup_epochs=1, rampup_epochs=1,
                                batch_size=8, lr=3e-3, device="cpu", random_state=0)
+    # judge=None: the student judges and is kept whatever it learns from 40 texts, so that
+    # the model embeds with its student (a probe judge would stand in for a student that
+    # learned nothing).
     settings = dict(labeler=labeler, slm=slm, embedder=SentenceEmbedder(encoder, device="cpu"),
-                    n_rounds=1, n_demos=2, n_generated_demos=0, random_state=0)
+                    n_rounds=1, n_demos=2, n_generated_demos=0, random_state=0, judge=None)
     settings.update(params)
     return FreeALClassifier(LABELS, TASK, **settings)
 

@@ -102,19 +102,20 @@ def noisy_data():
     return texts, gold, wrong
 
 
-def test_loop_refines_labels_and_keeps_invariants(noisy_data):
+@pytest.mark.parametrize("judge", ["probe", None], ids=["default-judge", "student-judges"])
+def test_loop_refines_labels_and_keeps_invariants(noisy_data, judge):
     texts, gold, wrong = noisy_data
-    clf = make_clf(wrong, n_rounds=2).fit(texts)
+    clf = make_clf(wrong, n_rounds=2, judge=judge).fit(texts)
     first = clf.round_labels_[0]
     assert np.mean(first == gold) == pytest.approx(0.8)
     assert np.mean(clf.label_ids_ == gold) > 0.95  # the noisy texts were re-annotated and fixed
     # at most two annotations per text, counted by the labeler itself
     assert max(clf.labeler_.log_.values()) <= 2
     np.testing.assert_array_equal(clf.n_annotations_, [clf.labeler_.log_[t] for t in texts])
-    # only the texts the round-0 SLM found noisy were re-annotated
-    round0 = make_clf(wrong, n_rounds=1).fit(texts)
+    # only the texts round 0's judge (the probe, or the SLM) found noisy were re-annotated
+    round0 = make_clf(wrong, n_rounds=1, judge=judge).fit(texts)
     reannotated = clf.n_annotations_ == 2
-    np.testing.assert_array_equal(reannotated, ~round0.clean_mask_)
+    np.testing.assert_array_equal(reannotated, ~round0.round_clean_masks_[0])
     # history agrees with the labels
     h0, h1 = clf.history_
     assert h0["n_annotated"] == len(texts) and h1["n_annotated"] == reannotated.sum()
@@ -489,7 +490,7 @@ class CollapsesOnManyLabels(ClassifierMixin, BaseEstimator):
 def test_a_round_whose_student_collapses_keeps_the_previous_student(noisy_data, caplog):
     texts, gold, wrong = noisy_data  # 120 texts: round 0 labels 60, round 1 all 120
     clf = make_clf(wrong, slm=CollapsesOnManyLabels(above=80), n_rounds=3,
-                   label_fraction=0.5).fit(texts)
+                   label_fraction=0.5, judge=None).fit(texts)
     assert clf.stop_reason_ == "student_collapsed" and clf.n_rounds_ == 2
     assert clf.kept_round_ == 0 and not clf.slm_.constant_
     assert clf.history_[1]["llm_slm_agreement"] <= 0.6  # what the rule read
@@ -497,7 +498,7 @@ def test_a_round_whose_student_collapses_keeps_the_previous_student(noisy_data, 
     assert np.mean(clf.predict(texts) == np.asarray(["negative", "positive"])[gold]) > 0.8
     assert (clf.label_ids_ >= 0).sum() == len(texts)  # round 1's labels are kept
     assert [h["student_kept"] for h in clf.history_] == [True, False]
-    healthy = make_clf(wrong, n_rounds=2).fit(texts)
+    healthy = make_clf(wrong, n_rounds=2, judge=None).fit(texts)
     assert healthy.stop_reason_ == "max_rounds" and healthy.kept_round_ == 1
     assert [h["student_kept"] for h in healthy.history_] == [False, True]
 
@@ -547,8 +548,10 @@ def test_product_fusion_lets_a_sure_student_outvote_an_unsure_llm(noisy_data):
     labeler = Stubborn(wrong_first=tuple(wrong))
     # a student that cannot memorise the wrong labels (its own view is the point here)
     student = make_pipeline(TfidfVectorizer(), LogisticRegression(C=0.5))
-    llm_only = make_clf(labeler=labeler, slm=student, n_rounds=2).fit(texts)
-    fused = make_clf(labeler=labeler, slm=student, n_rounds=2, label_fusion="product").fit(texts)
+    llm_only = make_clf(labeler=labeler, slm=student, n_rounds=2, judge=None,
+                        label_fusion="llm").fit(texts)
+    fused = make_clf(labeler=labeler, slm=student, n_rounds=2, judge=None,
+                     label_fusion="product").fit(texts)
     assert np.mean(llm_only.label_ids_ == gold) == pytest.approx(0.8)
     assert np.mean(fused.label_ids_ == gold) > 0.9
     np.testing.assert_array_equal(fused.round_labels_[0], llm_only.round_labels_[0])
@@ -615,7 +618,7 @@ def test_a_probe_judge_splits_the_rounds_and_the_student_trains_once_on_the_fina
     np.testing.assert_array_equal(clf.label_ids_, clf.round_labels_[-1])
     # Without a judge, the student trains every round (FreeAL), and judge_ is None.
     fits.clear()
-    plain = make_clf(wrong, slm=CountingStudent(), n_rounds=2).fit(texts)
+    plain = make_clf(wrong, slm=CountingStudent(), n_rounds=2, judge=None).fit(texts)
     assert len(fits) == plain.n_rounds_ == 2 and plain.judge_ is None
 
 
