@@ -3,8 +3,9 @@
 Run ``python -m skfreeal.demo`` (or ``skfreeal demo``). No API key, no
 network: the packaged Qwen2.5-Coder-0.5B annotates, the packaged MiniLM
 learns. It first times the models on this machine and prints the expected
-run time, then the held-out accuracy of the zero-shot LLM, of the SLM after
-each round, and the time taken, with a progress bar for every long step.
+run time, then the held-out accuracy of the zero-shot LLM, of the round's
+judge after each round (the SLM's with ``judge=None``), of the final SLM, and
+the time taken, with a progress bar for every long step.
 Ctrl-C stops it; the LLM's answers are cached, so the same command resumes.
 """
 
@@ -79,14 +80,18 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
         f"({int(np.sum(ids < 0))} abstentions)  [{time.perf_counter() - start:.0f} s]")
 
     clf.fit(data.X_train, eval_set=(data.X_test, data.y_test))
+    judged_by = "SLM" if clf.judge_ is None else "judge"  # the probe judges the rounds
     for record in clf.history_:
         llm_acc = float(np.mean(
             clf.classes_[np.maximum(clf.round_labels_[record["round"]], 0)] == data.y_train
         ))
         out(f"round {record['round']}: LLM labels {record['n_annotated']} texts "
             f"(train-label accuracy {llm_acc:.3f}, {record['n_changed']} changed), "
-            f"clean {record['clean_fraction']:.2f}, SLM held-out accuracy "
+            f"clean {record['clean_fraction']:.2f}, {judged_by} held-out accuracy "
             f"{record['eval_accuracy']:.3f}  [{record['seconds']:.0f} s]")
+    last = clf.history_[-1]
+    if "student_seconds" in last:  # with a judge: the SLM trains once, on the final labels
+        out(f"SLM trained on the final labels  [{last['student_seconds']:.0f} s]")
     seconds = time.perf_counter() - start
     guess = "" if expected is None else f" (expected {expected / 60:.1f})"
     out(f"final SLM held-out accuracy: {clf.score(data.X_test, data.y_test):.3f}; "
@@ -129,12 +134,13 @@ def _expected_seconds(clf, labeler, data, out):
 
 
 def _student_seconds(clf, data):
-    """Expected seconds of all the student's rounds, from two epochs timed on a few tweets.
+    """Expected seconds of all the student's trainings, from two epochs timed on a few tweets.
 
-    One warm-up and one robust epoch are timed; each round trains
+    One warm-up and one robust epoch are timed; each training (one per
+    round with ``judge=None``, else one after the last round) runs
     ``max_epochs`` epochs (``warmup_epochs`` of them warm-up) on every
     training text and predicts the training and held-out texts (and embeds
-    the training texts) once.
+    the training texts) once. A probe judge's training is negligible.
     """
     from sklearn.base import clone
 
@@ -170,7 +176,8 @@ def _student_seconds(clf, data):
     per_text = (warm * warm_s + (epochs - warm) * robust_s) / len(texts)
     n_train, n_test = len(data.X_train), len(data.X_test)
     per_round = n_train * per_text + (2 * n_train + n_test) * infer
-    return clf.n_rounds * per_round + n_train * infer  # the retrieval embedding, once
+    trainings = clf.n_rounds if clf.judge is None else 1
+    return trainings * per_round + n_train * infer  # the retrieval embedding, once
 
 
 def _planned_epochs(params, n_train, max_length):

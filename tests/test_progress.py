@@ -240,6 +240,8 @@ def test_demo_prints_the_expected_time_before_the_first_llm_pass(tiny_encoder_pa
     assert lines[3].startswith("zero-shot LLM accuracy")
     assert result["expected_seconds"] > 0
     assert f"(expected {result['expected_seconds'] / 60:.1f})" in lines[-1]
+    assert "judge held-out accuracy" in lines[4]  # the probe judges the rounds by default
+    assert lines[-2].startswith("SLM trained on the final labels  [")
     err = capsys.readouterr().err
     assert "zero-shot LLM, held-out tweets: 100% 10/10 calls" in err  # the demo's own bars
     assert "round 0: annotating: 100% 24/24 calls" in err
