@@ -223,6 +223,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.report_only:
         setup_environment()
+        # The code this process runs: read once, as commits may land while it runs (and its
+        # own results make the tree dirty after the first row).
+        git = machine_info().get("git", {})
+        revision = git.get("commit", "?")[:7] + ("-dirty" if git.get("dirty") else "")
         for name in args.datasets:
             data = load_dataset(name, 1000, 500, 0)
             path = RESULTS_DIR / f"ablation-{name}.json"
@@ -233,9 +237,7 @@ def main(argv=None):
                 print(f"{name}: {key} ...", flush=True)
                 rows[key] = run_row(data, key)
                 rows[key]["what"] = next(w for k, w, *_ in ROWS if k == key)
-                git = machine_info().get("git", {})
-                rows[key]["revision"] = (git.get("commit", "?")[:7]
-                                         + ("-dirty" if git.get("dirty") else ""))
+                rows[key]["revision"] = revision
                 print(f"  test {rows[key]['test_accuracy']:.3f}, labels "
                       f"{rows[key]['label_accuracy']:.3f}", flush=True)
                 order = ["today"] + [k for k, *_ in ROWS]
