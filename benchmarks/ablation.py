@@ -49,7 +49,7 @@ OLD_STUDENT = OLD_PARAMS
 ROWS = [
     ("scores", "1+2: label distributions from label scores (answers can only be labels)",
      {"constrained": True, "calibration": None},
-     {"label_fusion": "llm", "fill_missing_demos": False}, OLD_STUDENT, True),
+     {"label_fusion": "llm", "fill_missing_demos": False, "judge": None}, OLD_STUDENT, True),
     ("calibration", "3: batch prior calibration",
      {"calibration": "batch"}, {}, {}, True),
     ("fusion", "4: student and LLM together (product of distributions; not kept)",

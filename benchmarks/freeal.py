@@ -329,10 +329,18 @@ def _add_costs(step, labels_step):
 
 
 def round_rows(clf, gold_train):
-    """FreeAL's history per round, with the LLM's label accuracy against ``gold_train`` (ids)."""
+    """FreeAL's history per round, with the LLM's label accuracy against ``gold_train`` (ids).
+
+    With a judge (``clf.judge_``) a round's ``eval_accuracy`` is the judge's, not a
+    student's: it is stored as ``judge_eval_accuracy``, so that no table or plot shows it
+    as the SLM's.
+    """
     rows = []
+    judged = getattr(clf, "judge_", None) is not None
     for record, labels in zip(clf.history_, clf.round_labels_):
         row = {k: v for k, v in record.items() if not isinstance(v, (list, dict))}
+        if judged and "eval_accuracy" in row:
+            row["judge_eval_accuracy"] = row.pop("eval_accuracy")
         row["llm_label_accuracy"] = float(np.mean(labels == gold_train))
         row["llm_label_coverage"] = float(np.mean(labels >= 0))
         rows.append(row)

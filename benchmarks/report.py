@@ -38,7 +38,8 @@ _ROUND_COLUMNS = (
     ("llm_label_accuracy", "LLM label acc. (train)", "{:.3f}"),
     ("clean_fraction", "Clean fraction", "{:.2f}"),
     ("llm_slm_agreement", "LLM/SLM agreement", "{:.2f}"),
-    ("eval_accuracy", "SLM test acc.", "{:.3f}"), ("calls", "LLM calls", "{}"),
+    ("eval_accuracy", "SLM test acc.", "{:.3f}"),
+    ("judge_eval_accuracy", "Judge test acc.", "{:.3f}"), ("calls", "LLM calls", "{}"),
     ("seconds", "Seconds", "{:.0f}"),
 )
 

@@ -42,7 +42,7 @@ def run_seed(data, seed, *, n_rounds, n_demos, random_state):
     rounds = [{"round": r["round"], "n_annotated": r["n_annotated"],
                "clean_fraction": r["clean_fraction"],
                "llm_label_accuracy": r["llm_label_accuracy"],
-               "slm_test_accuracy": r["eval_accuracy"]} for r in round_rows(clf, gold)]
+               "slm_test_accuracy": r.get("eval_accuracy")} for r in round_rows(clf, gold)]
     return {"slm_seed": seed, "test_accuracy": float(clf.score(data.X_test, data.y_test)),
             "rounds": rounds, "llm_calls": int(clf.usage_["calls"]),
             "seconds": round(time.perf_counter() - start, 1)}

@@ -354,7 +354,13 @@ def _check_model(model, name, needs):
 
 
 def _embedding_source(obj):
-    """The object and method that embed texts: ``embed``, a student's ``embed``, ``transform``."""
+    """The object and method that embed texts: ``embed``, a student's ``embed``, ``transform``.
+
+    A FreeALClassifier whose final student learned nothing predicts with a
+    pipeline of the embedder, a normaliser and its judge: its embeddings are
+    the pipeline's steps before the judge.
+    """
+    from sklearn.pipeline import Pipeline
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(obj)
@@ -363,6 +369,8 @@ def _embedding_source(obj):
     student = getattr(obj, "slm_", None)
     if callable(getattr(student, "embed", None)):
         return student, "embed"
+    if isinstance(student, Pipeline) and len(student) > 1:
+        return student[:-1], "transform"
     if callable(getattr(obj, "transform", None)):
         return obj, "transform"
     raise TypeError(

@@ -168,3 +168,19 @@ def test_estimate_takes_the_number_of_generated_demos(tmp_path):
     assert json.loads(none.stdout)["expected_llm_seconds"] is None  # a hosted model: not timed
     bad = run_cli(*args, "--n-generated-demos", "-1")
     assert bad.returncode == 2 and "--n-generated-demos" in bad.stderr
+
+
+@pytest.mark.parametrize("args, judge, fusion", [
+    ([], "probe", "product"),
+    (["--judge", "student", "--label-fusion", "llm"], None, "llm"),  # the paper's loop
+])
+def test_judge_and_label_fusion_options_reach_the_classifier(tmp_path, args, judge, fusion):
+    from skfreeal.cli._label import label
+    from skfreeal.cli._options import build_classifier, collect
+
+    table = write_csv(tmp_path / "in.csv", ["text"], [["a"], ["b"]])
+    ctx = label.make_context("label", [str(table), "--text-column", "text", "--labels",
+                                       LABELS, "--task", TASK, "--out",
+                                       str(tmp_path / "out.csv"), *args])
+    clf = build_classifier(collect(ctx.params))
+    assert clf.judge == judge and clf.label_fusion == fusion

@@ -191,9 +191,11 @@ def test_label_fraction_annotates_a_new_subset_each_round(strategy):
     assert (clf.label_ids_[~annotated] == -1).all()
 
 
-def test_noise_filter_splits_a_plain_students_losses(noisy_data):
+@pytest.mark.parametrize("judge", ["probe", None], ids=["the-probe", "a-plain-student"])
+def test_noise_filter_splits_a_plain_students_losses(noisy_data, judge):
     texts, _, wrong = noisy_data
-    clf = make_clf(wrong, n_rounds=1, noise_filter=SmallLossNoiseFilter(keep_ratio=0.5)).fit(texts)
+    clf = make_clf(wrong, n_rounds=1, noise_filter=SmallLossNoiseFilter(keep_ratio=0.5),
+                   judge=judge).fit(texts)
     assert clf.history_[0]["clean_fraction"] == pytest.approx(0.5, abs=0.01)
     assert clf.noise_filter.__dict__.get("cutoff_") is None  # the user's filter is never fitted
 
@@ -557,6 +559,34 @@ def test_product_fusion_lets_a_sure_student_outvote_an_unsure_llm(noisy_data):
     np.testing.assert_array_equal(fused.round_labels_[0], llm_only.round_labels_[0])
 
 
+class RecordingProbe(LogisticRegression):
+    """The probe judge, recording each view it gives (``VIEWS``, shared by its clones)."""
+
+    VIEWS = []
+
+    def predict_proba(self, X):
+        proba = super().predict_proba(X)
+        self.VIEWS.append(proba)
+        return proba
+
+
+def test_by_default_a_reasked_label_is_the_product_of_the_llms_and_the_judges_views(
+        noisy_data):
+    texts, gold, wrong = noisy_data
+    defaults = FreeALClassifier(["a", "b"], "t").get_params()
+    assert defaults["judge"] == "probe" and defaults["label_fusion"] == "product"
+    RecordingProbe.VIEWS.clear()
+    clf = make_clf(labeler=ProbaRuleLabeler(wrong_first=tuple(wrong)), n_rounds=2,
+                   judge=RecordingProbe(max_iter=1000)).fit(texts)
+    asked = clf.n_annotations_ == 2
+    assert asked.any()
+    llm = np.eye(2)[gold[asked]] * 0.8 + 0.1  # the second answers: right, with 0.9
+    expected = llm * np.clip(RecordingProbe.VIEWS[0][asked], 1e-6, None)
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(clf.label_proba_[asked], expected, rtol=1e-6)
+    np.testing.assert_array_equal(clf.label_ids_[asked], expected.argmax(axis=1))
+
+
 def test_labels_without_generated_demos_are_filled_from_the_llms_surest_texts():
     texts, _ = make_texts(80)
     clf = make_clf(labeler=ProbaRuleLabeler(one_sided=True), n_rounds=1, n_generated_demos=8)
@@ -646,6 +676,12 @@ def test_a_final_student_that_collapses_gives_way_to_the_judge(noisy_data, caplo
     np.testing.assert_array_equal(clf.clean_mask_, clf.round_clean_masks_[-1])
     again = pickle.loads(pickle.dumps(clf))
     np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts))
+    # skfreeal.dask.embed embeds with the vectors the judge predicts from.
+    from skfreeal.dask import _embedding_source
+
+    source, method = _embedding_source(clf)
+    assert method == "transform" and source.steps[-1][1].__class__.__name__ == "Normalizer"
+    np.testing.assert_allclose(np.linalg.norm(source.transform(texts[:5]), axis=1), 1.0)
 
 
 class CollapsesOnManyVectors(CollapsesOnManyLabels):

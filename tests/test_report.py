@@ -103,6 +103,25 @@ def test_report_is_self_contained_and_escaped():
     assert "tweets.csv" in page
 
 
+def test_a_judged_fit_names_the_judges_figures_and_the_final_models_split():
+    """With a judge (the default), a round's figures are the judge's, not the small model's."""
+    plain = report_data(fitted_like(), TEXTS, gold=GOLD)
+    assert plain["round_model"] == "small model" and plain["accuracy"]["round_model"] == (
+        "small model")
+    history = [dict(h) for h in fitted_like().history_]
+    history[-1].update(student_seconds=9.0, student_eval_accuracy=0.5)
+    judged = fitted_like(judge_=object(), history_=history)
+    data = report_data(judged, TEXTS, gold=GOLD)
+    assert data["round_model"] == "judge"
+    assert data["clean_fraction"] == pytest.approx(7 / 9)  # clean_mask_'s, on labelled texts
+    page = build_report(judged, TEXTS, gold=GOLD)
+    for label in ("LLM/judge agree", "judge accuracy (gold)", "SLM accuracy (gold, final)",
+                  "judge after round 1"):
+        assert label in page
+    assert "SLM accuracy (gold)<" not in page and "small model after round" not in page
+    assert "small model after round 1" in build_report(fitted_like(), TEXTS, gold=GOLD)
+
+
 def test_report_without_gold_has_no_accuracy_section(tmp_path):
     path = tmp_path / "r.html"
     write_report(path, fitted_like(), TEXTS)

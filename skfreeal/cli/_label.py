@@ -102,8 +102,8 @@ def label(**kwargs):
 @llm_options
 @click.option(
     "--noisy-fraction", type=click.FloatRange(0, 1), default=0.25, show_default=True,
-    help="Assumed fraction of texts the small model finds noisy each round (re-annotated "
-    "in the next); min and max calls bound the real value.",
+    help="Assumed fraction of texts judged noisy each round (re-annotated in the next); min "
+    "and max calls bound the real value.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the estimate as one JSON object.")
 @run_options
@@ -183,7 +183,7 @@ def _progress_logging(quiet):
 
 
 def _gold_eval_set(data, labels):
-    """The training texts with a known gold label, so fit records the SLM's accuracy per round.
+    """The training texts with a known gold label, so fit records accuracies per round.
 
     The eval set is never used for training; texts whose gold label is not one
     of ``labels`` are left out here (the report counts them as errors).

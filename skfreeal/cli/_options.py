@@ -184,7 +184,8 @@ llm_options = _compose(
         help="A transformers model folder for the small model (default: the packaged MiniLM).",
     ),
     click.option("--slm-epochs", type=click.IntRange(min=1), default=None,
-                 help="Training epochs of the small model per round (default: its own, 6)."),
+                 help="Training epochs of the small model each time it trains (default: its "
+                 "own, 6)."),
     click.option("--n-rounds", type=click.IntRange(min=1), default=2, show_default=True,
                  help="LLM annotation rounds."),
     click.option("--n-demos", type=click.IntRange(min=0), default=10, show_default=True,
@@ -199,6 +200,19 @@ llm_options = _compose(
         "--label-fraction", type=click.FloatRange(0, 1, min_open=True), default=1.0,
         show_default=True,
         help="Fraction of the texts the LLM annotates per round (FreeAL's large-data variant).",
+    ),
+    click.option(
+        "--judge", type=click.Choice(["probe", "student"]), default="probe", show_default=True,
+        help="What splits each round's labels into clean and noisy (the noisy are asked "
+        "again): a logistic regression on the sentence embeddings, the small model then "
+        "training once on the final labels; or the small model itself, trained every round "
+        "(the paper's loop, with --label-fusion llm).",
+    ),
+    click.option(
+        "--label-fusion", type=click.Choice(["product", "llm"]), default="product",
+        show_default=True,
+        help="A re-asked text's new label: the one most probable under the LLM's and the "
+        "judge's distributions together, or the LLM's answer alone (the paper's).",
     ),
     click.option("--seed", type=int, default=None, help="Random seed, for repeatable runs."),
 )
@@ -324,6 +338,8 @@ def build_classifier(opts, *, verbose=0):
         n_demos=opts.n_demos,
         n_generated_demos=opts.n_generated_demos,
         label_fraction=opts.label_fraction,
+        judge=None if opts.judge == "student" else opts.judge,
+        label_fusion=opts.label_fusion,
         random_state=opts.seed,
         verbose=verbose,
     )

@@ -55,7 +55,8 @@ def build_report(clf, texts, *, gold=None, slm_pred=None, meta=None, title="skfr
     images = {
         "distribution": _plots.distribution_png(data["distribution"]),
         "confusion": _plots.confusion_png(data["confusion"], row_names, data["classes"]),
-        "history": _plots.history_png(data["history"]) if data["history"] else None,
+        "history": (_plots.history_png(data["history"], data["round_model"])
+                    if data["history"] else None),
         "accuracy": _plots.accuracy_png(data["accuracy"]) if data["accuracy"] else None,
     }
     return render_html(data, dict(meta or {}), images, title=title)

@@ -72,8 +72,10 @@ def report_data(clf, texts, *, gold=None, slm_pred=None):
     -------
     data : dict
         Keys ``classes``, ``n_texts``, ``distribution``, ``history``,
-        ``confusion``, ``agreement``, ``demos``, ``usage``, ``accuracy``
-        (None without gold), ``notes``.
+        ``confusion``, ``agreement``, ``clean_fraction`` (the final small
+        model's), ``round_model`` (what judged the rounds, whose figures
+        ``history`` holds: ``"judge"`` or ``"small model"``), ``demos``,
+        ``usage``, ``accuracy`` (None without gold), ``notes``.
     """
     classes = [str(c) for c in clf.classes_]
     n_classes = len(classes)
@@ -81,6 +83,7 @@ def report_data(clf, texts, *, gold=None, slm_pred=None):
     if len(labels) != len(texts):
         raise ValueError(f"texts has {len(texts)} entries but the model was fitted on {len(labels)}.")
     notes = []
+    round_model = "judge" if getattr(clf, "judge_", None) is not None else "small model"
 
     rounds = round_labels(clf)
     before = _counts(rounds[0][1], n_classes)
@@ -113,13 +116,15 @@ def report_data(clf, texts, *, gold=None, slm_pred=None):
         accuracy = {
             "n_gold": int((codes != -1).sum()),
             "rounds": [(r, _accuracy(ids, codes)) for r, ids in rounds],
-            # the small model after each round, when fit was given an eval_set
+            # the round's judge (the small model with judge=None) after each round, when
+            # fit was given an eval_set
             "slm_rounds": [
                 (h.get("round", i), h["eval_accuracy"])
                 for i, h in enumerate(clf.history_) if "eval_accuracy" in h
             ],
             "final_llm": _accuracy(labels, codes),
             "final_slm": _accuracy(slm_ids, codes),
+            "round_model": round_model,
         }
 
     return {
@@ -129,6 +134,8 @@ def report_data(clf, texts, *, gold=None, slm_pred=None):
         "history": [dict(h) for h in clf.history_],
         "confusion": confusion.tolist(),
         "agreement": agreement,
+        "clean_fraction": float(np.mean(clean[labelled])) if labelled.any() else None,
+        "round_model": round_model,
         "demos": [(str(t), str(c)) for t, c in clf.demos_],
         "usage": dict(clf.usage_),
         "accuracy": accuracy,

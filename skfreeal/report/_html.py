@@ -31,6 +31,12 @@ _HISTORY_LABELS = {
     "llm_seconds": "LLM s", "slm_seconds": "SLM s", "eval_accuracy": "SLM accuracy (gold)",
     "student_kept": "student kept",
 }
+# With a judge, a round's figures are the judge's; the final student's get their own keys.
+_JUDGE_LABELS = {
+    **_HISTORY_LABELS, "llm_slm_agreement": "LLM/judge agree", "slm_seconds": "judge s",
+    "eval_accuracy": "judge accuracy (gold)", "student_kept": "judge kept",
+    "student_seconds": "SLM s (final)", "student_eval_accuracy": "SLM accuracy (gold, final)",
+}
 
 
 def _e(value):
@@ -83,19 +89,21 @@ def _confusion_table(data):
     return f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _history_section(history, png):
+def _history_section(history, png, round_model="small model"):
     if not history:
         return "<p>No round was recorded.</p>"
     keys = []
     for h in history:
         keys += [k for k in h if k not in keys]
-    header = [_HISTORY_LABELS.get(k, k.replace("_", " ")) for k in keys]
+    labels = _JUDGE_LABELS if round_model == "judge" else _HISTORY_LABELS
+    header = [labels.get(k, k.replace("_", " ")) for k in keys]
     return _table(header, [[h.get(k) for k in keys] for h in history]) + _img(png, "per-round history")
 
 
 def _accuracy_section(accuracy, png):
     rows = [[f"LLM labels after round {r}", a] for r, a in accuracy["rounds"]]
-    rows += [[f"small model after round {r}", a] for r, a in accuracy.get("slm_rounds", [])]
+    who = accuracy.get("round_model", "small model")
+    rows += [[f"{who} after round {r}", a] for r, a in accuracy.get("slm_rounds", [])]
     rows += [["final labels (LLM, refined)", accuracy["final_llm"]],
              ["final small model on the same texts", accuracy["final_slm"]]]
     intro = f"<p>On {accuracy['n_gold']:,} texts with a gold label (a text without a label counts as wrong).</p>"
@@ -125,7 +133,7 @@ def render_html(data, meta, images, *, title="skfreeal labelling report"):
     last = history[-1] if history else {}
     cards = [("texts", data["n_texts"]), ("rounds", len(history)),
              ("labelled", sum(dist["after"][:-1])), ("no label", dist["after"][-1]),
-             ("clean fraction", last.get("clean_fraction")),
+             ("clean fraction", data.get("clean_fraction", last.get("clean_fraction"))),
              ("LLM/SLM agreement", data["agreement"]),
              ("LLM calls", usage.get("calls")), ("cost", usage.get("cost"))]
     if acc is not None:
@@ -142,7 +150,8 @@ def render_html(data, meta, images, *, title="skfreeal labelling report"):
         "<h2>Label distribution, before and after refinement</h2>",
         '<div class="grid">', _table(["label", "round 0 (LLM)", "final", "final, clean"], dist_rows),
         _img(images.get("distribution"), "label distribution"), "</div>",
-        "<h2>Rounds</h2>", _history_section(history, images.get("history")),
+        "<h2>Rounds</h2>", _history_section(history, images.get("history"),
+                                            data.get("round_model", "small model")),
     ]
     if acc is not None:
         parts += ["<h2>Accuracy against gold labels</h2>", _accuracy_section(acc, images.get("accuracy"))]

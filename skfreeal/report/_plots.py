@@ -66,7 +66,7 @@ def confusion_png(confusion, row_names, col_names):
     return _png(fig)
 
 
-def history_png(history):
+def history_png(history, round_model="small model"):
     """Per round: annotated, changed and abstained counts; clean fraction and agreement."""
     plt = _pyplot()
     rounds = [h.get("round", i) for i, h in enumerate(history)]
@@ -79,10 +79,12 @@ def history_png(history):
         left.bar(x + (k - 1) * width, [h.get(key, 0) for h in history], width, label=name, color=color)
     left.set_title("LLM annotation", fontsize=10)
     for key, name, color in [("clean_fraction", "clean fraction", _CLEAN),
-                             ("llm_slm_agreement", "LLM/SLM agreement", _AFTER)]:
+                             ("llm_slm_agreement",
+                              "LLM/judge agreement" if round_model == "judge"
+                              else "LLM/SLM agreement", _AFTER)]:
         right.plot(x, [h.get(key, np.nan) for h in history], "o-", label=name, color=color)
     right.set_ylim(0, 1.05)
-    right.set_title("small model", fontsize=10)
+    right.set_title(round_model, fontsize=10)
     for ax in (left, right):
         ax.set_xticks(x, [str(r) for r in rounds])
         ax.set_xlabel("round")
@@ -100,9 +102,12 @@ def accuracy_png(accuracy):
     if accuracy.get("slm_rounds"):
         slm_rounds = [r for r, _ in accuracy["slm_rounds"]]
         rounds = sorted(set(rounds) | set(slm_rounds))
-        ax.plot(slm_rounds, [a for _, a in accuracy["slm_rounds"]], "s-", color=_CLEAN,
-                label="small model")
-    elif accuracy["final_slm"] is not None:
+        judged = accuracy.get("round_model") == "judge"
+        ax.plot(slm_rounds, [a for _, a in accuracy["slm_rounds"]], "s-",
+                color="#e08a2c" if judged else _CLEAN,
+                label=accuracy.get("round_model", "small model"))
+    if accuracy["final_slm"] is not None and (
+            not accuracy.get("slm_rounds") or accuracy.get("round_model") == "judge"):
         ax.axhline(accuracy["final_slm"], color=_CLEAN, ls="--", label="final small model")
     ax.set_xticks(rounds)
     ax.set_xlabel("round")
