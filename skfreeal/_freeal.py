@@ -84,7 +84,8 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
     model (SLM) trains robustly on the final labels. The judge is by default
     a logistic regression on the frozen sentence embeddings (``judge``);
     with ``judge=None`` the SLM itself judges and trains every round, and
-    with ``label_fusion="llm"`` too the loop is the paper's. ``predict`` uses the final SLM: no LLM call at inference.
+    with ``label_fusion="llm"`` too the loop is the paper's. ``predict``
+    uses the final SLM: no LLM call at inference.
 
     Parameters
     ----------
@@ -186,11 +187,12 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         ``noise_filter``. A classifier: trained the same way on those
         embeddings (it must have ``fit`` and ``predict_proba``; cloned).
         None: the student (``slm``), trained after every round (with
-        ``label_fusion="llm"``, FreeAL as published). With a judge, the student trains once, on the final
-        labels, after the last round. A fine-tuned student fits most of the
-        LLM's label errors by the end of its training (its agreement with
-        the 0.5B LLM's tweet labels: 0.95), so it flags few of them as
-        noisy, while a frozen-encoder probe cannot fit them (0.86).
+        ``label_fusion="llm"``, FreeAL as published). With a judge, the
+        student trains once, on the final labels, after the last round. A
+        fine-tuned student fits most of the LLM's label errors by the end of
+        its training (its agreement with the 0.5B LLM's tweet labels: 0.95),
+        so it flags few of them as noisy, while a frozen-encoder probe
+        cannot fit them (0.86).
         Why the default (with ``label_fusion="product"``), by the accuracy
         of the final training labels against the training split's gold
         labels (``python -m benchmarks.ablation``, 1,000 training texts,

@@ -321,8 +321,8 @@ class BatchRun:
             f"Batch {batch.id} is unknown to {self.labeler._describe()} (HTTP 404). If the "
             f"server lost it (e.g. it restarted), forget it with {self._forget_command(batch)} "
             "and run this again. Else it may run, and be billed, under another API key or "
-            f"project: use that key. Its {len(batch.keys)} requests were not submitted again (recorded "
-            f"{_duration(time.time() - batch.created)} ago in {self.cache.path}).",
+            f"project: use that key. Its {len(batch.keys)} requests were not submitted again "
+            f"(recorded {_duration(time.time() - batch.created)} ago in {self.cache.path}).",
             status_code=404,
         )
 
