@@ -369,8 +369,9 @@ def _embedding_source(obj):
     student = getattr(obj, "slm_", None)
     if callable(getattr(student, "embed", None)):
         return student, "embed"
-    if isinstance(student, Pipeline) and len(student) > 1:
-        return student[:-1], "transform"
+    judge = getattr(obj, "judge_", None)
+    if isinstance(student, Pipeline) and judge is not None and student.steps[-1][1] is judge:
+        return student[:-1], "transform"  # only that fallback: not any user's pipeline
     if callable(getattr(obj, "transform", None)):
         return obj, "transform"
     raise TypeError(
