@@ -204,15 +204,22 @@ class BatchRun:
         if batches:
             self._follow(batches)
 
-    def _recover(self, batch):
-        """Find a batch whose run stopped before it knew the id; False when there is none."""
+    def _find_by_mark(self, batch):
+        """The batch carrying ``batch``'s token, adopted (its id noted); None when none does."""
         try:
             found = self.api.find(batch.token, batch.created)
         except LLMCallError as exc:
             if exc.status_code not in (404, 405, 501):  # e.g. a rejected key: keep the record
                 raise
-            found = None  # an endpoint that cannot list batches
-        if found is None:
+            return None  # an endpoint that cannot list batches
+        if found is not None:
+            batch.id, batch.info = found.id, found
+            self.cache.set_batch_id(batch.token, found.id)
+        return found
+
+    def _recover(self, batch):
+        """Find a batch whose run stopped before it knew the id; False when there is none."""
+        if self._find_by_mark(batch) is None:
             logger.warning("A batch of %d requests to %s was being submitted when its run "
                            "stopped, and the endpoint lists no batch with its mark: its "
                            "requests are submitted again. (Had that run used another API key "
@@ -220,8 +227,6 @@ class BatchRun:
                            self.labeler._describe())
             self.cache.drop_batch(batch.token)
             return False
-        batch.id, batch.info = found.id, found
-        self.cache.set_batch_id(batch.token, found.id)
         return True
 
     # -- submitting -----------------------------------------------------------------
@@ -307,15 +312,8 @@ class BatchRun:
         under another API key or project, and submitting its requests again
         would pay for them twice.
         """
-        try:
-            found = self.api.find(batch.token, batch.created)
-        except LLMCallError as exc:
-            if exc.status_code not in (404, 405, 501):
-                raise
-            found = None  # an endpoint that cannot list batches
+        found = self._find_by_mark(batch)
         if found is not None:
-            batch.id = found.id
-            self.cache.set_batch_id(batch.token, found.id)
             return found
         raise LLMCallError(
             f"Batch {batch.id} is unknown to {self.labeler._describe()} (HTTP 404). If the "
