@@ -76,6 +76,8 @@ PRESETS = {
 METHODS = ("zero_shot_llm", "freeal_demos_llm", "slm_zero_shot_labels", "confident_learning",
            "freeal_slm", "knn_icl_gold", "slm_gold")
 STEPS_PER_DATASET = 8  # progress ticks of run_dataset (the zero-shot train labels count once)
+# rows a run may leave out to save time (the others feed gap_closed and the verdict)
+SKIPPABLE = ("slm_zero_shot_labels", "confident_learning", "freeal_demos_llm")
 
 
 def load_dataset(name, n_train, n_test, random_state=0, **options):
@@ -153,7 +155,7 @@ def _slm_predict(slm, texts, label_names):
 
 
 def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, random_state=0,
-                freeal_params=None, gold_cache=None, tick=None):
+                freeal_params=None, gold_cache=None, skip=(), tick=None):
     """Every method of the comparison on one data set with one LLM.
 
     Parameters
@@ -172,6 +174,8 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
     gold_cache : dict, default=None
         Holds the gold-label SLM's row per data set, so that a run over two
         LLMs trains it once.
+    skip : collection of str, default=()
+        Rows of ``SKIPPABLE`` not to run: they are absent from ``methods``.
     tick : callable, default=None
         Called with a step name after each step (progress bars).
 
@@ -182,6 +186,9 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
         ``train_label_accuracy``, ``gap_closed`` and FreeAL's diagnostics.
     """
     tick = tick or (lambda name: None)
+    unknown = sorted(set(skip) - set(SKIPPABLE))
+    if unknown:
+        raise ValueError(f"skip must hold rows of {list(SKIPPABLE)}, got {unknown}.")
     names = list(data.label_names)
     n_classes = len(names)
     gold_train = np.array([names.index(str(v)) for v in data.y_train], dtype=np.int64)
@@ -199,25 +206,28 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
     zs_train_acc = float(np.mean(zs_train == gold_train))
     tick("zero-shot LLM (train labels)")
 
-    with measure() as step:
-        model = fit_slm(plain, data.X_train, zs_train)
-        pred = _slm_predict(model, data.X_test, names)
-    methods["slm_zero_shot_labels"] = _row(
-        _add_costs(step, zs_step), data.y_test, pred, names, labels_from="zero-shot LLM"
-    )
+    if "slm_zero_shot_labels" not in skip:
+        with measure() as step:
+            model = fit_slm(plain, data.X_train, zs_train)
+            pred = _slm_predict(model, data.X_test, names)
+        methods["slm_zero_shot_labels"] = _row(
+            _add_costs(step, zs_step), data.y_test, pred, names, labels_from="zero-shot LLM"
+        )
     tick("SLM on zero-shot labels")
 
-    with measure() as step:
-        model, issues = confident_learning(plain, data.X_train, zs_train, n_classes, cv=cv,
-                                           random_state=random_state)
-        pred = _slm_predict(model, data.X_test, names)
-    known = zs_train >= 0
-    methods["confident_learning"] = _row(
-        _add_costs(step, zs_step), data.y_test, pred, names, labels_from="zero-shot LLM",
-        n_issues=int(issues.sum()), cv=cv,
-        issue_precision=_mean_or_none(zs_train[issues] != gold_train[issues]),
-        kept_label_accuracy=_mean_or_none(zs_train[known & ~issues] == gold_train[known & ~issues]),
-    )
+    if "confident_learning" not in skip:
+        with measure() as step:
+            model, issues = confident_learning(plain, data.X_train, zs_train, n_classes, cv=cv,
+                                               random_state=random_state)
+            pred = _slm_predict(model, data.X_test, names)
+        known = zs_train >= 0
+        methods["confident_learning"] = _row(
+            _add_costs(step, zs_step), data.y_test, pred, names, labels_from="zero-shot LLM",
+            n_issues=int(issues.sum()), cv=cv,
+            issue_precision=_mean_or_none(zs_train[issues] != gold_train[issues]),
+            kept_label_accuracy=_mean_or_none(zs_train[known & ~issues]
+                                              == gold_train[known & ~issues]),
+        )
     tick("confident learning")
 
     clf, pred, step, caught = fit_freeal(data, labeler=labeler, slm=slm, embedder=embedder,
@@ -231,11 +241,13 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
     test_emb, train_emb = embed(retrieval, data.X_test), embed(retrieval, data.X_train)
     pool_texts = [t for t, _ in clf.demos_]
     pool_ids = [names.index(str(c)) for _, c in clf.demos_]
-    with measure(llm) as step:
-        pool_emb = embed(retrieval, pool_texts)
-        demos = knn_demos(test_emb, pool_texts, pool_ids, pool_emb, n_demos)
-        pred = _names(llm_label_ids(llm, data.X_test, demos), names)
-    methods["freeal_demos_llm"] = _row(step, data.y_test, pred, names, pool_size=len(pool_texts))
+    if "freeal_demos_llm" not in skip:
+        with measure(llm) as step:
+            pool_emb = embed(retrieval, pool_texts)
+            demos = knn_demos(test_emb, pool_texts, pool_ids, pool_emb, n_demos)
+            pred = _names(llm_label_ids(llm, data.X_test, demos), names)
+        methods["freeal_demos_llm"] = _row(step, data.y_test, pred, names,
+                                           pool_size=len(pool_texts))
     tick("LLM + FreeAL demos")
 
     with measure(llm) as step:
@@ -371,7 +383,7 @@ def gap_closed(methods):
 
 def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=None,
               n_demos=None, cv=None, random_state=0, llm_threads=None, components=None,
-              results_dir=None, command=None, tick=None):
+              skip=(), results_dir=None, command=None, tick=None):
     """Run the comparison on several data sets and LLMs; write one JSON file per pair.
 
     Parameters
@@ -390,6 +402,8 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
         CPU threads of the packaged local LLM (None: every core).
     components : Components, default=None
         Replace the packaged labeler, SLM or embedder (tests use fast ones).
+    skip : collection of str, default=()
+        Rows of ``SKIPPABLE`` not to run (see ``run_dataset``); recorded in the JSON.
     results_dir : str or Path, default=None
     command : str, default=None
         The command line recorded in the JSON (default: this process's).
@@ -421,7 +435,7 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
             start, cpu_start = time.perf_counter(), time.process_time()
             result = run_dataset(data, labeler=labeler, slm=slm, embedder=embedder,
                                  random_state=random_state, freeal_params=freeal_params,
-                                 gold_cache=gold_cache, tick=tick, **settings)
+                                 gold_cache=gold_cache, skip=skip, tick=tick, **settings)
             result.update({
                 "suite": "freeal", "mode": mode, "llm": llm,
                 "dataset": {"name": data.name, "key": name, "n_train": len(data.X_train),
@@ -430,6 +444,7 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
                             "source": data.meta.get("source"), "seed": random_state,
                             "options": options},
                 "settings": {**settings, **freeal_params, "random_state": random_state,
+                             "skipped": sorted(skip),
                              "slm_params": components.slm_params,
                              "labeler": repr(labeler), "slm": repr(slm),
                              "embedder": repr(embedder)},
@@ -473,6 +488,8 @@ def build_parser(prog="python -m benchmarks.freeal"):
     parser.add_argument("--llm-threads", type=int, default=None,
                         help="local LLM threads (default: every core)")
     parser.add_argument("--cache-dir", help="LLM answer cache (default benchmarks/.cache)")
+    parser.add_argument("--skip", nargs="+", choices=SKIPPABLE, default=[],
+                        help="comparison rows to leave out (to save an expensive LLM's time)")
     return parser
 
 
@@ -483,7 +500,7 @@ def suite_kwargs(args):
         sizes = (args.n_train or 1000, args.n_test or 500)
     return dict(mode="quick" if args.quick else "full", datasets=args.datasets, llms=args.llms,
                 sizes=sizes, n_rounds=args.n_rounds, n_demos=args.n_demos, cv=args.cv,
-                random_state=args.seed, llm_threads=args.llm_threads)
+                random_state=args.seed, llm_threads=args.llm_threads, skip=args.skip)
 
 
 def main(argv=None):

@@ -142,7 +142,9 @@ def _describe(result):
         f"{s['n_rounds']} rounds, {s['n_demos']} demonstrations per text, confident learning "
         f"with {s['cv']}-fold cross-validation; loader options "
         f"{d.get('options') or 'the loader defaults'}; "
-        f"student settings {_settings(s)}.",
+        f"student settings {_settings(s)}."
+        + (f" Rows left out of this run: {', '.join(METHOD_LABELS[k] for k in s['skipped'])}."
+           if s.get("skipped") else ""),
         "",
         f"Command: ``{result['command']}`` (finished {result.get('finished_at', '?')}, "
         f"{result['total_seconds']:.0f} s wall, {_fmt(result.get('total_cpu_seconds'), '{:.0f}')} s "

@@ -94,6 +94,25 @@ def test_suite_writes_every_method_and_round(quick_result):
     assert result["cache"]["state"] == "cold"
 
 
+def test_suite_leaves_out_the_rows_asked_and_the_report_still_renders(tmp_path):
+    data = freeal.load_dataset("tweets", 60, 30)
+    skip = ["confident_learning", "freeal_demos_llm", "slm_zero_shot_labels"]
+    paths = freeal.run_suite(mode="quick", datasets=["tweets"], llms=["fake"], sizes=(60, 30),
+                             components=components(data), results_dir=tmp_path / "results",
+                             cv=2, skip=skip, command="pytest")
+    result = json.loads(paths[0].read_text())
+    assert set(result["methods"]) == set(freeal.METHODS) - set(skip)
+    assert result["settings"]["skipped"] == sorted(skip)
+    pytest.importorskip("matplotlib")
+    report.build(results_dir=tmp_path / "results", docs_dir=tmp_path)
+    page = (tmp_path / "benchmarks_results.rst").read_text()
+    assert "FreeAL SLM" in page and "Rows left out of this run: SLM + confident" in page
+    assert "* - SLM + confident learning" not in page
+    with pytest.raises(ValueError, match="skip must hold rows of .*'freeal_slm'"):
+        labeler, slm, embedder = components(data).resolved("fake")
+        freeal.run_dataset(data, labeler=labeler, slm=slm, embedder=embedder, skip=["freeal_slm"])
+
+
 def test_gap_closed():
     methods = {"zero_shot_llm": {"accuracy": 0.7}, "slm_gold": {"accuracy": 0.9},
                "freeal_slm": {"accuracy": 0.85}}
