@@ -70,6 +70,23 @@ class _Components:
         return "student" if self.judge_is_student else "judge"
 
 
+
+def _embed_reusing(embed, batch, texts, embeddings):
+    """Embeddings of ``batch``: the rows of ``embeddings`` for texts among ``texts``.
+
+    Only the texts of ``batch`` not in ``texts`` go through ``embed`` (an
+    ``eval_set`` of the training texts, as ``skfreeal label --gold-column``
+    passes, costs no second embedding pass).
+    """
+    row_of = {text: i for i, text in enumerate(texts)}
+    rows = np.array([row_of.get(text, -1) for text in batch])
+    new = np.flatnonzero(rows < 0)
+    out = np.empty((len(batch), embeddings.shape[1]), dtype=embeddings.dtype)
+    out[rows >= 0] = embeddings[rows[rows >= 0]]
+    if len(new):
+        out[new] = embed([batch[i] for i in new])
+    return out
+
 class FreeALClassifier(ClassifierMixin, BaseEstimator):
     """Label texts and train a classifier with no human annotation (FreeAL).
 
@@ -456,7 +473,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         if not parts.judge_is_student:
             judge_inputs = embeddings
             if eval_set is not None:
-                judge_eval = (embed(eval_set[0]), eval_set[1])
+                judge_eval = (_embed_reusing(embed, eval_set[0], texts, embeddings), eval_set[1])
         recorder, view, pool, stop = RoundRecorder(parts.labeler), None, None, "max_rounds"
         kept_round = None  # the round whose student is the final one
         prior = None  # the LLM's tilt, estimated on round 0's random sample

@@ -341,6 +341,45 @@ def test_eval_set_is_scored_each_round(noisy_data):
     assert all(0 <= h["eval_accuracy"] <= 1 for h in clf.history_)
 
 
+class CountingEmbedder(BaseEstimator):
+    """TF-IDF + SVD that counts, per text, how often ``transform`` embedded it."""
+
+    embedded = Counter()
+
+    def fit(self, X, y=None):
+        self.pipeline_ = tfidf_embedder().fit(X)
+        return self
+
+    def transform(self, X):
+        CountingEmbedder.embedded.update(X)
+        return self.pipeline_.transform(X)
+
+
+def test_a_probe_judge_scores_eval_set_texts_from_training_without_embedding_them_again(
+        noisy_data):
+    texts, _, wrong = noisy_data
+    CountingEmbedder.embedded.clear()
+    unseen = "an unseen review, great and lovely"
+    eval_texts = [*texts[:20], unseen]
+    clf = make_clf(wrong, embedder=CountingEmbedder(), n_rounds=1).fit(
+        texts, eval_set=(eval_texts, ["negative", "positive"] * 10 + ["positive"]))
+    assert clf.history_[0]["eval_accuracy"] is not None
+    assert CountingEmbedder.embedded[unseen] == 1
+    assert max(CountingEmbedder.embedded[t] for t in texts[:20]) == 1
+
+
+def test_embed_reusing_gives_the_rows_embed_would():
+    from skfreeal._freeal import _embed_reusing
+
+    def embed(batch):
+        return np.array([[len(t), t.count("a")] for t in batch], dtype=np.float32)
+
+    texts = ["abc", "aa", "b"]
+    batch = ["b", "new text a", "abc", "zz"]
+    np.testing.assert_array_equal(_embed_reusing(embed, batch, texts, embed(texts)),
+                                  embed(batch))
+
+
 def test_clone_params_pickle_and_joblib_round_trip(noisy_data, tmp_path):
     texts, _, wrong = noisy_data
     clf = make_clf(wrong)
