@@ -385,13 +385,15 @@ def test_ablation_baseline_counts_cached_answers_as_requests():
     assert row["calls_per_text"] == pytest.approx(1.204)
 
 
-def test_ablation_rows_build_on_kept_levers_and_the_last_row_is_todays_defaults():
+def test_ablation_rows_build_on_kept_levers_and_the_last_kept_row_is_todays_defaults():
     from benchmarks import ablation
     from skfreeal import FreeALClassifier
     from skfreeal._freeal import DEFAULT_SLM_PARAMS
     from skfreeal.labelers import LocalLabeler
 
-    labeler, freeal, student = ablation._cumulative(ablation.ROWS[-1][0])
+    last_kept = [key for key, *_, kept in ablation.ROWS if kept][-1]
+    assert last_kept == "judge_fusion"
+    labeler, freeal, student = ablation._cumulative(last_kept)
     defaults = LocalLabeler().get_params()
     assert all(defaults[k] == v for k, v in labeler.items())
     defaults = FreeALClassifier(["a", "b"], "t").get_params()
@@ -406,3 +408,5 @@ def test_ablation_rows_build_on_kept_levers_and_the_last_row_is_todays_defaults(
                                               before[2])
     assert ablation._cumulative("judge_fusion") == (
         before[0], {**before[1], "judge": "probe", "label_fusion": "product"}, before[2])
+    # The rounds row is today's defaults with more rounds.
+    assert ablation._cumulative("rounds") == (labeler, {**freeal, "n_rounds": 4}, student)
