@@ -367,7 +367,7 @@ def test_ablation_marks_a_judge_rows_per_round_figures_as_the_judges():
     assert "     - 0.650, 0.680\n" in page
     assert "     - ``?``\n" in page and "     - ``1234567``\n" in page
     assert "     - judge: 0.650, 0.680\n" in page
-    assert [k for k, *_ in ablation.ROWS][-2:] == ["judge", "judge_fusion"]
+    assert [k for k, *_ in ablation.ROWS][-3:] == ["judge", "judge_fusion", "rounds"]
     assert "     - 0.700, 0.720\n     - 1.10 (new calls only)\n     - 1.25\n" in page
 
 
