@@ -70,7 +70,6 @@ class _Components:
         return "student" if self.judge_is_student else "judge"
 
 
-
 def _embed_reusing(embed, batch, texts, embeddings):
     """Embeddings of ``batch``: the rows of ``embeddings`` for texts among ``texts``.
 
@@ -86,6 +85,7 @@ def _embed_reusing(embed, batch, texts, embeddings):
     if len(new):
         out[new] = embed([batch[i] for i in new])
     return out
+
 
 class FreeALClassifier(ClassifierMixin, BaseEstimator):
     """Label texts and train a classifier with no human annotation (FreeAL).
