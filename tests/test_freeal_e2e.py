@@ -97,9 +97,9 @@ def test_whole_loop_keeps_its_invariants(llm_server, tiny_encoder_path, tmp_path
     assert h0["n_annotated"] == len(texts) and h1["n_annotated"] == noisy0.sum()
     assert h0["clean_fraction"] == pytest.approx(1 - noisy0.mean())
     assert h1["n_changed"] == np.sum(clf.round_labels_[1] != clf.round_labels_[0])
-    assert h1["n_labelled"] == np.sum(clf.labels_ >= 0)
+    assert h1["n_labelled"] == np.sum(clf.label_ids_ >= 0)
     assert h0["calls"] + h1["calls"] == clf.usage_["calls"]
-    np.testing.assert_array_equal(clf.round_labels_[-1], clf.labels_)
+    np.testing.assert_array_equal(clf.round_labels_[-1], clf.label_ids_)
     changed = clf.round_labels_[1] != clf.round_labels_[0]
     assert changed.any() and np.all(clf.label_round_[changed] == 1)
     assert not changed[~noisy0].any()  # clean texts keep their first label
@@ -107,7 +107,7 @@ def test_whole_loop_keeps_its_invariants(llm_server, tiny_encoder_path, tmp_path
     # The wrong first answers that round 1 looked at again are now right.
     gold = gold_of(texts)
     fixed = noisy0 & (clf.round_labels_[0] >= 0)
-    assert np.all(clf.classes_[clf.labels_[fixed]] == gold[fixed])
+    assert np.all(clf.classes_[clf.label_ids_[fixed]] == gold[fixed])
 
     # predict uses the student alone: the server sees nothing more.
     before = len(llm_server.log)
@@ -119,7 +119,7 @@ def test_whole_loop_keeps_its_invariants(llm_server, tiny_encoder_path, tmp_path
     assert len(llm_server.log) == before
     assert again.usage_["calls"] == 0
     assert again.usage_["cache_hits"] == clf.usage_["calls"]
-    np.testing.assert_array_equal(again.labels_, clf.labels_)
+    np.testing.assert_array_equal(again.label_ids_, clf.label_ids_)
 
 
 def test_grid_search_reuses_cached_annotations(llm_server, tiny_encoder_path, tmp_path):
