@@ -28,6 +28,7 @@ import json
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -103,7 +104,10 @@ def run_row(data, key, *, n_rounds=2, n_demos=4, random_state=0):
         random_state=random_state, **freeal_params,
     )
     start = time.perf_counter()
-    clf.fit(data.X_train, eval_set=(data.X_test, data.y_test))
+    # Recorded in the row (and printed once by main), not shown as raw warnings.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(data.X_train, eval_set=(data.X_test, data.y_test))
     seconds = time.perf_counter() - start
     # With a judge, a round's eval accuracy is the judge's, not a student's.
     per_round = "judge_test_accuracy" if clf.judge_ is not None else "test_accuracy"
@@ -124,6 +128,7 @@ def run_row(data, key, *, n_rounds=2, n_demos=4, random_state=0):
         "requests_counted": "all",
         "llm_calls": clf.usage_["calls"], "cache_hits": clf.usage_["cache_hits"],
         "seconds": round(seconds, 1),
+        "warnings": sorted({str(w.message) for w in caught}),
     }
 
 
@@ -245,6 +250,8 @@ def main(argv=None):
                 rows[key]["revision"] = revision
                 print(f"  test {rows[key]['test_accuracy']:.3f}, labels "
                       f"{rows[key]['label_accuracy']:.3f}", flush=True)
+                for message in rows[key]["warnings"]:
+                    print(f"  note: {message}", flush=True)
                 order = ["today"] + [k for k, *_ in ROWS]
                 write_result({"suite": "ablation", "dataset": name,
                               "n_train": len(data.X_train), "n_test": len(data.X_test),

@@ -410,3 +410,43 @@ def test_ablation_rows_build_on_kept_levers_and_the_last_kept_row_is_todays_defa
         before[0], {**before[1], "judge": "probe", "label_fusion": "product"}, before[2])
     # The rounds row is today's defaults with more rounds.
     assert ablation._cumulative("rounds") == (labeler, {**freeal, "n_rounds": 4}, student)
+
+
+@pytest.mark.slow
+def test_ablation_row_records_the_fits_warnings_instead_of_printing_them(monkeypatch):
+    import warnings
+
+    import skfreeal.labelers
+    import skfreeal.slm
+    from benchmarks import ablation
+
+    data = freeal.load_dataset("tweets", 60, 30)
+    truth = dict(zip(data.X_train, data.y_train))
+    truth.update(zip(data.X_test, data.y_test))
+
+    class ShortOfDemos(OracleLabeler):
+        """The oracle, built as run_row builds the packaged LLM, and short of demos."""
+
+        def __init__(self, model=None, truth=None, labels=None, task=None, error_rate=0.3,
+                     constrained=False, calibration=None):
+            super().__init__(truth, labels, task, error_rate)
+            self.model = model
+            self.constrained = constrained
+            self.calibration = calibration
+
+        def generate_demos(self, n, examples, random_state=None):
+            warnings.warn("The LLM wrote fewer usable demonstrations than asked.", UserWarning)
+            return super().generate_demos(n, examples, random_state)
+
+    monkeypatch.setattr(skfreeal.labelers, "LocalLabeler",
+                        lambda model, **params: ShortOfDemos(model, truth=truth, **params))
+    monkeypatch.setattr(skfreeal.slm, "RobustTextClassifier", lambda **params: make_pipeline(
+        TfidfVectorizer(), LogisticRegression(C=10.0, max_iter=500)))
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        row = ablation.run_row(data, "fill")
+    assert row["warnings"] == ["The LLM wrote fewer usable demonstrations than asked."]
+    assert not [w for w in shown if "fewer usable" in str(w.message)]
+    assert row["labeler"] == {"constrained": True, "calibration": "batch"}
+    assert len(row["rounds"]) == 2 and 0 <= row["test_accuracy"] <= 1
+    assert row["llm_calls"] == sum(r["calls"] for r in row["rounds"])
