@@ -17,7 +17,8 @@ at ``BASELINE_REVISION`` (``freeal-full-<data set>-qwen2.5-coder-0.5b.json``
 there, copied into the result with its revision); every other row is run
 here. Per row: the student's test accuracy after each round and at the
 end, the LLM labels' accuracy on the training texts after each round,
-LLM calls per training text, stop reason and seconds. The test split is
+LLM calls per training text, stop reason, seconds and the fit's warnings
+(recorded, not printed raw). The test split is
 only measured, never used to choose anything. Results:
 ``benchmarks/results/ablation-<data set>.json``, rendered into
 ``docs/benchmarks_ablation.rst``.
