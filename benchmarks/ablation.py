@@ -236,7 +236,8 @@ def main(argv=None):
         setup_environment()
         # The code this process runs: read once, as commits may land while it runs (and its
         # own results make the tree dirty after the first row).
-        git = machine_info().get("git", {})
+        machine = machine_info()
+        git = machine.get("git", {})
         revision = git.get("commit", "?")[:7] + ("-dirty" if git.get("dirty") else "")
         for name in args.datasets:
             data = load_dataset(name, 1000, 500, 0)
@@ -257,7 +258,7 @@ def main(argv=None):
                 write_result({"suite": "ablation", "dataset": name,
                               "n_train": len(data.X_train), "n_test": len(data.X_test),
                               "rows": [rows[k] for k in order if k in rows],
-                              "machine": machine_info(),
+                              "machine": machine,
                               "command": " ".join(["python -m benchmarks.ablation", *argv])},
                              f"ablation-{name}")
     results = [json.loads(p.read_text()) for p in sorted(RESULTS_DIR.glob("ablation-*.json"))]
