@@ -1,8 +1,8 @@
 """Dry-run estimate of what ``FreeALClassifier.fit`` will cost, with no LLM call."""
 
-import math
-
 import numpy as np
+
+from ._fractions import ceil_share
 
 __all__ = ["estimate_fit_cost", "expected_annotations", "expected_llm_seconds"]
 
@@ -30,7 +30,7 @@ def expected_annotations(n_texts, *, n_rounds, label_fraction, max_annotations, 
     for round_ in range(n_rounds):
         todo = np.zeros_like(counts)
         if round_ == 0 or label_fraction < 1:
-            new = min(counts[0], math.ceil(label_fraction * n_texts))
+            new = min(counts[0], ceil_share(label_fraction, n_texts))
             todo[0] = new
         if round_ > 0:
             todo[1:max_annotations] += noisy_fraction * counts[1:max_annotations]

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn_compat.base import _fit_context
 
 from ._console import ensure_log_handler, quiet_transformers
+from ._fractions import ceil_share
 from ._progress import progress_bar, progress_stage, progress_timer
 from ._rounds import LabelState, RoundRecorder
 from ._steps import annotate_with_demos, generated_pool, refined_pool
@@ -163,7 +164,8 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         annotates zero-shot.
     demo_top_percent : float, default=0.2
         R: fraction of each class's clean texts, by smallest loss, among which
-        the medoids are chosen.
+        the medoids are chosen (only texts whose label the student agrees
+        with; a class with none judged clean falls back to all of those).
     demos_per_class : int, default=None
         Demonstrations per class in the refined pool. None:
         ``max(n_demos, 5)``.
@@ -180,9 +182,11 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         the LLM itself labels with those labels most confidently (it labels
         ``8 * n_classes`` texts zero-shot for that), so that no label enters
         round 0 without demonstrations; in later rounds, a label with no
-        clean text the student agrees with keeps the previous round's
+        text at all that the student agrees with keeps the previous round's
         demonstrations of it (else the LLM would see only the other labels'
-        demonstrations and drift towards them).
+        demonstrations and drift towards them). A label with such texts but
+        none judged clean takes its demonstrations from those texts,
+        whatever this parameter says (see ``demo_top_percent``).
     balanced_retrieval : bool, default="deprecated"
         Deprecated since 0.2, removed in 0.4: use
         ``retriever="balanced-knn"``.
@@ -225,7 +229,9 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         0.520, 0.526. The student also trains once instead of once per
         round (tweets, cold LLM cache: 794 s against 1,358 s).
     label_fusion : {"llm", "product"}, default="product"
-        How a re-annotated text's new label is chosen from round 1 on:
+        How a text's label is chosen from the LLM's answer from round 1 on
+        (the re-annotated noisy texts, and with ``label_fraction < 1`` the
+        texts queried for the first time):
         ``"llm"``, the LLM's answer (FreeAL as published, with
         ``judge=None``); ``"product"``, the label most
         probable under the product of the LLM's label distribution and the
@@ -281,8 +287,9 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
     n_annotations_ : ndarray of shape (n_samples,), dtype=int64
         LLM annotations made for each text.
     clean_mask_ : ndarray of shape (n_samples,), dtype=bool
-        Texts the final SLM judged clean (with a plain student, by
-        ``noise_filter`` on its losses).
+        Texts the final model judged clean (with a plain student, by
+        ``noise_filter`` on its losses; the judge's view, when the judge
+        replaced a student that collapsed).
     demos_ : list of (str, str)
         The last demonstration pool the LLM used, as (text, label name) pairs.
     history_ : list of dict
@@ -467,6 +474,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         texts = check_fit_texts(X, name="X")
         self.classes_ = self._label_names()
         state = LabelState(self._given_labels(y, len(texts)), len(self.classes_))
+        self._check_first_round_size(state)
         eval_set = check_eval_set(eval_set, self.classes_)
         rng = check_random_state(self.random_state)
         parts = self._components(rng)
@@ -817,6 +825,18 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             previous=pool if self.fill_missing_demos else None,
         )
 
+    def _check_first_round_size(self, state):
+        """Refuse, before any LLM call, a ``label_fraction`` that leaves round 0
+        fewer than two labelled texts: no student can learn from them."""
+        n = state.ids.size
+        first = min(ceil_share(self.label_fraction, n), int(state.never_annotated().sum()))
+        if first + int(state.fixed.sum()) < 2:
+            raise ValueError(
+                f"label_fraction={self.label_fraction!r} has the LLM label {first} of the {n} "
+                "texts in round 0, and the student needs at least two labelled texts; use a "
+                f"label_fraction of at least {2 / n:.3g} or more texts."
+            )
+
     def _to_annotate(self, round_, parts, state, view, rng):
         """Round 0: a first subset; later: the noisy texts, plus a new subset in P% mode."""
         todo = np.zeros(state.ids.size, dtype=bool)
@@ -830,7 +850,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
                 from .query import RandomQuery
 
                 strategy = parts.query_strategy if round_ > 0 else RandomQuery()
-                n_new = int(np.ceil(self.label_fraction * state.ids.size))
+                n_new = ceil_share(self.label_fraction, state.ids.size)
                 proba = view.proba if view is not None else None
                 todo[strategy.select(candidates, n_new, proba=proba, random_state=rng)] = True
         return todo

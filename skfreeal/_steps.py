@@ -81,20 +81,39 @@ def generated_pool(labeler, texts, given, *, n_generated, n_classes, embed, rng,
         target = max(1, n_generated // n_classes // 2)
         counts = np.bincount(np.asarray(pool_labels, dtype=np.int64), minlength=n_classes)
         if fill and (counts < target).any():
-            added = fill_short_labels(labeler, texts, counts, target, rng)
+            added = fill_short_labels(labeler, texts, counts, target, rng,
+                                      candidates=np.flatnonzero(given < 0))
             pool_texts += [texts[i] for i, _ in added]
             pool_labels += [c for _, c in added]
     embeddings = embed(pool_texts) if pool_texts else np.zeros((0, 1), np.float32)
     return DemoPool(pool_texts, np.asarray(pool_labels, dtype=np.int64), embeddings)
 
 
-def fill_short_labels(labeler, texts, counts, target, rng):
+def fill_short_labels(labeler, texts, counts, target, rng, candidates=None):
     """Demonstrations for the labels short of ``target``, from the training texts.
 
-    The LLM labels a random sample of ``8 * n_classes`` training texts
-    zero-shot; each short label takes the texts it labelled with that label
-    most confidently (calibrated, for a labeler that gives distributions).
-    A label no text got stays short, with a warning.
+    The LLM labels a random sample of ``8 * n_classes`` of the ``candidates``
+    (default: every training text) zero-shot; each short label takes the
+    texts it labelled with that label most confidently (calibrated, for a
+    labeler that gives distributions). A label no text got stays short,
+    with a warning.
+
+    Parameters
+    ----------
+    labeler : BaseLabeler
+        The LLM.
+    texts : list of str
+        The training texts.
+    counts : ndarray of shape (n_classes,)
+        Demonstrations each label has so far.
+    target : int
+        Demonstrations wanted per label.
+    rng : RandomState
+        Draws the sample.
+    candidates : ndarray of int, default=None
+        Indices of the texts the LLM may label: the round-0 pool leaves
+        out the texts whose labels the user gave, which are never sent
+        to the LLM for a label (and are in the pool already).
 
     Returns
     -------
@@ -102,7 +121,11 @@ def fill_short_labels(labeler, texts, counts, target, rng):
         ``(text index, label id)`` pairs.
     """
     n_classes = counts.size
-    sample = rng.choice(len(texts), min(len(texts), 8 * n_classes), replace=False)
+    candidates = np.arange(len(texts)) if candidates is None else np.asarray(candidates)
+    if candidates.size == 0:
+        return []
+    sample = candidates[rng.choice(candidates.size, min(candidates.size, 8 * n_classes),
+                                   replace=False)]
     batch = [texts[i] for i in sample]
     if isinstance(labeler, ProbabilisticLabeler):
         ids, confidence = most_probable(labeler.annotate_proba(batch))

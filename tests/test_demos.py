@@ -67,6 +67,14 @@ def test_knn_orders_most_similar_last_and_excludes_self():
     assert knn_demo_indices(query, pool, 3, exclude=np.array([0])).tolist() == [[3, 2, 1]]
 
 
+def test_knn_shows_the_whole_pool_when_no_query_excludes_an_item():
+    pool = np.eye(3, dtype=np.float32)
+    query = np.array([[1.0, 0.1, 0.0]], dtype=np.float32)
+    assert knn_demo_indices(query, pool, 3, exclude=np.array([-1])).tolist() == [[2, 1, 0]]
+    assert knn_demo_indices(query, pool, 3, exclude=np.array([0])).tolist() == [[2, 1]]
+    assert knn_demo_indices(query, pool[:1], 1, exclude=np.array([-1])).tolist() == [[0]]
+
+
 def test_knn_balanced_takes_every_class():
     rng = np.random.RandomState(0)
     pool = rng.randn(30, 5)

@@ -638,6 +638,34 @@ def test_labels_without_generated_demos_are_filled_from_the_llms_surest_texts():
     assert {label for _, label in unfilled.demos_} == {"negative"}
 
 
+def test_filling_short_labels_never_sends_a_given_label_to_the_llm():
+    """The ``use_labels`` promise holds in round 0's fill too: the texts the user
+    labelled are neither asked about nor added to the pool a second time."""
+    texts, gold = make_texts(80)
+    y = np.full(len(texts), -1, dtype=object)
+    y[:60] = "negative"  # the user's labels hold no positive: the fill must find some
+    clf = make_clf(labeler=ProbaRuleLabeler(one_sided=True), n_rounds=1, n_generated_demos=8,
+                   use_labels=True).fit(texts, y)
+    assert all(clf.labeler_.log_[t] == 0 for t in texts[:60])
+    filled = [t for t, label in clf.demos_ if label == "positive"]
+    assert filled and all(t in texts[60:] for t in filled)
+
+
+def test_a_label_fraction_too_small_for_two_texts_is_refused_before_any_llm_call():
+    texts, _ = make_texts(50)
+    clf = make_clf(label_fraction=0.01)
+    with pytest.raises(ValueError, match=r"label_fraction=0\.01 .* 1 of the 50 texts"):
+        clf.fit(texts)
+    assert not hasattr(clf, "labeler_") or not clf.labeler_.__dict__.get("log_")
+    assert make_clf(label_fraction=0.1, n_rounds=1).fit(texts).history_[0]["n_annotated"] == 5
+
+
+def test_label_fraction_counts_are_free_of_floating_point_noise():
+    texts, _ = make_texts(100)
+    clf = make_clf(label_fraction=0.07, n_rounds=1).fit(texts)  # 0.07 * 100 = 7.000000000000001
+    assert clf.history_[0]["n_annotated"] == 7
+
+
 def test_generated_demos_scale_down_for_small_inputs():
     """30 texts do not pay for 40 synthetic demonstrations (and their checks)."""
     small, _ = make_texts(30)

@@ -56,7 +56,10 @@ def knn_demo_indices(query_embeddings, pool_embeddings, k, *, pool_labels=None,
         raise ValueError(f"k must be non-negative, got {k!r}.")
     if balanced and pool_labels is None:
         raise ValueError("balanced=True needs pool_labels.")
-    k = min(k, n_pool - (1 if exclude is not None and n_pool > 0 else 0))
+    # A query whose own item is excluded has one candidate fewer; a pool no
+    # query excludes from can be shown whole.
+    excludes_any = exclude is not None and bool((np.asarray(exclude) >= 0).any())
+    k = min(k, n_pool - (1 if excludes_any and n_pool > 0 else 0))
     n_queries = query_embeddings.shape[0]
     out = np.zeros((n_queries, max(k, 0)), dtype=np.int64)
     if k <= 0:

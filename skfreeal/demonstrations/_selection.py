@@ -3,6 +3,8 @@
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._fractions import ceil_share
+
 __all__ = ["select_demo_pool", "k_medoids"]
 
 
@@ -115,7 +117,7 @@ def select_demo_pool(
         pool = np.flatnonzero(clean & (labels == cls))
         if pool.size == 0:  # no clean sample of this class: fall back to all of it
             pool = np.flatnonzero(candidates & (labels == cls))
-        n_keep = min(pool.size, max(per_class, int(np.ceil(top_percent * pool.size))))
+        n_keep = min(pool.size, max(per_class, ceil_share(top_percent, pool.size)))
         pool = pool[np.argsort(losses[pool], kind="stable")[:n_keep]]
         medoids = k_medoids(embeddings[pool], per_class, random_state=rng)
         chosen.append(pool[medoids])

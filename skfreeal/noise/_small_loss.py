@@ -5,6 +5,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
+from .._fractions import ceil_share
 from ._base import BaseNoiseFilter, check_losses
 from ._gmm import normalize_losses
 
@@ -38,7 +39,7 @@ def small_loss_clean_mask(losses, *, keep_ratio=0.7):
     [False, True, False, True]
     """
     loss = _combined(check_losses(losses))
-    n_keep = max(1, int(np.ceil(keep_ratio * loss.size)))
+    n_keep = max(1, ceil_share(keep_ratio, loss.size))
     order = np.argsort(loss, kind="stable")
     mask = np.zeros(loss.size, dtype=bool)
     mask[order[:n_keep]] = True
