@@ -54,6 +54,18 @@ def test_a_token_shared_by_labels_goes_to_the_chosen_one():
     np.testing.assert_allclose(proba, [0.0, 0.0, 0.8, 0.2])
 
 
+def test_an_alternative_that_spells_a_whole_label_goes_to_that_label():
+    """Labels "1".."10": the alternative "1" beside the chosen "10" is the label "1"."""
+    numbers = [str(i) for i in range(1, 11)]
+    logprobs = [["10", lp(0.5), [["10", lp(0.5)], ["1", lp(0.4)], ["9", lp(0.1)]]]]
+    proba = distribution_from_logprobs(logprobs, (0, 2), "10", numbers, 9)
+    np.testing.assert_allclose(proba[[0, 8, 9]], [0.4, 0.1, 0.5])
+    # The chosen token is the chosen label's, even when it spells a shorter label whole.
+    split = [["1", lp(0.6), [["1", lp(0.6)], ["9", lp(0.4)]]], ["0", lp(1.0), []]]
+    proba = distribution_from_logprobs(split, (0, 2), "10", numbers, 9)
+    np.testing.assert_allclose(proba[[0, 8, 9]], [0.0, 0.4, 0.6])
+
+
 def test_no_logprobs_is_one_hot_and_no_label_is_unknown():
     np.testing.assert_array_equal(
         distribution_from_logprobs(None, (0, 8), "positive", SENTIMENT, 1), [0.0, 1.0])

@@ -18,6 +18,7 @@ from skfreeal.labelers._prompts import (
 
 SENTIMENT = ["negative", "positive"]
 NOT_POS = ["positive", "not positive"]
+STARS = ["1", "2", "3", "4", "5"]
 TOPICS = ["Society & Culture", "Science & Mathematics", "Sports", "Business & Finance"]
 
 
@@ -67,6 +68,21 @@ TOPICS = ["Society & Culture", "Science & Mathematics", "Sports", "Business & Fi
         ("Science", TOPICS, -1),
         # full-width letters fold to ASCII
         ("ｐｏｓｉｔｉｖｅ", SENTIMENT, 1),
+        # a label answered with a rejection after it is rejected, and the
+        # "No." that ends that answer negates nothing after it
+        ("Positive: No\nNegative: Yes", SENTIMENT, 0),
+        ("Is it positive? No. Negative.", SENTIMENT, 0),
+        ("Positive: 0%, Negative: 100%", SENTIMENT, 0),
+        ("Positive? Not really. Negative.", SENTIMENT, 0),
+        ("Positive: false", SENTIMENT, -1),
+        ("Positive: 0.9, Negative: 0.1", SENTIMENT, 1),
+        ("Positive - no doubt", SENTIMENT, 1),
+        ("Positive? No doubt about it.", SENTIMENT, 1),
+        ("Positive: no negative words at all", SENTIMENT, 1),
+        # a decimal point ends no answer: "3.5" is not the label "3"
+        ("3.5", STARS, -1),
+        ("3.", STARS, 2),
+        ("Rating: 4", STARS, 3),
     ],
 )
 def test_parse_label_table(answer, labels, expected):

@@ -78,7 +78,9 @@ def distribution_from_logprobs(logprobs, span, answer, labels, label_id):
     At the token where the chosen label starts, each alternative token that
     begins a label's name (ignoring case, spacing and punctuation) gives
     that label its probability; a token that begins several labels' names
-    goes to the chosen label when it is one of them, else evenly to them.
+    goes to the label it spells whole, else to the chosen label when it is
+    one of them, else evenly to them (the chosen token itself always goes
+    to the chosen label).
     The probability the top alternatives leave uncovered is spread evenly
     over all labels, so that no label is impossible.
 
@@ -113,18 +115,26 @@ def distribution_from_logprobs(logprobs, span, answer, labels, label_id):
     keys = [label_key(label) for label in labels]
     mass = np.zeros(n)
     seen = set()
+
+    def normalised(token):  # the token's label characters, without the lead
+        piece = token[len(lead):] if token.startswith(lead) else token
+        return label_key(piece) if piece.strip() else ""
+
+    chosen_norm = normalised(chosen_token)
     for alt, lp in [(chosen_token, logprobs[index][1])] + [tuple(a) for a in top]:
-        piece = alt[len(lead):] if alt.startswith(lead) else alt
-        norm = label_key(piece) if piece.strip() else ""
+        norm = normalised(alt)
         if alt in seen or not norm:
             continue
         seen.add(alt)
         starts = [i for i, key in enumerate(keys) if key.startswith(norm)]
+        exact = [i for i, key in enumerate(keys) if key == norm]
         if not starts:
             continue
         share = np.zeros(n)
-        if label_id in starts:
-            share[label_id] = 1.0
+        if label_id in starts and (not exact or norm == chosen_norm):
+            share[label_id] = 1.0  # the chosen token, or one that begins the chosen label only
+        elif exact:  # an alternative that is a whole label: "1" beside the chosen "10"
+            share[exact] = 1.0
         else:
             share[starts] = 1.0 / len(starts)
         mass += math.exp(lp) * share

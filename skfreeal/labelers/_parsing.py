@@ -23,18 +23,31 @@ __all__ = [
 
 ABSTAIN = -1
 
-# A label mention preceded (within a few words) by one of these is negated:
-# "not positive" must never be read as "positive".
+# A label mention preceded (within a few words of the same sentence) by one of
+# these is negated: "not positive" must never be read as "positive", while the
+# "No." that answers a question before it does not negate it.
 _NEGATIONS = re.compile(
     r"\b(?:not|no|never|neither|nor|without|non|isn't|isnt|wasn't|aren't|doesn't|don't|"
-    r"cannot|can't|hardly|rather than|instead of)\W+(?:\w+\W+){0,2}$",
+    r"cannot|can't|hardly|rather than|instead of)[^\w.!?\n]+(?:\w+[^\w.!?\n]+){0,2}$",
+    re.IGNORECASE,
+)
+# A label mention answered with a rejection is rejected too: "Positive: No",
+# "Is it positive? No.", "Positive: 0%", "positive? Not really." (the field
+# separator and a rejection that stands alone as the field's value are both
+# needed: "Positive - no doubt" and "Positive? No doubt." stay positive).
+_REJECTED_AFTER = re.compile(
+    r"^[\s*_\"'`]*[:?=][\s*_\"'`]*(?:no|nope|not really|not at all|false|"
+    r"0(?:\.0+)?(?!\.?\d)\s*%?)[\s*_\"'`]*(?:[.,;!\n]|$)",
     re.IGNORECASE,
 )
 # What may precede a label for it to count as the answer's first word:
 # quotes, markdown, and a short "Label:" / "The answer is:" lead-in.
 _LEAD_IN = re.compile(r"^[\W_]*(?:(?:\w+[ \t]+){0,3}\w+[ \t]*:[\W_]*)?$")
 # What may follow that first label: the end, or a sentence/field break.
-_TERMINATOR = re.compile(r"^(?:[\s\"'`*_)\]}]*$|[\s\"'`*_)\]}]*[.!;:,\n(\[]|\s+[-–—]\s)")
+# A full stop followed by a digit is a decimal point: "3.5" does not answer "3".
+_TERMINATOR = re.compile(
+    r"^(?:[\s\"'`*_)\]}]*$|[\s\"'`*_)\]}]*(?:\.(?!\d)|[!;:,\n(\[])|\s+[-–—]\s)"
+)
 # What may stand between two labels listed as alternatives: "a, b", "a / b", "a or b".
 # Within one sentence: "Negative.\n\nPositive aspects are few." lists nothing.
 _SEPARATORS = r"[ \t,;/|&\"'`*_()\[\]-]*"
@@ -103,7 +116,8 @@ def parse_label(answer, labels):
     -------
     label_id : int
         Index into ``labels``, or ``-1`` (abstain) when the answer names no
-        label, several labels, or negates the one it names.
+        label, several labels, or negates the one it names (before it,
+        "not positive", or after it, "Positive: No").
     span : tuple of (int, int) or None
         Where the chosen label is written in ``answer``.
 
@@ -127,7 +141,8 @@ def parse_label(answer, labels):
     mentions = sorted(_mentions(text, labels))
     if not mentions:
         return ABSTAIN, None
-    kept = [m for m in mentions if not _NEGATIONS.search(text[: m[0]])]
+    kept = [m for m in mentions
+            if not _NEGATIONS.search(text[: m[0]]) and not _REJECTED_AFTER.match(text[m[1]:])]
     first = mentions[0]
     if first in kept and _LEAD_IN.match(text[: first[0]]) and _TERMINATOR.match(text[first[1]:]):
         if _another_answer(text, first, kept):  # "negative\npositive", "negative, positive"
