@@ -83,3 +83,17 @@ def test_mixin_deepcopy_keeps_shared_objects_shared():
     client = TokenClient(endpoint=shared, token=KEY)
     pair = copy.deepcopy([client, shared])
     assert pair[0].endpoint is pair[1] and pair[0].endpoint is not shared
+
+
+def test_a_key_of_the_wrong_type_is_refused_without_showing_it():
+    from skfreeal.labelers import OpenAILabeler
+
+    labeler = OpenAILabeler("m", api_key=KEY.encode(), labels=["a", "b"], task="t")
+    assert KEY not in repr(labeler) and "<bytes value, not shown>" in repr(labeler)
+    assert KEY.encode() not in pickle.dumps(labeler)
+    with pytest.raises(ValueError, match="api_key") as raised:
+        labeler._validate_params()
+    assert KEY not in str(raised.value) and "not shown" in str(raised.value)
+    with pytest.raises(ValueError, match="api_key") as raised:
+        clone(labeler)._validate_params()
+    assert KEY not in str(raised.value)

@@ -93,6 +93,34 @@ def _dropped():
     return None
 
 
+class _Withheld:
+    """A secret parameter given as something other than a ``str``: never shown.
+
+    ``get_params`` hands it out in place of the value (``b"sk-..."`` by
+    mistake, say), so ``repr`` and the parameter-validation error show
+    ``<bytes value, not shown>``; it pickles to None.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value):
+        self._value = value
+
+    def __repr__(self):
+        return f"<{type(self._value).__name__} value, not shown>"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        return (_dropped, ())
+
+    def __copy__(self):  # a clone keeps it, so the clone is refused too
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
 def reveal(value):
     """The plain value of a :class:`Secret`; anything else is returned as is."""
     return value.reveal() if isinstance(value, Secret) else value
@@ -134,7 +162,8 @@ class SecretParamsMixin:
     """Keeps the parameters named in ``_secret_params`` out of every copy that leaves memory.
 
     Put it before the estimator's base class. ``get_params`` returns each
-    secret parameter as a :class:`Secret` (a plain ``str`` is wrapped), so
+    secret parameter as a :class:`Secret` (a plain ``str`` is wrapped; a
+    value of another type, which validation refuses, is withheld too), so
     :func:`~sklearn.base.clone` passes a working key to the new instance
     and ``repr`` shows ``***``; pickles (and joblib dumps) store None in its
     place; ``copy.copy`` and ``copy.deepcopy`` keep it.
@@ -157,8 +186,11 @@ class SecretParamsMixin:
         """
         params = super().get_params(deep=deep)
         for name in self._secret_params:
-            if isinstance(params.get(name), str):
-                params[name] = self._conceal(name, params[name])
+            value = params.get(name)
+            if isinstance(value, str):
+                params[name] = self._conceal(name, value)
+            elif value is not None and not isinstance(value, (Secret, _Withheld)):
+                params[name] = _Withheld(value)  # invalid, and still never shown
         return params
 
     def _conceal(self, name, value):
