@@ -1,10 +1,14 @@
 """The SQLite response cache: keys, threads, processes, pickling."""
 
+import os
 import pickle
 import subprocess
 import sys
 import textwrap
 import threading
+import time
+
+import pytest
 
 from skfreeal.labelers import ResponseCache, cache_key
 
@@ -89,3 +93,36 @@ def test_cache_pickles_without_connection(tmp_path):
     cache.put("k", 1)
     restored = pickle.loads(pickle.dumps(cache))
     assert restored.get_many(["k"]) == {"k": 1}
+
+
+def _plant_claim(path, key, *, pid, host):
+    import sqlite3
+
+    ResponseCache(path).get_many(["warm-up"])  # creates the tables
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO claims (key, owner, pid, host, expires) VALUES (?, ?, ?, ?, ?)",
+                     (key, "a dead run", pid, host, time.time() + 3600))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="process start times: Linux")
+def test_a_claim_of_a_dead_run_whose_pid_was_reused_lapses_at_once(tmp_path):
+    """A container restarted on the same machine often gets the dead run's pid
+    (1) back: the claim's process start time tells them apart."""
+    import socket
+    from pathlib import Path
+
+    path = tmp_path / "c.sqlite"
+    host = socket.gethostname()
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    stat = Path("/proc/self/stat").read_text()
+    start = stat[stat.rfind(")") + 2:].split()[19]  # field 22 of proc(5): start time
+    here = f"{host}#{boot}#{start}"
+    _plant_claim(path, "alive", pid=os.getpid(), host=here)
+    _plant_claim(path, "reused", pid=os.getpid(), host=f"{host}#{boot}#{int(start) - 1}")
+    _plant_claim(path, "rebooted", pid=os.getpid(), host=f"{host}#another-boot#{start}")
+    _plant_claim(path, "old-format", pid=os.getpid(), host=host)
+    cache = ResponseCache(path)
+    assert cache.claim("alive", "this run", lease=60.0)[0] == "busy"
+    assert cache.claim("old-format", "this run", lease=60.0)[0] == "busy"
+    assert cache.claim("reused", "this run", lease=60.0)[0] == "claimed"
+    assert cache.claim("rebooted", "this run", lease=60.0)[0] == "claimed"

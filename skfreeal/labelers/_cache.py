@@ -10,8 +10,10 @@ Runs that share the file (processes, grid-search workers) also share the
 work: a run *claims* a request before sending it (:meth:`ResponseCache.claim`),
 and another run that needs the same answer waits for it instead of paying
 for it again. A claim names its process; it lapses when that process is
-gone (same machine) or when its lease runs out, so a run killed with
-``kill -9`` never blocks the next one for long.
+gone (same machine: its pid, with the process's start time and the
+machine's boot, so a restarted container that reuses the pid is no owner)
+or when its lease runs out, so a run killed with ``kill -9`` never blocks
+the next one for long.
 
 A Batch API job in flight is recorded here too (:meth:`ResponseCache.add_batch`,
 the ``batches`` table): the requests it holds (their keys), its input file
@@ -63,17 +65,54 @@ CREATE TABLE IF NOT EXISTS batches (
 _HOST = socket.gethostname()
 
 
-def _process_alive(pid, host):
-    """False only when the claim's process is known to be gone (same machine)."""
+def _read(path):
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return ""
+
+
+def _process_start(pid):
+    """When process ``pid`` started (clock ticks since boot, Linux), or "" when unknown."""
+    stat = _read(f"/proc/{pid}/stat")
+    fields = stat[stat.rfind(")") + 2:].split() if stat else []
+    return fields[19] if len(fields) > 19 else ""  # field 22 of proc(5)
+
+
+# A claim names its machine, the machine's boot and its process's start, not
+# only its pid: a container restarted on the same machine reuses pids (often
+# 1), and a dead run's claims must not pass for the new run's.
+_BOOT = _read("/proc/sys/kernel/random/boot_id")
+_CLAIMANTS = {}  # pid -> claimant: computed in the process itself (a fork has its own)
+
+
+def _claimant():
+    """What this process writes in a claim's ``host`` column: ``host#boot#start``."""
+    pid = os.getpid()
+    if pid not in _CLAIMANTS:
+        _CLAIMANTS[pid] = f"{_HOST}#{_BOOT}#{_process_start(pid)}"
+    return _CLAIMANTS[pid]
+
+
+def _process_alive(pid, claimant):
+    """False only when the claim's process is known to be gone (same machine).
+
+    ``claimant`` is the claim's ``host`` column: ``host#boot#start`` (older
+    versions wrote the host alone, and their claims are judged by pid).
+    """
+    host, _, rest = claimant.partition("#")
     if host != _HOST:
         return True  # cannot tell: the lease decides
+    boot, _, start = rest.partition("#")
+    if boot and _BOOT and boot != _BOOT:
+        return False  # the machine restarted since
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:  # exists, owned by another user
-        return True
-    return True
+        pass
+    return not (start and _process_start(pid) not in ("", start))  # else: a reused pid
 
 
 def cache_key(model_id, messages, params):
@@ -218,7 +257,7 @@ class ResponseCache:
             conn.execute(
                 "INSERT OR REPLACE INTO claims (key, owner, pid, host, expires) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (key, owner, os.getpid(), _HOST, now + lease),
+                (key, owner, os.getpid(), _claimant(), now + lease),
             )
         return "claimed", None
 
