@@ -94,7 +94,7 @@ def _dropped():
 
 
 class _Withheld:
-    """A secret parameter given as something other than a ``str``: never shown.
+    """A secret parameter given as ``bytes`` rather than ``str``: never shown.
 
     ``get_params`` hands it out in place of the value (``b"sk-..."`` by
     mistake, say), so ``repr`` and the parameter-validation error show
@@ -163,7 +163,7 @@ class SecretParamsMixin:
 
     Put it before the estimator's base class. ``get_params`` returns each
     secret parameter as a :class:`Secret` (a plain ``str`` is wrapped; a
-    value of another type, which validation refuses, is withheld too), so
+    ``bytes`` one, which validation refuses, is withheld too), so
     :func:`~sklearn.base.clone` passes a working key to the new instance
     and ``repr`` shows ``***``; pickles (and joblib dumps) store None in its
     place; ``copy.copy`` and ``copy.deepcopy`` keep it.
@@ -189,8 +189,8 @@ class SecretParamsMixin:
             value = params.get(name)
             if isinstance(value, str):
                 params[name] = self._conceal(name, value)
-            elif value is not None and not isinstance(value, (Secret, _Withheld)):
-                params[name] = _Withheld(value)  # invalid, and still never shown
+            elif isinstance(value, (bytes, bytearray, memoryview)):
+                params[name] = _Withheld(value)  # a key by mistake: invalid, never shown
         return params
 
     def _conceal(self, name, value):
