@@ -88,3 +88,11 @@ def test_unknown_and_invalid_parameters_are_refused():
 def test_inherits_params_needs_a_var_keyword_to_forward():
     with pytest.raises(TypeError, match=r"must end with \*\*kwargs.*BaseLabeler.__init__"):
         inherits_params(BaseLabeler)(lambda self, model=None: None)
+
+
+def test_the_answer_room_counts_a_cjk_label_by_its_bytes():
+    """One character of Chinese is about one token, not a third of one: an answer
+    cut short would be an abstention, and cached as one."""
+    labeler = OpenAILabeler("m")
+    assert labeler._answer_max_tokens(["negative", "positive"]) == 8 + 8 // 3
+    assert labeler._answer_max_tokens(["科学与技术新闻报道", "体育"]) == 8 + 9

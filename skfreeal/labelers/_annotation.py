@@ -134,5 +134,11 @@ def read_distributions(responses, labels):
 
 
 def mean_prior(responses, labels):
-    """The mean distribution of content-free answers (None when none names a label)."""
+    """The mean distribution of content-free answers (None when none names a label).
+
+    Shrunk towards uniform like any batch (:func:`~skfreeal.calibration.batch_prior`,
+    5 pseudo-answers per label): the nine content-free answers of a call
+    weigh 9 against ``5 * n_labels``, so the tilt divided out is a damped
+    one (Zhao et al. divide by the plain mean of three).
+    """
     return batch_prior(read_distributions(responses, labels))

@@ -117,7 +117,8 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
         the texts of the same :meth:`annotate` call (no extra call),
         ``"contextual"`` by the distribution of content-free inputs
         (``"N/A"``, ``"[MASK]"``, an empty text) in three of the call's
-        prompt contexts (nine extra calls a call), None not at all. See
+        prompt contexts (nine extra calls a call; their mean is shrunk
+        towards uniform like a small batch's), None not at all. See
         :mod:`skfreeal.calibration`.
     on_failure : {"raise", "abstain"}, default="raise"
         What a request that fails all its attempts (timeouts, 5xx, 429,
@@ -406,8 +407,11 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
             )
 
     def _answer_max_tokens(self, labels):
-        # Room for the longest label plus a short lead-in ("Label: ...").
-        return min(48, 8 + max(len(label) for label in labels) // 3)
+        # Room for the longest label plus a short lead-in ("Label: ..."): about
+        # three UTF-8 bytes a token, which is 3 letters of English and one
+        # character of Chinese or Japanese (a label cut short is an abstention,
+        # and it would be cached).
+        return min(48, 8 + max(len(label.encode("utf-8")) for label in labels) // 3)
 
     # -- the request engine ---------------------------------------------------------
 
