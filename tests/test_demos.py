@@ -18,6 +18,18 @@ def test_k_medoids_returns_one_true_sample_per_cluster():
     assert sorted(medoids // 10) == [0, 1, 2, 3]  # one medoid inside each cluster
 
 
+def test_k_medoids_on_many_rows_runs_on_a_sample_and_still_finds_the_clusters():
+    """Above max_samples rows FasterPAM sees a random sample (its distance matrix
+    is n²): the medoids are still one true row of each cluster."""
+    rng = np.random.RandomState(0)
+    centers = np.eye(3) * 10
+    X = np.vstack([c + rng.randn(2000, 3) for c in centers])
+    medoids = k_medoids(X, 3, random_state=0, max_samples=300)
+    assert medoids.size == 3 and len(set(medoids // 2000)) == 3
+    np.testing.assert_array_equal(medoids, k_medoids(X, 3, random_state=0, max_samples=300))
+    assert np.all(np.linalg.norm(X[medoids] - centers[medoids // 2000], axis=1) < 1.5)
+
+
 def test_k_medoids_all_samples_when_few():
     assert k_medoids(np.eye(3), 5).tolist() == [0, 1, 2]
 

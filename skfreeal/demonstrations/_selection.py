@@ -8,11 +8,19 @@ from .._fractions import ceil_share
 __all__ = ["select_demo_pool", "k_medoids"]
 
 
-def k_medoids(embeddings, n_medoids, *, random_state=None):
+# Candidates FasterPAM runs on at most: its distance matrix is dense (n² floats;
+# 3,000 candidates take 72 MB, 50,000 would take 20 GB).
+MAX_MEDOID_CANDIDATES = 3000
+
+
+def k_medoids(embeddings, n_medoids, *, random_state=None,
+              max_samples=MAX_MEDOID_CANDIDATES):
     """Indices of ``n_medoids`` true medoids of the rows of ``embeddings``.
 
     Runs FasterPAM (the ``kmedoids`` package) on cosine distances, so every
     returned index is an actual sample: the most central text of its cluster.
+    Above ``max_samples`` rows it runs on a random sample of that many
+    (CLARA's approximation), so that memory stays bounded on large data.
 
     Parameters
     ----------
@@ -21,7 +29,10 @@ def k_medoids(embeddings, n_medoids, *, random_state=None):
         Number of medoids; all samples are returned when there are no more
         than that.
     random_state : int, RandomState instance or None, default=None
-        Seed of FasterPAM's random initialisation and swaps.
+        Seed of FasterPAM's random initialisation and swaps, and of the
+        sample drawn above ``max_samples`` rows.
+    max_samples : int, default=3000
+        Rows FasterPAM sees at most.
 
     Returns
     -------
@@ -41,13 +52,19 @@ def k_medoids(embeddings, n_medoids, *, random_state=None):
         return np.arange(n_samples, dtype=np.int64)
     import kmedoids
 
-    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
-    unit = embeddings / np.where(norms > 0, norms, 1.0)
-    distances = np.clip(1.0 - unit @ unit.T, 0.0, None)
+    rng = check_random_state(random_state)
+    seed = rng.randint(np.iinfo(np.int32).max)
+    rows = np.arange(n_samples)
+    if n_samples > max(max_samples, n_medoids):
+        rows = np.sort(rng.choice(n_samples, max(max_samples, n_medoids), replace=False))
+    norms = np.linalg.norm(embeddings[rows], axis=1, keepdims=True)
+    unit = embeddings[rows] / np.where(norms > 0, norms, 1.0)
+    distances = unit @ unit.T
+    np.subtract(1.0, distances, out=distances)  # in place: one n² matrix, not three
+    np.clip(distances, 0.0, None, out=distances)
     np.fill_diagonal(distances, 0.0)
-    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     result = kmedoids.fasterpam(distances, n_medoids, init="build", random_state=seed)
-    return np.sort(np.asarray(result.medoids, dtype=np.int64))
+    return np.sort(rows[np.asarray(result.medoids, dtype=np.int64)])
 
 
 def select_demo_pool(
