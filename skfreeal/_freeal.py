@@ -804,7 +804,8 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             return 0
         if self.n_generated_demos is not None:
             return self.n_generated_demos
-        return min(100, max(2 * self.n_demos, 4) * n_classes, max(n_classes, n_texts // 5))
+        share = min(100, max(2 * self.n_demos, 4) * n_classes, n_texts // 5)
+        return max(n_classes, share)  # one per label at least, even above 100 labels
 
     def _demo_pool(self, round_, parts, texts, embeddings, state, view, pool, embed, rng):
         """Round 0: the LLM's synthetic demos; later: the student's clean medoids."""

@@ -674,6 +674,8 @@ def test_generated_demos_scale_down_for_small_inputs():
     assert clf.estimate(small)["generation_calls"] == 6  # one per five texts
     assert clf.estimate(large)["generation_calls"] == 40  # 2 * n_demos per label
     assert clf.set_params(n_generated_demos=12).estimate(small)["generation_calls"] == 12
+    many = FreeALClassifier([f"topic {i}" for i in range(150)], "t")
+    assert many._n_generated(150, 10_000) == 150  # one per label, even above the cap of 100
 
 
 class CountingStudent(ClassifierMixin, BaseEstimator):
