@@ -96,3 +96,12 @@ def test_the_answer_room_counts_a_cjk_label_by_its_bytes():
     labeler = OpenAILabeler("m")
     assert labeler._answer_max_tokens(["negative", "positive"]) == 8 + 8 // 3
     assert labeler._answer_max_tokens(["科学与技术新闻报道", "体育"]) == 8 + 9
+
+
+def test_a_claim_outlasts_every_retry_a_server_may_ask_for():
+    """A run on another machine must not take over (and pay again for) a request
+    whose first run is still waiting out a 300 s Retry-After."""
+    from skfreeal.labelers._retry import MAX_RETRY_AFTER
+
+    labeler = OpenAILabeler("m", max_retries=6, retry_max_delay=30.0, timeout=60.0)
+    assert labeler._claim_lease() >= 7 * 60.0 + 6 * MAX_RETRY_AFTER

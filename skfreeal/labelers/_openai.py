@@ -325,8 +325,11 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
     def _claim_lease(self):
         if self.batch:  # a batch may take its whole completion window
             return BATCH_LEASE
-        # One request with every retry, waits included.
-        waits = self.max_retries * max(self.retry_max_delay, 1.0)
+        # One request with every retry, waits included: a server's Retry-After
+        # is honoured up to MAX_RETRY_AFTER, beyond retry_max_delay. (The lease
+        # only decides for a claim whose process cannot be checked: another
+        # machine sharing the cache file.)
+        waits = self.max_retries * max(self.retry_max_delay, MAX_RETRY_AFTER, 1.0)
         return float(self.timeout) * (self.max_retries + 1) + waits + 30.0
 
     def _prices(self):
