@@ -197,7 +197,10 @@ def annotate_with_demos(labeler, retriever, texts, embeddings, todo, pool, n_dem
         nearest = retriever.fit(pool.embeddings, pool.labels).kneighbors(
             embeddings[idx], n_demos, exclude=exclude
         )
-        demos = [[(pool.texts[j], int(pool.labels[j])) for j in row] for row in nearest]
+        # A second copy of the text in the pool (a duplicated training text) is
+        # no demonstration of it either.
+        demos = [[(pool.texts[j], int(pool.labels[j])) for j in row if pool.texts[j] != texts[i]]
+                 for i, row in zip(idx, nearest)]
     batch = [texts[i] for i in idx]
     if isinstance(labeler, ProbabilisticLabeler):
         if prior is None:  # read the answers once: uncalibrated, then the tilt from them

@@ -803,3 +803,24 @@ def test_with_a_judge_the_robust_student_trains_once_on_every_text(tiny_encoder_
     assert unlabelled.sum() >= 16 and np.isnan(clf.slm_.sample_losses_[unlabelled]).all()
     np.testing.assert_array_equal(clf.clean_mask_, clf.slm_.clean_mask_ & ~unlabelled)
     assert clf.judge_.coef_.shape[1] == 8  # the retrieval embeddings (TF-IDF + 8-d SVD)
+
+
+def test_a_text_never_sees_a_copy_of_itself_as_its_demonstration():
+    """The pool may hold a duplicated training text twice (say, given and
+    filled); neither copy is shown as the text's own demonstration."""
+    from skfreeal._steps import DemoPool, annotate_with_demos
+    from skfreeal.demonstrations import KNNRetriever
+
+    class Recording(RuleLabeler):
+        def annotate(self, texts, demos=None):
+            self.demos_seen_ = demos
+            return super().annotate(texts, demos)
+
+    texts = ["good film", "bad film", "good play", "bad play"]
+    embeddings = np.array([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1], [0.1, 0.9]])
+    pool = DemoPool(["good film", "good film", "bad play", "good play"], np.array([1, 1, 0, 1]),
+                    embeddings[[0, 0, 3, 2]])
+    labeler = Recording()
+    annotate_with_demos(labeler, KNNRetriever(), texts, embeddings, np.array([1, 0, 0, 0], bool),
+                        pool, 3)
+    assert [text for text, _ in labeler.demos_seen_[0]] == ["bad play", "good play"]
