@@ -12,6 +12,7 @@ not valid in the encoding, a malformed JSON line) raise :class:`TableError`,
 whose message names the file and, where known, the line.
 """
 
+import codecs
 import contextlib
 import csv
 import json
@@ -152,9 +153,15 @@ def check_column(path, names, column, option):
         raise TableError(f"{path}: no column {column!r} ({option}); the columns are {shown}")
 
 
+def _reading_encoding(encoding):
+    """``encoding``, with UTF-8 read as ``utf-8-sig``: a byte-order mark (Excel, R) is skipped
+    before parsing, so that a quoted first header or a JSON line is read as written."""
+    return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+
+
 def _iter_csv(path, *, chunk_size, encoding, delimiter):
     with _decoding_errors(path):
-        fh = open(path, newline="", encoding=encoding, errors="strict")
+        fh = open(path, newline="", encoding=_reading_encoding(encoding), errors="strict")
     with fh, _decoding_errors(path), _any_field_size():
         reader = csv.reader(fh, delimiter=delimiter)
         try:
@@ -204,6 +211,7 @@ def _iter_jsonl(path, *, chunk_size, encoding, delimiter=None):
     chunk = []
     first = True
     with _decoding_errors(path):
+        encoding = _reading_encoding(encoding)
         fh = open(path, encoding=encoding, errors="strict")
     # The column list must come first, but JSON Lines rows may add keys as
     # they go; a first pass collects them without holding any row.
@@ -269,7 +277,7 @@ def _decoding_errors(path):
             f"{exc.object[exc.start:exc.start + 4]!r}); convert the file or pass --encoding"
         ) from None
     except LookupError as exc:
-        raise TableError(f"{path}: {exc}") from None
+        raise TableError(f"{path}: {exc} (--encoding)") from None
 
 
 def _line_of_bad_byte(path, exc):

@@ -146,6 +146,14 @@ def test_endpoint_check_sends_url_credentials_and_never_prints_them(server, capl
     assert PASSWORD not in message and info.value.__context__ is None
 
 
+def test_a_base_url_without_scheme_never_shows_its_password():
+    """urlsplit reads "me:pw@host/v1" as the scheme "me": the password stayed in."""
+    bare = f"me:{PASSWORD}@127.0.0.1:9/v1"
+    with pytest.raises(CLIError) as info:
+        check_endpoint(bare, timeout=2)
+    assert PASSWORD not in str(info.value) and "127.0.0.1:9/v1" in str(info.value)
+
+
 def test_report_meta_names_the_endpoint_without_credentials():
     from skfreeal.cli._label import _report_meta
 

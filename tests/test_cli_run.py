@@ -229,3 +229,14 @@ def test_predict_streams_a_saved_model(run):
     assert rows[-1]["label"] is None and rows[-1]["confidence"] is None
     assert all(0.5 <= r["confidence"] <= 1.0 for r in rows[:-1])
 
+
+
+def test_predict_on_a_table_without_rows_leaves_the_output_as_it_was(run):
+    assert run.label.returncode == 0, run.label.stderr
+    (run.folder / "header.csv").write_text("text\n")
+    out = run.folder / "kept.csv"
+    out.write_text("text,label,confidence\nan earlier run,positive,0.9\n")
+    proc = run_cli("predict", run.folder / "model.joblib", run.folder / "header.csv",
+                   "--text-column", "text", "--out", out, env=run.env)
+    assert proc.returncode == 2 and "the table has no rows" in proc.stderr, proc.stderr
+    assert out.read_text() == "text,label,confidence\nan earlier run,positive,0.9\n"

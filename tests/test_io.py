@@ -75,6 +75,22 @@ def test_other_encoding_is_read_when_named(tmp_path):
     assert read_table(path, encoding="latin-1")[1] == [{"text": "café"}]
 
 
+@pytest.mark.parametrize("name, content", [
+    ("t.csv", '\ufeff"text","n"\n"good",1\n'.encode()),  # R's write.csv, pandas QUOTE_ALL
+    ("t.jsonl", '\ufeff{"text": "good", "n": "1"}\n'.encode()),
+])
+def test_a_byte_order_mark_is_skipped_before_parsing(tmp_path, name, content):
+    (tmp_path / name).write_bytes(content)
+    columns, rows = read_table(tmp_path / name)
+    assert columns == ["text", "n"] and rows[0]["text"] == "good"
+
+
+def test_an_unknown_encoding_names_the_option(tmp_path):
+    (tmp_path / "t.csv").write_bytes(b"text\nok\n")
+    with pytest.raises(TableError, match=r"unknown encoding: nope \(--encoding\)"):
+        read_table(tmp_path / "t.csv", encoding="nope")
+
+
 @pytest.mark.parametrize(
     "name, content, match",
     [

@@ -61,8 +61,8 @@ def predict(**kwargs):
                 writer.write(chunk)
                 n_rows += len(chunk)
                 bar.update(len(chunk))
-        if n_rows == 0:
-            raise CLIError(f"{opts.input_path}: the table has no rows")
+            if n_rows == 0:  # inside: the writer then leaves --out as it was
+                raise CLIError(f"{opts.input_path}: the table has no rows")
     if n_empty:
         logger.warning("%d row(s) with an empty text were left unlabelled", n_empty)
     logger.info("predicted %d rows; wrote %s", n_rows, opts.out_path)

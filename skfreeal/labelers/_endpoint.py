@@ -11,6 +11,7 @@ printed, logged or pickled.
 
 import base64
 import os
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 from ._secrets import Secret, reveal
@@ -95,10 +96,15 @@ def public_url(url):
     --------
     >>> public_url("https://me:pw@example.com/v1/?api-key=abc")
     'https://example.com/v1'
+    >>> public_url("me:pw@example.com/v1")
+    'example.com/v1'
     """
     url = reveal(url)
     if not url:
         return url
+    if "//" not in url:  # no scheme: "me:pw@host/v1" is no URL to urlsplit (scheme "me")
+        url = re.sub(r"^[^/?#]*@", "", url).split("?", 1)[0].split("#", 1)[0]
+        return url.rstrip("/")
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, _host(parts), parts.path.rstrip("/"), "", ""))
 
