@@ -7,7 +7,7 @@ refused everywhere, before anything is embedded or paid for.
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Set
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -331,7 +331,8 @@ def _is_missing(value):
         return True
     if isinstance(value, (float, np.floating)) and np.isnan(value):
         return True
-    if isinstance(value, (Integral, np.integer)) and not isinstance(value, bool) and value == -1:
+    # -1 marks an unlabelled text, also as a float (a column that mixes -1 and NaN)
+    if isinstance(value, (Real, np.number)) and not isinstance(value, bool) and value == -1:
         return True
     return False
 

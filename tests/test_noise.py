@@ -51,6 +51,13 @@ def test_gmm_filter_accepts_a_column():
     np.testing.assert_array_equal(filt.predict(losses.reshape(-1, 1)), filt.predict(losses))
 
 
+def test_gmm_filter_accepts_a_pandas_series_like_a_1d_array():
+    pd = pytest.importorskip("pandas")
+    losses, _ = two_groups()
+    filt = GMMNoiseFilter(random_state=0).fit(pd.Series(losses, name="loss"))
+    np.testing.assert_array_equal(filt.predict(pd.Series(losses)), filt.predict(losses))
+
+
 def test_small_loss_mask_keeps_the_ratio():
     losses, clean = two_groups()
     mask = small_loss_clean_mask(losses, keep_ratio=0.8)

@@ -51,6 +51,37 @@ def test_learns_a_separable_toy_problem(fitted):
     np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(X_new))
 
 
+def test_binary_scores_are_one_column_for_scikit_learns_scorers(fitted):
+    from sklearn.metrics import get_scorer
+
+    clf, X, y = fitted
+    scores = clf.decision_function(X)
+    assert scores.shape == (len(X),)
+    np.testing.assert_array_equal(scores > 0, clf.predict(X) == clf.classes_[1])
+    assert get_scorer("roc_auc")(clf, X, y) > 0.9
+
+
+def test_a_fitted_model_keeps_no_gradients(fitted):
+    clf, _, _ = fitted
+    assert all(p.grad is None for p in clf.net_.module_.parameters())
+
+
+def test_a_max_length_beyond_the_encoders_positions_is_refused(tiny_encoder_path, monkeypatch):
+    from skfreeal.slm import _classifier
+
+    real = _classifier.load_tokenizer
+
+    def short_tokenizer(path):
+        tokenizer = real(path)
+        tokenizer.model_max_length = 16
+        return tokenizer
+
+    monkeypatch.setattr(_classifier, "load_tokenizer", short_tokenizer)
+    X, y = toy_texts(8)
+    with pytest.raises(ValueError, match=r"max_length=32 is longer than the 16 tokens"):
+        tiny(tiny_encoder_path, max_length=32).fit(X, y)
+
+
 def test_fitted_attributes_tell_the_story(fitted):
     clf, X, _ = fitted
     assert clf.n_epochs_ == 6 == len(clf.history_)

@@ -22,6 +22,12 @@ def test_sharpen():
     np.testing.assert_allclose(s.sum(1), 1.0, rtol=1e-6)
     assert s[0, 0] == pytest.approx(0.36 / 0.52) and s[1, 0] == pytest.approx(0.5)
     torch.testing.assert_close(sharpen(p, 1.0), p)
+    # A small temperature on a near-uniform row of many classes: p ** (1 / T)
+    # underflows in float32, the result must still be a distribution.
+    flat = torch.full((1, 10), 0.1)
+    flat[0, 0] = 0.12
+    sharp = sharpen(flat / flat.sum(), 0.02)
+    assert torch.isfinite(sharp).all() and sharp[0, 0] > 0.99
 
 
 def test_symmetric_kl_is_zero_on_agreement_and_symmetric():

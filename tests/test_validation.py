@@ -36,6 +36,9 @@ def test_check_partial_labels_encodes_and_marks_missing():
     assert codes.tolist() == [1, -1, 0, -1, -1]
     classes, codes = check_partial_labels([3, -1, 1], 3)
     assert classes.tolist() == [1, 3] and codes.tolist() == [1, -1, 0]
+    # A float column that mixes -1 and NaN (pandas, numpy): -1.0 is unlabelled too.
+    classes, codes = check_partial_labels(np.array([0.0, 1.0, -1.0, np.nan]), 4)
+    assert classes.tolist() == [0.0, 1.0] and codes.tolist() == [0, 1, -1, -1]
 
 
 def test_check_partial_labels_errors():

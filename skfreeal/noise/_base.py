@@ -172,6 +172,8 @@ class BaseNoiseFilter(TransformerMixin, BaseEstimator):
         return np.asarray(["clean_score"], dtype=object)
 
     def _validate_losses(self, losses, *, reset):
+        if hasattr(losses, "iloc") and getattr(losses, "ndim", 2) == 1:
+            losses = losses.to_numpy()  # a pandas Series: one loss per sample, like a 1-D array
         if not hasattr(losses, "iloc") and not issparse(losses):
             losses = check_losses(losses)  # first, for its messages naming the bad sample
         losses = validate_data(self, losses, reset=reset, dtype=np.float64)

@@ -170,7 +170,8 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
         The probe's cross-validated accuracy on the labelled texts (NaN when
         ``head_init="random"`` or a class has a single text).
     fit_seconds_ : float
-        Wall time of the training loop (model loading excluded).
+        Wall time of the net's fit: loading the encoder's weights and the
+        probe's search (with ``head_init="probe"``) included, tokenizing not.
 
     See Also
     --------
@@ -269,6 +270,12 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
         self.tokenizer_ = load_tokenizer(path)
         self.max_length_ = (auto_max_length(self.tokenizer_, texts) if self.max_length == "auto"
                             else int(self.max_length))
+        limit = getattr(self.tokenizer_, "model_max_length", None)
+        if limit is not None and limit < 10**6 and self.max_length_ > limit:
+            raise ValueError(
+                f"max_length={self.max_length!r} is longer than the {limit} tokens the "
+                f"encoder {path!r} has positions for; use at most {limit}, or 'auto'."
+            )
         tokenize_fn = functools.partial(tokenize, self.tokenizer_, max_length=self.max_length_)
         dataset = TrainingSet(texts, tokenize_fn(texts), codes)
 
@@ -378,6 +385,9 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
         # Keep only what prediction needs: no optimizer, history, callbacks,
         # data loader settings or random generators in the fitted net (or pickle).
         net.trim_for_prediction()
+        # skorch zeroes gradients before a step, not after the last: drop them,
+        # or the fitted model keeps a second copy of the weights' size in memory.
+        net.module_.zero_grad(set_to_none=True)
         for key in [k for k in vars(net) if k.startswith("iterator_train__")]:
             delattr(net, key)
         del net.rng_, net.torch_rng_
@@ -388,7 +398,11 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
         return tokenize(self.tokenizer_, check_texts(X), self.max_length_)
 
     def decision_function(self, X):
-        """Logits of each class.
+        """Confidence scores, scikit-learn style: the logits of each class.
+
+        With two classes, one score per text, the second class's logit minus
+        the first's (positive: ``classes_[1]``), as scikit-learn's binary
+        scorers (``roc_auc``, ``average_precision``) expect.
 
         Parameters
         ----------
@@ -396,9 +410,14 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        logits : ndarray of shape (n_samples, n_classes), float32
+        scores : ndarray of shape (n_samples, n_classes), or (n_samples,) with two classes
         """
-        ids = self._token_ids(X)
+        logits = self._logits(X)
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+    def _logits(self, X):
+        """Logits of each class, shape ``(n_samples, n_classes)``, float32."""
+        ids = self._token_ids(X)  # first: it checks that the model is fitted
         return self.net_.predict_logits(ids)
 
     def predict_proba(self, X):
@@ -412,7 +431,7 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        logits = torch.from_numpy(self.decision_function(X)).double()
+        logits = torch.from_numpy(self._logits(X)).double()
         return torch.softmax(logits, dim=1).numpy()
 
     def predict(self, X):
@@ -426,7 +445,7 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,)
         """
-        logits = self.decision_function(X)
+        logits = self._logits(X)
         return self.classes_[np.argmax(logits, axis=1)]
 
     def embed(self, X):

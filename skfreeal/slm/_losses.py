@@ -1,5 +1,6 @@
 """Loss terms of robust self-training (FreeAL / SelfMix): pure tensor functions."""
 
+import torch
 import torch.nn.functional as F
 
 __all__ = [
@@ -25,8 +26,9 @@ def sharpen(proba, temperature):
     -------
     sharpened : Tensor of shape (n, n_classes)
     """
-    powered = proba.clamp(min=1e-12) ** (1.0 / temperature)
-    return powered / powered.sum(dim=1, keepdim=True)
+    # In log space: p ** (1 / T) underflows to 0 in float32 for small T (every
+    # entry of a near-uniform row, then 0 / 0), a softmax of log p / T cannot.
+    return torch.softmax(proba.clamp(min=1e-12).log() / temperature, dim=1)
 
 
 def soft_cross_entropy(logits, target):
