@@ -427,26 +427,35 @@ class _JSONLWriter(_Writer):
 
 
 class _ParquetWriter(_Writer):
-    def __init__(self, file, columns, schema=None):
+    def __init__(self, file, columns, schema=None, name=None):
         super().__init__(file, columns)
         self._pa, self._pq = _import_pyarrow(file)
         self._schema = schema
         self._writer = None
+        self._name = name or file  # what messages call the file (not a temporary one)
 
     def write(self, rows):
         pa = self._pa
         data = {c: [_json_value(row.get(c)) for row in rows] for c in self.columns}
-        if self._schema is None:
-            table = pa.table(data)
-            # An all-missing column in the first chunk has type null; later
-            # chunks could not be cast to it, so store such columns as text.
-            self._schema = pa.schema(
-                [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
-            )
         try:
-            table = pa.table(data, schema=self._schema)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
-            raise TableError(f"{self.file}: cannot store the rows as Parquet ({_one_line(exc)})") from None
+            # Each chunk's own types, then a safe cast to the first chunk's:
+            # 1.5 in a column first seen as integers is refused, not cut to 1.
+            table = pa.table(data)
+            if self._schema is None:
+                # An all-missing column in the first chunk has type null; later
+                # chunks could not be cast to it, so store such columns as text.
+                self._schema = pa.schema(
+                    [f.with_type(pa.string()) if pa.types.is_null(f.type) else f
+                     for f in table.schema]
+                )
+            if table.schema != self._schema:
+                table = table.cast(self._schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError,
+                TypeError) as exc:
+            raise TableError(
+                f"{self._name}: cannot store the rows as Parquet ({_one_line(exc)}); a column's "
+                "type changes between rows: write CSV or JSON Lines instead"
+            ) from None
         if self._writer is None:
             self._writer = self._pq.ParquetWriter(self.file, self._schema)
         self._writer.write_table(table)
@@ -490,7 +499,7 @@ def open_writer(path, columns, *, fmt=None, atomic=True):
         elif fmt == "jsonl":
             writer = _JSONLWriter(file, columns)
         else:
-            writer = _ParquetWriter(file, columns)
+            writer = _ParquetWriter(file, columns, name=path)
         try:
             yield writer
         finally:

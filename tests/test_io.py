@@ -193,3 +193,19 @@ def test_csv_cells_longer_than_the_csv_module_default_are_read(tmp_path):
         write_table(tmp_path / name, ["text"], [{"text": text}])
         assert read_table(tmp_path / name)[1] == [{"text": text}]
     assert csv.field_size_limit() == 131072  # the module's limit is left as it was
+
+
+def test_parquet_chunks_refuse_a_value_their_column_type_would_cut(tmp_path):
+    """A column first seen as integers must not store a later 1.5 as 1; the
+    message names the target file, not its temporary twin."""
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "out.parquet"
+    with pytest.raises(TableError, match=r"out\.parquet: cannot store the rows as Parquet .*truncated"):
+        with open_writer(path, ["score"]) as writer:
+            writer.write([{"score": 1}])
+            writer.write([{"score": 1.5}])
+    assert not path.exists() and list(tmp_path.iterdir()) == []
+    with open_writer(path, ["score"]) as writer:  # the other way round is lossless
+        writer.write([{"score": 1.5}])
+        writer.write([{"score": 2}])
+    assert read_table(path)[1] == [{"score": 1.5}, {"score": 2.0}]
