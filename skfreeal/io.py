@@ -420,7 +420,9 @@ class _JSONLWriter(_Writer):
     def write(self, rows):
         for row in rows:
             record = {c: _json_value(row[c]) for c in self.columns if c in row}
-            self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            # default=str: a date, time or Decimal of a Parquet input is written
+            # as its ISO / exact text rather than failing the whole run
+            self._fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
 
     def close(self):
         self._fh.close()

@@ -209,3 +209,13 @@ def test_parquet_chunks_refuse_a_value_their_column_type_would_cut(tmp_path):
         writer.write([{"score": 1.5}])
         writer.write([{"score": 2}])
     assert read_table(path)[1] == [{"score": 1.5}, {"score": 2.0}]
+
+
+def test_jsonl_output_writes_dates_and_decimals_of_a_parquet_input_as_text(tmp_path):
+    import datetime
+    import decimal
+
+    path = tmp_path / "out.jsonl"
+    write_table(path, ["day", "amount"],
+                [{"day": datetime.date(2026, 12, 6), "amount": decimal.Decimal("1.50")}])
+    assert read_table(path)[1] == [{"day": "2026-12-06", "amount": "1.50"}]
