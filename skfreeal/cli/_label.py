@@ -92,7 +92,8 @@ def label(**kwargs):
             clf, data.texts, gold=data.gold, slm_pred=slm_pred,
             meta=_report_meta(opts, data, seconds),
         )
-    _write_outputs(opts, data.columns + new_columns, out_rows, clf, report_html)
+    with user_errors("writing the outputs"):  # a table that cannot be stored: one line, exit 2
+        _write_outputs(opts, data.columns + new_columns, out_rows, clf, report_html)
     _log_summary(clf, data, seconds, slm_pred)
 
 
