@@ -273,6 +273,10 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
         "freeal_clean": _clean_diagnostics(clf, gold_train),
         "freeal_warnings": caught,
         "gap_closed": gap_closed(methods),
+        # charged to the rows that train on them; recorded here too, for a run
+        # that skips those rows (its cache state must still count them)
+        "zero_shot_train_labels": {k: zs_step[k] for k in ("llm_calls", "llm_cache_hits",
+                                                           "seconds") if k in zs_step},
     }
 
 
@@ -449,7 +453,7 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
                              "labeler": repr(labeler), "slm": repr(slm),
                              "embedder": repr(embedder)},
                 "machine": machine,
-                "cache": {**cache_state(result["methods"]),
+                "cache": {**cache_state(result["methods"], result.get("zero_shot_train_labels")),
                           "dir": os.environ.get("SKFREEAL_CACHE_DIR")},
                 "total_seconds": round(time.perf_counter() - start, 1),
                 "total_cpu_seconds": round(time.process_time() - cpu_start, 1),
@@ -461,14 +465,35 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
     return paths
 
 
-def cache_state(methods):
-    """New LLM calls and cache hits of a run's rows: cold, warm or partly warm."""
+def cache_state(methods, train_labels=None):
+    """New LLM calls and cache hits of a run's rows: cold, warm or partly warm.
+
+    Parameters
+    ----------
+    methods : dict
+        The run's rows.
+    train_labels : dict, default=None
+        The zero-shot labelling of the training texts (``llm_calls``,
+        ``llm_cache_hits``), counted when no row that trains on them (and is
+        charged with them) ran. None: not recorded (results before it was),
+        and then ``counted`` says so.
+
+    Returns
+    -------
+    state : dict
+        ``state``, ``llm_calls``, ``cache_hits`` and ``counted``: whether
+        the training texts' zero-shot labels are in the counts.
+    """
     # confident learning is charged with the same zero-shot labels as the plain SLM
     rows = [m for k, m in methods.items() if k not in ("slm_gold", "confident_learning")]
+    charged = "slm_zero_shot_labels" in methods or "confident_learning" in methods
+    if not charged and train_labels:
+        rows.append(train_labels)
     calls = sum(m.get("llm_calls", 0) for m in rows)
     hits = sum(m.get("llm_cache_hits", 0) for m in rows)
     state = "cold" if hits == 0 else ("warm" if calls == 0 else "partly warm")
-    return {"state": state, "llm_calls": calls, "cache_hits": hits}
+    return {"state": state, "llm_calls": calls, "cache_hits": hits,
+            "counted": charged or train_labels is not None}
 
 
 def build_parser(prog="python -m benchmarks.freeal"):

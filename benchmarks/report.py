@@ -130,7 +130,7 @@ def _settings(settings):
 
 def _describe(result):
     d, s, mach = result["dataset"], result["settings"], result["machine"]
-    cache = cache_state(result["methods"])
+    cache = cache_state(result["methods"], result.get("zero_shot_train_labels"))
     git = mach.get("git") or {}
     commit = (git.get("commit") or "unknown")[:10] + (" (uncommitted changes)" if git.get("dirty")
                                                        else "")
@@ -153,7 +153,10 @@ def _describe(result):
         f"{mach.get('torch_threads')} thread(s), load average at start "
         f"{_fmt((mach.get('load_average_at_start') or [None])[0], '{:.1f}')}. "
         f"LLM answer cache: **{cache['state']}** "
-        f"({cache['llm_calls']} new calls, {cache['cache_hits']} cache hits).",
+        f"({cache['llm_calls']} new calls, {cache['cache_hits']} cache hits"
+        + ("" if cache["counted"] else "; the zero-shot labelling of the training texts, "
+           "whose rows this run skipped, is not counted")
+        + ").",
         "",
         f"Label accuracy on the training texts: zero-shot LLM {_fmt(train_acc['zero_shot_llm'])}, "
         f"after FreeAL {_fmt(train_acc['freeal_final'])}; the final SLM calls "

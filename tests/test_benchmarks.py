@@ -103,6 +103,12 @@ def test_suite_leaves_out_the_rows_asked_and_the_report_still_renders(tmp_path):
     result = json.loads(paths[0].read_text())
     assert set(result["methods"]) == set(freeal.METHODS) - set(skip)
     assert result["settings"]["skipped"] == sorted(skip)
+    # The zero-shot labels of the training texts are still counted in the cache state.
+    train_labels = result["zero_shot_train_labels"]
+    counted = [m for k, m in result["methods"].items() if k != "slm_gold"] + [train_labels]
+    assert result["cache"]["llm_calls"] + result["cache"]["cache_hits"] == sum(
+        m["llm_calls"] + m["llm_cache_hits"] for m in counted)
+    assert train_labels["llm_calls"] + train_labels["llm_cache_hits"] == 60
     pytest.importorskip("matplotlib")
     report.build(results_dir=tmp_path / "results", docs_dir=tmp_path)
     page = (tmp_path / "benchmarks_results.rst").read_text()
