@@ -217,7 +217,8 @@ def run_cell(data, fraction, strategy, *, components, n_rounds, n_demos, random_
         "n_rounds_run": clf.n_rounds_, "stop_reason": clf.stop_reason_,
         "rounds": freeal.round_rows(clf, gold), "warnings": caught,
         "settings": {"n_rounds": n_rounds, "n_demos": n_demos, "random_state": random_state,
-                     **params, "slm_params": components.slm_params, "llm": LLM},
+                     **params, "judge": repr(clf.judge), "label_fusion": clf.label_fusion,
+                     "slm_params": components.slm_params, "llm": LLM},
     }
 
 
@@ -371,10 +372,10 @@ the texts the student judged noisy; the student still trains on every text
 is full FreeAL. With {n_rounds} rounds, P annotates up to {n_rounds}P of the texts
 (so 0.5 reaches every text), plus the noisy ones asked again.
 ``benchmarks/label_fraction.py`` fits FreeAL alone (no peer)
-at each fraction, with the settings of the FreeAL row of
-:doc:`benchmarks` ({n_train:,} training and {n_test:,} test texts, seed 0,
+at each fraction, with the suite's sizes and components
+({n_train:,} training and {n_test:,} test texts, seed 0,
 Qwen2.5-Coder-0.5B, the MiniLM student, {n_demos} demonstrations, {n_rounds}
-rounds).
+rounds) and FreeAL's defaults of the revision each cell ran at (below).
 
 *Requests* are the LLM's answers the fit used, new calls and answers from
 the shared cache alike (the cost of a cold run), split by purpose: writing
@@ -419,8 +420,37 @@ def render(result, plot=None):
         lines += [f".. figure:: _static/{plot}", "   :width: 100%", "",
                   "   Test accuracy against LLM requests per training text, one point per "
                   "fraction (labelled), full FreeAL as a star; dotted: the target.", ""]
+    lines += _loop_settings(result)
     lines += _runs(result)
     return "\n".join(lines).rstrip() + "\n"
+
+
+# The commit that made the probe judge and product fusion FreeAL's defaults.
+_JUDGE_DEFAULTS = "29d2be1"
+
+
+def _loop_settings(result):
+    """A paragraph: which judge and fusion the cells ran with (older cells did not say)."""
+    cells = (result or {}).get("cells", [])
+    if not cells:
+        return []
+    told = sorted({(c["settings"]["judge"], c["settings"]["label_fusion"])
+                   for c in cells if "judge" in c.get("settings", {})})
+    untold = [c for c in cells if "judge" not in c.get("settings", {})]
+    text = []
+    if untold:
+        text.append(
+            f"{len(untold)} of the {len(cells)} cells ran before revision {_JUDGE_DEFAULTS}, "
+            "with the defaults of then: the student judging each round (``judge=None``) and "
+            "the LLM's re-annotation taken as it is (``label_fusion='llm'``), FreeAL as "
+            "published; not today's probe judge and product fusion, which the FreeAL suite's "
+            "tables use. *vs full* compares with the full-FreeAL cell of the same data set, "
+            "run with the same loop."
+        )
+    if told:
+        text.append("The other cells ran with " + "; ".join(
+            f"``judge={judge}``, ``label_fusion={fusion!r}``" for judge, fusion in told) + ".")
+    return ["Loop settings", "-------------", "", " ".join(text), ""]
 
 
 def _overall(rows):

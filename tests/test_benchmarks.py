@@ -202,6 +202,7 @@ def test_label_fraction_page_compares_each_fraction_with_full_freeal(tmp_path):
              _fraction_cell("tweets", 0.2, "random", 0.66, 0.45),
              _fraction_cell("tweets", 0.2, "uncertainty", 0.62, 0.55),
              _fraction_cell("yahoo", 0.2, "random", 0.35, 0.9)]
+    cells[-1]["settings"] = {"judge": "'probe'", "label_fusion": "product"}
     result = {"suite": "label_fraction", "mode": "full", "cells": cells,
               "machine": {"processor": "cpu", "logical_cores": 2, "torch_threads": 1},
               "commands": [{"command": "python -m benchmarks.label_fraction --datasets tweets",
@@ -218,6 +219,8 @@ def test_label_fraction_page_compares_each_fraction_with_full_freeal(tmp_path):
                         ("yahoo", "random"): "not run (full FreeAL)",
                         ("yahoo", "uncertainty"): "not run"}
     assert "The target is met on tweets; not measured on yahoo." in page
+    assert "3 of the 4 cells ran before revision 29d2be1" in page
+    assert "The other cells ran with ``judge='probe'``, ``label_fusion='product'``." in page
     assert "   * - tweets\n     - random\n     - 0.2\n     - 0.660\n     - -2.0\n" in page
     assert page.count("not run") > 10 and "_static/bench_label_fraction.png" in page
     assert "``python -m benchmarks.label_fraction --datasets tweets`` (revision abcdef1234" in page
