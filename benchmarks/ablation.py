@@ -189,8 +189,9 @@ def render(results):
         title = f"{result['dataset']} ({result['n_train']} train / {result['n_test']} test)"
         lines += [title, "-" * len(title), "",
                   f"Last command ``{result.get('command', '')}``, revision "
-                  f"``{result['machine'].get('git', {}).get('commit', '?')[:10]}``; "
-                  "each row's revision is in its last column.", "",
+                  f"``{_revision(result['machine'])}``; "
+                  "each row's revision is in its last column (``-dirty``: run with "
+                  "uncommitted changes).", "",
                   ".. list-table::", "   :header-rows: 1", "",
                   "   * - Row", "     - Student test acc.", "     - per round",
                   "     - Label acc. per round", "     - LLM requests / text",
@@ -216,7 +217,17 @@ def render(results):
                       f"     - {row['seconds']:.0f}" if row.get("seconds") else "     - ",
                       f"     - ``{row.get('revision', '?')}``"]
         lines.append("")
+        run = {row["row"] for row in result["rows"]}
+        missing = [key for key, *_ in ROWS if key not in run]
+        if missing:
+            lines += [f"Rows not run on this data set yet: {', '.join(missing)}.", ""]
     return "\n".join(lines) + "\n"
+
+
+def _revision(machine):
+    """The commit of a run, short, ``-dirty`` when the tree had uncommitted changes."""
+    git = machine.get("git") or {}
+    return (git.get("commit") or "?")[:10] + ("-dirty" if git.get("dirty") else "")
 
 
 def main(argv=None):

@@ -215,6 +215,13 @@ def render(results, images):
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _revision(result):
+    """A result's commit, short, flagged when the tree had uncommitted changes."""
+    git = result.get("machine", {}).get("git") or {}
+    return ((git.get("commit") or "unknown")[:10]
+            + (" with uncommitted changes" if git.get("dirty") else ""))
+
+
 def render_student_seeds(result):
     """How FreeAL's final accuracy moves with the student's seed alone."""
     st, summary = result["settings"], result["summary"]
@@ -223,7 +230,9 @@ def render_student_seeds(result):
               f"{st['n_rounds']} rounds, {st['n_demos']} demonstrations, FreeAL seed "
               f"{st['random_state']}: the LLM's round-0 labels are the same in every run, only "
               "the student's ``random_state`` changes (and with it which texts round 1 "
-              f"re-annotates). Commands: {'; '.join(f'``{c}``' for c in result['commands'])}.",
+              f"re-annotates). Commands: {'; '.join(f'``{c}``' for c in result['commands'])} "
+              f"(finished {result.get('finished_at', '?')[:10]}, revision "
+              f"{_revision(result)}: the loop of then, not necessarily today's defaults).",
               ""]
     rows = [[str(r["slm_seed"]), *(_fmt(x["slm_test_accuracy"]) for x in r["rounds"]),
              _fmt(r["test_accuracy"]), str(r["llm_calls"]), f"{r['seconds']:.0f}"]
