@@ -143,7 +143,11 @@ def run_dataset(name, n, *, n_threads, compare_order, random_state, log):
 
     log(f"{name}: generating {setting['generated']} demos")
     rng = np.random.RandomState(random_state)
-    examples = [texts[i] for i in rng.choice(len(texts), min(len(texts), 50), replace=False)]
+    # The style examples come from the training pool, never from the texts the
+    # condition is scored on (before 2026-12-06 they were drawn from those:
+    # the committed annotation.json's generated-demos rows ran that way).
+    examples = [pool_texts[i]
+                for i in rng.choice(len(pool_texts), min(len(pool_texts), 50), replace=False)]
     before = labeler.usage_.copy()
     start = time.perf_counter()
     generated = labeler.generate_demos(setting["generated"], examples, random_state=random_state)
