@@ -183,6 +183,24 @@ def _git_revision():
         return {"commit": None, "dirty": None}
 
 
+def revision_text(git):
+    """A run's revision for a page: the short commit, flagged when the tree was dirty.
+
+    Parameters
+    ----------
+    git : dict or None
+        ``{"commit": ..., "dirty": ...}`` as :func:`machine_info` records it.
+
+    Returns
+    -------
+    text : str
+        E.g. ``"65e2fe44b0 (uncommitted changes)"``.
+    """
+    git = git or {}
+    return ((git.get("commit") or "unknown")[:10]
+            + (" (uncommitted changes)" if git.get("dirty") else ""))
+
+
 def format_load(load):
     """Load averages (1, 5, 15 minutes) as "1.0, 0.6, 0.3", or "n/a"."""
     return "n/a" if not load else ", ".join(f"{x:.1f}" for x in load)

@@ -35,7 +35,8 @@ import numpy as np
 
 from skfreeal._freeal import DEFAULT_SLM_PARAMS
 
-from ._common import BENCH_DIR, RESULTS_DIR, machine_info, setup_environment, write_result
+from ._common import (BENCH_DIR, RESULTS_DIR, machine_info, revision_text, setup_environment,
+                      write_result)
 from .student import OLD_PARAMS
 
 __all__ = ["ROWS", "main", "render", "run_row"]
@@ -189,7 +190,7 @@ def render(results):
         title = f"{result['dataset']} ({result['n_train']} train / {result['n_test']} test)"
         lines += [title, "-" * len(title), "",
                   f"Last command ``{result.get('command', '')}``, revision "
-                  f"``{_revision(result['machine'])}``; "
+                  f"{revision_text(result['machine'].get('git'))}; "
                   "each row's revision is in its last column (``-dirty``: run with "
                   "uncommitted changes).", "",
                   ".. list-table::", "   :header-rows: 1", "",
@@ -222,12 +223,6 @@ def render(results):
         if missing:
             lines += [f"Rows not run on this data set yet: {', '.join(missing)}.", ""]
     return "\n".join(lines) + "\n"
-
-
-def _revision(machine):
-    """The commit of a run, short, ``-dirty`` when the tree had uncommitted changes."""
-    git = machine.get("git") or {}
-    return (git.get("commit") or "?")[:10] + ("-dirty" if git.get("dirty") else "")
 
 
 def main(argv=None):

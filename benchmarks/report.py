@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import BENCH_DIR, RESULTS_DIR, list_table
+from ._common import BENCH_DIR, RESULTS_DIR, list_table, revision_text
 from ._plots import plot_clean, plot_cost, plot_rounds
 from .freeal import cache_state
 
@@ -131,9 +131,7 @@ def _settings(settings):
 def _describe(result):
     d, s, mach = result["dataset"], result["settings"], result["machine"]
     cache = cache_state(result["methods"], result.get("zero_shot_train_labels"))
-    git = mach.get("git") or {}
-    commit = (git.get("commit") or "unknown")[:10] + (" (uncommitted changes)" if git.get("dirty")
-                                                       else "")
+    commit = revision_text(mach.get("git"))
     train_acc = result["train_label_accuracy"]
     clean = result.get("freeal_clean", {})
     return [
@@ -215,13 +213,6 @@ def render(results, images):
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _revision(result):
-    """A result's commit, short, flagged when the tree had uncommitted changes."""
-    git = result.get("machine", {}).get("git") or {}
-    return ((git.get("commit") or "unknown")[:10]
-            + (" with uncommitted changes" if git.get("dirty") else ""))
-
-
 def render_student_seeds(result):
     """How FreeAL's final accuracy moves with the student's seed alone."""
     st, summary = result["settings"], result["summary"]
@@ -232,7 +223,8 @@ def render_student_seeds(result):
               "the student's ``random_state`` changes (and with it which texts round 1 "
               f"re-annotates). Commands: {'; '.join(f'``{c}``' for c in result['commands'])} "
               f"(finished {result.get('finished_at', '?')[:10]}, revision "
-              f"{_revision(result)}: the loop of then, not necessarily today's defaults).",
+              f"{revision_text(result.get('machine', {}).get('git'))}: the loop of then, not "
+              "necessarily today's defaults).",
               ""]
     rows = [[str(r["slm_seed"]), *(_fmt(x["slm_test_accuracy"]) for x in r["rounds"]),
              _fmt(r["test_accuracy"]), str(r["llm_calls"]), f"{r['seconds']:.0f}"]

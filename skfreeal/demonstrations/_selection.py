@@ -57,8 +57,9 @@ def k_medoids(embeddings, n_medoids, *, random_state=None,
     rows = np.arange(n_samples)
     if n_samples > max(max_samples, n_medoids):
         rows = np.sort(rng.choice(n_samples, max(max_samples, n_medoids), replace=False))
-    norms = np.linalg.norm(embeddings[rows], axis=1, keepdims=True)
-    unit = embeddings[rows] / np.where(norms > 0, norms, 1.0)
+    chosen = embeddings[rows] if rows.size < n_samples else embeddings
+    norms = np.linalg.norm(chosen, axis=1, keepdims=True)
+    unit = chosen / np.where(norms > 0, norms, 1.0)
     distances = unit @ unit.T
     np.subtract(1.0, distances, out=distances)  # in place: one n² matrix, not three
     np.clip(distances, 0.0, None, out=distances)
