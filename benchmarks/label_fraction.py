@@ -284,8 +284,13 @@ def target_rows(result):
     -------
     rows : list of dict
         ``dataset``, ``strategy``, ``accuracy``, ``full``, ``points``
-        (accuracy minus full, in points), ``requests_per_text`` and
-        ``verdict`` (``"meets"``, ``"misses: ..."`` or ``"not run"``).
+        (accuracy minus full, in points), ``requests_per_text``,
+        ``annotation_per_text`` (its annotation and calibration requests
+        only: without round 0's demonstration writing and fill, a fixed
+        cost per label that a larger data set spreads thinner; None for a
+        cell that did not record its purposes) and ``verdict``
+        (``"meets"``, ``"misses: ..."`` or ``"not run"``; it judges all the
+        requests).
     """
     cells, rows = _cells(result), []
     mode = PRESETS[(result or {}).get("mode", "full")]
@@ -296,12 +301,21 @@ def target_rows(result):
             row = {"dataset": name, "strategy": strategy,
                    "accuracy": cell and cell["test_accuracy"],
                    "full": full and full["test_accuracy"],
-                   "requests_per_text": cell and cell["requests_per_text"]}
+                   "requests_per_text": cell and cell["requests_per_text"],
+                   "annotation_per_text": cell and _annotation_per_text(cell)}
             row["points"] = (None if cell is None or full is None
                              else 100 * (row["accuracy"] - row["full"]))
             row["verdict"] = _verdict(row)
             rows.append(row)
     return rows
+
+
+def _annotation_per_text(cell):
+    split = cell.get("requests_by_purpose")
+    if split is None:
+        return None
+    return sum(split[p]["calls"] + split[p]["cache_hits"]
+               for p in ("annotation", "calibration")) / cell["n_train"]
 
 
 def _verdict(row):
@@ -406,10 +420,14 @@ def render(result, plot=None):
               "text.", ""]
     lines += list_table(
         ["Data set", "Strategy", f"Accuracy at {TARGET['fraction']:g}", "Full FreeAL",
-         "Points", "Requests / text", "Verdict"],
+         "Points", "Requests / text", "Annotation requests / text", "Verdict"],
         [[r["dataset"], r["strategy"], _fmt(r["accuracy"], "{:.3f}"), _fmt(r["full"], "{:.3f}"),
-          _fmt(r["points"], "{:+.1f}"), _fmt(r["requests_per_text"], "{:.2f}"), r["verdict"]]
+          _fmt(r["points"], "{:+.1f}"), _fmt(r["requests_per_text"], "{:.2f}"),
+          _fmt(r["annotation_per_text"], "{:.2f}"), r["verdict"]]
          for r in target_rows(result)])
+    lines += ["*Annotation requests* leave out round 0's demonstration writing and fill: "
+              "a cost per label, not per text, which a larger data set spreads thinner. "
+              "The verdict counts every request.", ""]
     lines += _overall(target_rows(result))
     lines += ["Every cell", "----------", ""]
     lines += list_table(
