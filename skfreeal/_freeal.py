@@ -172,10 +172,8 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
     n_generated_demos : int, default=None
         Synthetic demonstrations the LLM writes in round 0. None:
         ``max(2 * n_demos, 4) * n_classes``, at most 100 and at most one per
-        five texts the LLM labels in round 0 (every training text, or the
-        ``label_fraction`` of them), but one per label at least: a small
-        data set, or a small first subset, does not pay for more
-        demonstrations than it has texts to label. 0
+        five training texts (but one per label at least): a small data set
+        does not pay for more demonstrations than it has texts to label. 0
         skips generation (round 0 is then zero-shot unless given labels seed
         the pool).
     fill_missing_demos : bool, default=True
@@ -807,7 +805,6 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------ round steps
     def _n_generated(self, n_classes, n_texts):
-        """Demonstrations to write for ``n_texts`` texts labelled in round 0."""
         if not self.n_demos:
             return 0
         if self.n_generated_demos is not None:
@@ -815,15 +812,10 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         share = min(100, max(2 * self.n_demos, 4) * n_classes, n_texts // 5)
         return max(n_classes, share)  # one per label at least, even above 100 labels
 
-    def _first_round_size(self, n_texts):
-        """Texts the LLM labels in round 0: all, or ``label_fraction`` of them (P% mode)."""
-        return n_texts if self.label_fraction >= 1 else ceil_share(self.label_fraction, n_texts)
-
     def _demo_pool(self, round_, parts, texts, embeddings, state, view, pool, embed, rng):
         """Round 0: the LLM's synthetic demos; later: the student's clean medoids."""
         if round_ == 0:
-            n_generated = self._n_generated(len(self.classes_),
-                                            self._first_round_size(len(texts)))
+            n_generated = self._n_generated(len(self.classes_), len(texts))
             if n_generated:
                 self._log("round 0: generating %d synthetic demonstrations", n_generated)
             with progress_stage("round 0: writing demonstrations"):
@@ -917,8 +909,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             speed = measure(labeler, texts, n_demos=self.n_demos)
         return estimate_fit_cost(
             texts, labeler, n_rounds=self.n_rounds, n_demos=self.n_demos,
-            n_generated_demos=self._n_generated(len(labeler.labels),
-                                                self._first_round_size(len(texts))),
+            n_generated_demos=self._n_generated(len(labeler.labels), len(texts)),
             label_fraction=self.label_fraction, max_annotations=self.max_annotations,
             noisy_fraction=noisy_fraction, speed=speed,
             fill_missing_demos=self.fill_missing_demos,

@@ -678,26 +678,6 @@ def test_generated_demos_scale_down_for_small_inputs():
     assert many._n_generated(150, 10_000) == 150  # one per label, even above the cap of 100
 
 
-class GenerationCountingLabeler(RuleLabeler):
-    """A RuleLabeler that logs how many demonstrations each generation asked for."""
-
-    def generate_demos(self, n, examples, random_state=None):
-        self.asked_ = [*getattr(self, "asked_", []), n]
-        return super().generate_demos(n, examples, random_state)
-
-
-def test_generated_demos_scale_with_the_first_subset_in_p_mode():
-    """With label_fraction=0.1 round 0 labels 100 of 1,000 texts: it writes 20 demonstrations
-    (one per five of those), not the 40 that full FreeAL writes for 1,000."""
-    texts, _ = make_texts(1000)
-    clf = make_clf(n_demos=10, label_fraction=0.1, n_rounds=1,
-                   labeler=GenerationCountingLabeler())
-    assert clf.estimate(texts)["generation_calls"] == 20
-    clf.fit(texts)
-    assert clf.labeler_.asked_ == [20]
-    assert make_clf(n_demos=10).estimate(texts)["generation_calls"] == 40
-
-
 class CountingStudent(ClassifierMixin, BaseEstimator):
     """TF-IDF + logistic regression that logs the size of each fit (in ``FITS``, shared by
     its clones)."""

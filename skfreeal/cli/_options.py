@@ -194,7 +194,7 @@ llm_options = _compose(
         "--n-generated-demos", type=click.IntRange(min=0), default=None,
         help="Synthetic demonstrations the LLM writes before labelling (0: none). Default: "
         "2 per demonstration shown (at least 4) per label, at most 100 and at most one per "
-        "five texts labelled in round 0 (all, or --label-fraction of them).",
+        "five texts.",
     ),
     click.option(
         "--label-fraction", type=click.FloatRange(0, 1, min_open=True), default=1.0,
