@@ -171,11 +171,18 @@ def scores(y_true, y_pred, label_names):
     }
 
 
+# Everything in the checkout but what the benchmark suites write.
+_OUTPUT_PATHSPECS = (":(top)", ":(top,exclude)benchmarks/results", ":(top,exclude)docs")
+
+
 def _git_revision():
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=BENCH_DIR, capture_output=True,
                              text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        # the suites' own outputs (results, rendered pages) do not make the code dirty:
+        # a second run in the same checkout finds the first one's results changed
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                *_OUTPUT_PATHSPECS],
                                cwd=BENCH_DIR, capture_output=True, text=True, timeout=10,
                                check=True).stdout.strip()
         return {"commit": out, "dirty": bool(dirty)}

@@ -462,3 +462,27 @@ def test_ablation_row_records_the_fits_warnings_instead_of_printing_them(monkeyp
     assert row["labeler"] == {"constrained": True, "calibration": "batch"}
     assert len(row["rounds"]) == 2 and 0 <= row["test_accuracy"] <= 1
     assert row["llm_calls"] == sum(r["calls"] for r in row["rounds"])
+
+
+def test_revision_is_dirty_for_code_changes_not_for_benchmark_outputs(tmp_path, monkeypatch):
+    """A second run in one checkout finds the first run's results changed: not dirty code."""
+    import subprocess
+
+    from benchmarks import _common
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                       cwd=tmp_path, check=True, capture_output=True)
+
+    for name in ("benchmarks/results/r.json", "docs/page.rst", "skfreeal/code.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("0\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "start")
+    monkeypatch.setattr(_common, "BENCH_DIR", tmp_path / "benchmarks")
+    (tmp_path / "benchmarks/results/r.json").write_text("1\n")
+    (tmp_path / "docs/page.rst").write_text("1\n")
+    assert _common._git_revision()["dirty"] is False
+    (tmp_path / "skfreeal/code.py").write_text("1\n")
+    assert _common._git_revision()["dirty"] is True
