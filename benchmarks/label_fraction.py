@@ -462,13 +462,32 @@ def _loop_settings(result):
             "with the defaults of then: the student judging each round (``judge=None``) and "
             "the LLM's re-annotation taken as it is (``label_fusion='llm'``), FreeAL as "
             "published; not today's probe judge and product fusion, which the FreeAL suite's "
-            "tables use. *vs full* compares with the full-FreeAL cell of the same data set, "
-            "run with the same loop."
+            "tables use."
         )
+    mixed = _loop_mismatches(cells)
+    if mixed:
+        text.append("*vs full* compares with the full-FreeAL cell of the same data set; for "
+                    + ", ".join(mixed) + " that cell ran with the other loop, so the difference "
+                    "mixes the loop's change with the fraction's.")
+    elif untold:
+        text.append("*vs full* compares with the full-FreeAL cell of the same data set, run "
+                    "with the same loop.")
     if told:
         text.append("The other cells ran with " + "; ".join(
             f"``judge={judge}``, ``label_fusion={fusion!r}``" for judge, fusion in told) + ".")
     return ["Loop settings", "-------------", "", " ".join(text), ""]
+
+
+def _loop(cell):
+    settings = cell.get("settings", {})
+    return (settings.get("judge"), settings.get("label_fusion"))
+
+
+def _loop_mismatches(cells):
+    """Keys of the P% cells whose loop differs from their data set's full-FreeAL cell's."""
+    full = {c["dataset_key"]: _loop(c) for c in cells if c["label_fraction"] >= 1}
+    return [c["key"] for c in cells if c["label_fraction"] < 1
+            and c["dataset_key"] in full and _loop(c) != full[c["dataset_key"]]]
 
 
 def _overall(rows):

@@ -224,6 +224,10 @@ def test_label_fraction_page_compares_each_fraction_with_full_freeal(tmp_path):
     assert "The target is met on tweets; not measured on yahoo." in page
     assert "3 of the 4 cells ran before revision 29d2be1" in page
     assert "The other cells ran with ``judge='probe'``, ``label_fusion='product'``." in page
+    assert "run with the same loop" in page  # tweets' 0.2 cells and full cell: the old loop
+    cells[0]["settings"] = {"judge": "'probe'", "label_fusion": "product"}
+    assert label_fraction._loop_mismatches(cells) == ["tweets/random/0.2",
+                                                      "tweets/uncertainty/0.2"]
     assert "   * - tweets\n     - random\n     - 0.2\n     - 0.660\n     - -2.0\n" in page
     assert page.count("not run") > 10 and "_static/bench_label_fraction.png" in page
     assert "``python -m benchmarks.label_fraction --datasets tweets`` (revision abcdef1234" in page
