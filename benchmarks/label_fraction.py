@@ -310,12 +310,17 @@ def target_rows(result):
     return rows
 
 
-def _annotation_per_text(cell):
+def _requests_for(cell, purpose):
+    """A cell's requests (new calls and cache hits) for one purpose; None if not recorded."""
     split = cell.get("requests_by_purpose")
     if split is None:
         return None
-    return sum(split[p]["calls"] + split[p]["cache_hits"]
-               for p in ("annotation", "calibration")) / cell["n_train"]
+    return split[purpose]["calls"] + split[purpose]["cache_hits"]
+
+
+def _annotation_per_text(cell):
+    counts = [_requests_for(cell, p) for p in ("annotation", "calibration")]
+    return None if None in counts else sum(counts) / cell["n_train"]
 
 
 def _verdict(row):
@@ -339,11 +344,8 @@ def _fmt(value, spec):
 
 
 def _purpose(cell, purpose):
-    split = cell.get("requests_by_purpose")
-    if split is None:
-        return "n/a"
-    row = split[purpose]
-    return str(row["calls"] + row["cache_hits"])
+    count = _requests_for(cell, purpose)
+    return "n/a" if count is None else str(count)
 
 
 def _result_rows(result):
