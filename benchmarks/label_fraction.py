@@ -382,11 +382,13 @@ Benchmark: FreeAL's P% mode, accuracy against LLM cost
 With ``label_fraction=P`` (:class:`~skfreeal.FreeALClassifier`) the LLM
 annotates P of the training texts in round 0 and P more in each later round,
 chosen by ``query_strategy`` (``"random"``, or ``"uncertainty"``: the texts
-the student is least sure of; round 0 is always random), and re-annotates
-the texts the student judged noisy; the student still trains on every text
+the round's judge is least sure of; round 0 is always random), and re-annotates
+the texts the judge found noisy (the judge: the frozen-encoder probe today, the
+student in the old-loop cells named below); the student still trains on every text
 (the unannotated ones through its consistency loss). ``label_fraction=1.0``
-is full FreeAL. With {n_rounds} rounds, P annotates up to {n_rounds}P of the texts
-(so 0.5 reaches every text), plus the noisy ones asked again.
+is full FreeAL. With {n_rounds} rounds, P annotates up to {n_rounds}P of the texts,
+plus the noisy ones asked again; so 0.5 reaches every text, and its two
+strategies ask the same texts (round 1 takes every text not yet asked).
 ``benchmarks/label_fraction.py`` fits FreeAL alone (no peer)
 at each fraction, with the suite's sizes and components
 ({n_train:,} training and {n_test:,} test texts, seed 0,
