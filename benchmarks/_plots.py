@@ -118,15 +118,21 @@ def _draw_label_fraction(ax, cells, target):
     """One data set: a line per strategy over the fractions, full FreeAL as a star."""
     full = [c for c in cells if c["label_fraction"] >= 1]
     for strategy, (colour, fmt) in _STRATEGY_STYLE.items():
-        mine = sorted((c for c in cells if c["query_strategy"] == strategy),
-                      key=lambda c: c["label_fraction"])
-        if not mine:
-            continue
-        x, y = [c["requests_per_text"] for c in mine], [c["test_accuracy"] for c in mine]
-        ax.plot(x, y, fmt, color=colour, label=f"P% mode, {strategy}")
-        for c in mine:
-            ax.annotate(f"{c['label_fraction']:g}", (c["requests_per_text"], c["test_accuracy"]),
-                        textcoords="offset points", xytext=(4, 4), fontsize=7)
+        for cap in sorted({_cap(c) for c in cells}, key=lambda v: (v is not None, v)):
+            mine = sorted((c for c in cells if c["query_strategy"] == strategy
+                           and _cap(c) == cap), key=lambda c: c["label_fraction"])
+            if not mine:
+                continue
+            x, y = [c["requests_per_text"] for c in mine], [c["test_accuracy"] for c in mine]
+            if cap is None:
+                ax.plot(x, y, fmt, color=colour, label=f"P% mode, {strategy}")
+            else:
+                ax.plot(x, y, "x--", color=colour,
+                        label=f"P% mode, {strategy}, max_annotations={cap}")
+            for c in mine:
+                ax.annotate(f"{c['label_fraction']:g}",
+                            (c["requests_per_text"], c["test_accuracy"]),
+                            textcoords="offset points", xytext=(4, 4), fontsize=7)
     for c in full:
         ax.scatter(c["requests_per_text"], c["test_accuracy"], marker="*", s=140,
                    color="black", label="full FreeAL (fraction 1)", zorder=3)
@@ -134,6 +140,11 @@ def _draw_label_fraction(ax, cells, target):
     ax.axvline(target["requests_per_text"], color="gray", ls=":", lw=1)
     ax.set_xlabel("LLM requests per training text")
     ax.set_ylabel("test accuracy")
+
+
+def _cap(cell):
+    """``max_annotations`` of a cell run with ``--max-annotations`` (None: the default)."""
+    return cell.get("settings", {}).get("max_annotations")
 
 
 def plot_label_fraction(cells, path, *, target):

@@ -138,9 +138,16 @@ def metered(labeler):
 # ------------------------------------------------------------------ the cells
 
 
-def cell_key(dataset, fraction, strategy):
-    """Key of a cell in the JSON (fraction 1.0 has no strategy)."""
-    return f"{dataset}/{'all' if fraction >= 1 else strategy}/{fraction:g}"
+def cell_key(dataset, fraction, strategy, max_annotations=None):
+    """Key of a cell in the JSON (fraction 1.0 has no strategy; ``/max1`` marks a cell run
+    with ``max_annotations=1``, any other value likewise)."""
+    key = f"{dataset}/{'all' if fraction >= 1 else strategy}/{fraction:g}"
+    return key if max_annotations is None else f"{key}/max{max_annotations}"
+
+
+def cap_of(cell):
+    """The ``max_annotations`` a cell was run with by ``--max-annotations`` (None: default)."""
+    return cell.get("settings", {}).get("max_annotations")
 
 
 def grid(datasets, fractions, strategies):
@@ -244,11 +251,12 @@ def run(args, command):
             data_sets[name] = freeal.load_dataset(name, *mode["sizes"], 0,
                                                   **base["dataset_options"].get(name, {}))
         data = data_sets[name]
+        params = freeal.generation_params(base, name, len(data.label_names))
+        if args.max_annotations is not None:
+            params["max_annotations"] = args.max_annotations
         cell = run_cell(data, fraction, strategy, components=components, n_rounds=N_ROUNDS,
-                        n_demos=base["n_demos"], random_state=0,
-                        freeal_params=freeal.generation_params(base, name,
-                                                               len(data.label_names)))
-        key = cell_key(name, fraction, strategy)
+                        n_demos=base["n_demos"], random_state=0, freeal_params=params)
+        key = cell_key(name, fraction, strategy, args.max_annotations)
         cell.update(key=key, dataset_key=name, run=info,
                     load_average_at_end=list(os.getloadavg()),
                     finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -296,9 +304,14 @@ def target_rows(result):
     mode = PRESETS[(result or {}).get("mode", "full")]
     for name in _datasets(result, mode):
         full = _full(cells, name)
-        for strategy in STRATEGIES:
-            cell = cells.get(cell_key(name, TARGET["fraction"], strategy))
-            row = {"dataset": name, "strategy": strategy,
+        caps = sorted({cap_of(c) for c in cells.values() if c["dataset_key"] == name
+                       and c["label_fraction"] == TARGET["fraction"]} - {None})
+        for cap, strategy in [(None, s) for s in STRATEGIES] + [
+                (cap, s) for cap in caps for s in STRATEGIES]:
+            cell = cells.get(cell_key(name, TARGET["fraction"], strategy, cap))
+            if cap is not None and cell is None:
+                continue
+            row = {"dataset": name, "strategy": _strategy_label(strategy, cap),
                    "accuracy": cell and cell["test_accuracy"],
                    "full": full and full["test_accuracy"],
                    "requests_per_text": cell and cell["requests_per_text"],
@@ -308,6 +321,10 @@ def target_rows(result):
             row["verdict"] = _verdict(row)
             rows.append(row)
     return rows
+
+
+def _strategy_label(strategy, cap):
+    return strategy if cap is None else f"{strategy}, max_annotations={cap}"
 
 
 def _requests_for(cell, purpose):
@@ -351,7 +368,7 @@ def _purpose(cell, purpose):
 def _result_rows(result):
     cells, rows = _cells(result), []
     mode = PRESETS[(result or {}).get("mode", "full")]
-    measured = {c["label_fraction"] for c in cells.values()}
+    measured = {c["label_fraction"] for c in cells.values() if cap_of(c) is None}
     for name in _datasets(result, mode):
         full = _full(cells, name)
         for fraction, strategy in [(f, s) for _, f, s in
@@ -361,16 +378,26 @@ def _result_rows(result):
             if cell is None:
                 rows.append([name, label, f"{fraction:g}", "not run", *["-"] * 8])
                 continue
-            vs_full = ("-" if full is None or fraction >= 1
-                       else f"{100 * (cell['test_accuracy'] - full['test_accuracy']):+.1f}")
-            rows.append([name, label, f"{fraction:g}", f"{cell['test_accuracy']:.3f}", vs_full,
-                         _fmt(cell["train_label_accuracy_labelled"], "{:.3f}"),
-                         f"{cell['train_label_coverage']:.0%}",
-                         f"{cell['requests_per_text']:.2f}", str(cell["llm"]["calls"]),
-                         _purpose(cell, "generation") + " / " + _purpose(cell, "demo_fill"),
-                         _purpose(cell, "annotation") + " / " + _purpose(cell, "calibration"),
-                         f"{cell['seconds']:.0f}"])
+            rows.append(_cell_row(name, label, cell, full))
+        for cell in sorted((c for c in cells.values()
+                            if c["dataset_key"] == name and cap_of(c) is not None),
+                           key=lambda c: (cap_of(c), c["label_fraction"], c["key"])):
+            rows.append(_cell_row(name, _strategy_label(cell["query_strategy"], cap_of(cell)),
+                                  cell, full))
     return rows
+
+
+def _cell_row(name, label, cell, full):
+    fraction = cell["label_fraction"]
+    vs_full = ("-" if full is None or fraction >= 1
+               else f"{100 * (cell['test_accuracy'] - full['test_accuracy']):+.1f}")
+    return [name, label, f"{fraction:g}", f"{cell['test_accuracy']:.3f}", vs_full,
+            _fmt(cell["train_label_accuracy_labelled"], "{:.3f}"),
+            f"{cell['train_label_coverage']:.0%}",
+            f"{cell['requests_per_text']:.2f}", str(cell["llm"]["calls"]),
+            _purpose(cell, "generation") + " / " + _purpose(cell, "demo_fill"),
+            _purpose(cell, "annotation") + " / " + _purpose(cell, "calibration"),
+            f"{cell['seconds']:.0f}"]
 
 
 _INTRO = """\
@@ -569,6 +596,10 @@ def build_parser():
     parser.add_argument("--llm-threads", type=int, default=None,
                         help="local LLM threads (default: every core)")
     parser.add_argument("--cache-dir", help="LLM answer cache (default benchmarks/.cache)")
+    parser.add_argument("--max-annotations", type=int, default=None,
+                        help="FreeAL's max_annotations for these cells, kept apart from the "
+                             "default cells (1: no text asked twice, round 1 only asks new "
+                             "texts)")
     return add_output_options(parser, f"{PAGE} and its plot")
 
 

@@ -172,8 +172,10 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
     n_generated_demos : int, default=None
         Synthetic demonstrations the LLM writes in round 0. None:
         ``max(2 * n_demos, 4) * n_classes``, at most 100 and at most one per
-        five training texts (but one per label at least): a small data set
-        does not pay for more demonstrations than it has texts to label. 0
+        five texts that round 0 labels (every training text, or the first
+        ``label_fraction`` of them), but one per label at least: a small data
+        set, or a small first share, does not pay for more demonstrations
+        than it has texts to label. 0
         skips generation (round 0 is then zero-shot unless given labels seed
         the pool).
     fill_missing_demos : bool, default=True
@@ -809,7 +811,9 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             return 0
         if self.n_generated_demos is not None:
             return self.n_generated_demos
-        share = min(100, max(2 * self.n_demos, 4) * n_classes, n_texts // 5)
+        # the texts round 0 labels: all of them, or the first share in P% mode
+        first_round = min(n_texts, ceil_share(self.label_fraction, n_texts))
+        share = min(100, max(2 * self.n_demos, 4) * n_classes, first_round // 5)
         return max(n_classes, share)  # one per label at least, even above 100 labels
 
     def _demo_pool(self, round_, parts, texts, embeddings, state, view, pool, embed, rng):

@@ -234,6 +234,32 @@ def test_label_fraction_page_compares_each_fraction_with_full_freeal(tmp_path):
     assert plot.stat().st_size > 1000
 
 
+def test_label_fraction_page_keeps_capped_cells_apart(tmp_path):
+    """Cells run with --max-annotations get their own rows and verdicts; the default rows
+    stay as they were."""
+    pytest.importorskip("matplotlib")
+    from benchmarks import label_fraction
+
+    capped = _fraction_cell("tweets", 0.2, "random", 0.67, 0.44)
+    capped.update(key=label_fraction.cell_key("tweets", 0.2, "random", 1),
+                  settings={"max_annotations": 1})
+    cells = [_fraction_cell("tweets", 1.0, None, 0.68, 1.2),
+             _fraction_cell("tweets", 0.2, "random", 0.66, 0.55), capped]
+    assert capped["key"] == "tweets/random/0.2/max1"
+    result = {"suite": "label_fraction", "mode": "full", "cells": cells,
+              "machine": {"processor": "cpu", "logical_cores": 2, "torch_threads": 1},
+              "commands": []}
+    (tmp_path / "label_fraction.json").write_text(json.dumps(result))
+    page = label_fraction.build_page(tmp_path, tmp_path)[0].read_text()
+    verdicts = {(r["dataset"], r["strategy"]): r["verdict"]
+                for r in label_fraction.target_rows(result)}
+    assert verdicts[("tweets", "random")] == "misses: 0.55 requests per text"
+    assert verdicts[("tweets", "random, max_annotations=1")] == "meets"
+    assert ("tweets", "uncertainty, max_annotations=1") not in verdicts  # not run: no row
+    assert "     - random, max_annotations=1\n     - 0.2\n     - 0.670\n     - -1.0\n" in page
+    assert "   * - tweets\n     - random\n     - 0.2\n     - 0.660\n" in page
+
+
 def test_label_fraction_page_without_results_says_nothing_ran(tmp_path):
     from benchmarks import label_fraction
 

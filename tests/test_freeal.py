@@ -678,6 +678,15 @@ def test_generated_demos_scale_down_for_small_inputs():
     assert many._n_generated(150, 10_000) == 150  # one per label, even above the cap of 100
 
 
+def test_generated_demos_scale_with_the_first_share_in_p_percent_mode():
+    """Round 0 labels 100 of 1,000 texts at label_fraction=0.1: 20 demonstrations, not 40."""
+    large, _ = make_texts(1000)
+    clf = make_clf(n_demos=10, label_fraction=0.1)
+    assert clf.estimate(large)["generation_calls"] == 20
+    assert clf.set_params(label_fraction=0.5).estimate(large)["generation_calls"] == 40
+    assert clf._n_generated(2, 3) == 2  # one per label at least
+
+
 class CountingStudent(ClassifierMixin, BaseEstimator):
     """TF-IDF + logistic regression that logs the size of each fit (in ``FITS``, shared by
     its clones)."""
