@@ -116,11 +116,13 @@ _STRATEGY_STYLE = {"random": ("tab:blue", "o-"), "uncertainty": ("tab:orange", "
 
 def _draw_label_fraction(ax, cells, target):
     """One data set: a line per strategy over the fractions, full FreeAL as a star."""
+    from .label_fraction import cap_of
+
     full = [c for c in cells if c["label_fraction"] >= 1]
     for strategy, (colour, fmt) in _STRATEGY_STYLE.items():
-        for cap in sorted({_cap(c) for c in cells}, key=lambda v: (v is not None, v)):
+        for cap in sorted({cap_of(c) for c in cells}, key=lambda v: (v is not None, v)):
             mine = sorted((c for c in cells if c["query_strategy"] == strategy
-                           and _cap(c) == cap), key=lambda c: c["label_fraction"])
+                           and cap_of(c) == cap), key=lambda c: c["label_fraction"])
             if not mine:
                 continue
             x, y = [c["requests_per_text"] for c in mine], [c["test_accuracy"] for c in mine]
@@ -140,11 +142,6 @@ def _draw_label_fraction(ax, cells, target):
     ax.axvline(target["requests_per_text"], color="gray", ls=":", lw=1)
     ax.set_xlabel("LLM requests per training text")
     ax.set_ylabel("test accuracy")
-
-
-def _cap(cell):
-    """``max_annotations`` of a cell run with ``--max-annotations`` (None: the default)."""
-    return cell.get("settings", {}).get("max_annotations")
 
 
 def plot_label_fraction(cells, path, *, target):
