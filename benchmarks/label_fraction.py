@@ -419,11 +419,9 @@ strategies ask the same texts (round 1 takes every text not yet asked).
 Rows marked ``max_annotations=1`` (``--max-annotations 1``) ask no text
 twice: round 1 only asks new texts, so {n_rounds} rounds cost {n_rounds}P
 annotation requests per text. Round 0's synthetic demonstrations number one
-per five texts round 0 labels at most (P of them), 8 per label at most with
-4 demonstrations a prompt, one per label at least: on Yahoo's 10 labels 20 at
-0.1, 40 at 0.2, 80 from 0.5 (tweets: 16 at every fraction). Cells run before
-revision 8eb3ed3 counted every training text there (80 demonstrations on
-Yahoo at every fraction).
+per five texts round 0 labels at most (P of them), twice the demonstrations
+a prompt per label at most (4 at least) and 100 in all, one per label at
+least.{demo_counts}
 ``benchmarks/label_fraction.py`` fits FreeAL alone (no peer)
 at each fraction, with the suite's sizes and components
 ({n_train:,} training and {n_test:,} test texts, seed 0,
@@ -441,6 +439,16 @@ acc.* is the accuracy of the final training labels among the labelled texts,
 """
 
 
+# Counts of the full preset only (1,000 texts, 4 demonstrations a prompt): a
+# quick preset sets its own.
+_FULL_DEMO_COUNTS = (
+    " With the full preset's 1,000 texts and 4 demonstrations\na prompt: on Yahoo's "
+    "10 labels 20 at 0.1, 40 at 0.2, 80 from 0.5 (tweets: 16 at\nevery fraction). Cells "
+    "run before revision 8eb3ed3 counted every training text there\n(80 demonstrations "
+    "on Yahoo at every fraction)."
+)
+
+
 def render(result, plot=None):
     """The page, as reStructuredText; ``plot`` is the figure's file name (or None)."""
     mode = (result or {}).get("mode", "full")
@@ -448,7 +456,8 @@ def render(result, plot=None):
     base = freeal.PRESETS[preset["freeal"]]
     lines = _INTRO.format(source=f"{result_name(mode == 'quick')}.json",
                           n_train=preset["sizes"][0], n_test=preset["sizes"][1],
-                          n_demos=base["n_demos"], n_rounds=N_ROUNDS).splitlines()
+                          n_demos=base["n_demos"], n_rounds=N_ROUNDS,
+                          demo_counts=_FULL_DEMO_COUNTS if mode == "full" else "").splitlines()
     if mode == "quick":
         lines += ["", "**These are quick-mode results** (a smoke run on tiny samples), not "
                   "measurements of the P% mode.", ""]

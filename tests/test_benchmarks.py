@@ -260,6 +260,20 @@ def test_label_fraction_page_keeps_capped_cells_apart(tmp_path):
     assert "   * - tweets\n     - random\n     - 0.2\n     - 0.660\n" in page
 
 
+def test_label_fraction_page_gives_demonstration_counts_of_the_full_preset_only():
+    """The full preset's round-0 demonstration counts are not claimed for a quick page,
+    whose preset sets its own."""
+    from benchmarks import label_fraction
+
+    cells = [_fraction_cell("tweets", 1.0, None, 0.68, 1.2)]
+    full = {"suite": "label_fraction", "mode": "full", "cells": cells, "commands": [],
+            "machine": {"processor": "cpu", "logical_cores": 2, "torch_threads": 1}}
+    quick = dict(full, mode="quick")
+    assert "80 from 0.5" in label_fraction.render(full)
+    assert "80 from 0.5" not in label_fraction.render(quick)
+    assert "one per label at" in label_fraction.render(quick)  # the rule itself stays
+
+
 def test_label_fraction_page_without_results_says_nothing_ran(tmp_path):
     from benchmarks import label_fraction
 
