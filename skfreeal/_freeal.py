@@ -145,7 +145,12 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         student's; given to a robust student as its ``noise_filter``
         parameter (for its own training). None: the robust student's own,
         and :class:`~skfreeal.GMMNoiseFilter` for the judge and any other
-        student. Tune its threshold with ``noise_filter__threshold``.
+        student. Tune its threshold with ``noise_filter__threshold``. For
+        the judge, :class:`~skfreeal.GMMNoiseFilter`'s 0.7 gave the best
+        training labels of 0.5, 0.7 and 0.9 on the training split's gold
+        labels (1,000 texts, the 0.5B LLM; tweets 0.739 / 0.738 / 0.733,
+        Yahoo 0.537 / 0.557 / 0.547;
+        ``benchmarks/experiments/dev_loop_params.py``).
     retriever : "knn", "balanced-knn" or retriever, default="knn"
         Chooses each text's demonstrations from the pool (see
         :class:`skfreeal.base.Retriever`): ``"knn"`` is
@@ -168,7 +173,11 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         with; a class with none judged clean falls back to all of those).
     demos_per_class : int, default=None
         Demonstrations per class in the refined pool. None:
-        ``max(n_demos, 5)``.
+        ``max(n_demos, 5)``. A larger pool did not give better labels on the
+        training split's gold labels (tweets, 1,000 texts, the 0.5B LLM, 4
+        demos: 0.738 with 5 a class, 0.737 with 20, 0.741 with 50 of the
+        clean half, 0.728 with every clean text;
+        ``benchmarks/experiments/dev_demo_pool_size.py``).
     n_generated_demos : int, default=None
         Synthetic demonstrations the LLM writes in round 0. None:
         ``max(2 * n_demos, 4) * n_classes``, at most 100 and at most one per
@@ -177,7 +186,10 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         set, or a small first share, does not pay for more demonstrations
         than it has texts to label. 0
         skips generation (round 0 is then zero-shot unless given labels seed
-        the pool).
+        the pool): worth trying with an LLM that writes poor demonstrations.
+        With the 0.5B LLM on the training split's gold labels (1,000 texts,
+        ``benchmarks/experiments/dev_loop_params.py``) 0 gave tweets 0.750
+        final labels against 0.738, but Yahoo 0.520 against 0.557.
     fill_missing_demos : bool, default=True
         When the LLM writes fewer than half their share of the synthetic
         demonstrations for some labels, fill them with the training texts
