@@ -88,6 +88,18 @@ def _embed_reusing(embed, batch, texts, embeddings):
     return out
 
 
+# What to pass instead of a default component, for set_params' error.
+_COMPONENT_EXAMPLES = {
+    "labeler": "LocalLabeler()",
+    "slm": "RobustTextClassifier()",
+    "embedder": "SentenceEmbedder()",
+    "noise_filter": "GMMNoiseFilter()",
+    "judge": "LogisticRegression(max_iter=1000)",
+    "retriever": "KNNRetriever()",
+    "query_strategy": "RandomQuery()",
+}
+
+
 class FreeALClassifier(ClassifierMixin, BaseEstimator):
     """Label texts and train a classifier with no human annotation (FreeAL).
 
@@ -145,7 +157,9 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         student's; given to a robust student as its ``noise_filter``
         parameter (for its own training). None: the robust student's own,
         and :class:`~skfreeal.GMMNoiseFilter` for the judge and any other
-        student. Tune its threshold with ``noise_filter__threshold``. For
+        student. Tune its threshold by passing one,
+        ``noise_filter=GMMNoiseFilter()``, then ``noise_filter__threshold``
+        (the default None has no parameters to set). For
         the judge, :class:`~skfreeal.GMMNoiseFilter`'s 0.7 gave the best
         training labels of 0.5, 0.7 and 0.9 on the training split's gold
         labels (1,000 texts, the 0.5B LLM; tweets 0.739 / 0.738 / 0.733,
@@ -466,6 +480,45 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         self.use_labels = use_labels
         self.random_state = random_state
         self.verbose = verbose
+
+    # ------------------------------------------------------------ params
+    def set_params(self, **params):
+        """Set the parameters of this estimator and of its components.
+
+        As :meth:`sklearn.base.BaseEstimator.set_params`; a component's own
+        parameter (``noise_filter__threshold``) needs the component given,
+        in this call or before: the defaults (None, or a name such as
+        ``judge="probe"``) are built at ``fit``.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters, and ``<component>__<parameter>`` ones.
+
+        Returns
+        -------
+        self : FreeALClassifier
+
+        Raises
+        ------
+        ValueError
+            For a component's parameter while the component is a default,
+            naming both and the component to pass instead.
+        """
+        own = self.get_params(deep=False)
+        for key in params:
+            name, nested, _ = key.partition("__")
+            if not nested or name not in own:
+                continue  # sklearn's own error for unknown names
+            component = params.get(name, own[name])
+            if not hasattr(component, "set_params"):
+                example = _COMPONENT_EXAMPLES.get(name, "an estimator")
+                raise ValueError(
+                    f"Cannot set {key!r}: {name}={component!r} has no parameters of its own "
+                    f"(FreeAL builds it at fit); pass the component itself, e.g. "
+                    f"{name}={example}, and set its parameters from there."
+                )
+        return super().set_params(**params)
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=False)

@@ -833,3 +833,28 @@ def test_a_text_never_sees_a_copy_of_itself_as_its_demonstration():
     annotate_with_demos(labeler, KNNRetriever(), texts, embeddings, np.array([1, 0, 0, 0], bool),
                         pool, 3)
     assert [text for text, _ in labeler.demos_seen_[0]] == ["bad play", "good play"]
+
+
+@pytest.mark.parametrize("key, component", [("noise_filter__threshold", "noise_filter"),
+                                            ("slm__lr", "slm"), ("judge__C", "judge")])
+def test_setting_a_default_components_parameter_says_what_to_pass(key, component):
+    """``noise_filter__threshold`` on the default (None) named neither the parameter nor a
+    remedy: a bare AttributeError from scikit-learn."""
+    clf = FreeALClassifier(["a", "b"], "t")
+    with pytest.raises(ValueError, match=rf"Cannot set '{key}': {component}=.*pass the "
+                                         rf"component itself, e.g. {component}=\w+\("):
+        clf.set_params(**{key: 0.5})
+    assert clf.get_params(deep=False)[component] == FreeALClassifier(["a"], "t").get_params(
+        deep=False)[component]  # unchanged
+
+
+def test_a_components_parameter_can_be_set_with_the_component_or_after_it():
+    from skfreeal import GMMNoiseFilter
+
+    clf = FreeALClassifier(["a", "b"], "t")
+    clf.set_params(noise_filter=GMMNoiseFilter(), noise_filter__threshold=0.9)
+    assert clf.noise_filter.threshold == 0.9
+    clf.set_params(noise_filter__threshold=0.5)
+    assert clf.get_params()["noise_filter__threshold"] == 0.5
+    with pytest.raises(ValueError, match="Invalid parameter 'bogus'"):  # sklearn's own
+        clf.set_params(bogus__x=1)
