@@ -439,14 +439,33 @@ acc.* is the accuracy of the final training labels among the labelled texts,
 """
 
 
-# Counts of the full preset only (1,000 texts, 4 demonstrations a prompt): a
-# quick preset sets its own.
-_FULL_DEMO_COUNTS = (
-    " With the full preset's 1,000 texts and 4 demonstrations\na prompt: on Yahoo's "
-    "10 labels 20 at 0.1, 40 at 0.2, 80 from 0.5 (tweets: 16 at\nevery fraction). Cells "
-    "run before revision 8eb3ed3 counted every training text there\n(80 demonstrations "
-    "on Yahoo at every fraction)."
-)
+# Label counts of the full preset's data sets, for its demonstration counts.
+_N_LABELS = {"tweets": 2, "yahoo": 10}
+
+
+def _full_demo_counts():
+    """The sentence giving round 0's demonstration counts of the full preset, by the
+    library's own rule (a quick preset sets its own counts: no sentence there)."""
+    from skfreeal import FreeALClassifier
+
+    preset = PRESETS["full"]
+    n_train, n_demos = preset["sizes"][0], freeal.PRESETS[preset["freeal"]]["n_demos"]
+
+    def counts(name):
+        return {f: FreeALClassifier([], "", n_demos=n_demos, label_fraction=f)._n_generated(
+            _N_LABELS[name], n_train) for f in preset["fractions"]}
+
+    yahoo, tweets = counts("yahoo"), counts("tweets")
+    first_max = min(f for f, n in yahoo.items() if n == max(yahoo.values()))
+    below = ", ".join(f"{n} at {f:g}" for f, n in yahoo.items() if f < first_max)
+    tweets_text = (f"{next(iter(tweets.values()))} at every fraction"
+                   if len(set(tweets.values())) == 1
+                   else ", ".join(f"{n} at {f:g}" for f, n in tweets.items()))
+    return (f" With the full preset's {n_train:,} texts and {n_demos} demonstrations\na "
+            f"prompt: on Yahoo's {_N_LABELS['yahoo']} labels {below}, {yahoo[first_max]} from "
+            f"{first_max:g} (tweets: {tweets_text}).\nCells run before revision 8eb3ed3 "
+            f"counted every training text there\n({max(yahoo.values())} demonstrations on "
+            "Yahoo at every fraction).")
 
 
 def render(result, plot=None):
@@ -457,7 +476,7 @@ def render(result, plot=None):
     lines = _INTRO.format(source=f"{result_name(mode == 'quick')}.json",
                           n_train=preset["sizes"][0], n_test=preset["sizes"][1],
                           n_demos=base["n_demos"], n_rounds=N_ROUNDS,
-                          demo_counts=_FULL_DEMO_COUNTS if mode == "full" else "").splitlines()
+                          demo_counts=_full_demo_counts() if mode == "full" else "").splitlines()
     if mode == "quick":
         lines += ["", "**These are quick-mode results** (a smoke run on tiny samples), not "
                   "measurements of the P% mode.", ""]
