@@ -53,8 +53,9 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
         Zero-shot accuracy, per-round history, seconds, and the seconds
         expected before the run (None when not measured).
     """
-    from . import FreeALClassifier
+    from . import DemoPolicy, FreeALClassifier, RoundPolicy
     from ._progress import progress_stage
+    from .loop._components import make_labeler, pass_verbose
     from .datasets import load_tweets
     from .labelers import LocalLabeler
 
@@ -65,10 +66,10 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
     if labeler is None:
         labeler = LocalLabeler() if model is None else LocalLabeler(model)
     clf = FreeALClassifier(
-        data.label_names, data.task, labeler=labeler, slm=slm, n_rounds=n_rounds,
-        n_demos=n_demos, random_state=random_state, verbose=2,
+        data.label_names, data.task, labeler=labeler, slm=slm, rounds=RoundPolicy(n_rounds),
+        demos=DemoPolicy(n_demos), random_state=random_state, verbose=2,
     )
-    zero_shot = clf._pass_verbose(clf._make_labeler(clf._label_names()))
+    zero_shot = pass_verbose(make_labeler(labeler, data.label_names, data.task), clf.verbose)
     expected = _expected_seconds(clf, zero_shot, data, out)
 
     with progress_stage("zero-shot LLM, held-out tweets"):
@@ -89,9 +90,8 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
             f"(train-label accuracy {llm_acc:.3f}, {record['n_changed']} changed), "
             f"clean {record['clean_fraction']:.2f}, {judged_by} held-out accuracy "
             f"{record['eval_accuracy']:.3f}  [{record['seconds']:.0f} s]")
-    last = clf.history_[-1]
-    if "student_seconds" in last:  # with a judge: the SLM trains once, on the final labels
-        out(f"SLM trained on the final labels  [{last['student_seconds']:.0f} s]")
+    if clf.student_record_ is not None:  # with a judge: the SLM trains once, on the final labels
+        out(f"SLM trained on the final labels  [{clf.student_record_.seconds:.0f} s]")
     seconds = time.perf_counter() - start
     guess = "" if expected is None else f" (expected {expected / 60:.1f})"
     out(f"final SLM held-out accuracy: {clf.score(data.X_test, data.y_test):.3f}; "
@@ -106,7 +106,7 @@ def _expected_seconds(clf, labeler, data, out):
     Only a local LLM is timed (a hosted one's time depends on its server).
     Cached answers make the run faster than expected.
     """
-    from ._estimate import expected_llm_seconds
+    from .loop._estimate import expected_llm_seconds
     from .labelers import LocalLabeler
     from .labelers._speed import measure_speed
 
@@ -114,14 +114,15 @@ def _expected_seconds(clf, labeler, data, out):
         return None
     out("timing this machine: a few LLM requests, then the student for two epochs on "
         f"{min(_STUDENT_PROBE_TEXTS, len(data.X_train))} tweets")
-    speed = measure_speed(labeler, data.X_train, n_demos=clf.n_demos)
+    speed = measure_speed(labeler, data.X_train, n_demos=clf.demos.n_demos)
     fit = clf.estimate(data.X_train, measure_speed=False)
+    n_generated = clf.demos.n_generated_for(
+        n_classes=len(data.label_names),
+        n_first_round=clf.rounds.first_round_size(len(data.X_train)))
     llm = expected_llm_seconds(speed, annotations=0, zero_shot=len(data.X_test))
     llm += expected_llm_seconds(
         speed, annotations=sum(fit["calls_per_round"]),
-        writes=fit["generation_calls"] - clf._n_generated(len(data.label_names), len(data.X_train)),
-        checks=clf._n_generated(len(data.label_names), len(data.X_train)),
-    )
+        writes=fit["generation_calls"] - n_generated, checks=n_generated)
     student = _student_seconds(clf, data)
     total = llm + student
     finish = time.strftime("%H:%M", time.localtime(time.time() + total))
@@ -145,11 +146,10 @@ def _student_seconds(clf, data):
     from sklearn.base import clone
 
     from ._console import quiet_transformers
-    from ._freeal import DEFAULT_SLM_PARAMS
     from ._progress import progress_timer
     from .slm import RobustTextClassifier
 
-    student = clf.slm if clf.slm is not None else RobustTextClassifier(**DEFAULT_SLM_PARAMS)
+    student = clf.slm if clf.slm is not None else RobustTextClassifier()
     params = student.get_params(deep=False)
     warmup = params.get("warmup_epochs", 1)
     probe = clone(student)
@@ -176,7 +176,7 @@ def _student_seconds(clf, data):
     per_text = (warm * warm_s + (epochs - warm) * robust_s) / len(texts)
     n_train, n_test = len(data.X_train), len(data.X_test)
     per_round = n_train * per_text + (2 * n_train + n_test) * infer
-    trainings = clf.n_rounds if clf.judge is None else 1
+    trainings = clf.rounds.n_rounds if clf.judge is None else 1
     return trainings * per_round + n_train * infer  # the retrieval embedding, once
 
 

@@ -183,4 +183,4 @@ def test_judge_and_label_fusion_options_reach_the_classifier(tmp_path, args, jud
                                        LABELS, "--task", TASK, "--out",
                                        str(tmp_path / "out.csv"), *args])
     clf = build_classifier(collect(ctx.params))
-    assert clf.judge == judge and clf.label_fusion == fusion
+    assert clf.judge == judge and clf.rounds.label_fusion == fusion

@@ -45,6 +45,7 @@ from skfreeal.slm import SentenceEmbedder  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fault_server import FaultServer, keyword_label, passenger_texts  # noqa: E402
+from test_freeal import with_policies  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
@@ -63,9 +64,9 @@ def make_clf(server, encoder, cache, **params):
     # the model embeds with its student (a probe judge would stand in for a student that
     # learned nothing).
     settings = dict(labeler=labeler, slm=slm, embedder=SentenceEmbedder(encoder, device="cpu"),
-                    n_rounds=1, n_demos=2, n_generated_demos=0, random_state=0, judge=None)
+                    n_rounds=1, n_demos=2, n_generated=0, random_state=0, judge=None)
     settings.update(params)
-    return FreeALClassifier(LABELS, TASK, **settings)
+    return FreeALClassifier(LABELS, TASK, **with_policies(settings))
 
 
 @pytest.fixture(scope="module")
@@ -310,8 +311,8 @@ def test_grid_search_on_dask_pays_each_request_once_and_equals_default_backend(
     texts = np.array(make_texts(32), dtype=object)
     gold = np.array([keyword_label(t) for t in texts], dtype=object)
     # Two candidates (R% and the clean threshold) x 2 overlapping splits: the folds share texts.
-    grid = [{"demo_top_percent": [0.2], "noise_filter__threshold": [0.7]},
-            {"demo_top_percent": [0.5], "noise_filter__threshold": [0.5]}]
+    grid = [{"demos__top_percent": [0.2], "noise_filter__threshold": [0.7]},
+            {"demos__top_percent": [0.5], "noise_filter__threshold": [0.5]}]
     cv = ShuffleSplit(n_splits=2, test_size=0.25, random_state=0)
 
     def search(server, **pin):

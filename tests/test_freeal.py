@@ -22,13 +22,15 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from skfreeal import (
+    DemoPolicy,
     FreeALClassifier,
     GMMNoiseFilter,
     KNNRetriever,
     RobustTextClassifier,
+    RoundPolicy,
     SmallLossNoiseFilter,
 )
-from skfreeal._student import StudentView, learned_nothing
+from skfreeal.loop import JudgeView, learned_nothing
 from skfreeal.noise import BaseNoiseFilter
 
 POS = "good great happy lovely wonderful excellent nice superb".split()
@@ -88,11 +90,28 @@ def tfidf_embedder():
     return make_pipeline(TfidfVectorizer(), TruncatedSVD(n_components=8, random_state=0))
 
 
+_ROUND_SETTINGS = set(RoundPolicy().get_params())
+_DEMO_SETTINGS = set(DemoPolicy().get_params())
+
+
+def with_policies(params):
+    """``params`` with the settings of the two policies gathered into ``rounds`` and ``demos``
+    (the tests name them flat, ``n_rounds=2``, for brevity)."""
+    rounds = {k: params.pop(k) for k in list(params) if k in _ROUND_SETTINGS}
+    demos = {k: params.pop(k) for k in list(params) if k in _DEMO_SETTINGS}
+    if rounds:
+        params["rounds"] = RoundPolicy(**rounds)
+    if demos:
+        params["demos"] = DemoPolicy(**demos)
+    return params
+
+
 def make_clf(wrong_first=(), **kwargs):
     params = dict(labeler=RuleLabeler(wrong_first=tuple(wrong_first)), slm=tfidf_slm(),
                   embedder=tfidf_embedder(), n_demos=4, random_state=0)
     params.update(kwargs)
-    return FreeALClassifier(["negative", "positive"], "Sentiment of a short review.", **params)
+    return FreeALClassifier(["negative", "positive"], "Sentiment of a short review.",
+                            **with_policies(params))
 
 
 @pytest.fixture
@@ -267,39 +286,24 @@ def test_retriever_and_query_strategy_objects_are_used():
     assert set(range(80, 100)) <= set(annotated)  # round 1's new subset: the last 20
 
 
-def test_balanced_retrieval_is_deprecated_in_favour_of_retriever(noisy_data):
-    texts, _, wrong = noisy_data
-    with pytest.warns(FutureWarning, match="retriever='balanced-knn'"):
-        old = make_clf(wrong, balanced_retrieval=True).fit(texts)
-    new = make_clf(wrong, retriever="balanced-knn").fit(texts)
-    np.testing.assert_array_equal(old.label_ids_, new.label_ids_)
-
-
-def test_labels_attribute_is_a_deprecated_alias(noisy_data):
-    texts, _, wrong = noisy_data
-    clf = make_clf(wrong, n_rounds=1)
-    assert not hasattr(clf, "labels_")
-    clf.fit(texts)
-    with pytest.warns(FutureWarning, match="use label_ids_"):
-        np.testing.assert_array_equal(clf.labels_, clf.label_ids_)
-
-
 @pytest.mark.usefixtures("torch_single_thread")
 def test_robust_student_gets_every_text_in_the_p_percent_mode(tiny_encoder_path):
-    """Unannotated and abstained texts reach the robust student's consistency loss,
-    and the user's noise filter is the one it uses."""
+    """Unannotated and abstained texts reach the robust student's consistency loss; it
+    splits with its own noise filter, FreeAL's is the judge's."""
     texts, _ = make_texts(40)
     texts[5] += " ???"  # the labeler abstains on it
     student = RobustTextClassifier(tiny_encoder_path, max_epochs=2, warmup_epochs=1,
-                                   batch_size=8, lr=3e-3)
+                                   batch_size=8, lr=3e-3,
+                                   noise_filter=SmallLossNoiseFilter(keep_ratio=0.6))
     clf = make_clf(slm=student, label_fraction=0.3, n_rounds=2,
-                   noise_filter=SmallLossNoiseFilter(keep_ratio=0.6)).fit(texts)
+                   noise_filter=SmallLossNoiseFilter(keep_ratio=0.5)).fit(texts)
     assert clf.slm_.sample_losses_.shape == (len(texts),)
     unlabelled = clf.label_ids_ < 0
     assert unlabelled.sum() >= 16  # 40 texts, 2 x 30% annotated
     assert np.isnan(clf.slm_.sample_losses_[unlabelled]).all()
     assert np.isfinite(clf.slm_.sample_losses_[~unlabelled]).all()
-    assert isinstance(clf.slm_.noise_filter_, SmallLossNoiseFilter)
+    assert clf.slm_.noise_filter_.keep_ratio == 0.6
+    assert clf.history_[0]["clean_fraction"] == pytest.approx(0.5, abs=0.1)  # the judge's
     assert clf.slm_.history_[-1]["n_samples"] == len(texts)  # robust epochs saw every text
 
 
@@ -308,11 +312,14 @@ def test_robust_student_gets_every_text_in_the_p_percent_mode(tiny_encoder_path)
     (dict(labels="negative"), None, TypeError, "'labels' parameter.*array-like.*'negative'"),
     (dict(labels=["a", "A "]), None, ValueError, "distinct"),
     (dict(task="  "), None, ValueError, "task must describe"),
-    (dict(n_rounds=0), None, ValueError, "n_rounds"),
-    (dict(demo_top_percent=1.5), None, ValueError, "demo_top_percent"),
-    (dict(query_strategy="smart"), None, ValueError, "query_strategy"),
+    (dict(rounds=RoundPolicy(0)), None, ValueError, "'n_rounds' parameter of RoundPolicy"),
+    (dict(demos__top_percent=1.5), None, ValueError, "'top_percent' parameter of DemoPolicy"),
+    (dict(rounds__query_strategy="smart"), None, ValueError, "query_strategy must be 'random'"),
     (dict(labeler="gpt"), None, TypeError, "labeler='gpt' lacks annotate()"),
-    (dict(retriever="bm25"), None, ValueError, "retriever must be 'knn', 'balanced-knn'"),
+    (dict(demos__retriever="bm25"), None, ValueError, "retriever must be 'knn', 'balanced-knn'"),
+    (dict(rounds={"n_rounds": 2}), None, ValueError,
+     "'rounds' parameter of FreeALClassifier must be an instance of 'skfreeal.loop."
+     "RoundPolicy' or None. Got {'n_rounds': 2} instead"),
     ({}, "one text", TypeError, "iterable of texts"),
     ({}, [], ValueError, "X is empty"),
     ({}, ["fine", 7], TypeError, r"X\[1\] must be a str"),
@@ -369,7 +376,7 @@ def test_a_probe_judge_scores_eval_set_texts_from_training_without_embedding_the
 
 
 def test_embed_reusing_gives_the_rows_embed_would():
-    from skfreeal._freeal import _embed_reusing
+    from skfreeal.loop._embedding import embed_reusing as _embed_reusing
 
     def embed(batch):
         return np.array([[len(t), t.count("a")] for t in batch], dtype=np.float32)
@@ -398,11 +405,15 @@ def test_clone_params_pickle_and_joblib_round_trip(noisy_data, tmp_path):
 def test_grid_search_over_top_percent_and_noise_threshold(noisy_data):
     texts, gold, wrong = noisy_data
     clf = make_clf(wrong, slm=make_pipeline(TfidfVectorizer(), LogisticRegression()))
-    grid = GridSearchCV(clf, {"demo_top_percent": [0.1, 0.2, 0.5],
-                              "n_demos": [2, 4]}, cv=2)
+    grid = GridSearchCV(clf, {"demos__top_percent": [0.1, 0.2, 0.5],
+                              "demos__n_demos": [2, 4], "noise_filter__threshold": [0.5, 0.7]},
+                        cv=2)
     grid.fit(texts, np.array(["negative", "positive"])[gold])
     assert grid.best_score_ > 0.9
-    assert set(grid.best_params_) == {"demo_top_percent", "n_demos"}
+    assert set(grid.best_params_) == {"demos__top_percent", "demos__n_demos",
+                                      "noise_filter__threshold"}
+    assert grid.best_estimator_.demos.top_percent in (0.1, 0.2, 0.5)
+    assert clf.demos.top_percent == 0.2 and clf.noise_filter is None  # the prototype unchanged
 
 
 def test_estimate_is_a_dry_run(noisy_data):
@@ -534,19 +545,19 @@ def test_a_round_whose_student_collapses_keeps_the_previous_student(noisy_data, 
                    label_fraction=0.5, judge=None).fit(texts)
     assert clf.stop_reason_ == "student_collapsed" and clf.n_rounds_ == 2
     assert clf.kept_round_ == 0 and not clf.slm_.constant_
-    assert clf.history_[1]["llm_slm_agreement"] <= 0.6  # what the rule read
+    assert clf.history_[1]["judge_agreement"] <= 0.6  # what the rule read
     assert "Round 1's student agrees with its training labels hardly more" in caplog.text
     assert np.mean(clf.predict(texts) == np.asarray(["negative", "positive"])[gold]) > 0.8
     assert (clf.label_ids_ >= 0).sum() == len(texts)  # round 1's labels are kept
-    assert [h["student_kept"] for h in clf.history_] == [True, False]
+    assert [h["judge_kept"] for h in clf.history_] == [True, False]
     healthy = make_clf(wrong, n_rounds=2, judge=None).fit(texts)
     assert healthy.stop_reason_ == "max_rounds" and healthy.kept_round_ == 1
-    assert [h["student_kept"] for h in healthy.history_] == [False, True]
+    assert [h["judge_kept"] for h in healthy.history_] == [False, True]
 
 
 def _view_of(pred, n_classes):
     proba = np.eye(n_classes)[np.asarray(pred)]
-    return StudentView(proba=proba, losses=np.zeros(len(proba)),
+    return JudgeView(proba=proba, losses=np.zeros(len(proba)),
                        clean_mask=np.ones(len(proba), bool))
 
 
@@ -613,7 +624,8 @@ def test_by_default_a_reasked_label_is_the_product_of_the_llms_and_the_judges_vi
         noisy_data):
     texts, gold, wrong = noisy_data
     defaults = FreeALClassifier(["a", "b"], "t").get_params()
-    assert defaults["judge"] == "probe" and defaults["label_fusion"] == "product"
+    assert defaults["judge"] == "probe" and defaults["rounds"] is None
+    assert RoundPolicy().label_fusion == "product"
     RecordingProbe.VIEWS.clear()
     clf = make_clf(labeler=ProbaRuleLabeler(wrong_first=tuple(wrong)), n_rounds=2,
                    judge=RecordingProbe(max_iter=1000)).fit(texts)
@@ -628,13 +640,13 @@ def test_by_default_a_reasked_label_is_the_product_of_the_llms_and_the_judges_vi
 
 def test_labels_without_generated_demos_are_filled_from_the_llms_surest_texts():
     texts, _ = make_texts(80)
-    clf = make_clf(labeler=ProbaRuleLabeler(one_sided=True), n_rounds=1, n_generated_demos=8)
+    clf = make_clf(labeler=ProbaRuleLabeler(one_sided=True), n_rounds=1, n_generated=8)
     first_pool = clf.fit(texts).demos_
     assert {label for _, label in first_pool} == {"negative", "positive"}
     filled = [t for t, label in first_pool if label == "positive"]
     assert len(filled) == 2 and all(t in texts for t in filled)  # half of 4 per label
     unfilled = make_clf(labeler=ProbaRuleLabeler(one_sided=True), n_rounds=1,
-                        n_generated_demos=8, fill_missing_demos=False).fit(texts)
+                        n_generated=8, fill_missing=False).fit(texts)
     assert {label for _, label in unfilled.demos_} == {"negative"}
 
 
@@ -644,7 +656,7 @@ def test_filling_short_labels_never_sends_a_given_label_to_the_llm():
     texts, gold = make_texts(80)
     y = np.full(len(texts), -1, dtype=object)
     y[:60] = "negative"  # the user's labels hold no positive: the fill must find some
-    clf = make_clf(labeler=ProbaRuleLabeler(one_sided=True), n_rounds=1, n_generated_demos=8,
+    clf = make_clf(labeler=ProbaRuleLabeler(one_sided=True), n_rounds=1, n_generated=8,
                    use_labels=True).fit(texts, y)
     assert all(clf.labeler_.log_[t] == 0 for t in texts[:60])
     filled = [t for t, label in clf.demos_ if label == "positive"]
@@ -673,9 +685,9 @@ def test_generated_demos_scale_down_for_small_inputs():
     clf = make_clf(n_demos=10)
     assert clf.estimate(small)["generation_calls"] == 6  # one per five texts
     assert clf.estimate(large)["generation_calls"] == 40  # 2 * n_demos per label
-    assert clf.set_params(n_generated_demos=12).estimate(small)["generation_calls"] == 12
-    many = FreeALClassifier([f"topic {i}" for i in range(150)], "t")
-    assert many._n_generated(150, 10_000) == 150  # one per label, even above the cap of 100
+    assert clf.set_params(demos__n_generated=12).estimate(small)["generation_calls"] == 12
+    # one per label, even above the cap of 100
+    assert DemoPolicy().n_generated_for(n_classes=150, n_first_round=10_000) == 150
 
 
 def test_generated_demos_scale_with_the_first_share_in_p_percent_mode():
@@ -683,8 +695,8 @@ def test_generated_demos_scale_with_the_first_share_in_p_percent_mode():
     large, _ = make_texts(1000)
     clf = make_clf(n_demos=10, label_fraction=0.1)
     assert clf.estimate(large)["generation_calls"] == 20
-    assert clf.set_params(label_fraction=0.5).estimate(large)["generation_calls"] == 40
-    assert clf._n_generated(2, 3) == 2  # one per label at least
+    assert clf.set_params(rounds__label_fraction=0.5).estimate(large)["generation_calls"] == 40
+    assert DemoPolicy().n_generated_for(n_classes=2, n_first_round=3) == 2  # one per label
 
 
 class CountingStudent(ClassifierMixin, BaseEstimator):
@@ -718,16 +730,16 @@ def test_a_probe_judge_splits_the_rounds_and_the_student_trains_once_on_the_fina
     np.testing.assert_array_equal(reannotated[~clf.round_clean_masks_[0]], True)
     assert clf.history_[1]["n_annotated"] == (~clf.round_clean_masks_[0]).sum() > 0
     assert np.mean(clf.label_ids_ == gold) > np.mean(clf.round_labels_[0] == gold)
-    last = clf.history_[-1]
-    assert last["student_seconds"] >= 0 and 0 <= last["student_eval_accuracy"] <= 1
-    assert all("eval_accuracy" in h for h in clf.history_)  # the judge's, each round
-    assert "student_seconds" not in clf.history_[0] and not last["student_collapsed"]
+    final = clf.student_record_
+    assert final.seconds >= 0 and 0 <= final.eval_accuracy <= 1 and not final.collapsed
+    assert all(h["eval_accuracy"] is not None for h in clf.history_)  # the judge's, each round
     assert clf.score(texts, names[gold]) > 0.9
     np.testing.assert_array_equal(clf.label_ids_, clf.round_labels_[-1])
     # Without a judge, the student trains every round (FreeAL), and judge_ is None.
     fits.clear()
     plain = make_clf(wrong, slm=CountingStudent(), n_rounds=2, judge=None).fit(texts)
     assert len(fits) == plain.n_rounds_ == 2 and plain.judge_ is None
+    assert plain.student_record_ is None
 
 
 def test_a_judge_object_is_cloned_seeded_and_checked():
@@ -748,7 +760,7 @@ def test_a_final_student_that_collapses_gives_way_to_the_judge(noisy_data, caplo
                    n_rounds=2).fit(texts)
     assert "The student trained on the final labels agrees with them hardly more" in caplog.text
     assert clf.slm_.steps[-1][1] is clf.judge_  # embedder, Normalizer, judge
-    assert clf.history_[-1]["student_collapsed"] and clf.stop_reason_ == "max_rounds"
+    assert clf.student_record_.collapsed and clf.stop_reason_ == "max_rounds"
     names = np.asarray(["negative", "positive"])
     assert np.mean(clf.predict(texts) == names[gold]) > 0.8
     np.testing.assert_array_equal(clf.clean_mask_, clf.round_clean_masks_[-1])
@@ -781,7 +793,7 @@ def test_a_judge_that_collapses_keeps_the_previous_rounds_judge(noisy_data, capl
     assert clf.stop_reason_ == "judge_collapsed" and clf.n_rounds_ == 2
     assert "Round 1's judge agrees with its training labels hardly more" in caplog.text
     assert clf.kept_round_ == 0 and not clf.judge_.constant_
-    assert [h["student_kept"] for h in clf.history_] == [True, False]
+    assert [h["judge_kept"] for h in clf.history_] == [True, False]
     assert fits == [len(texts)]  # the student still learns round 1's labels, once
     np.testing.assert_array_equal(clf.label_ids_, clf.round_labels_[1])
 
@@ -798,7 +810,7 @@ def test_every_stop_with_a_judge_still_trains_the_student_on_the_final_labels(
     clf = make_clf(judge="probe", slm=CountingStudent(), n_rounds=3,
                    max_annotations=max_annotations).fit(texts)
     assert clf.stop_reason_ == stop, clf.history_
-    assert fits == [len(texts)] and "student_seconds" in clf.history_[-1]
+    assert fits == [len(texts)] and clf.student_record_ is not None
     np.testing.assert_array_equal(clf.label_ids_, clf.round_labels_[-1])
 
 
@@ -817,7 +829,8 @@ def test_with_a_judge_the_robust_student_trains_once_on_every_text(tiny_encoder_
 def test_a_text_never_sees_a_copy_of_itself_as_its_demonstration():
     """The pool may hold a duplicated training text twice (say, given and
     filled); neither copy is shown as the text's own demonstration."""
-    from skfreeal._steps import DemoPool, annotate_with_demos
+    from skfreeal.loop._annotate import annotate_with_demos
+    from skfreeal.loop._pools import DemoPool
     from skfreeal.demonstrations import KNNRetriever
 
     class Recording(RuleLabeler):
@@ -835,22 +848,29 @@ def test_a_text_never_sees_a_copy_of_itself_as_its_demonstration():
     assert [text for text, _ in labeler.demos_seen_[0]] == ["bad play", "good play"]
 
 
-@pytest.mark.parametrize("key, component", [("noise_filter__threshold", "noise_filter"),
-                                            ("slm__lr", "slm"), ("judge__C", "judge")])
-def test_setting_a_default_components_parameter_says_what_to_pass(key, component):
-    """``noise_filter__threshold`` on the default (None) named neither the parameter nor a
-    remedy: a bare AttributeError from scikit-learn."""
-    clf = FreeALClassifier(["a", "b"], "t")
-    with pytest.raises(ValueError, match=rf"Cannot set '{key}': {component}=.*pass the "
-                                         rf"component itself, e.g. {component}=\w+\("):
-        clf.set_params(**{key: 0.5})
-    assert clf.get_params(deep=False)[component] == FreeALClassifier(["a"], "t").get_params(
-        deep=False)[component]  # unchanged
+@pytest.mark.parametrize("key, value, built", [
+    ("noise_filter__threshold", 0.9, GMMNoiseFilter), ("demos__top_percent", 0.3, DemoPolicy),
+    ("rounds__n_rounds", 3, RoundPolicy), ("judge__C", 3.0, LogisticRegression),
+    ("slm__lr", 1e-4, RobustTextClassifier)])
+def test_setting_a_default_components_parameter_builds_the_default(key, value, built):
+    """A grid over ``noise_filter__threshold`` works on the defaults: the built-in object
+    takes the shortcut's place, never one shared between estimators."""
+    clf, other = FreeALClassifier(["a", "b"], "t"), FreeALClassifier(["a", "b"], "t")
+    clf.set_params(**{key: value})
+    name, _, param = key.partition("__")
+    assert isinstance(getattr(clf, name), built) and clf.get_params()[key] == value
+    assert other.get_params(deep=False)[name] in (None, "probe")  # defaults are not shared
+
+
+def test_a_parameter_of_the_student_judging_says_what_to_pass():
+    clf = FreeALClassifier(["a", "b"], "t", judge=None)
+    with pytest.raises(ValueError, match=r"Cannot set the parameters \['judge__C'\]: "
+                                         r"judge=None has no parameters of its own"):
+        clf.set_params(judge__C=0.5)
+    assert clf.judge is None
 
 
 def test_a_components_parameter_can_be_set_with_the_component_or_after_it():
-    from skfreeal import GMMNoiseFilter
-
     clf = FreeALClassifier(["a", "b"], "t")
     clf.set_params(noise_filter=GMMNoiseFilter(), noise_filter__threshold=0.9)
     assert clf.noise_filter.threshold == 0.9

@@ -24,6 +24,7 @@ from skfreeal.slm import SentenceEmbedder
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fault_server import FaultServer, keyword_label, passenger_texts  # noqa: E402
+from test_freeal import with_policies  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
@@ -57,9 +58,9 @@ def make_clf(server, encoder, cache, **params):
     slm = RobustTextClassifier(encoder, max_epochs=4, warmup_epochs=2, rampup_epochs=2,
                                batch_size=16, lr=1e-3, device="cpu")
     defaults = dict(labeler=labeler, slm=slm, embedder=SentenceEmbedder(encoder, device="cpu"),
-                    n_rounds=2, n_demos=4, n_generated_demos=8, random_state=0)
+                    n_rounds=2, n_demos=4, n_generated=8, random_state=0)
     defaults.update(params)
-    return FreeALClassifier(LABELS, TASK, **defaults)
+    return FreeALClassifier(LABELS, TASK, **with_policies(defaults))
 
 
 def test_whole_loop_keeps_its_invariants(llm_server, tiny_encoder_path, tmp_path):

@@ -3,13 +3,14 @@
 import pytest
 from sklearn.base import BaseEstimator
 
-from skfreeal._estimate import estimate_fit_cost
+from skfreeal.loop import RoundPolicy
+from skfreeal.loop._estimate import estimate_fit_cost
 from skfreeal.labelers import LocalLabeler, OpenAILabeler
 
 LABELS = ["negative", "positive"]
 TEXTS = [f"review {i}: the service was {'good' if i % 2 else 'bad'} today" * (1 + i % 3)
          for i in range(40)]
-RULES = dict(n_rounds=2, label_fraction=1.0, max_annotations=2, noisy_fraction=0.25)
+RULES = dict(rounds=RoundPolicy(2, label_fraction=1.0, max_annotations=2), noisy_fraction=0.25)
 
 
 def test_request_cost_of_an_openai_labeler_makes_no_call():

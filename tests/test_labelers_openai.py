@@ -369,7 +369,7 @@ def test_joblib_dump_of_a_fitted_classifier_holds_no_key(server, tmp_path):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    from skfreeal import FreeALClassifier
+    from skfreeal import DemoPolicy, FreeALClassifier, RoundPolicy
 
     srv = server(api_key=KEY)
     texts = make_texts(24)
@@ -377,7 +377,7 @@ def test_joblib_dump_of_a_fitted_classifier_holds_no_key(server, tmp_path):
         LABELS, "Classify the sentiment.", labeler=make_labeler(srv, api_key=KEY),
         slm=make_pipeline(TfidfVectorizer(), LogisticRegression()),
         embedder=make_pipeline(TfidfVectorizer(), TruncatedSVD(n_components=4, random_state=0)),
-        n_rounds=1, n_demos=2, n_generated_demos=4, random_state=0,
+        rounds=RoundPolicy(1), demos=DemoPolicy(2, n_generated=4), random_state=0,
     ).fit(texts)
     assert reveal(clf.labeler_.api_key) == KEY and clf.labeler_.client_ is not None
     path = tmp_path / "clf.joblib"

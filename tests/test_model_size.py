@@ -12,7 +12,7 @@ import joblib
 import numpy as np
 import pytest
 
-from skfreeal import FreeALClassifier, RobustTextClassifier
+from skfreeal import DemoPolicy, FreeALClassifier, RobustTextClassifier, RoundPolicy
 from test_freeal import RuleLabeler, make_texts
 
 MB = 1e6
@@ -31,7 +31,7 @@ def test_model_file_holds_the_student_only_and_predicts_the_same(tmp_path):
     clf = FreeALClassifier(
         ["negative", "positive"], "Sentiment of a short review.", labeler=RuleLabeler(),
         slm=RobustTextClassifier(max_epochs=1, warmup_epochs=1, random_state=0),
-        n_demos=2, n_rounds=1, random_state=0,
+        demos=DemoPolicy(2), rounds=RoundPolicy(1), random_state=0,
     ).fit(texts)
     new = ["what a lovely day", "the food was awful", texts[0]]
     before = clf.predict_proba(new)

@@ -120,11 +120,8 @@ def test_bad_parameters_are_named(filt, match):
 
 
 @pytest.mark.parametrize("filt", [GMMNoiseFilter(random_state=0), SmallLossNoiseFilter()])
-def test_predict_proba_is_a_deprecated_alias_of_score_samples(filt):
-    losses, _ = two_groups()
-    fitted = filt.fit(losses)
-    with pytest.warns(FutureWarning, match="use score_samples"):
-        np.testing.assert_array_equal(fitted.predict_proba(losses), fitted.score_samples(losses))
+def test_the_clean_score_is_score_samples_not_a_1d_predict_proba(filt):
+    assert not hasattr(filt.fit(two_groups()[0]), "predict_proba")
 
 
 @pytest.mark.parametrize("filt", [GMMNoiseFilter(random_state=0), SmallLossNoiseFilter(0.8)])

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skfreeal import FreeALClassifier, demo
+from skfreeal import DemoPolicy, FreeALClassifier, demo
 from skfreeal._console import ensure_log_handler, quiet_transformers, readable_warnings
 from skfreeal._progress import bars_wanted, progress_bar, progress_stage
 from skfreeal.labelers import LocalLabeler
@@ -191,12 +191,12 @@ class InstantLocal(LocalLabeler):
 def test_estimate_times_a_local_model_on_this_machine():
     texts, _ = make_texts(30)
     clf = FreeALClassifier(["negative", "positive"], "Sentiment.", labeler=InstantLocal(),
-                           n_demos=2)
+                           demos=DemoPolicy(2))
     est = clf.estimate(texts)
     speed = est["llm_speed"]
     assert set(speed) == {"zero_shot_seconds", "annotation_seconds", "generation_seconds",
                           "prompt_tokens_per_second", "generated_tokens_per_second"}
-    writes = est["generation_calls"] - clf._n_generated(2, 30)
+    writes = est["generation_calls"] - clf.demos.n_generated_for(n_classes=2, n_first_round=30)
     expected = (sum(est["calls_per_round"]) * speed["annotation_seconds"]
                 + writes * speed["generation_seconds"]
                 + clf._n_generated(2, 30) * speed["zero_shot_seconds"])

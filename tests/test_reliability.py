@@ -260,12 +260,12 @@ def freeal(labeler):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    from skfreeal import FreeALClassifier
+    from skfreeal import DemoPolicy, FreeALClassifier, RoundPolicy
 
     return FreeALClassifier(LABELS, "Classify the sentiment.", labeler=labeler,
                             slm=make_pipeline(TfidfVectorizer(), LogisticRegression()),
-                            embedder=CountingEmbedder(), n_rounds=1, n_demos=2,
-                            n_generated_demos=4, random_state=0)
+                            embedder=CountingEmbedder(), rounds=RoundPolicy(1),
+                            demos=DemoPolicy(2, n_generated=4), random_state=0)
 
 
 @pytest.mark.parametrize("texts", [["good one"], ["good one"] * 5])

@@ -38,10 +38,10 @@ def fitted_like(**extra):
         demos_=[("<script>alert(1)</script> & friends", "negative"), ("so-so", "neutral")],
         history_=[
             dict(round=0, n_annotated=10, n_abstain=2, n_changed=8, clean_fraction=0.7,
-                 llm_slm_agreement=0.75, calls=12, prompt_tokens=3000, completion_tokens=40,
+                 judge_agreement=0.75, calls=12, prompt_tokens=3000, completion_tokens=40,
                  cost=0.0, seconds=3.5),
             dict(round=1, n_annotated=3, n_abstain=1, n_changed=2, clean_fraction=0.78,
-                 llm_slm_agreement=0.78, calls=3, prompt_tokens=900, completion_tokens=9,
+                 judge_agreement=0.78, calls=3, prompt_tokens=900, completion_tokens=9,
                  cost=0.0, seconds=1.25, eval_accuracy=0.625),
         ],
         usage_=dict(calls=15, prompt_tokens=3900, completion_tokens=49, cache_hits=4, cost=0.0),
@@ -108,9 +108,10 @@ def test_a_judged_fit_names_the_judges_figures_and_the_final_models_split():
     plain = report_data(fitted_like(), TEXTS, gold=GOLD)
     assert plain["round_model"] == "small model" and plain["accuracy"]["round_model"] == (
         "small model")
-    history = [dict(h) for h in fitted_like().history_]
-    history[-1].update(student_seconds=9.0, student_eval_accuracy=0.5)
-    judged = fitted_like(judge_=object(), history_=history)
+    from skfreeal.loop import StudentRecord
+
+    final = StudentRecord(seconds=9.0, collapsed=False, eval_accuracy=0.5)
+    judged = fitted_like(judge_=object(), student_record_=final)
     data = report_data(judged, TEXTS, gold=GOLD)
     assert data["round_model"] == "judge"
     assert data["clean_fraction"] == pytest.approx(7 / 9)  # clean_mask_'s, on labelled texts

@@ -1,11 +1,13 @@
-"""Round book-keeping: the label state, the round records, the query strategies."""
+"""Round book-keeping: the label state, the round records, the schedule, the query strategies."""
 
 import numpy as np
 import pytest
 
-from skfreeal._rounds import LabelState, RoundRecorder
-from skfreeal._steps import Answers
-from skfreeal._student import StudentView
+from skfreeal.loop import DemoPolicy, JudgeView, RoundPolicy, RoundRecord
+from skfreeal.loop._annotate import Answers
+from skfreeal.loop._core import RoundResult, stop_reason
+from skfreeal.loop._records import RoundMeter
+from skfreeal.loop._state import LabelState
 from skfreeal.query import RandomQuery, UncertaintyQuery, uncertainty_scores
 
 
@@ -37,28 +39,69 @@ def test_noisy_within_budget_caps_annotations_and_skips_given_labels():
     assert state.noisy_within_budget(clean, 3).tolist() == [False, True, True, False]
 
 
-def test_round_recorder_diffs_usage_and_keeps_the_round_arrays():
+def test_round_meter_diffs_usage_into_a_record_with_fixed_fields():
     class Labeler:
         usage_ = {"calls": 3, "prompt_tokens": 30, "completion_tokens": 3,
                   "cache_hits": 0, "cost": 0.0}
 
     lab = Labeler()
-    rec = RoundRecorder(lab)
+    rec = RoundMeter(lab)
     lab.usage_ = dict(lab.usage_, calls=5, prompt_tokens=50)
     rec.llm_done()
     labels = np.array([0, 1, -1])
-    view = StudentView(proba=np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9]]),
+    view = JudgeView(proba=np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9]]),
                        losses=np.array([0.1, 1.6, np.nan]),
                        clean_mask=np.array([True, False, False]), eval_accuracy=0.75)
     entry = rec.record(round_=0, annotated=np.ones(3, bool), n_abstain=1,
                        changed=np.zeros(3, bool), labels=labels, view=view)
     assert entry["calls"] == 2 and entry["prompt_tokens"] == 20
     assert entry["n_labelled"] == 2 and entry["clean_fraction"] == 0.5
-    assert entry["llm_slm_agreement"] == 0.5 and entry["eval_accuracy"] == 0.75
-    assert rec.total()["calls"] == 2
-    labels[0] = 1  # the record keeps a copy
-    assert rec.round_labels[0].tolist() == [0, 1, -1]
-    assert rec.history == [entry]
+    assert entry["judge_agreement"] == 0.5 and entry["eval_accuracy"] == 0.75
+    assert isinstance(entry, RoundRecord) and entry.failed == 0 and not entry.judge_kept
+    assert list(entry) == list(RoundRecord.__dataclass_fields__)  # the same fields every round
+    assert dict(entry)["calls"] == 2
+    with pytest.raises(AttributeError):
+        entry.calls = 3  # frozen
+
+
+@pytest.mark.parametrize("facts, judge_is_student, reason", [
+    ({}, True, None),
+    (dict(nothing_to_annotate=True), True, "nothing_to_annotate"),
+    (dict(one_class=True), False, "one_class"),
+    (dict(converged=True), False, "no_change"),
+    (dict(collapsed=True), True, "student_collapsed"),
+    (dict(collapsed=True), False, "judge_collapsed"),
+])
+def test_one_place_decides_why_the_loop_stops(facts, judge_is_student, reason):
+    assert stop_reason(RoundResult(1, **facts), judge_is_student=judge_is_student) == reason
+
+
+def test_the_schedule_asks_the_noisy_texts_and_the_next_share():
+    state = LabelState(np.array([-1] * 10), 2)
+    rng = np.random.RandomState(0)
+    policy = RoundPolicy(label_fraction=0.3)
+    from skfreeal.query import RandomQuery
+
+    first = policy.to_annotate(0, state, None, RandomQuery(), rng)
+    assert first.sum() == 3
+    state.update(Answers(np.flatnonzero(first), [0, 1, 0], [1.0] * 3), 0)
+    view = JudgeView(proba=np.full((10, 2), 0.5), losses=np.zeros(10),
+                     clean_mask=np.zeros(10, bool))
+    second = policy.to_annotate(1, state, view, RandomQuery(), rng)
+    assert second[first].all() and second.sum() == 6  # the 3 noisy, and 3 new
+    assert policy.expected_annotations(10, noisy_fraction=1.0)[:2] == [3.0, 6.0]
+    assert RoundPolicy().converged(1, np.zeros(3, bool))
+    assert not policy.converged(1, np.zeros(3, bool))  # new texts come in P% mode
+    with pytest.raises(ValueError, match=r"label_fraction=0\.3 has the LLM label 1 of the 3"):
+        policy.check_first_round(3, 0)
+
+
+def test_policies_validate_their_settings_by_name():
+    with pytest.raises(ValueError, match="'max_annotations' parameter of RoundPolicy"):
+        RoundPolicy(max_annotations=0).validate()
+    with pytest.raises(ValueError, match="'n_demos' parameter of DemoPolicy"):
+        DemoPolicy(n_demos=-1).validate()
+    assert DemoPolicy(4).pool_per_class == 5 and DemoPolicy(8).pool_per_class == 8
 
 
 def test_random_query_draws_among_candidates():
@@ -85,10 +128,10 @@ def test_uncertainty_scores_rank_a_flat_distribution_first(measure):
 
 def test_a_later_pool_keeps_the_previous_demos_of_a_label_it_lost():
     """The student agrees with no text of label 0: its old demonstrations stay."""
-    from skfreeal._steps import DemoPool, refined_pool
+    from skfreeal.loop._pools import DemoPool, refined_pool
 
     labels = np.array([0, 0, 1, 1, 1, 1])
-    view = StudentView(proba=np.tile([0.2, 0.8], (6, 1)), losses=np.linspace(0.1, 0.6, 6),
+    view = JudgeView(proba=np.tile([0.2, 0.8], (6, 1)), losses=np.linspace(0.1, 0.6, 6),
                        clean_mask=np.ones(6, dtype=bool))
     texts = [f"text {i}" for i in range(6)]
     embeddings = np.eye(6, dtype=np.float32)

@@ -327,19 +327,17 @@ def build_slm(opts):
 
 def build_classifier(opts, *, verbose=0):
     """A :class:`~skfreeal.FreeALClassifier` configured from the options."""
-    from .. import FreeALClassifier
+    from .. import DemoPolicy, FreeALClassifier, RoundPolicy
 
     return FreeALClassifier(
         opts.labels,
         opts.task,
         labeler=build_labeler(opts),
         slm=build_slm(opts),
-        n_rounds=opts.n_rounds,
-        n_demos=opts.n_demos,
-        n_generated_demos=opts.n_generated_demos,
-        label_fraction=opts.label_fraction,
         judge=None if opts.judge == "student" else opts.judge,
-        label_fusion=opts.label_fusion,
+        demos=DemoPolicy(opts.n_demos, n_generated=opts.n_generated_demos),
+        rounds=RoundPolicy(opts.n_rounds, label_fraction=opts.label_fraction,
+                           label_fusion=opts.label_fusion),
         random_state=opts.seed,
         verbose=verbose,
     )

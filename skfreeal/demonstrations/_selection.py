@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._fractions import ceil_share
+from .._seeds import draw_seed
 
 __all__ = ["select_demo_pool", "k_medoids"]
 
@@ -53,7 +54,7 @@ def k_medoids(embeddings, n_medoids, *, random_state=None,
     import kmedoids
 
     rng = check_random_state(random_state)
-    seed = rng.randint(np.iinfo(np.int32).max)
+    seed = draw_seed(rng)
     rows = np.arange(n_samples)
     if n_samples > max(max_samples, n_medoids):
         rows = np.sort(rng.choice(n_samples, max(max_samples, n_medoids), replace=False))

@@ -1,6 +1,5 @@
 """The base class of the noise filters: validation, tags and the scikit-learn verbs."""
 
-import warnings
 
 import numpy as np
 from scipy.sparse import issparse
@@ -151,20 +150,6 @@ class BaseNoiseFilter(TransformerMixin, BaseEstimator):
         scores : ndarray of shape (n_samples, 1)
         """
         return self.score_samples(losses).reshape(-1, 1)
-
-    def predict_proba(self, losses):
-        """Deprecated: use :meth:`score_samples` (the same 1-D clean score).
-
-        .. deprecated:: 0.2
-           Removed in 0.4: a 1-D ``predict_proba`` is not scikit-learn's idiom.
-        """
-        warnings.warn(
-            f"{type(self).__name__}.predict_proba is deprecated and will be removed in "
-            "skfreeal 0.4; use score_samples, which returns the same 1-D clean score.",
-            FutureWarning,
-            stacklevel=2,
-        )
-        return self.score_samples(losses)
 
     def get_feature_names_out(self, input_features=None):
         """The name of the one output column, ``clean_score``."""

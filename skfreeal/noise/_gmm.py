@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
+from .._seeds import draw_seed
 from ._base import BaseNoiseFilter, check_losses
 
 __all__ = [
@@ -75,7 +76,7 @@ def fit_loss_mixture(losses, *, max_iter=10, tol=1e-2, reg_covar=5e-4, random_st
     low, high = losses.min(axis=0), losses.max(axis=0)
     if losses.shape[0] < 2 or np.all(high == low):
         return None, 0, low, high
-    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    seed = draw_seed(check_random_state(random_state))
     gmm = _fit_gmm(normalize_losses(losses), max_iter=max_iter, tol=tol, reg_covar=reg_covar,
                    random_state=seed)
     return gmm, int(np.argmin(gmm.means_.sum(axis=1))), low, high

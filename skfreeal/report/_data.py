@@ -120,7 +120,7 @@ def report_data(clf, texts, *, gold=None, slm_pred=None):
             # fit was given an eval_set
             "slm_rounds": [
                 (h.get("round", i), h["eval_accuracy"])
-                for i, h in enumerate(clf.history_) if "eval_accuracy" in h
+                for i, h in enumerate(clf.history_) if h.get("eval_accuracy") is not None
             ],
             "final_llm": _accuracy(labels, codes),
             "final_slm": _accuracy(slm_ids, codes),
@@ -131,7 +131,7 @@ def report_data(clf, texts, *, gold=None, slm_pred=None):
         "classes": classes,
         "n_texts": len(texts),
         "distribution": distribution,
-        "history": [dict(h) for h in clf.history_],
+        "history": _history_rows(clf),
         "confusion": confusion.tolist(),
         "agreement": agreement,
         "clean_fraction": float(np.mean(clean[labelled])) if labelled.any() else None,
@@ -141,3 +141,12 @@ def report_data(clf, texts, *, gold=None, slm_pred=None):
         "accuracy": accuracy,
         "notes": notes,
     }
+
+
+def _history_rows(clf):
+    """``history_`` as dicts; the final student's record joins the last round's row."""
+    rows = [dict(h) for h in clf.history_]
+    student = getattr(clf, "student_record_", None)
+    if rows and student is not None:
+        rows[-1].update({f"student_{k}": v for k, v in dict(student).items()})
+    return rows

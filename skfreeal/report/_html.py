@@ -26,16 +26,17 @@ font-variant-numeric:tabular-nums}img{max-width:100%;height:auto}.note{color:#8d
 
 _HISTORY_LABELS = {
     "n_annotated": "annotated", "n_abstain": "abstained", "n_changed": "changed",
-    "n_labelled": "labelled", "clean_fraction": "clean", "llm_slm_agreement": "LLM/SLM agree",
+    "n_labelled": "labelled", "clean_fraction": "clean", "judge_agreement": "LLM/SLM agree",
     "prompt_tokens": "prompt tok", "completion_tokens": "completion tok", "cache_hits": "cache hits",
-    "llm_seconds": "LLM s", "slm_seconds": "SLM s", "eval_accuracy": "SLM accuracy (gold)",
-    "student_kept": "student kept",
+    "llm_seconds": "LLM s", "judge_seconds": "SLM s", "eval_accuracy": "SLM accuracy (gold)",
+    "judge_kept": "student kept",
 }
 # With a judge, a round's figures are the judge's; the final student's get their own keys.
 _JUDGE_LABELS = {
-    **_HISTORY_LABELS, "llm_slm_agreement": "LLM/judge agree", "slm_seconds": "judge s",
-    "eval_accuracy": "judge accuracy (gold)", "student_kept": "judge kept",
+    **_HISTORY_LABELS, "judge_agreement": "LLM/judge agree", "judge_seconds": "judge s",
+    "eval_accuracy": "judge accuracy (gold)", "judge_kept": "judge kept",
     "student_seconds": "SLM s (final)", "student_eval_accuracy": "SLM accuracy (gold, final)",
+    "student_collapsed": "SLM collapsed (final)",
 }
 
 

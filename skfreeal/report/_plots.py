@@ -79,7 +79,7 @@ def history_png(history, round_model="small model"):
         left.bar(x + (k - 1) * width, [h.get(key, 0) for h in history], width, label=name, color=color)
     left.set_title("LLM annotation", fontsize=10)
     for key, name, color in [("clean_fraction", "clean fraction", _CLEAN),
-                             ("llm_slm_agreement",
+                             ("judge_agreement",
                               "LLM/judge agreement" if round_model == "judge"
                               else "LLM/SLM agreement", _AFTER)]:
         right.plot(x, [h.get(key, np.nan) for h in history], "o-", label=name, color=color)

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn_compat.base import _fit_context
 
 from .._assets import minilm_path
+from .._seeds import draw_seed
 from .._validation import check_partial_labels, check_texts
 from ..base import RobustStudentMixin
 from ..noise import GMMNoiseFilter
@@ -28,7 +29,6 @@ from ._step_progress import StepProgress
 
 __all__ = ["RobustTextClassifier"]
 
-_MAX_SEED = 2**31 - 1
 # Inference batches: no gradients, so larger than training ones; 64 is the
 # DESIGN.md reference size and where length sorting pays most on CPU.
 _INFER_BATCH = 64
@@ -263,7 +263,7 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
                 f"and n_steps={self.n_steps!r}; set the other to 'auto'."
             )
         rng = check_random_state(self.random_state)
-        torch_seed, loader_seed, net_seed, split_seed = rng.randint(_MAX_SEED, size=4)
+        torch_seed, loader_seed, net_seed, split_seed = draw_seed(rng, size=4)
         self.classes_ = classes
         self.device_ = resolve_device(self.device)
         path = str(self.model_name_or_path or minilm_path())

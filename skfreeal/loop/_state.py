@@ -1,13 +1,10 @@
-"""Book-keeping of FreeAL's rounds: the labels of the texts, and one record per round."""
+"""The loop's state: the current label of every training text and how it got there."""
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["LabelState", "RoundRecorder", "labeler_usage"]
-
-_USAGE_KEYS = ("calls", "prompt_tokens", "completion_tokens", "cache_hits", "cost", "failed")
+__all__ = ["LabelState"]
 
 
 @dataclass
@@ -50,7 +47,7 @@ class LabelState:
         self.n_annotations = np.zeros(self.ids.size, dtype=np.int64)
 
     def update(self, answers, round_):
-        """Take the LLM's answers (:class:`~skfreeal._steps.Answers`).
+        """Take the LLM's answers (:class:`~skfreeal.loop.Answers`).
 
         An abstention (-1) keeps the previous label: an earlier answer is
         better than none.
@@ -91,86 +88,3 @@ class LabelState:
     def never_annotated(self):
         """Texts the LLM has not been asked about (and without a given label)."""
         return (self.n_annotations == 0) & ~self.fixed
-
-
-def labeler_usage(labeler):
-    """The labeler's cumulated usage as a dict (zeros when it keeps none)."""
-    usage = getattr(labeler, "usage_", None)
-    if usage is None:
-        return dict.fromkeys(_USAGE_KEYS, 0)
-    if hasattr(usage, "as_dict"):
-        usage = usage.as_dict()
-    return {k: usage.get(k, 0) for k in _USAGE_KEYS}
-
-
-class RoundRecorder:
-    """Times each round's LLM and student phases and writes its ``history_`` record.
-
-    Parameters
-    ----------
-    labeler : labeler
-        Whose ``usage_`` is diffed per round.
-    """
-
-    def __init__(self, labeler):
-        self.labeler = labeler
-        self.history = []
-        self.round_labels = []
-        self.round_clean_masks = []
-        self._first = labeler_usage(labeler)
-        self.start()
-
-    def start(self):
-        """Mark the start of a round (its pool and LLM phase)."""
-        self._t0 = self._t_llm = time.perf_counter()
-        self._usage0 = labeler_usage(self.labeler)
-
-    def llm_done(self):
-        """Mark the end of the LLM phase (the student phase follows)."""
-        self._t_llm = time.perf_counter()
-
-    def record(self, *, round_, annotated, n_abstain, changed, labels, view):
-        """Write the record of the round that just ended.
-
-        Parameters
-        ----------
-        round_ : int
-        annotated : ndarray of bool
-            Texts the LLM annotated this round.
-        n_abstain : int
-        changed : ndarray of bool
-            Texts whose label changed.
-        labels : ndarray of int64
-            Every text's label after the round.
-        view : StudentView
-            The student's view after the round.
-        """
-        end = time.perf_counter()
-        usage = labeler_usage(self.labeler)
-        labelled = labels >= 0
-        entry = {
-            "round": int(round_),
-            "n_annotated": int(np.sum(annotated)),
-            "n_abstain": int(n_abstain),
-            "n_changed": int(np.sum(changed)),
-            "n_labelled": int(labelled.sum()),
-            "clean_fraction": float(view.clean_mask[labelled].mean()) if labelled.any() else 0.0,
-            "llm_slm_agreement": (
-                float((view.pred[labelled] == labels[labelled]).mean()) if labelled.any() else 0.0
-            ),
-        }
-        entry.update({k: usage[k] - self._usage0[k] for k in _USAGE_KEYS})
-        entry["llm_seconds"] = round(self._t_llm - self._t0, 3)
-        entry["slm_seconds"] = round(end - self._t_llm, 3)
-        entry["seconds"] = round(end - self._t0, 3)
-        if view.eval_accuracy is not None:
-            entry["eval_accuracy"] = view.eval_accuracy
-        self.history.append(entry)
-        self.round_labels.append(labels.copy())
-        self.round_clean_masks.append(view.clean_mask.copy())
-        return entry
-
-    def total(self):
-        """The labeler's usage since this recorder was created."""
-        usage = labeler_usage(self.labeler)
-        return {k: usage[k] - self._first[k] for k in _USAGE_KEYS}

@@ -2,9 +2,7 @@
 
 import numpy as np
 
-from ._fractions import ceil_share
-
-__all__ = ["estimate_fit_cost", "expected_annotations", "expected_llm_seconds"]
+__all__ = ["estimate_fit_cost", "expected_llm_seconds"]
 
 # Rough characters per token of English text for BPE tokenizers, and the
 # passes over short labels that skfreeal's labelers make when writing
@@ -13,36 +11,8 @@ CHARS_PER_TOKEN = 4.0
 _GENERATION_PASSES = 5
 
 
-def expected_annotations(n_texts, *, n_rounds, label_fraction, max_annotations, noisy_fraction):
-    """Expected LLM annotations per round, following the loop's rules.
-
-    Round 0 annotates ``label_fraction`` of the texts; each later round
-    re-annotates the noisy fraction of annotated texts still under
-    ``max_annotations``, plus (when ``label_fraction < 1``) a new subset.
-
-    Returns
-    -------
-    per_round : list of float
-    """
-    counts = np.zeros(max_annotations + 1)  # texts annotated k times
-    counts[0] = n_texts
-    per_round = []
-    for round_ in range(n_rounds):
-        todo = np.zeros_like(counts)
-        if round_ == 0 or label_fraction < 1:
-            new = min(counts[0], ceil_share(label_fraction, n_texts))
-            todo[0] = new
-        if round_ > 0:
-            todo[1:max_annotations] += noisy_fraction * counts[1:max_annotations]
-        per_round.append(float(todo.sum()))
-        counts[1:] += todo[:-1]
-        counts[:-1] -= todo[:-1]
-    return per_round
-
-
-def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
-                      label_fraction, max_annotations, noisy_fraction, speed=None,
-                      fill_missing_demos=False):
+def estimate_fit_cost(texts, labeler, *, rounds, n_demos, n_generated_demos, noisy_fraction,
+                      speed=None, fill_missing_demos=False):
     """Expected calls, tokens and cost of a FreeAL fit on ``texts``.
 
     The rounds' arithmetic is here; what one request costs comes from the
@@ -56,8 +26,10 @@ def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
     ----------
     texts : list of str
     labeler : labeler
-    n_rounds, n_demos, n_generated_demos, label_fraction, max_annotations : int or float
-        The FreeALClassifier settings.
+    rounds : RoundPolicy
+        The loop's schedule (its rule of which texts each round asks).
+    n_demos, n_generated_demos : int
+        Demonstrations per text, and round 0's synthetic ones.
     noisy_fraction : float
         Assumed fraction of annotated texts found noisy in each round.
     speed : dict, default=None
@@ -76,11 +48,9 @@ def estimate_fit_cost(texts, labeler, *, n_rounds, n_demos, n_generated_demos,
     if not 0 <= noisy_fraction <= 1:
         raise ValueError(f"noisy_fraction must be in [0, 1], got {noisy_fraction!r}.")
     n = len(texts)
-    rules = dict(n_rounds=n_rounds, label_fraction=label_fraction,
-                 max_annotations=max_annotations)
-    per_round = expected_annotations(n, noisy_fraction=noisy_fraction, **rules)
-    low = sum(expected_annotations(n, noisy_fraction=0.0, **rules))
-    high = sum(expected_annotations(n, noisy_fraction=1.0, **rules))
+    per_round = rounds.expected_annotations(n, noisy_fraction=noisy_fraction)
+    low = sum(rounds.expected_annotations(n, noisy_fraction=0.0))
+    high = sum(rounds.expected_annotations(n, noisy_fraction=1.0))
     if hasattr(labeler, "request_cost"):  # optional in the Labeler protocol
         req = labeler.request_cost(texts, n_demos=n_demos, n_generated=n_generated_demos)
     else:

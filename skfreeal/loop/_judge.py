@@ -1,28 +1,28 @@
-"""Train FreeAL's student on the current labels and read its view of the training texts."""
+"""Train a model of the loop (a round's judge, or the final student) and read its view of the texts."""
 
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import clone
 
-from ._console import quiet_transformers
-from .base import RobustStudentMixin
+from .._console import quiet_transformers
+from ..base import RobustStudentMixin
 
 # How much more often than a constant answer a collapsed student may agree with its labels.
 NEAR_CONSTANT = 0.05
 
-__all__ = ["NEAR_CONSTANT", "StudentView", "full_proba", "learned_nothing", "student_embeddings",
-           "train_student"]
+__all__ = ["NEAR_CONSTANT", "JudgeView", "full_proba", "learned_nothing", "model_embeddings",
+           "train_and_view"]
 
 
 @dataclass
-class StudentView:
-    """What the student makes of the training texts after a round's training.
+class JudgeView:
+    """What a trained model (a round's judge, or the final student) makes of the training texts.
 
     Attributes
     ----------
     proba : ndarray of shape (n_samples, n_classes)
-        Its class probabilities of every training text.
+        Its class probabilities of every training text (one column per label).
     losses : ndarray of shape (n_samples,)
         Its loss against each text's current label, NaN where unlabelled.
     clean_mask : ndarray of shape (n_samples,), dtype=bool
@@ -38,7 +38,7 @@ class StudentView:
 
     @property
     def pred(self):
-        """The student's label of each training text."""
+        """The model's label of each training text."""
         return self.proba.argmax(axis=1)
 
 
@@ -64,7 +64,7 @@ def _check_two_classes(y, classes):
 
 
 def learned_nothing(view, y):
-    """Whether a student fits its own training labels no better than a constant does.
+    """Whether a model fits its own training labels no better than a constant does.
 
     Two signs together, both in-sample and with no gold label: the
     student's labels of the labelled training texts agree with those labels
@@ -81,7 +81,7 @@ def learned_nothing(view, y):
 
     Parameters
     ----------
-    view : StudentView
+    view : JudgeView
     y : ndarray of shape (n_samples,), dtype=int64
         The labels it was trained on, -1 where unknown.
 
@@ -101,8 +101,8 @@ def learned_nothing(view, y):
     return bool(agreement <= majority + NEAR_CONSTANT and balanced <= halfway)
 
 
-def train_student(student, texts, y, *, classes, noise_filter, eval_set=None):
-    """Fit ``student`` on the labels ``y`` and return its view of ``texts``.
+def train_and_view(student, texts, y, *, classes, noise_filter, eval_set=None):
+    """Fit ``student`` (a judge or the student) on the labels ``y``; return its view of ``texts``.
 
     A :class:`~skfreeal.base.RobustStudentMixin` is fitted on every text
     (``-1`` for the unlabelled ones, which its consistency loss uses) and
@@ -114,7 +114,8 @@ def train_student(student, texts, y, *, classes, noise_filter, eval_set=None):
     ----------
     student : classifier
         Fitted in place (FreeAL passes its own clone).
-    texts : list of str
+    texts : list of str or ndarray
+        What it learns from: the texts, or (a probe judge) their embeddings.
     y : ndarray of shape (n_samples,), dtype=int64
         Label ids, -1 where unknown.
     classes : ndarray of str
@@ -126,7 +127,7 @@ def train_student(student, texts, y, *, classes, noise_filter, eval_set=None):
 
     Returns
     -------
-    view : StudentView
+    view : JudgeView
     """
     _check_two_classes(y, classes)
     known = np.flatnonzero(y >= 0)
@@ -151,11 +152,11 @@ def train_student(student, texts, y, *, classes, noise_filter, eval_set=None):
         eval_texts, eval_y = eval_set
         pred = full_proba(student, student.predict_proba(eval_texts), len(classes)).argmax(1)
         accuracy = float(np.mean(np.asarray(classes)[pred] == eval_y))
-    return StudentView(proba=proba, losses=losses, clean_mask=clean, eval_accuracy=accuracy)
+    return JudgeView(proba=proba, losses=losses, clean_mask=clean, eval_accuracy=accuracy)
 
 
-def student_embeddings(student, texts, fallback):
-    """The robust student's own embeddings of ``texts``, else ``fallback``."""
+def model_embeddings(student, texts, fallback):
+    """A robust student's own embeddings of ``texts``, else ``fallback``."""
     if isinstance(student, RobustStudentMixin):
         return student.embed(texts)
     return fallback

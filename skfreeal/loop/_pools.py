@@ -1,26 +1,17 @@
-"""The LLM steps of a FreeAL round: build the demonstration pool, annotate with it."""
+"""The demonstration pools the LLM sees: round 0's synthetic one, later rounds' refined one."""
 
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._student import student_embeddings
-from .base import ProbabilisticLabeler
-from .calibration import calibrate, fuse_distributions, most_probable
-from .demonstrations import select_demo_pool
+from ..base import ProbabilisticLabeler
+from ..calibration import most_probable
+from .._seeds import draw_seed
+from ..demonstrations import select_demo_pool
+from ._judge import model_embeddings
 
-__all__ = [
-    "Answers",
-    "DemoPool",
-    "annotate_with_demos",
-    "fill_short_labels",
-    "generated_pool",
-    "refined_pool",
-]
-
-_MAX_SEED = np.iinfo(np.int32).max
-
+__all__ = ["DemoPool", "fill_short_labels", "generated_pool", "refined_pool"]
 
 @dataclass
 class DemoPool:
@@ -33,28 +24,6 @@ class DemoPool:
     def as_pairs(self, classes):
         """``(text, label name)`` pairs."""
         return [(t, classes[c]) for t, c in zip(self.texts, self.labels)]
-
-
-@dataclass
-class Answers:
-    """The LLM's answers for the texts ``idx``: label ids, confidences, distributions.
-
-    ``proba`` is None when the labeler gives no distributions; ``prior`` is
-    the tilt divided out of them (None: none, or not a probabilistic labeler).
-    """
-
-    idx: np.ndarray
-    ids: np.ndarray
-    confidence: np.ndarray
-    proba: np.ndarray = None
-    prior: np.ndarray = None
-
-    def fused_with(self, student_proba, rule):
-        """The answers combined with the student's distributions of the same texts."""
-        if self.proba is None or student_proba is None or rule == "llm":
-            return self
-        proba = fuse_distributions(self.proba, student_proba[self.idx], rule)
-        return Answers(self.idx, *most_probable(proba), proba, self.prior)
 
 
 def generated_pool(labeler, texts, given, *, n_generated, n_classes, embed, rng, fill=True):
@@ -74,7 +43,7 @@ def generated_pool(labeler, texts, given, *, n_generated, n_classes, embed, rng,
         n_examples = min(len(texts), max(n_classes * 4, 20))
         examples = [texts[i] for i in rng.choice(len(texts), n_examples, replace=False)]
         generated = labeler.generate_demos(
-            n_generated, examples, random_state=rng.randint(_MAX_SEED)
+            n_generated, examples, random_state=draw_seed(rng)
         )
         pool_texts += [t for t, _ in generated]
         pool_labels += [int(c) for _, c in generated]
@@ -148,18 +117,19 @@ def fill_short_labels(labeler, texts, counts, target, rng, candidates=None):
     return added
 
 
-def refined_pool(view, labels, texts, embeddings, student, *, top_percent, per_class, rng,
+def refined_pool(view, labels, texts, embeddings, judge, *, top_percent, per_class, rng,
                  previous=None):
     """A later round's pool: per class, R% smallest-loss clean texts, then k-medoids.
 
-    Only texts on which the student agrees with the current label are
-    candidates; the medoids are taken in the student's own embedding space
-    when it has one, and labelled with the student's label. A label left
+    Only texts on which the round's judge agrees with the current label are
+    candidates; the medoids are taken in the judge's own embedding space
+    when it has one (a robust student judging), and labelled with the
+    judge's label. A label left
     with no candidate keeps its demonstrations of the ``previous`` pool.
     """
     agree = (labels >= 0) & (view.pred == labels)
     idx = select_demo_pool(
-        student_embeddings(student, texts, embeddings), view.losses,
+        model_embeddings(judge, texts, embeddings), view.losses,
         np.where(agree, labels, -1), clean_mask=view.clean_mask, top_percent=top_percent,
         per_class=per_class, random_state=rng,
     )
@@ -172,42 +142,3 @@ def refined_pool(view, labels, texts, embeddings, student, *, top_percent, per_c
     return DemoPool(pool.texts + [previous.texts[j] for j in kept],
                     np.concatenate([pool.labels, previous.labels[kept]]),
                     np.concatenate([pool.embeddings, previous.embeddings[kept]]))
-
-
-def annotate_with_demos(labeler, retriever, texts, embeddings, todo, pool, n_demos, *,
-                        prior=None):
-    """Ask the LLM for the labels of the ``todo`` texts with their nearest demos.
-
-    A pool item that is the text itself is never shown as its demonstration.
-    A labeler that gives label distributions is asked for them, calibrated
-    by ``prior`` when given, else by the tilt the labeler estimates on these
-    texts (returned as ``Answers.prior`` for the next rounds).
-
-    Returns
-    -------
-    answers : Answers
-    """
-    idx = np.flatnonzero(todo)
-    if idx.size == 0:
-        return Answers(idx, np.zeros(0, np.int64), np.zeros(0))
-    demos = None
-    if n_demos and len(pool.texts):
-        position = {t: j for j, t in enumerate(pool.texts)}
-        exclude = np.array([position.get(texts[i], -1) for i in idx])
-        nearest = retriever.fit(pool.embeddings, pool.labels).kneighbors(
-            embeddings[idx], n_demos, exclude=exclude
-        )
-        # A second copy of the text in the pool (a duplicated training text) is
-        # no demonstration of it either.
-        demos = [[(pool.texts[j], int(pool.labels[j])) for j in row if pool.texts[j] != texts[i]]
-                 for i, row in zip(idx, nearest)]
-    batch = [texts[i] for i in idx]
-    if isinstance(labeler, ProbabilisticLabeler):
-        if prior is None:  # read the answers once: uncalibrated, then the tilt from them
-            raw = labeler.annotate_proba(batch, demos, prior=np.ones(len(labeler.labels)))
-            prior = labeler.calibration_prior(batch, demos, raw=raw)
-            proba = calibrate(np.asarray(raw, dtype=np.float64), prior)
-        else:
-            proba = np.asarray(labeler.annotate_proba(batch, demos, prior=prior), np.float64)
-        return Answers(idx, *most_probable(proba), proba, prior)
-    return Answers(idx, *labeler.annotate(batch, demos))

@@ -1,0 +1,283 @@
+"""FreeAL's loop as a functional core: one function per round, one place that decides to stop.
+
+:func:`run_rounds` runs the rounds on the resolved components and returns a
+:class:`LoopResult`; :func:`train_final_student` trains the student once on
+the final labels when a separate judge ran the rounds. Each round returns a
+:class:`RoundResult` (a value: nothing is written on the estimator), and
+:func:`stop_reason` reads it to say whether, and why, the loop stops. The
+only state carried from round to round is the :class:`~skfreeal.loop.LabelState`
+(the labels), the demonstration pool, the calibration prior and the kept
+judge.
+"""
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import Normalizer
+
+from ._annotate import annotate_with_demos
+from ._events import Step
+from ._judge import learned_nothing, train_and_view
+from ._pools import generated_pool, refined_pool
+from ._records import RoundMeter, StudentRecord
+
+__all__ = ["LoopData", "LoopResult", "RoundResult", "run_rounds", "stop_reason",
+           "train_final_student"]
+
+logger = logging.getLogger("skfreeal")
+
+
+@dataclass(frozen=True)
+class LoopData:
+    """The texts the loop works on, embedded once.
+
+    Attributes
+    ----------
+    texts : list of str
+    embeddings : ndarray of shape (n_texts, dim)
+        Unit-length retrieval embeddings.
+    embed : callable
+        Embeds more texts the same way (the demonstration pools).
+    classes : ndarray of str
+    eval_set : tuple or None
+        Held-out ``(texts, label names)``, to monitor the final student.
+    judge_inputs : list of str or ndarray
+        What the judge learns from: the texts (the student judging) or their embeddings.
+    judge_eval : tuple or None
+        ``eval_set`` in the judge's inputs.
+    """
+
+    texts: list
+    embeddings: np.ndarray
+    embed: object
+    classes: np.ndarray
+    eval_set: tuple
+    judge_inputs: object
+    judge_eval: tuple
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A round's trained judge and its view of the texts."""
+
+    round: int
+    model: object
+    view: object
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """What one round did, and what it found.
+
+    Attributes
+    ----------
+    round : int
+    pool : DemoPool or None
+        The demonstrations the LLM saw (None: the round asked nothing).
+    prior : ndarray or None
+        The calibration prior its answers were divided by.
+    judgement : Judgement or None
+        The judge trained this round (None: none trained, the labels
+        converged or the round stopped before).
+    record : RoundRecord or None
+        Its ``history_`` record (None when it stopped before annotating).
+    labels, clean_mask : ndarray or None
+        The labels it left, and its judge's clean mask (with ``record``).
+    nothing_to_annotate, one_class, converged, collapsed : bool
+        The facts :func:`stop_reason` reads.
+    """
+
+    round: int
+    pool: object = None
+    prior: object = None
+    judgement: Judgement = None
+    record: object = None
+    labels: np.ndarray = None
+    clean_mask: np.ndarray = None
+    nothing_to_annotate: bool = False
+    one_class: bool = False
+    converged: bool = False
+    collapsed: bool = False
+
+
+@dataclass(frozen=True)
+class LoopResult:
+    """The rounds' outcome: records, kept judge, last pool, why the loop stopped."""
+
+    records: tuple
+    round_labels: np.ndarray
+    round_clean_masks: np.ndarray
+    judgement: Judgement
+    pool: object
+    stop_reason: str
+
+    @property
+    def kept_round(self):
+        """The round whose judge was kept."""
+        return self.judgement.round
+
+
+def stop_reason(result, *, judge_is_student):
+    """Why the loop stops after ``result``'s round, or None to go on.
+
+    Parameters
+    ----------
+    result : RoundResult
+    judge_is_student : bool
+
+    Returns
+    -------
+    reason : str or None
+        ``"nothing_to_annotate"`` (every noisy text has used its
+        annotations), ``"one_class"`` (the answers would leave a single
+        label: not taken), ``"no_change"`` (the labels converged),
+        ``"student_collapsed"`` / ``"judge_collapsed"`` (the round's judge
+        learned nothing: the previous one is kept).
+    """
+    if result.nothing_to_annotate:
+        return "nothing_to_annotate"
+    if result.one_class:
+        return "one_class"
+    if result.converged:
+        return "no_change"
+    if result.collapsed:
+        return "student_collapsed" if judge_is_student else "judge_collapsed"
+    return None
+
+
+def run_rounds(data, parts, state, events, rng):
+    """Run the rounds of ``parts.rounds`` on ``data``, updating ``state``'s labels.
+
+    Parameters
+    ----------
+    data : LoopData
+    parts : Components
+    state : LabelState
+        The labels; updated in place round by round.
+    events : Events
+    rng : RandomState
+
+    Returns
+    -------
+    result : LoopResult
+    """
+    kept, pool, prior, results, reason = None, None, None, [], "max_rounds"
+    for round_ in range(parts.rounds.n_rounds):
+        result = run_round(round_, data, parts, state, kept, pool, prior, events, rng)
+        results.append(result)
+        pool = result.pool or pool
+        prior = result.prior if result.prior is not None else prior
+        if result.judgement is not None and not result.collapsed:
+            kept = result.judgement
+        if result.record is not None:
+            events.emit("on_round_end", result.record)
+        reason = stop_reason(result, judge_is_student=parts.judge_is_student) or reason
+        if reason != "max_rounds":
+            break
+    if kept is not None and results[-1].collapsed:
+        judged_by = parts.judge_name
+        logger.warning(
+            "Round %d's %s agrees with its training labels hardly more than always answering "
+            "their most frequent label would, and recovers them no better per label (it "
+            "collapsed): round %d's %s is kept and the loop stops.",
+            results[-1].round, judged_by, kept.round, judged_by)
+    ran = [r for r in results if r.record is not None]
+    records = tuple(dataclasses.replace(r.record, judge_kept=r.round == kept.round) for r in ran)
+    return LoopResult(
+        records=records,
+        round_labels=np.vstack([r.labels for r in ran]),
+        round_clean_masks=np.vstack([r.clean_mask for r in ran]),
+        judgement=kept, pool=pool, stop_reason=reason)
+
+
+def run_round(round_, data, parts, state, kept, pool, prior, events, rng):
+    """One round: pick the texts, build the pool, annotate, take the labels, judge them."""
+    meter = RoundMeter(parts.labeler)
+    view = kept.view if kept is not None else None
+    todo = parts.rounds.to_annotate(round_, state, view, parts.query_strategy, rng)
+    if round_ > 0 and not todo.any():
+        return RoundResult(round_, nothing_to_annotate=True)
+    pool = _demo_pool(round_, data, parts, state, kept, pool, events, rng)
+    with events.step(Step("annotating", round_, n=int(todo.sum()))):
+        answers = annotate_with_demos(
+            parts.labeler, parts.retriever, data.texts, data.embeddings, todo, pool,
+            parts.demos.n_demos, prior=prior,
+        ).fused_with(view.proba if view is not None else None, parts.rounds.label_fusion)
+    if round_ > 0 and state.leaves_one_class(answers):
+        return RoundResult(round_, pool, answers.prior, one_class=True)
+    changed, n_abstain = state.update(answers, round_)
+    converged = parts.rounds.converged(round_, changed)
+    meter.llm_done()
+    judgement = None
+    if not converged:  # unchanged labels would train the same judge again
+        judgement = _train_judge(round_, data, parts, state, events)
+        view = judgement.view
+    record = meter.record(round_=round_, annotated=todo, n_abstain=n_abstain, changed=changed,
+                          labels=state.ids, view=view)
+    collapsed = (judgement is not None and kept is not None
+                 and learned_nothing(judgement.view, state.ids))
+    return RoundResult(round_, pool, answers.prior, judgement, record, state.ids.copy(),
+                       view.clean_mask.copy(), converged=converged, collapsed=collapsed)
+
+
+def _demo_pool(round_, data, parts, state, kept, pool, events, rng):
+    """Round 0: the LLM's synthetic demonstrations; later: the judge's clean medoids."""
+    demos = parts.demos
+    if round_ > 0:
+        return refined_pool(
+            kept.view, state.ids, data.texts, data.embeddings, kept.model,
+            top_percent=demos.top_percent, per_class=demos.pool_per_class, rng=rng,
+            previous=pool if demos.fill_missing else None)
+    n_first = parts.rounds.first_round_size(len(data.texts))
+    n_generated = demos.n_generated_for(n_classes=len(data.classes), n_first_round=n_first)
+    with events.step(Step("writing", 0, n=n_generated)):
+        return generated_pool(
+            parts.labeler, data.texts, np.where(state.fixed, state.ids, -1),
+            n_generated=n_generated, n_classes=len(data.classes), embed=data.embed, rng=rng,
+            fill=demos.fill_missing)
+
+
+def _train_judge(round_, data, parts, state, events):
+    """Train a fresh judge on the labels (round 0: the prototype itself)."""
+    model = parts.judge if round_ == 0 else clone(parts.judge)
+    with events.step(Step("training", round_, model=parts.judge_name)):
+        view = train_and_view(model, data.judge_inputs, state.ids, classes=data.classes,
+                              noise_filter=parts.noise_filter, eval_set=data.judge_eval)
+    return Judgement(round_, model, view)
+
+
+def train_final_student(data, parts, state, judgement, events):
+    """With a separate judge: train the student once on the final labels.
+
+    A student that learned nothing (see
+    :func:`~skfreeal.loop.learned_nothing`) is replaced by the kept judge
+    on the embedder's embeddings, with a warning.
+
+    Returns
+    -------
+    student : estimator
+        What ``predict`` uses.
+    view : JudgeView
+        The student's view (the judge's, when the student collapsed).
+    record : StudentRecord
+    """
+    start = time.perf_counter()
+    with events.step(Step("final")):
+        view = train_and_view(parts.student, data.texts, state.ids, classes=data.classes,
+                              noise_filter=parts.noise_filter, eval_set=data.eval_set)
+    collapsed = learned_nothing(view, state.ids)
+    record = StudentRecord(seconds=round(time.perf_counter() - start, 3), collapsed=collapsed,
+                           eval_accuracy=view.eval_accuracy)
+    if not collapsed:
+        return parts.student, view, record
+    logger.warning(
+        "The student trained on the final labels agrees with them hardly more than always "
+        "answering their most frequent label would, and recovers them no better per label "
+        "(it collapsed): the judge, on the embedder's embeddings, predicts instead.")
+    student = make_pipeline(parts.embedder, Normalizer(), judgement.model)
+    return student, judgement.view, record
