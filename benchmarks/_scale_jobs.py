@@ -16,10 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from skfreeal.labelers import BaseLabeler
-
-__all__ = ["JOBS", "LABELS", "TASK", "KeywordLabeler", "fit_texts", "tweet_texts",
-           "varied_texts"]
+__all__ = ["JOBS", "LABELS", "TASK", "KeywordLabeler", "fit_texts", "keyword_answer",
+           "tweet_texts", "varied_texts"]
 
 LABELS = ["negative", "positive"]
 TASK = "Classify the sentiment of a tweet."
@@ -57,23 +55,25 @@ def _rules():
     return FaultServer(labels=LABELS)  # never started: only its answers are used
 
 
-class KeywordLabeler(BaseLabeler):
-    """A labeler answered in-process by the rules of ``tests/fault_server.py``.
+def keyword_answer(messages, **params):
+    """The answer of ``tests/fault_server.py``'s rules to a chat request (free, in-process).
 
     The label by keyword, generated demonstrations by template:
-    deterministic and free, with the cache, de-duplication and usage
-    accounting of every :class:`~skfreeal.labelers.BaseLabeler`, but no HTTP.
-    Defined at module level so that a fitted FreeALClassifier pickles.
+    deterministic, with the cache, de-duplication and usage accounting of
+    every labeler, but no HTTP. Module-level, so that a fitted
+    FreeALClassifier over :func:`KeywordLabeler` pickles.
     """
+    text = _rules().answer(messages[-1]["content"])
+    return {"text": text, "prompt_tokens": sum(len(m["content"].split()) for m in messages),
+            "completion_tokens": len(text.split())}
 
-    def _model_id(self):
-        return "keyword-rules"
 
-    def _complete(self, messages, params):
-        text = _rules().answer(messages[-1]["content"])
-        return {"text": text, "logprobs": None, "cached_tokens": 0,
-                "prompt_tokens": sum(len(m["content"].split()) for m in messages),
-                "completion_tokens": len(text.split())}
+def KeywordLabeler(**params):  # noqa: N802 (reads as the class it stands for)
+    """A :class:`~skfreeal.labelers.FunctionLabeler` answered by :func:`keyword_answer`."""
+    from skfreeal.labelers import FunctionLabeler
+
+    return FunctionLabeler(keyword_answer, model_id="keyword-rules",
+                           **{"max_concurrency": 8, **params})
 
 
 def _set_threads(params):

@@ -35,7 +35,6 @@ import argparse
 import os
 import sys
 import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -44,10 +43,10 @@ import numpy as np
 from . import freeal
 from ._common import (BENCH_DIR, RESULTS_DIR, add_output_options, format_load, list_table,
                       machine_info, merge_cells, read_result, run_info, scores,
-                      setup_environment, usage_of, write_result)
+                      setup_environment, write_result)
 
-__all__ = ["CallMeter", "PRESETS", "cell_key", "grid", "main", "metered", "render", "run_cell",
-           "target_rows"]
+__all__ = ["PRESETS", "RequestCounter", "cell_key", "grid", "main", "purpose_of", "render",
+           "run_cell", "target_rows"]
 
 DOCS_DIR = BENCH_DIR.parent / "docs"
 PAGE = "benchmarks_label_fraction.rst"
@@ -69,70 +68,36 @@ PURPOSES = ("generation", "demo_fill", "annotation", "calibration")
 # ----------------------------------------------------------------- the meter
 
 
-class CallMeter:
-    """Mixin that splits a labeler's requests (calls and cache hits) by purpose.
+def purpose_of(event):
+    """The JSON's purpose of a labeler's :class:`~skfreeal.labelers.RequestEvent`.
 
-    ``requests_by_purpose_`` maps ``"generation"`` (:meth:`generate_demos`,
-    its zero-shot checks included), ``"calibration"``
-    (:meth:`calibration_prior`: the content-free calls of contextual
+    ``"generation"`` (writing demonstrations, their zero-shot checks
+    included), ``"calibration"`` (the content-free calls of contextual
     calibration), ``"demo_fill"`` (zero-shot labels asked with neither
     demonstrations nor a prior: FreeAL's fill of a label short of
-    demonstrations) and ``"annotation"`` (every other label request) to
-    ``{"calls": int, "cache_hits": int}``. A request made inside another
-    metered method counts for the outer one.
+    demonstrations, its own calibration included; or requests the loop
+    declares ``"fill"``) and ``"annotation"`` (every other label request).
+    """
+    if event.purpose == "fill" or (event.purpose == "annotation" and event.zero_shot
+                                   and not event.prior_given):
+        return "demo_fill"
+    return event.purpose
+
+
+class RequestCounter:
+    """An observer (:func:`skfreeal.labelers.observing`) that splits requests by purpose.
+
+    ``by_purpose`` maps each purpose of :func:`purpose_of` to
+    ``{"calls": int, "cache_hits": int}``; the counts add up to the
+    labelers' ``usage_`` calls and cache hits.
     """
 
-    @contextmanager
-    def _metered(self, purpose):
-        if getattr(self, "_meter_open", False):
-            yield
-            return
-        self._meter_open = True
-        before = usage_of(self)
-        try:
-            yield
-        finally:
-            self._meter_open = False
-            after = usage_of(self)
-            row = self.__dict__.setdefault("requests_by_purpose_", {}).setdefault(
-                purpose, {"calls": 0, "cache_hits": 0})
-            for key in row:
-                row[key] += int(after[key] - before[key])
+    def __init__(self):
+        self.by_purpose = {}
 
-    def generate_demos(self, n, examples, random_state=None):
-        with self._metered("generation"):
-            return super().generate_demos(n, examples, random_state=random_state)
-
-    def calibration_prior(self, texts, demos=None, *, raw=None):
-        with self._metered("calibration"):
-            return super().calibration_prior(texts, demos, raw=raw)
-
-    def annotate_proba(self, texts, demos=None, *, prior=None):
-        # FreeAL's annotation always passes a prior (uniform in round 0); its fill step none
-        purpose = "demo_fill" if demos is None and prior is None else "annotation"
-        with self._metered(purpose):
-            return super().annotate_proba(texts, demos, prior=prior)
-
-
-_METERED_CLASSES = {}
-
-
-def metered(labeler):
-    """``labeler`` rebuilt as a :class:`CallMeter` subclass of its class (same parameters).
-
-    Labelers that are not :class:`~skfreeal.labelers.BaseLabeler` are
-    returned as they are (no split). The answer cache is shared: the cache
-    key does not depend on the class.
-    """
-    from skfreeal.labelers import BaseLabeler
-
-    if not isinstance(labeler, BaseLabeler) or isinstance(labeler, CallMeter):
-        return labeler
-    cls = type(labeler)
-    if cls not in _METERED_CLASSES:
-        _METERED_CLASSES[cls] = type(f"Metered{cls.__name__}", (CallMeter, cls),
-                                     {"__module__": __name__})
-    return _METERED_CLASSES[cls](**labeler.get_params(deep=False))
+    def __call__(self, event):
+        row = self.by_purpose.setdefault(purpose_of(event), {"calls": 0, "cache_hits": 0})
+        row["cache_hits" if event.cached else "calls"] += 1
 
 
 # ------------------------------------------------------------------ the cells
@@ -169,9 +134,8 @@ def _label_accuracy(clf, gold):
             "train_label_coverage": float(np.mean(labelled))}
 
 
-def _requests(clf, n_train):
+def _requests(clf, n_train, split):
     usage = clf.usage_
-    split = getattr(clf.labeler_, "requests_by_purpose_", None)
     requests = int(usage["calls"] + usage["cache_hits"])
     return {"llm": {k: int(usage.get(k) or 0) for k in
                     ("calls", "cache_hits", "prompt_tokens", "completion_tokens")},
@@ -207,9 +171,14 @@ def run_cell(data, fraction, strategy, *, components, n_rounds, n_demos, random_
         params["query_strategy"] = strategy
     names = list(data.label_names)
     gold = np.array([names.index(str(v)) for v in data.y_train], dtype=np.int64)
-    clf, pred, step, caught = freeal.fit_freeal(
-        data, labeler=metered(labeler), slm=slm, embedder=embedder, n_rounds=n_rounds,
-        n_demos=n_demos, random_state=random_state, freeal_params=params)
+    from skfreeal.labelers import BaseLabeler, observing
+
+    counter = RequestCounter()
+    with observing(counter):
+        clf, pred, step, caught = freeal.fit_freeal(
+            data, labeler=labeler, slm=slm, embedder=embedder, n_rounds=n_rounds,
+            n_demos=n_demos, random_state=random_state, freeal_params=params)
+    split = counter.by_purpose if isinstance(clf.labeler_, BaseLabeler) else None
     test = scores(data.y_test, pred, names)
     return {
         "dataset": data.name, "n_train": len(data.X_train), "n_test": len(data.X_test),
@@ -218,7 +187,7 @@ def run_cell(data, fraction, strategy, *, components, n_rounds, n_demos, random_
         **_label_accuracy(clf, gold),
         "texts_annotated": int(np.sum(clf.n_annotations_ > 0)),
         "annotations": int(np.sum(clf.n_annotations_)),
-        **_requests(clf, len(data.X_train)),
+        **_requests(clf, len(data.X_train), split),
         "seconds": step["seconds"], "cpu_seconds": step["cpu_seconds"],
         "peak_rss_mib": step["peak_rss_mib"],
         "n_rounds_run": clf.n_rounds_, "stop_reason": clf.stop_reason_,

@@ -291,31 +291,34 @@ def test_label_fraction_grid_runs_full_freeal_once():
     assert label_fraction.cell_key("tweets", 1.0, None) == "tweets/all/1"
 
 
-def test_call_meter_splits_requests_by_purpose(fault_servers, tmp_path):
+def test_request_counter_splits_requests_by_purpose(fault_servers, tmp_path):
     from sklearn.base import clone
 
     from benchmarks import label_fraction
-    from skfreeal.labelers import OpenAILabeler
+    from skfreeal.labelers import OpenAILabeler, observing
 
     server = fault_servers()
-    labeler = label_fraction.metered(OpenAILabeler(
+    labeler = clone(OpenAILabeler(
         "fault-model", base_url=server.base_url, labels=["negative", "positive"],
         task="Classify the sentiment.", cache=str(tmp_path / "c.sqlite"),
         calibration="contextual"))
-    labeler = clone(labeler)  # as FreeAL does: the class, and so the meter, survive
+    counter = label_fraction.RequestCounter()
     texts = ["a good day", "a bad day", "so great", "awful"]
-    labeler.generate_demos(4, texts, random_state=0)
-    labeler.annotate_proba(texts)  # the fill step's zero-shot labels
-    demos = [(texts[0], 1), (texts[1], 0)]
-    raw = labeler.annotate_proba(texts, demos, prior=np.ones(2))
-    labeler.calibration_prior(texts, demos, raw=raw)
-    split = labeler.requests_by_purpose_
+    with observing(counter):  # observes clones too: nothing to install on the labeler
+        labeler.generate_demos(4, texts, random_state=0)
+        labeler.annotate_proba(texts)  # the fill step's zero-shot labels
+        demos = [(texts[0], 1), (texts[1], 0)]
+        raw = labeler.annotate_proba(texts, demos, prior=np.ones(2))
+        labeler.calibration_prior(texts, demos, raw=raw)
+    split = counter.by_purpose
     assert split["annotation"] == {"calls": 4, "cache_hits": 0}
     # the fill's own calibration (content-free calls) counts for the fill
     assert split["demo_fill"]["calls"] >= 4
     assert split["generation"]["calls"] > 0 and split["calibration"]["calls"] > 0
     total = sum(row["calls"] + row["cache_hits"] for row in split.values())
     assert total == labeler.usage_.calls + labeler.usage_.cache_hits
+    labeler.annotate_proba(texts)  # outside the block: not counted
+    assert sum(row["calls"] + row["cache_hits"] for row in split.values()) == total
 
 
 def _scale_result():

@@ -3,6 +3,7 @@
 import logging
 import math
 import threading
+from contextlib import contextmanager
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from ._annotation import (
 from ._cache import ResponseCache
 from ._demos import check_demos
 from ._engine import RequestRun
+from ._events import RequestEvent  # noqa: F401 (named in docstrings)
 from ._generation import (
     _EXAMPLES_PER_CALL,
     _GENERATION_PASSES,
@@ -31,7 +33,8 @@ from ._generation import (
     _texts_asked,
 )
 from ._prompts import annotation_messages, generation_messages, order_demos, system_prompt
-from ._requests import RunContext, complete_concurrently
+from ._hooks import HookBackend
+from ._requests import send_jobs
 from ._usage import Budget, BudgetExceededError, Usage  # noqa: F401 (named in docstrings)
 
 __all__ = ["BaseLabeler"]
@@ -142,10 +145,18 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
     usage_ : Usage
         Calls, tokens, cache hits, retries and estimated cost, cumulated
         over every call of this instance (set on first use).
+    calibration_prior_ : ndarray of shape (n_labels,) or None
+        The tilt kept by :meth:`fit_annotate_proba` (absent until then).
+    backend_ : Backend
+        What sends the requests, built on first use (never pickled).
 
     Notes
     -----
-    What a subclass provides:
+    A subclass either builds a :class:`~skfreeal.labelers.backends.Backend`
+    in ``_make_backend()`` (and says in ``_backend_config()`` what it is
+    built from), as :class:`~skfreeal.labelers.FunctionLabeler` does, or
+    provides the hooks below, which the default backend
+    (:class:`~skfreeal.labelers._hooks.HookBackend`) calls:
 
     - ``_model_id()``: what identifies the model in the cache key (never a
       credential). Required.
@@ -188,7 +199,8 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
     }
 
     # Attributes that hold live resources: never pickled, rebuilt on use.
-    _transient = ("_response_cache", "_usage_lock", "_run_context")
+    _transient = ("_response_cache", "_usage_lock", "backend_", "_backend_built_for",
+                  "_observer_list", "_calls")
 
     def __init__(
         self,
@@ -248,7 +260,7 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
         """
         raise NotImplementedError
 
-    def _complete_batch(self, jobs, deliver):
+    def _complete_batch(self, jobs, deliver, run=None):
         """Send the requests the cache could not answer; hand each answer to ``deliver``.
 
         The default sends one request at a time with :meth:`_complete`, on
@@ -276,22 +288,13 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
         run goes on without it (``on_failure="abstain"`` and a transient
         failure) or stops; ``jobs.release(job)`` gives back its reservation
         and its claim in the shared cache either way. Ctrl-C sets
-        ``self._current_run().cancel``: take no new job, make no new
-        attempt.
+        ``run.cancel`` (``run`` is the :class:`~skfreeal.labelers._requests.RunContext`
+        of the run, given to an override that takes it): take no new job,
+        make no new attempt.
         """
-        if self._concurrency() > 1:
-            complete_concurrently(jobs, deliver, self._complete, self._concurrency(),
-                                  cancel=self._current_run().cancel)
-            return
-        # In the caller's thread: an in-process model, Ctrl-C, profilers.
-        for job in jobs:
-            try:
-                deliver(job, self._complete(job.messages, job.params))
-            except Exception as exc:
-                if not jobs.failed(job, exc):
-                    raise
-            finally:
-                jobs.release(job)
+        backend = self._get_backend()
+        send_jobs(jobs, deliver, lambda m, p: backend.complete(m, p, run=run),
+                  self._concurrency(), run)
 
     def _prices(self):
         """(prompt, completion) USD per million tokens, or None when unknown."""
@@ -324,8 +327,7 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
         """Request parameters of an annotation (a backend adds its own: label scores, schema)."""
         params = {"temperature": float(self.temperature),
                   "max_tokens": self._answer_max_tokens(labels)}
-        params.update(self._logprob_params())
-        return params
+        return self._get_backend().answer_params(labels, params, constrained=self.constrained)
 
     def _claim_lease(self):
         """Seconds a claim on a request may hold when its process cannot be checked.
@@ -335,14 +337,88 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
         """
         return 600.0
 
-    def _current_run(self):
-        """The :class:`RunContext` of the run in progress (a detached one outside a run).
+    def _progress_shown_by_backend(self):
+        """True when the backend draws its own progress bar (default: False)."""
+        return False
 
-        A backend's retry loop reads its ``cancel`` flag (set on Ctrl-C) and
-        charges attempts that may have been billed with ``charge_failure``.
+    def _open_backend(self):
+        """Get ready before a run's requests go out (default: nothing)."""
+
+    def _interrupted(self):
+        """A run was interrupted by Ctrl-C (default: nothing)."""
+
+    # -- the backend, the observers and the purposes --------------------------------
+
+    def _make_backend(self):
+        """The :class:`~skfreeal.labelers.backends.Backend` that sends this labeler's requests.
+
+        The default is a :class:`~skfreeal.labelers._hooks.HookBackend` over
+        the hooks above; a labeler over another backend overrides this and
+        :meth:`_backend_config`.
         """
-        run = getattr(self, "_run_context", None)
-        return run if run is not None else RunContext()
+        return HookBackend(self)
+
+    def _backend_config(self):
+        """What the backend is built from: a new value rebuilds it (default: None)."""
+        return None
+
+    def _get_backend(self):
+        """The backend, built on first use and again when its configuration changed."""
+        config = self._backend_config()
+        backend = self.__dict__.get("backend_")
+        if backend is None or self.__dict__.get("_backend_built_for") != config:
+            backend = self.backend_ = self._make_backend()
+            self._backend_built_for = config
+        return backend
+
+    @contextmanager
+    def observing(self, callback):
+        """Call ``callback(event)`` for each request of this labeler made in the block.
+
+        Each event is a :class:`~skfreeal.labelers.RequestEvent` (its
+        purpose, cached or not, tokens, seconds). The observer is not a
+        parameter: ``clone`` and pickles leave it behind. To observe the
+        clones ``FreeALClassifier.fit`` makes, use
+        :func:`skfreeal.labelers.observing`.
+
+        Parameters
+        ----------
+        callback : callable
+            ``callback(RequestEvent)``; quick and thread-safe.
+        """
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {callback!r}.")
+        observers = self.__dict__.setdefault("_observer_list", [])
+        observers.append(callback)
+        try:
+            yield self
+        finally:
+            observers.remove(callback)
+
+    def _observers(self):
+        return tuple(self.__dict__.get("_observer_list", ()))
+
+    @contextmanager
+    def purpose(self, name):
+        """Report the requests of the block with the purpose ``name`` (e.g. ``"fill"``).
+
+        The outermost purpose wins: inside it, the verbs' own purposes
+        (``"generation"``, ``"annotation"``, ``"calibration"``) are not used.
+        """
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty str, got {name!r}.")
+        with self._call(name):
+            yield self
+
+    @contextmanager
+    def _call(self, purpose, *, zero_shot=False, prior_given=False):
+        """A verb (or a caller's step) in progress: the outermost one names the requests."""
+        calls = self.__dict__.setdefault("_calls", [])
+        calls.append({"purpose": purpose, "zero_shot": zero_shot, "prior_given": prior_given})
+        try:
+            yield
+        finally:
+            calls.pop()
 
     # -- helpers --------------------------------------------------------------------
 
@@ -378,12 +454,13 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
         if getattr(self, "_usage_lock", None) is None:
             self._usage_lock = threading.Lock()
         self.check_budget()
+        backend = self._get_backend()
         return Budget(
             self.usage_,
             max_tokens=self.max_tokens,
             max_cost=self.max_cost,
-            prices=self._prices(),
-            what=f"model {self._model_id()!r}",
+            prices=backend.prices(),
+            what=f"model {backend.model_id()!r}",
             lock=self._usage_lock,
         )
 
@@ -398,9 +475,10 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
         ValueError
             When ``max_cost`` is set and the model has no price.
         """
-        if self.max_cost is not None and self._prices() is None:
+        if self.max_cost is not None and self._get_backend().prices() is None:
             raise ValueError(
-                f"max_cost={self.max_cost} needs a price for {self._describe()}, which is not "
+                f"max_cost={self.max_cost} needs a price for {self._get_backend().describe()}, "
+                "which is not "
                 "in the price table; pass price_table={model: (usd_per_1M_prompt, "
                 "usd_per_1M_completion)} (on the command line: --price-per-million "
                 "PROMPT,COMPLETION)."
@@ -416,7 +494,7 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
     # -- the request engine ---------------------------------------------------------
 
     def _run(self, requests):
-        """Answer ``(messages, params)`` requests: cache first, then the model.
+        """Answer ``(messages, params)`` requests: cache first, then the backend.
 
         Identical requests are sent once, and a request another run sharing
         the cache is sending is waited for, not sent again. Requests go out
@@ -425,7 +503,9 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
         failed for good is None in the result with ``on_failure="abstain"``.
         See :class:`~skfreeal.labelers._engine.RequestRun`.
         """
-        return RequestRun(self, requests).execute()
+        self._get_backend().open()
+        calls = self.__dict__.get("_calls") or [{}]
+        return RequestRun(self, requests, calls[0]).execute()
 
     def _learn_tokens_per_byte(self, messages, prompt_tokens):
         """Keep the largest tokens-per-byte ratio seen (the budget's prompt estimate)."""
@@ -434,10 +514,11 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
         self._tokens_per_byte = max(ratio, getattr(self, "_tokens_per_byte", None) or 0.0)
 
     def _progress(self, total):
-        return progress_bar(total, desc=f"LLM calls ({self._describe()})", unit="call",
-                            verbose=self.verbose)
+        return progress_bar(total, desc=f"LLM calls ({self._get_backend().describe()})",
+                            unit="call", verbose=self.verbose)
 
     def _describe(self):
+        """The model for messages (the hook behind :meth:`HookBackend.describe`)."""
         return f"model {self._model_id()!r}"
 
     # -- the public verbs -----------------------------------------------------------
@@ -512,10 +593,39 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
         BudgetExceededError, LLMCallError, KeyboardInterrupt
             As for :meth:`annotate`.
         """
-        proba, per_text = self._raw_distributions(texts, demos)
-        if prior is None:
-            prior = self._calibration_prior(proba, per_text)
+        with self._call("annotation", zero_shot=demos is None, prior_given=prior is not None):
+            proba, per_text = self._raw_distributions(texts, demos)
+            if prior is None and "calibration_prior_" in self.__dict__:
+                prior = self.calibration_prior_
+            elif prior is None:
+                prior = self._calibration_prior(proba, per_text)
         return calibrate(proba, prior)
+
+    def fit_annotate_proba(self, texts, demos=None):
+        """Label distributions, with the tilt estimated on these texts kept for later calls.
+
+        FreeAL's round 0: the tilt ``calibration`` divides out is estimated
+        on a random sample of the texts, kept in ``calibration_prior_``, and
+        used by every later :meth:`annotate_proba` and :meth:`annotate` of
+        this labeler (whose texts, the doubtful ones, would give a skewed
+        estimate). Each answer is read once. ``clone`` forgets the tilt.
+
+        Parameters
+        ----------
+        texts : iterable of str
+        demos : None, sequence of (str, int) or list of such sequences, default=None
+            As for :meth:`annotate`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_texts, n_labels)
+            As :meth:`annotate_proba` gives them.
+        """
+        with self._call("annotation", zero_shot=demos is None):
+            proba, per_text = self._raw_distributions(texts, demos)
+        with self._call("calibration"):
+            self.calibration_prior_ = self._calibration_prior(proba, per_text)
+        return calibrate(proba, self.calibration_prior_)
 
     def calibration_prior(self, texts, demos=None, *, raw=None):
         """The tilt ``calibration`` would divide out of these texts' distributions.
@@ -543,11 +653,12 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
         """
         if self.calibration is None:
             return None
-        if raw is None:
-            return self._calibration_prior(*self._raw_distributions(texts, demos))
-        labels = self._check_labels()
-        per_text = check_demos(demos, len(check_texts(texts, name="texts")), labels)
-        return self._calibration_prior(np.asarray(raw, dtype=np.float64), per_text)
+        with self._call("calibration", zero_shot=demos is None):
+            if raw is None:
+                return self._calibration_prior(*self._raw_distributions(texts, demos))
+            labels = self._check_labels()
+            per_text = check_demos(demos, len(check_texts(texts, name="texts")), labels)
+            return self._calibration_prior(np.asarray(raw, dtype=np.float64), per_text)
 
     def _raw_distributions(self, texts, demos):
         """Uncalibrated label distributions of ``texts`` and the per-text demos used."""
@@ -638,6 +749,6 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
             "generation_prompt_tokens": float(_approximate_tokens(generation)),
             "generation_completion_tokens": asked * (
                 min(mean_chars, self.max_demo_chars) / 3 + 12),
-            "prices": self._prices(),
+            "prices": self._get_backend().prices(),
         }
 

@@ -107,6 +107,8 @@ class BatchRun:
     deliver : callable
         ``deliver(job, response, price_factor)``: charges, caches and places
         an answer; each is charged at ``jobs.price_factor``.
+    run : RunContext
+        The run's state: its cancellation flag, its budget and observers.
     submit : bool, default=True
         False: only follow the recorded batches that hold some of the jobs
         (a synchronous run collecting what an earlier batch run paid for);
@@ -119,15 +121,15 @@ class BatchRun:
         answered (not in one, or failed there).
     """
 
-    def __init__(self, labeler, jobs, deliver, *, submit=True):
+    def __init__(self, labeler, jobs, deliver, run, *, submit=True):
         self.submit = submit
         self.left = set()
         self.labeler = labeler
         self.jobs = jobs
         self.deliver = deliver
-        self.run = labeler._current_run()
+        self.run = run
         self.cache = labeler._get_cache()
-        self.api = BatchAPI(labeler)
+        self.api = BatchAPI(labeler, run.cancel)
         self.where = {"endpoint": labeler.endpoint(), "model": labeler._model_id()}
         self.open = {}  # key -> the job still waiting for its answer
         self.tries = collections.Counter()  # key -> batches it failed in
@@ -415,10 +417,7 @@ class BatchRun:
         response["prompt_tokens"] = response["prompt_tokens"] or 0
         response["completion_tokens"] = response["completion_tokens"] or 0
         self.cache.put(key, response)  # and drops the claim
-        if self.run.budget is not None:
-            self.run.budget.charge(response["prompt_tokens"], response["completion_tokens"],
-                                   self.jobs.price_factor)
-            self.run.budget.count("cached_tokens", response.get("cached_tokens", 0))
+        self.run.charge_answer(response, self.jobs.price_factor)
         self.n_unasked += 1
         return True
 
@@ -450,8 +449,7 @@ class BatchRun:
             self.tries[key] += 1
             if result.transient and self.tries[key] <= self.labeler.max_retries:
                 again.append(key)
-                if self.run.budget is not None:
-                    self.run.budget.count("retries")
+                self.run.count("retries")
                 continue
             del self.open[key]
             exc = self._call_error(batch, result)

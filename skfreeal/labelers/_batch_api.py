@@ -31,11 +31,14 @@ class BatchAPI:
     ----------
     labeler : OpenAILabeler
         Its client (``client_``) must be built.
+    cancel : threading.Event, default=None
+        The run's cancellation flag: set, no new attempt is made.
     """
 
-    def __init__(self, labeler):
+    def __init__(self, labeler, cancel=None):
         self.labeler = labeler
         self.client = labeler.client_
+        self.cancel = cancel
 
     def upload(self, content, name):
         """Upload a request file; its id.
@@ -51,7 +54,7 @@ class BatchAPI:
             return self.client.files.create(file=(name, content, "application/jsonl"),
                                             purpose="batch").id
 
-        return self.labeler._api_call(attempt, "Uploading a batch file to")
+        return self.labeler._api_call(attempt, "Uploading a batch file to", self.cancel)
 
     def create(self, input_file_id, token, created):
         """Create the batch of an uploaded file, marked with ``token``; the batch object.
@@ -72,12 +75,12 @@ class BatchAPI:
                 completion_window=COMPLETION_WINDOW, metadata={TOKEN_KEY: token},
             )
 
-        return self.labeler._api_call(attempt, "Creating a batch at")
+        return self.labeler._api_call(attempt, "Creating a batch at", self.cancel)
 
     def retrieve(self, batch_id):
         """The batch object of ``batch_id`` (its status and counts)."""
         return self.labeler._api_call(lambda: self.client.batches.retrieve(batch_id),
-                                      f"Reading batch {batch_id} at")
+                                      f"Reading batch {batch_id} at", self.cancel)
 
     def find(self, token, created):
         """The batch marked with ``token``, or None (listed newest first).
@@ -90,12 +93,12 @@ class BatchAPI:
             not searched.
         """
         return self.labeler._api_call(lambda: self._find(token, created),
-                                      "Listing the batches at")
+                                      "Listing the batches at", self.cancel)
 
     def download(self, file_id):
         """The content of an output or error file (bytes)."""
         return self.labeler._api_call(lambda: self.client.files.content(file_id).content,
-                                      f"Downloading file {file_id} from")
+                                      f"Downloading file {file_id} from", self.cancel)
 
     def _find(self, token, created):
         for batch in self.client.batches.list(limit=100):

@@ -4,15 +4,20 @@
 ``(messages, params)`` requests and calls :meth:`RequestRun.execute`. The run
 reads the cache once, sends each distinct remaining request once (in the
 order of their messages, so that consecutive prompts share long prefixes)
-through the labeler's ``_complete_batch``, charges every answer to the
-budget, stores it in the cache, and puts it at every position that asked
-for it. The budget, the claims of a shared cache and the cancellation on
-Ctrl-C live in :mod:`skfreeal.labelers._requests`.
+through the backend's :meth:`~skfreeal.labelers.backends.Backend.complete_batch`,
+charges every answer to the budget, stores it in the cache, reports it to
+the observers (:mod:`skfreeal.labelers._events`) and puts it at every
+position that asked for it. The run's state (the budget, the cancellation
+on Ctrl-C, the observers) is a :class:`RunContext` the run hands to the
+backend; nothing is written on the labeler but its usage record. The
+budget, the claims of a shared cache and the cancellation live in
+:mod:`skfreeal.labelers._requests`.
 """
 
 import logging
 
 from ._cache import cache_key
+from ._events import Reporter
 from ._requests import BudgetStop, Job, Jobs, RunContext
 from ._usage import BudgetExceededError
 
@@ -29,6 +34,9 @@ class RequestRun:
     labeler : BaseLabeler
     requests : list of (list of dict, dict)
         ``(messages, params)`` pairs.
+    call : dict, default=None
+        What the observers are told of the verb that asked: ``purpose``,
+        ``zero_shot``, ``prior_given`` (see :class:`RequestEvent`).
 
     Attributes
     ----------
@@ -36,26 +44,30 @@ class RequestRun:
         The answer of each request, in request order (None: not answered).
     """
 
-    def __init__(self, labeler, requests):
+    def __init__(self, labeler, requests, call=None):
         self.labeler = labeler
+        self.backend = labeler._get_backend()
         self.requests = requests
         self.cache = labeler._get_cache()
         self.budget = labeler._budget()
-        model_id = labeler._model_id()
-        keys = [cache_key(model_id, m, p) for m, p in requests]
+        call = call or {}
+        reporter = Reporter(labeler._observers(), call.get("purpose") or "annotation",
+                            self.backend.describe(), bool(call.get("zero_shot")),
+                            bool(call.get("prior_given")))
+        self.context = RunContext(self.budget, labeler._estimate_prompt_tokens, reporter)
+        keys = [cache_key(self.backend.model_id(), m, p) for m, p in requests]
         found = self.cache.get_many(keys) if self.cache is not None else {}
         self.results = [found.get(key) for key in keys]
         self.todo = {}  # key -> positions that asked for it
         for i, key in enumerate(keys):
             if key in found:
-                self.budget.count("cache_hits")
+                self.context.count("cache_hits")
             elif key in self.todo:
-                self.budget.count("cache_hits")  # the same request twice in one batch
+                self.context.count("cache_hits")  # the same request twice in one batch
                 self.todo[key].append(i)
             else:
                 self.todo[key] = [i]
         self.failures = []
-        self.context = RunContext(self.budget, labeler._estimate_prompt_tokens)
         self.progress = None
 
     def _fill(self, key, response):
@@ -66,14 +78,14 @@ class RequestRun:
 
     def answered_elsewhere(self, job, response):
         """A request another run sharing the cache answered."""
-        self.budget.count("cache_hits", len(self.todo[job.key]))
+        self.context.count("cache_hits", len(self.todo[job.key]))
         self._fill(job.key, response)
 
     def failed(self, job, exc):
         """A request failed for good: True when it is left unanswered (``on_failure``)."""
         if self.labeler.on_failure != "abstain" or not getattr(exc, "transient", False):
             return False
-        self.budget.count("failed")
+        self.context.count("failed")
         self.failures.append(str(exc))
         if self.progress is not None:
             self.progress.update(1)
@@ -85,9 +97,7 @@ class RequestRun:
         ``price_factor`` scales its price (a batch answer collected by a
         synchronous run costs the batch price).
         """
-        self.budget.charge(response["prompt_tokens"], response["completion_tokens"],
-                           price_factor)
-        self.budget.count("cached_tokens", response.get("cached_tokens", 0))
+        self.context.charge_answer(response, price_factor, job.started)
         self.labeler._learn_tokens_per_byte(job.messages, response["prompt_tokens"])
         if self.cache is not None:
             self.cache.put(job.key, response)
@@ -107,25 +117,28 @@ class RequestRun:
         KeyboardInterrupt
             On Ctrl-C, after cancelling the calls still retrying.
         """
-        labeler = self.labeler
+        labeler, backend = self.labeler, self.backend
         order = sorted(self.todo,
                        key=lambda k: [m["content"] for m in self.requests[self.todo[k][0]][0]])
         self.jobs = Jobs([Job(*self.requests[self.todo[k][0]], k) for k in order], self.budget,
                          labeler._estimate_prompt_tokens, cache=self.cache,
-                         lease=labeler._claim_lease(), found=self.answered_elsewhere,
+                         lease=backend.claim_lease(), found=self.answered_elsewhere,
                          on_failure=self.failed, cancel=self.context.cancel)
-        self.progress = labeler._progress(len(self.todo))
-        labeler._run_context = self.context
+        if not backend.shows_progress():
+            self.progress = labeler._progress(len(self.todo))
         stopped = None
         try:
-            labeler._complete_batch(self.jobs, self.deliver)
+            backend.complete_batch(self.jobs, self.deliver, run=self.context)
         except BudgetStop as exc:  # a retry could have passed the budget
             stopped = exc.reason
-        except BaseException:  # Ctrl-C, or a failure: stop the calls still retrying
+        except KeyboardInterrupt:
+            self.context.cancel.set()  # stop the calls still retrying
+            backend.interrupted()
+            raise
+        except BaseException:  # a failure: stop the calls still retrying
             self.context.cancel.set()
             raise
         finally:
-            labeler._run_context = None
             self.jobs.release_all()
             if self.progress is not None:
                 self.progress.close()
@@ -138,7 +151,7 @@ class RequestRun:
             logger.warning(
                 "%d of %d requests to %s failed all their attempts and are left unanswered "
                 "(on_failure='abstain'); the first: %s",
-                len(self.failures), len(self.todo), self.labeler._describe(), self.failures[0],
+                len(self.failures), len(self.todo), self.backend.describe(), self.failures[0],
             )
 
     def _raise_if_stopped(self, stop):
@@ -146,7 +159,7 @@ class RequestRun:
             return
         n_done = sum(r is not None for r in self.results)
         raise BudgetExceededError(
-            f"LLM budget of {self.labeler._describe()} reached: {stop}. {n_done} of "
+            f"LLM budget of {self.backend.describe()} reached: {stop}. {n_done} of "
             f"{len(self.requests)} requests are answered and cached; raise the budget and "
             "re-run to go on from there.",
             usage=self.labeler.usage_.copy(),

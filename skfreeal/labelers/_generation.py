@@ -59,6 +59,10 @@ class DemoGenerationMixin:
             (text, label id) pairs, labels interleaved, as balanced as the
             answers allow (a warning says when a label fell short).
         """
+        with self._call("generation"):
+            return self._generate_demos(n, examples, random_state)
+
+    def _generate_demos(self, n, examples, random_state):
         self._validate_params()
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, (Integral, np.integer)) or n < 1:
             raise ValueError(f"n must be a positive int, got {n!r}.")
@@ -88,7 +92,7 @@ class DemoGenerationMixin:
             warnings.warn(
                 "The LLM wrote fewer usable demonstrations than asked for some labels "
                 f"(got, wanted): {short}.",
-                stacklevel=2,
+                stacklevel=3,
             )
         demos = []
         for rank in range(max(quota)):

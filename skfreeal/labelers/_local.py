@@ -384,9 +384,8 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
             top_logprobs=params.get("top_logprobs", 0),
         )
 
-    def _run(self, requests):
+    def _open_backend(self):
         self._get_runner()
-        return super()._run(requests)
 
 
 def _available_cores():

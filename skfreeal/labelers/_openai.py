@@ -28,7 +28,7 @@ from ._endpoint import (
     split_credentials,
 )
 from ._params import inherits_params
-from ._requests import BudgetStop
+from ._requests import BudgetStop, RunContext
 from ._retry import (
     MAX_RETRY_AFTER,
     LLMCallError,
@@ -338,16 +338,17 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
             return prices
         return tuple(price * float(self.batch_price_factor) for price in prices)
 
-    def _progress(self, total):
+    def _progress_shown_by_backend(self):
         # A batch shows its own bar: its status and the provider's counts.
-        return None if self.batch else super()._progress(total)
+        return self.batch
 
-    def _complete_batch(self, jobs, deliver):
+    def _complete_batch(self, jobs, deliver, run=None):
+        run = run if run is not None else RunContext()
         if self.batch:
-            return BatchRun(self, jobs, deliver).execute()
+            return BatchRun(self, jobs, deliver, run).execute()
         held = self._keys_in_recorded_batches(jobs)
         if not held:
-            return super()._complete_batch(jobs, deliver)
+            return super()._complete_batch(jobs, deliver, run)
         # A batch run that stopped (Ctrl-C, a crash) left a batch at the provider that
         # holds some of these requests: it is paid for, so collect it, then send the rest.
         logger.warning(
@@ -358,17 +359,17 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         # The provider bills these at the batch price, whatever this run's setting:
         # they are reserved, charged and failed at that price.
         followed = jobs.subset(held, price_factor=float(self.batch_price_factor))
-        run = BatchRun(self, followed, deliver, submit=False)
+        batches = BatchRun(self, followed, deliver, run, submit=False)
         try:
-            run.execute()
+            batches.execute()
         finally:
             followed.release_all()
         jobs.stop = followed.stop
         if jobs.stop is not None:
             return None
-        rest = jobs.subset((set(jobs.keys()) - held) | run.left)
+        rest = jobs.subset((set(jobs.keys()) - held) | batches.left)
         try:
-            return super()._complete_batch(rest, deliver)
+            return super()._complete_batch(rest, deliver, run)
         finally:
             rest.release_all()
             jobs.stop = rest.stop
@@ -391,17 +392,15 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
     def _logprob_params(self):
         return super()._logprob_params() if self.logprobs else {}
 
-    def _run(self, requests):
+    def _open_backend(self):
         self._get_client()  # built once, before the worker threads share it
         if getattr(self, "_jitter", None) is None:
             self._jitter = random.Random(check_random_state(self.random_state).randint(2**31 - 1))
         if getattr(self, "_usage_lock", None) is None:
             self._usage_lock = threading.Lock()
-        try:
-            return super()._run(requests)
-        except KeyboardInterrupt:
-            self._drop_client()  # calls still in flight lose their connections
-            raise
+
+    def _interrupted(self):
+        self._drop_client()  # calls still in flight lose their connections
 
     def _drop_client(self):
         client, self.client_ = getattr(self, "client_", None), None
@@ -419,7 +418,7 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
             params["response_format"] = schema_format(labels, 0)
         return params
 
-    def _complete(self, messages, params):
+    def _complete(self, messages, params, run=None):
         """Send a request; an endpoint that refuses the label schema gets a simpler format.
 
         OpenAI and vLLM take ``json_schema``; the llama-cpp-python server takes
@@ -428,12 +427,13 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
         then get free text read by the tolerant parser. The format
         that worked is kept for the labeler's later requests.
         """
+        run = run if run is not None else RunContext()
         if "response_format" not in params:
-            return self._send(messages, params)
+            return self._send(messages, params, run)
         level = getattr(self, "_format_level", 0)
         while True:
             try:
-                return self._send(messages, self._sent_params(params, level))
+                return self._send(messages, self._sent_params(params, level), run)
             except LLMCallError as exc:
                 if not self._format_refused(exc.status_code, str(exc), level):
                     raise
@@ -469,11 +469,10 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
                         else "free text")
         return True
 
-    def _send(self, messages, params):
+    def _send(self, messages, params, run):
         import openai
 
         client = self.client_
-        run = self._current_run()
         report = RetryReport()
 
         def attempt():
@@ -528,7 +527,7 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
             response["completion_tokens"] = params["max_tokens"]
         return response
 
-    def _api_call(self, fn, what):
+    def _api_call(self, fn, what, cancel=None):
         """Call ``fn()``, a request to the files or batches API, with the retry policy.
 
         Transient failures are retried as chat requests are; one that fails
@@ -550,7 +549,7 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
             return call_with_retries(
                 fn, _classify, max_retries=self.max_retries, base_delay=self.retry_base_delay,
                 max_delay=self.retry_max_delay, rng=self._jitter, on_retry=on_retry,
-                cancel=self._current_run().cancel, report=report,
+                cancel=cancel, report=report,
             )
         except openai.OpenAIError as exc:
             error = self._call_error(exc, report, what)

@@ -22,9 +22,10 @@ Ctrl-C and the budget that failed attempts are charged to.
 
 import queue
 import threading
+import time
 import uuid
 
-__all__ = ["Job", "Jobs", "RunContext", "complete_concurrently"]
+__all__ = ["Job", "Jobs", "RunContext", "complete_concurrently", "send_jobs"]
 
 # Seconds between two looks at requests another run is answering.
 _POLL = 0.1
@@ -46,10 +47,35 @@ class RunContext:
         Set when the run is interrupted: no new attempt, no new job.
     """
 
-    def __init__(self, budget=None, estimate_prompt_tokens=None):
+    def __init__(self, budget=None, estimate_prompt_tokens=None, reporter=None):
         self.budget = budget
         self.estimate_prompt_tokens = estimate_prompt_tokens
+        self.reporter = reporter
         self.cancel = threading.Event()
+
+    def charge_answer(self, response, price_factor=1.0, started=None):
+        """Charge an answer from the model to the budget and report it to the observers.
+
+        ``started`` is when its request was taken for sending
+        (:func:`time.perf_counter`), for the event's seconds.
+        """
+        if self.budget is not None:
+            self.budget.charge(response["prompt_tokens"], response["completion_tokens"],
+                               price_factor)
+            self.budget.count("cached_tokens", response.get("cached_tokens", 0))
+        if self.reporter:
+            seconds = 0.0 if started is None else time.perf_counter() - started
+            self.reporter.report(cached=False, prompt_tokens=int(response["prompt_tokens"]),
+                                 completion_tokens=int(response["completion_tokens"]),
+                                 seconds=seconds)
+
+    def count(self, field, n=1):
+        """Add ``n`` to a usage counter (``retries``, ``failed``); cache hits are reported."""
+        if self.budget is not None:
+            self.budget.count(field, n)
+        if field == "cache_hits" and self.reporter:
+            for _ in range(n):
+                self.reporter.report(cached=True)
 
     def charge_failure(self, messages, params, usage=None, price_factor=1.0):
         """Charge a failed attempt the endpoint may have billed; why to stop retrying, or None.
@@ -98,7 +124,7 @@ class Job:
         Its cache key.
     """
 
-    __slots__ = ("messages", "params", "key", "reserved", "claimed")
+    __slots__ = ("messages", "params", "key", "reserved", "claimed", "started")
 
     def __init__(self, messages, params, key):
         self.messages = messages
@@ -106,6 +132,7 @@ class Job:
         self.key = key
         self.reserved = None  # (prompt, completion, price factor) held in the budget
         self.claimed = False  # holds a claim in the shared cache
+        self.started = None  # when it was taken for sending (time.perf_counter)
 
     def __repr__(self):
         return f"Job(key={self.key[:12]!r}, n_messages={len(self.messages)})"
@@ -237,6 +264,7 @@ class Jobs:
             self._unclaim(job)
             return False
         job.reserved = worst
+        job.started = time.perf_counter()
         return True
 
     def _claim(self, job):
@@ -321,6 +349,28 @@ class Jobs:
     def failed(self, job, exc):
         """Whether a job whose call failed may be left unanswered (else the run stops)."""
         return self._on_failure is not None and bool(self._on_failure(job, exc))
+
+
+def send_jobs(jobs, deliver, complete, concurrency, run):
+    """Send ``jobs`` one request at a time with ``complete(messages, params)``.
+
+    On up to ``concurrency`` threads (:func:`complete_concurrently`), or in
+    the caller's thread when that is 1 (an in-process model, Ctrl-C,
+    profilers); the first failure that may not be left unanswered stops
+    new requests and is raised once those in flight are delivered.
+    """
+    if concurrency > 1:
+        complete_concurrently(jobs, deliver, complete, concurrency,
+                              cancel=run.cancel if run is not None else None)
+        return
+    for job in jobs:
+        try:
+            deliver(job, complete(job.messages, job.params))
+        except Exception as exc:
+            if not jobs.failed(job, exc):
+                raise
+        finally:
+            jobs.release(job)
 
 
 def complete_concurrently(jobs, deliver, complete, concurrency, cancel=None):

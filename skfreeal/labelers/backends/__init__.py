@@ -1,0 +1,5 @@
+"""Backends: the services that answer a labeler's requests (see :class:`Backend`)."""
+
+from ._base import Backend
+
+__all__ = ["Backend"]
