@@ -7,13 +7,8 @@ from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from sklearn_compat.base import _fit_context
 
-from ._validation import (
-    check_eval_set,
-    check_fit_texts,
-    check_label_names,
-    check_partial_labels,
-    check_texts,
-)
+from ._validation import check_eval_set, check_fit_texts, check_label_names, check_texts
+from .labels import SingleLabelSpace
 from .loop._components import default_component, make_labeler, resolve_components
 from .loop._core import LoopData, run_rounds, train_final_student
 from .loop._embedding import embed_reusing, embedding_function
@@ -122,6 +117,9 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
     ----------
     classes_ : ndarray of shape (n_classes,)
         The label names.
+    label_space_ : LabelSpace
+        What a label is (:class:`~skfreeal.labels.SingleLabelSpace`: one of
+        ``classes_`` per text); every label of the loop goes through it.
     label_ids_ : ndarray of shape (n_samples,), dtype=int64
         Refined label id of each training text (index into ``classes_``),
         -1 where still unknown (never annotated, or the LLM abstained).
@@ -297,7 +295,8 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         """
         texts = check_fit_texts(X, name="X")
         self.classes_ = self._label_names()
-        state = LabelState(self._given_labels(y, len(texts)), len(self.classes_))
+        self.label_space_ = SingleLabelSpace(self.classes_)
+        state = LabelState(self._given_labels(y, len(texts)), self.label_space_)
         eval_set = check_eval_set(eval_set, self.classes_)
         rng = check_random_state(self.random_state)
         parts = resolve_components(self.get_params(deep=False), classes=self.classes_, rng=rng,
@@ -326,19 +325,18 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
             judge_inputs = embeddings
             if eval_set is not None:
                 judge_eval = (embed_reusing(embed, eval_set[0], texts, embeddings), eval_set[1])
-        return LoopData(texts=texts, embeddings=embeddings, embed=embed, classes=self.classes_,
+        return LoopData(texts=texts, embeddings=embeddings, embed=embed, space=self.label_space_,
                         eval_set=eval_set, judge_inputs=judge_inputs, judge_eval=judge_eval)
 
     def _store(self, parts, state, loop, student, view):
         self.labeler_, self.slm_ = parts.labeler, student
         self.judge_ = None if parts.judge_is_student else loop.judgement.model
-        self.label_ids_ = state.ids
+        self.label_ids_ = state.labels
         self.label_proba_ = state.proba
         self.confidence_ = state.confidence
         self.label_round_ = state.round
         self.n_annotations_ = state.n_annotations
-        self.transduction_ = np.array(
-            [self.classes_[c] if c >= 0 else None for c in state.ids], dtype=object)
+        self.transduction_ = self.label_space_.decode(state.labels)
         self.clean_mask_ = view.clean_mask
         self.demos_ = loop.pool.as_pairs(self.classes_)
         self.history_ = list(loop.records)
@@ -358,8 +356,8 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         if y is not None and len(y) != n:
             raise ValueError(f"y has {len(y)} entries but X has {n} texts; they must match.")
         if y is None or not self.use_labels:
-            return np.full(n, -1, dtype=np.int64)
-        return check_partial_labels(y, n, classes=list(self.classes_))[1]
+            return self.label_space_.unknown(n)
+        return self.label_space_.encode(y, n)
 
     def estimate(self, X, *, noisy_fraction=0.25, measure_speed=True):
         """Expected LLM calls, tokens, cost and time of ``fit(X)``.
@@ -442,7 +440,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,), dtype=object
             The most probable label name of each text.
         """
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        return self.label_space_.decode(self.label_space_.from_proba(self.predict_proba(X))[0])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

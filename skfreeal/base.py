@@ -72,17 +72,18 @@ class ProbabilisticLabeler(Labeler, Protocol):
     student's (``label_fusion="product"``).
     """
 
-    def annotate_proba(self, texts, demos=None, *, prior=None):
+    def annotate_proba(self, texts, demos=None):
         """Label distributions, shape ``(n_texts, n_labels)``; NaN rows abstain.
 
-        ``prior``, when given, is the tilt to divide out instead of the one
-        the labeler would estimate on these texts.
+        Calibrated as the labeler decides (with the tilt it kept from
+        :meth:`fit_annotate_proba`, once that ran).
         """
 
-    def calibration_prior(self, texts, demos=None, *, raw=None):
-        """The tilt the labeler divides out of these texts' distributions, or None.
+    def fit_annotate_proba(self, texts, demos=None):
+        """Label distributions, calibrated on these texts, the calibration kept for later.
 
-        ``raw``, when given, holds the texts' uncalibrated distributions.
+        FreeAL calls it on round 0's texts (a random sample of the data);
+        later rounds' texts, the doubtful ones, would give a skewed estimate.
         """
 
 

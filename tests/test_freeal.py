@@ -30,6 +30,7 @@ from skfreeal import (
     RoundPolicy,
     SmallLossNoiseFilter,
 )
+from skfreeal.labels import SingleLabelSpace
 from skfreeal.loop import JudgeView, learned_nothing
 from skfreeal.noise import BaseNoiseFilter
 
@@ -441,10 +442,10 @@ class ProbaRuleLabeler(RuleLabeler):
         super().__init__(labels=labels, task=task, wrong_first=wrong_first)
         self.one_sided = one_sided
 
-    def calibration_prior(self, texts, demos=None, *, raw=None):
-        return None
+    def fit_annotate_proba(self, texts, demos=None):
+        return ProbaRuleLabeler.annotate_proba(self, texts, demos)
 
-    def annotate_proba(self, texts, demos=None, *, prior=None):
+    def annotate_proba(self, texts, demos=None):
         ids, _ = self.annotate(texts, demos)
         proba = np.full((len(texts), 2), np.nan)
         for row, (text, label) in enumerate(zip(texts, ids)):
@@ -468,25 +469,24 @@ def test_label_distributions_are_kept_and_give_the_confidence(noisy_data):
     assert set(np.round(clf.confidence_, 2)) == {0.55, 0.9}
 
 
-def test_later_rounds_divide_out_the_tilt_estimated_in_round_0(noisy_data):
-    """The doubtful texts of round 1 are no sample to estimate the LLM's tilt on."""
+def test_the_labeler_calibrates_on_round_0_and_keeps_it_for_later_rounds(noisy_data):
+    """The doubtful texts of round 1 are no sample to estimate the LLM's tilt on: the loop
+    has the labeler calibrate on round 0's texts (fit_annotate_proba) and only ask later."""
     texts, gold, wrong = noisy_data
 
     class Tilted(ProbaRuleLabeler):
-        def calibration_prior(self, texts, demos=None, *, raw=None):
-            assert raw is not None  # the answers are read once
-            self.estimated_on_ = getattr(self, "estimated_on_", []) + [len(texts)]
-            return np.array([0.4, 0.6])
+        def fit_annotate_proba(self, texts, demos=None):
+            self.calibrated_on_ = getattr(self, "calibrated_on_", []) + [len(texts)]
+            return super().fit_annotate_proba(texts, demos)
 
-        def annotate_proba(self, texts, demos=None, *, prior=None):
-            self.priors_ = getattr(self, "priors_", []) + [None if prior is None else list(prior)]
+        def annotate_proba(self, texts, demos=None):
+            self.asked_ = getattr(self, "asked_", []) + [len(texts)]
             return super().annotate_proba(texts, demos)
 
-    labeler = Tilted(wrong_first=tuple(wrong))
-    clf = make_clf(labeler=labeler, n_rounds=2).fit(texts)
+    clf = make_clf(labeler=Tilted(wrong_first=tuple(wrong)), n_rounds=2).fit(texts)
     assert clf.history_[1]["n_annotated"] < len(texts)  # round 1 asks about the doubtful ones only
-    assert clf.labeler_.estimated_on_ == [len(texts)]    # estimated once, on every text
-    assert clf.labeler_.priors_ == [[1.0, 1.0], [0.4, 0.6]]  # round 0 read raw, then divided
+    assert clf.labeler_.calibrated_on_ == [len(texts)]   # calibrated once, on every text
+    assert clf.labeler_.asked_ == [clf.history_[1]["n_annotated"]]
 
 
 def test_a_round_that_would_leave_one_label_keeps_the_previous_round(noisy_data):
@@ -555,9 +555,12 @@ def test_a_round_whose_student_collapses_keeps_the_previous_student(noisy_data, 
     assert [h["judge_kept"] for h in healthy.history_] == [False, True]
 
 
+SPACE3 = SingleLabelSpace(["a", "b", "c"])
+
+
 def _view_of(pred, n_classes):
     proba = np.eye(n_classes)[np.asarray(pred)]
-    return JudgeView(proba=proba, losses=np.zeros(len(proba)),
+    return JudgeView(proba=proba, losses=np.zeros(len(proba)), pred=proba.argmax(1),
                        clean_mask=np.ones(len(proba), bool))
 
 
@@ -569,21 +572,21 @@ def test_the_collapse_rule_spares_a_sound_student_of_skewed_noisy_labels():
     pred[:17] = 1 + np.arange(17) % 2  # 17 majority texts given a minority label
     pred[80:83] = 0  # and 3 minority texts given the majority label
     assert np.mean(pred == y) <= 0.8  # the majority rule alone would call this a collapse
-    assert not learned_nothing(_view_of(pred, 3), y)
+    assert not learned_nothing(_view_of(pred, 3), y, SPACE3)
     # A student answering the majority label everywhere has collapsed.
-    assert learned_nothing(_view_of(np.zeros(100, np.int64), 3), y)
+    assert learned_nothing(_view_of(np.zeros(100, np.int64), 3), y, SPACE3)
     # Near-balanced labels and a student that answers one label but for a few texts (the
     # tweets P% cell: agreement 0.51 with 200 labels, test 0.50): collapsed too.
     labels = np.r_[np.zeros(101, np.int64), np.ones(99, np.int64)]
     pred = np.zeros(200, np.int64)
     pred[101:104] = 1  # 3 of the other label right
     assert np.mean(pred == labels) > 101 / 200  # above the majority share
-    assert learned_nothing(_view_of(pred, 2), labels)
+    assert learned_nothing(_view_of(pred, 2), labels, SPACE3)
     pred[101:121] = 1  # 20 of them right: agreement 0.605, no longer near-constant
-    assert not learned_nothing(_view_of(pred, 2), labels)
+    assert not learned_nothing(_view_of(pred, 2), labels, SPACE3)
     # Unknown labels (-1) are ignored; no known label: nothing to judge.
-    assert learned_nothing(_view_of(np.zeros(101, np.int64), 3), np.r_[y, -1])
-    assert not learned_nothing(_view_of(np.zeros(3, np.int64), 3), np.full(3, -1))
+    assert learned_nothing(_view_of(np.zeros(101, np.int64), 3), np.r_[y, -1], SPACE3)
+    assert not learned_nothing(_view_of(np.zeros(3, np.int64), 3), np.full(3, -1), SPACE3)
 
 
 def test_product_fusion_lets_a_sure_student_outvote_an_unsure_llm(noisy_data):
@@ -844,7 +847,8 @@ def test_a_text_never_sees_a_copy_of_itself_as_its_demonstration():
                     embeddings[[0, 0, 3, 2]])
     labeler = Recording()
     annotate_with_demos(labeler, KNNRetriever(), texts, embeddings, np.array([1, 0, 0, 0], bool),
-                        pool, 3)
+                        pool, 3, space=SingleLabelSpace(["negative", "positive"]),
+                        calibrate=True)
     assert [text for text, _ in labeler.demos_seen_[0]] == ["bad play", "good play"]
 
 

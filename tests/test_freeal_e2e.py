@@ -134,7 +134,7 @@ def test_grid_search_reuses_cached_annotations(llm_server, tiny_encoder_path, tm
                      "round0_hits": estimator.history_[0]["cache_hits"]})
         return estimator.score(X, y)
 
-    grid = GridSearchCV(clf, {"demo_top_percent": [0.1, 0.2, 0.5],
+    grid = GridSearchCV(clf, {"demos__top_percent": [0.1, 0.2, 0.5],
                               "noise_filter__threshold": [0.5, 0.7]},
                         cv=KFold(2, shuffle=True, random_state=0), scoring=scorer)
     grid.fit(texts, gold_of(texts))

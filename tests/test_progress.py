@@ -196,10 +196,11 @@ def test_estimate_times_a_local_model_on_this_machine():
     speed = est["llm_speed"]
     assert set(speed) == {"zero_shot_seconds", "annotation_seconds", "generation_seconds",
                           "prompt_tokens_per_second", "generated_tokens_per_second"}
-    writes = est["generation_calls"] - clf.demos.n_generated_for(n_classes=2, n_first_round=30)
+    n_generated = clf.demos.n_generated_for(n_classes=2, n_first_round=30)
+    writes = est["generation_calls"] - n_generated
     expected = (sum(est["calls_per_round"]) * speed["annotation_seconds"]
                 + writes * speed["generation_seconds"]
-                + clf._n_generated(2, 30) * speed["zero_shot_seconds"])
+                + n_generated * speed["zero_shot_seconds"])
     assert est["expected_llm_seconds"] == pytest.approx(expected, rel=0.05)  # calls rounded
     assert clf.estimate(texts, measure_speed=False)["expected_llm_seconds"] is None
     # a hosted model is never timed: its calls cost money
@@ -208,13 +209,12 @@ def test_estimate_times_a_local_model_on_this_machine():
 
 
 def test_embedding_in_chunks_gives_the_same_embeddings():
-    from skfreeal._freeal import _EMBED_CHUNK
+    from skfreeal.loop._embedding import EMBED_CHUNK, embedding_function
     from test_freeal import tfidf_embedder
 
-    texts, _ = make_texts(2 * _EMBED_CHUNK + 10)
-    clf = make_clf()
+    texts, _ = make_texts(2 * EMBED_CHUNK + 10)
     embedder = tfidf_embedder()
-    embed = clf._embedding_function(embedder, texts)
+    embed = embedding_function(embedder, texts, verbose=0)
     whole = embedder.transform(texts)
     whole /= np.linalg.norm(whole, axis=1, keepdims=True)
     np.testing.assert_allclose(embed(texts), whole, rtol=1e-5, atol=1e-6)

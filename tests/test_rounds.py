@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from skfreeal.labels import SingleLabelSpace
 from skfreeal.loop import DemoPolicy, JudgeView, RoundPolicy, RoundRecord
 from skfreeal.loop._annotate import Answers
 from skfreeal.loop._core import RoundResult, stop_reason
@@ -10,20 +11,22 @@ from skfreeal.loop._records import RoundMeter
 from skfreeal.loop._state import LabelState
 from skfreeal.query import RandomQuery, UncertaintyQuery, uncertainty_scores
 
+TWO = SingleLabelSpace(["negative", "positive"])
+
 
 def test_label_state_keeps_given_labels_and_previous_answers():
-    state = LabelState(np.array([1, -1, -1, -1]), 2)
+    state = LabelState(np.array([1, -1, -1, -1]), TWO)
     assert state.fixed.tolist() == [True, False, False, False]
     assert state.never_annotated().tolist() == [False, True, True, True]
     first = Answers(np.array([1, 2, 3]), [0, 1, -1], [0.9, 0.8, 0.0])
     changed, n_abstain = state.update(first, 0)
-    assert state.ids.tolist() == [1, 0, 1, -1] and n_abstain == 1
+    assert state.labels.tolist() == [1, 0, 1, -1] and n_abstain == 1
     assert changed.tolist() == [False, True, True, False]
     assert np.isnan(state.confidence[3]) and state.confidence[0] == 1.0
     # an abstention keeps the earlier answer
     proba = np.array([[np.nan, np.nan], [0.7, 0.3]])
     changed, _ = state.update(Answers(np.array([1, 2]), [-1, 0], [0.0, 0.7], proba), 1)
-    assert state.ids.tolist() == [1, 0, 0, -1] and changed.tolist() == [False, False, True, False]
+    assert state.labels.tolist() == [1, 0, 0, -1] and changed.tolist() == [False, False, True, False]
     assert state.round.tolist() == [-1, 0, 1, -1]
     assert state.n_annotations.tolist() == [0, 2, 2, 1]
     np.testing.assert_allclose(state.proba[:3], [[0, 1], [1, 0], [0.7, 0.3]])  # one-hot or given
@@ -31,7 +34,7 @@ def test_label_state_keeps_given_labels_and_previous_answers():
 
 
 def test_noisy_within_budget_caps_annotations_and_skips_given_labels():
-    state = LabelState(np.array([0, -1, -1, -1]), 2)
+    state = LabelState(np.array([0, -1, -1, -1]), TWO)
     state.update(Answers(np.array([1, 2]), [0, 1], [1.0, 1.0]), 0)
     state.update(Answers(np.array([2]), [1], [1.0]), 1)
     clean = np.array([False, False, False, True])
@@ -48,12 +51,12 @@ def test_round_meter_diffs_usage_into_a_record_with_fixed_fields():
     rec = RoundMeter(lab)
     lab.usage_ = dict(lab.usage_, calls=5, prompt_tokens=50)
     rec.llm_done()
-    labels = np.array([0, 1, -1])
+    state = LabelState(np.array([0, 1, -1]), TWO)
     view = JudgeView(proba=np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9]]),
-                       losses=np.array([0.1, 1.6, np.nan]),
-                       clean_mask=np.array([True, False, False]), eval_accuracy=0.75)
+                     losses=np.array([0.1, 1.6, np.nan]), pred=np.array([0, 0, 1]),
+                     clean_mask=np.array([True, False, False]), eval_accuracy=0.75)
     entry = rec.record(round_=0, annotated=np.ones(3, bool), n_abstain=1,
-                       changed=np.zeros(3, bool), labels=labels, view=view)
+                       changed=np.zeros(3, bool), state=state, view=view)
     assert entry["calls"] == 2 and entry["prompt_tokens"] == 20
     assert entry["n_labelled"] == 2 and entry["clean_fraction"] == 0.5
     assert entry["judge_agreement"] == 0.5 and entry["eval_accuracy"] == 0.75
@@ -77,7 +80,7 @@ def test_one_place_decides_why_the_loop_stops(facts, judge_is_student, reason):
 
 
 def test_the_schedule_asks_the_noisy_texts_and_the_next_share():
-    state = LabelState(np.array([-1] * 10), 2)
+    state = LabelState(np.array([-1] * 10), TWO)
     rng = np.random.RandomState(0)
     policy = RoundPolicy(label_fraction=0.3)
     from skfreeal.query import RandomQuery
@@ -85,7 +88,7 @@ def test_the_schedule_asks_the_noisy_texts_and_the_next_share():
     first = policy.to_annotate(0, state, None, RandomQuery(), rng)
     assert first.sum() == 3
     state.update(Answers(np.flatnonzero(first), [0, 1, 0], [1.0] * 3), 0)
-    view = JudgeView(proba=np.full((10, 2), 0.5), losses=np.zeros(10),
+    view = JudgeView(proba=np.full((10, 2), 0.5), losses=np.zeros(10), pred=np.zeros(10, int),
                      clean_mask=np.zeros(10, bool))
     second = policy.to_annotate(1, state, view, RandomQuery(), rng)
     assert second[first].all() and second.sum() == 6  # the 3 noisy, and 3 new
@@ -132,12 +135,12 @@ def test_a_later_pool_keeps_the_previous_demos_of_a_label_it_lost():
 
     labels = np.array([0, 0, 1, 1, 1, 1])
     view = JudgeView(proba=np.tile([0.2, 0.8], (6, 1)), losses=np.linspace(0.1, 0.6, 6),
-                       clean_mask=np.ones(6, dtype=bool))
+                     pred=np.ones(6, int), clean_mask=np.ones(6, dtype=bool))
     texts = [f"text {i}" for i in range(6)]
     embeddings = np.eye(6, dtype=np.float32)
     previous = DemoPool(["old negative", "old positive"], np.array([0, 1]),
                         np.zeros((2, 6), np.float32))
-    kwargs = dict(top_percent=1.0, per_class=2, rng=np.random.RandomState(0))
+    kwargs = dict(space=TWO, top_percent=1.0, per_class=2, rng=np.random.RandomState(0))
     alone = refined_pool(view, labels, texts, embeddings, None, **kwargs)
     assert set(alone.labels.tolist()) == {1}
     kept = refined_pool(view, labels, texts, embeddings, None, previous=previous, **kwargs)

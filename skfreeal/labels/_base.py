@@ -62,6 +62,18 @@ class LabelSpace(ABC):
     def counts(self, labels):
         """Texts that carry each label (unknown ones excluded), shape ``(n_labels,)``."""
 
+    @abstractmethod
+    def losses(self, proba, labels):
+        """Per-text loss of a model's probabilities against known ``labels`` (``-log p``)."""
+
+    @abstractmethod
+    def recall(self, pred, labels):
+        """Per label present in ``labels``: the share of its texts ``pred`` also gives it."""
+
+    @abstractmethod
+    def score(self, pred, gold):
+        """Agreement of ``pred`` (labels) with ``gold`` (label names as the user gives them)."""
+
     def n_present(self, labels):
         """How many of the label names some text carries."""
         return int(np.count_nonzero(self.counts(labels)))

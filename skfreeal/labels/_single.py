@@ -52,6 +52,18 @@ class SingleLabelSpace(LabelSpace):
     def agree(self, a, b):
         return np.asarray(a) == np.asarray(b)
 
+    def losses(self, proba, labels):
+        picked = np.asarray(proba)[np.arange(len(labels)), np.asarray(labels, dtype=np.int64)]
+        return -np.log(np.clip(picked, 1e-12, None))
+
+    def recall(self, pred, labels):
+        pred, labels = np.asarray(pred), np.asarray(labels)
+        return np.array([np.mean(pred[labels == c] == c) for c in np.unique(labels)])
+
+    def score(self, pred, gold):
+        """Accuracy: the share of texts whose label name is the gold one."""
+        return float(np.mean(self.decode(pred) == np.asarray(gold, dtype=object)))
+
     def counts(self, labels):
         labels = np.asarray(labels, dtype=np.int64)
         return np.bincount(labels[labels >= 0], minlength=self.n_labels)

@@ -5,41 +5,56 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..base import ProbabilisticLabeler
-from ..calibration import calibrate, fuse_distributions, most_probable
+from ..calibration import fuse_distributions
 
 __all__ = ["Answers", "annotate_with_demos"]
 
 
 @dataclass
 class Answers:
-    """The LLM's answers for the texts ``idx``: label ids, confidences, distributions.
+    """The LLM's answers for the texts ``idx``: labels, confidences, distributions.
 
-    ``proba`` is None when the labeler gives no distributions; ``prior`` is
-    the tilt divided out of them (None: none, or not a probabilistic labeler).
+    ``labels`` are the label space's (unknown where the LLM abstained);
+    ``proba`` is None when the labeler gives no distributions.
     """
 
     idx: np.ndarray
-    ids: np.ndarray
+    labels: np.ndarray
     confidence: np.ndarray
     proba: np.ndarray = None
-    prior: np.ndarray = None
 
-    def fused_with(self, judge_proba, rule):
+    def fused_with(self, judge_proba, rule, space):
         """The answers combined with the judge's distributions of the same texts."""
         if self.proba is None or judge_proba is None or rule == "llm":
             return self
         proba = fuse_distributions(self.proba, judge_proba[self.idx], rule)
-        return Answers(self.idx, *most_probable(proba), proba, self.prior)
+        return Answers(self.idx, *space.from_proba(proba), proba)
 
 
-def annotate_with_demos(labeler, retriever, texts, embeddings, todo, pool, n_demos, *,
-                        prior=None):
+def annotate_with_demos(labeler, retriever, texts, embeddings, todo, pool, n_demos, *, space,
+                        calibrate):
     """Ask the LLM for the labels of the ``todo`` texts with their nearest demos.
 
     A pool item that is the text itself is never shown as its demonstration.
-    A labeler that gives label distributions is asked for them, calibrated
-    by ``prior`` when given, else by the tilt the labeler estimates on these
-    texts (returned as ``Answers.prior`` for the next rounds).
+    A labeler that gives label distributions is asked for them; with
+    ``calibrate`` it first estimates the tilt to divide out on these texts
+    (:meth:`~skfreeal.labelers.BaseLabeler.fit_annotate_proba`) and keeps it
+    for its later answers.
+
+    Parameters
+    ----------
+    labeler : labeler
+    retriever : retriever
+    texts : list of str
+    embeddings : ndarray of shape (n_texts, dim)
+    todo : ndarray of bool
+        The texts to annotate.
+    pool : DemoPool
+    n_demos : int
+        Demonstrations per text (0: zero-shot).
+    space : LabelSpace
+    calibrate : bool
+        Estimate the labeler's calibration on these answers (the loop's first annotation).
 
     Returns
     -------
@@ -47,7 +62,7 @@ def annotate_with_demos(labeler, retriever, texts, embeddings, todo, pool, n_dem
     """
     idx = np.flatnonzero(todo)
     if idx.size == 0:
-        return Answers(idx, np.zeros(0, np.int64), np.zeros(0))
+        return Answers(idx, space.unknown(0), np.zeros(0))
     demos = None
     if n_demos and len(pool.texts):
         position = {t: j for j, t in enumerate(pool.texts)}
@@ -61,11 +76,7 @@ def annotate_with_demos(labeler, retriever, texts, embeddings, todo, pool, n_dem
                  for i, row in zip(idx, nearest)]
     batch = [texts[i] for i in idx]
     if isinstance(labeler, ProbabilisticLabeler):
-        if prior is None:  # read the answers once: uncalibrated, then the tilt from them
-            raw = labeler.annotate_proba(batch, demos, prior=np.ones(len(labeler.labels)))
-            prior = labeler.calibration_prior(batch, demos, raw=raw)
-            proba = calibrate(np.asarray(raw, dtype=np.float64), prior)
-        else:
-            proba = np.asarray(labeler.annotate_proba(batch, demos, prior=prior), np.float64)
-        return Answers(idx, *most_probable(proba), proba, prior)
+        ask = labeler.fit_annotate_proba if calibrate else labeler.annotate_proba
+        proba = np.asarray(ask(batch, demos), dtype=np.float64)
+        return Answers(idx, *space.from_proba(proba), proba)
     return Answers(idx, *labeler.annotate(batch, demos))

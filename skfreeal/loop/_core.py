@@ -43,7 +43,8 @@ class LoopData:
         Unit-length retrieval embeddings.
     embed : callable
         Embeds more texts the same way (the demonstration pools).
-    classes : ndarray of str
+    space : LabelSpace
+        What a label is, and the label names.
     eval_set : tuple or None
         Held-out ``(texts, label names)``, to monitor the final student.
     judge_inputs : list of str or ndarray
@@ -55,7 +56,7 @@ class LoopData:
     texts: list
     embeddings: np.ndarray
     embed: object
-    classes: np.ndarray
+    space: object
     eval_set: tuple
     judge_inputs: object
     judge_eval: tuple
@@ -79,8 +80,6 @@ class RoundResult:
     round : int
     pool : DemoPool or None
         The demonstrations the LLM saw (None: the round asked nothing).
-    prior : ndarray or None
-        The calibration prior its answers were divided by.
     judgement : Judgement or None
         The judge trained this round (None: none trained, the labels
         converged or the round stopped before).
@@ -94,7 +93,6 @@ class RoundResult:
 
     round: int
     pool: object = None
-    prior: object = None
     judgement: Judgement = None
     record: object = None
     labels: np.ndarray = None
@@ -166,12 +164,11 @@ def run_rounds(data, parts, state, events, rng):
     -------
     result : LoopResult
     """
-    kept, pool, prior, results, reason = None, None, None, [], "max_rounds"
+    kept, pool, results, reason = None, None, [], "max_rounds"
     for round_ in range(parts.rounds.n_rounds):
-        result = run_round(round_, data, parts, state, kept, pool, prior, events, rng)
+        result = run_round(round_, data, parts, state, kept, pool, events, rng)
         results.append(result)
         pool = result.pool or pool
-        prior = result.prior if result.prior is not None else prior
         if result.judgement is not None and not result.collapsed:
             kept = result.judgement
         if result.record is not None:
@@ -195,7 +192,7 @@ def run_rounds(data, parts, state, events, rng):
         judgement=kept, pool=pool, stop_reason=reason)
 
 
-def run_round(round_, data, parts, state, kept, pool, prior, events, rng):
+def run_round(round_, data, parts, state, kept, pool, events, rng):
     """One round: pick the texts, build the pool, annotate, take the labels, judge them."""
     meter = RoundMeter(parts.labeler)
     view = kept.view if kept is not None else None
@@ -206,10 +203,11 @@ def run_round(round_, data, parts, state, kept, pool, prior, events, rng):
     with events.step(Step("annotating", round_, n=int(todo.sum()))):
         answers = annotate_with_demos(
             parts.labeler, parts.retriever, data.texts, data.embeddings, todo, pool,
-            parts.demos.n_demos, prior=prior,
-        ).fused_with(view.proba if view is not None else None, parts.rounds.label_fusion)
+            parts.demos.n_demos, space=data.space, calibrate=round_ == 0,
+        ).fused_with(view.proba if view is not None else None, parts.rounds.label_fusion,
+                     data.space)
     if round_ > 0 and state.leaves_one_class(answers):
-        return RoundResult(round_, pool, answers.prior, one_class=True)
+        return RoundResult(round_, pool, one_class=True)
     changed, n_abstain = state.update(answers, round_)
     converged = parts.rounds.converged(round_, changed)
     meter.llm_done()
@@ -218,10 +216,10 @@ def run_round(round_, data, parts, state, kept, pool, prior, events, rng):
         judgement = _train_judge(round_, data, parts, state, events)
         view = judgement.view
     record = meter.record(round_=round_, annotated=todo, n_abstain=n_abstain, changed=changed,
-                          labels=state.ids, view=view)
+                          state=state, view=view)
     collapsed = (judgement is not None and kept is not None
-                 and learned_nothing(judgement.view, state.ids))
-    return RoundResult(round_, pool, answers.prior, judgement, record, state.ids.copy(),
+                 and learned_nothing(judgement.view, state.labels, data.space))
+    return RoundResult(round_, pool, judgement, record, state.labels.copy(),
                        view.clean_mask.copy(), converged=converged, collapsed=collapsed)
 
 
@@ -230,23 +228,23 @@ def _demo_pool(round_, data, parts, state, kept, pool, events, rng):
     demos = parts.demos
     if round_ > 0:
         return refined_pool(
-            kept.view, state.ids, data.texts, data.embeddings, kept.model,
+            kept.view, state.labels, data.texts, data.embeddings, kept.model, space=data.space,
             top_percent=demos.top_percent, per_class=demos.pool_per_class, rng=rng,
             previous=pool if demos.fill_missing else None)
     n_first = parts.rounds.first_round_size(len(data.texts))
-    n_generated = demos.n_generated_for(n_classes=len(data.classes), n_first_round=n_first)
+    n_generated = demos.n_generated_for(n_classes=data.space.n_labels, n_first_round=n_first)
+    given = np.where(state.fixed, state.labels, data.space.unknown(len(state.labels)))
     with events.step(Step("writing", 0, n=n_generated)):
         return generated_pool(
-            parts.labeler, data.texts, np.where(state.fixed, state.ids, -1),
-            n_generated=n_generated, n_classes=len(data.classes), embed=data.embed, rng=rng,
-            fill=demos.fill_missing)
+            parts.labeler, data.texts, given, n_generated=n_generated, space=data.space,
+            embed=data.embed, rng=rng, fill=demos.fill_missing)
 
 
 def _train_judge(round_, data, parts, state, events):
     """Train a fresh judge on the labels (round 0: the prototype itself)."""
     model = parts.judge if round_ == 0 else clone(parts.judge)
     with events.step(Step("training", round_, model=parts.judge_name)):
-        view = train_and_view(model, data.judge_inputs, state.ids, classes=data.classes,
+        view = train_and_view(model, data.judge_inputs, state.labels, space=data.space,
                               noise_filter=parts.noise_filter, eval_set=data.judge_eval)
     return Judgement(round_, model, view)
 
@@ -268,9 +266,9 @@ def train_final_student(data, parts, state, judgement, events):
     """
     start = time.perf_counter()
     with events.step(Step("final")):
-        view = train_and_view(parts.student, data.texts, state.ids, classes=data.classes,
+        view = train_and_view(parts.student, data.texts, state.labels, space=data.space,
                               noise_filter=parts.noise_filter, eval_set=data.eval_set)
-    collapsed = learned_nothing(view, state.ids)
+    collapsed = learned_nothing(view, state.labels, data.space)
     record = StudentRecord(seconds=round(time.perf_counter() - start, 3), collapsed=collapsed,
                            eval_accuracy=view.eval_accuracy)
     if not collapsed:

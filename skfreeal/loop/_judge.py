@@ -27,6 +27,8 @@ class JudgeView:
         Its loss against each text's current label, NaN where unlabelled.
     clean_mask : ndarray of shape (n_samples,), dtype=bool
         The labelled texts judged clean.
+    pred : ndarray
+        Its label of each training text (the label space's labels).
     eval_accuracy : float or None
         Accuracy on the monitoring ``eval_set``, when there is one.
     """
@@ -34,12 +36,8 @@ class JudgeView:
     proba: np.ndarray
     losses: np.ndarray
     clean_mask: np.ndarray
+    pred: np.ndarray
     eval_accuracy: float = None
-
-    @property
-    def pred(self):
-        """The model's label of each training text."""
-        return self.proba.argmax(axis=1)
 
 
 def full_proba(student, proba, n_classes):
@@ -50,20 +48,21 @@ def full_proba(student, proba, n_classes):
     return full
 
 
-def _check_two_classes(y, classes):
-    seen = np.unique(y[y >= 0])
-    if seen.size >= 2:
+def _check_two_classes(y, space):
+    counts = space.counts(y)
+    if np.count_nonzero(counts) >= 2:
         return
-    counts = {str(classes[c]): int(np.sum(y == c)) for c in seen}
-    what = counts if counts else "every answer was an abstention"
+    seen = {str(name): int(c) for name, c in zip(space.names, counts) if c}
+    what = seen if seen else "every answer was an abstention"
+    unknown = int(np.sum(~space.is_known(y)))
     raise ValueError(
-        f"The LLM's labels hold fewer than two classes ({what}; {int(np.sum(y < 0))} unknown "
+        f"The LLM's labels hold fewer than two classes ({what}; {unknown} unknown "
         f"of {y.size}), so the student cannot learn to tell labels apart. Give more (or more "
         "varied) texts, clearer label names or label descriptions, or a stronger labeler."
     )
 
 
-def learned_nothing(view, y):
+def learned_nothing(view, y, space):
     """Whether a model fits its own training labels no better than a constant does.
 
     Two signs together, both in-sample and with no gold label: the
@@ -82,26 +81,27 @@ def learned_nothing(view, y):
     Parameters
     ----------
     view : JudgeView
-    y : ndarray of shape (n_samples,), dtype=int64
-        The labels it was trained on, -1 where unknown.
+    y : ndarray
+        The labels it was trained on (unknown where none).
+    space : LabelSpace
 
     Returns
     -------
     bool
     """
-    known = y >= 0
+    known = space.is_known(y)
     if not known.any():
         return False
     pred, labels = view.pred[known], y[known]
-    agreement = np.mean(pred == labels)
-    majority = np.bincount(labels).max() / labels.size
-    present = np.unique(labels)
-    balanced = np.mean([np.mean(pred[labels == c] == c) for c in present])
-    halfway = (1.0 / present.size + 1.0) / 2.0
+    agreement = np.mean(space.agree(pred, labels))
+    counts = space.counts(labels)
+    majority = counts.max() / known.sum()
+    balanced = np.mean(space.recall(pred, labels))
+    halfway = (1.0 / np.count_nonzero(counts) + 1.0) / 2.0
     return bool(agreement <= majority + NEAR_CONSTANT and balanced <= halfway)
 
 
-def train_and_view(student, texts, y, *, classes, noise_filter, eval_set=None):
+def train_and_view(student, texts, y, *, space, noise_filter, eval_set=None):
     """Fit ``student`` (a judge or the student) on the labels ``y``; return its view of ``texts``.
 
     A :class:`~skfreeal.base.RobustStudentMixin` is fitted on every text
@@ -116,10 +116,10 @@ def train_and_view(student, texts, y, *, classes, noise_filter, eval_set=None):
         Fitted in place (FreeAL passes its own clone).
     texts : list of str or ndarray
         What it learns from: the texts, or (a probe judge) their embeddings.
-    y : ndarray of shape (n_samples,), dtype=int64
-        Label ids, -1 where unknown.
-    classes : ndarray of str
-        The label names (for messages and the eval set).
+    y : ndarray of shape (n_samples,)
+        The labels (the label space's, unknown where none).
+    space : LabelSpace
+        What a label is (and the label names, for messages and the eval set).
     noise_filter : noise filter
         Used for a plain student (a robust one has its own).
     eval_set : tuple (texts, label names) or None
@@ -129,30 +129,30 @@ def train_and_view(student, texts, y, *, classes, noise_filter, eval_set=None):
     -------
     view : JudgeView
     """
-    _check_two_classes(y, classes)
-    known = np.flatnonzero(y >= 0)
+    _check_two_classes(y, space)
+    known = np.flatnonzero(space.is_known(y))
     robust = isinstance(student, RobustStudentMixin)
     with quiet_transformers():  # no "Loading weights" bar each round
         if robust:
             student.fit(texts, y)
         else:
             student.fit([texts[i] for i in known], y[known])
-    proba = full_proba(student, student.predict_proba(texts), len(classes))
+    proba = full_proba(student, student.predict_proba(texts), space.n_labels)
     losses = np.full(len(texts), np.nan)
     clean = np.zeros(len(texts), dtype=bool)
     if robust:
         losses[known] = np.asarray(student.sample_losses_, dtype=np.float64)[known]
         clean[known] = np.asarray(student.clean_mask_, dtype=bool)[known]
     else:
-        picked = proba[known, y[known]]
-        losses[known] = -np.log(np.clip(picked, 1e-12, None))
+        losses[known] = space.losses(proba[known], y[known])
         clean[known] = clone(noise_filter).fit(losses[known], y[known]).predict(losses[known])
     accuracy = None
     if eval_set is not None:
         eval_texts, eval_y = eval_set
-        pred = full_proba(student, student.predict_proba(eval_texts), len(classes)).argmax(1)
-        accuracy = float(np.mean(np.asarray(classes)[pred] == eval_y))
-    return JudgeView(proba=proba, losses=losses, clean_mask=clean, eval_accuracy=accuracy)
+        eval_proba = full_proba(student, student.predict_proba(eval_texts), space.n_labels)
+        accuracy = space.score(space.from_proba(eval_proba)[0], eval_y)
+    return JudgeView(proba=proba, losses=losses, clean_mask=clean,
+                     pred=space.from_proba(proba)[0], eval_accuracy=accuracy)
 
 
 def model_embeddings(student, texts, fallback):

@@ -157,7 +157,7 @@ class RoundPolicy(_Policy):
         """
         from ..query import RandomQuery
 
-        todo = np.zeros(state.ids.size, dtype=bool)
+        todo = np.zeros(len(state.labels), dtype=bool)
         if round_ > 0:
             todo = state.noisy_within_budget(view.clean_mask, self.max_annotations)
         if round_ == 0 or self.label_fraction < 1:
@@ -166,7 +166,7 @@ class RoundPolicy(_Policy):
                 todo[candidates] = True
             else:
                 strategy = query_strategy if round_ > 0 else RandomQuery()
-                n_new = ceil_share(self.label_fraction, state.ids.size)
+                n_new = ceil_share(self.label_fraction, len(state.labels))
                 proba = view.proba if view is not None else None
                 todo[strategy.select(candidates, n_new, proba=proba, random_state=rng)] = True
         return todo

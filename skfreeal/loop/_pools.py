@@ -1,12 +1,12 @@
 """The demonstration pools the LLM sees: round 0's synthetic one, later rounds' refined one."""
 
+import contextlib
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..base import ProbabilisticLabeler
-from ..calibration import most_probable
 from .._seeds import draw_seed
 from ..demonstrations import select_demo_pool
 from ._judge import model_embeddings
@@ -26,7 +26,7 @@ class DemoPool:
         return [(t, classes[c]) for t, c in zip(self.texts, self.labels)]
 
 
-def generated_pool(labeler, texts, given, *, n_generated, n_classes, embed, rng, fill=True):
+def generated_pool(labeler, texts, given, *, n_generated, space, embed, rng, fill=True):
     """Round 0's pool: the given labels (if any) plus the LLM's synthetic demos.
 
     The LLM sees ``max(4 * n_classes, 20)`` random training texts as
@@ -34,9 +34,10 @@ def generated_pool(labeler, texts, given, *, n_generated, n_classes, embed, rng,
     than half its share of demonstrations gets the training texts the LLM
     itself labels with it most confidently (:func:`fill_short_labels`).
     """
+    n_classes = space.n_labels
     pool_texts, pool_labels = [], []
-    if (given >= 0).any():
-        idx = np.flatnonzero(given >= 0)
+    if space.is_known(given).any():
+        idx = np.flatnonzero(space.is_known(given))
         pool_texts += [texts[i] for i in idx]
         pool_labels += given[idx].tolist()
     if n_generated:
@@ -48,17 +49,17 @@ def generated_pool(labeler, texts, given, *, n_generated, n_classes, embed, rng,
         pool_texts += [t for t, _ in generated]
         pool_labels += [int(c) for _, c in generated]
         target = max(1, n_generated // n_classes // 2)
-        counts = np.bincount(np.asarray(pool_labels, dtype=np.int64), minlength=n_classes)
+        counts = space.counts(np.asarray(pool_labels, dtype=np.int64))
         if fill and (counts < target).any():
-            added = fill_short_labels(labeler, texts, counts, target, rng,
-                                      candidates=np.flatnonzero(given < 0))
+            added = fill_short_labels(labeler, texts, counts, target, rng, space=space,
+                                      candidates=np.flatnonzero(~space.is_known(given)))
             pool_texts += [texts[i] for i, _ in added]
             pool_labels += [c for _, c in added]
     embeddings = embed(pool_texts) if pool_texts else np.zeros((0, 1), np.float32)
     return DemoPool(pool_texts, np.asarray(pool_labels, dtype=np.int64), embeddings)
 
 
-def fill_short_labels(labeler, texts, counts, target, rng, candidates=None):
+def fill_short_labels(labeler, texts, counts, target, rng, *, space, candidates=None):
     """Demonstrations for the labels short of ``target``, from the training texts.
 
     The LLM labels a random sample of ``8 * n_classes`` of the ``candidates``
@@ -79,6 +80,7 @@ def fill_short_labels(labeler, texts, counts, target, rng, candidates=None):
         Demonstrations wanted per label.
     rng : RandomState
         Draws the sample.
+    space : LabelSpace
     candidates : ndarray of int, default=None
         Indices of the texts the LLM may label: the round-0 pool leaves
         out the texts whose labels the user gave, which are never sent
@@ -96,10 +98,11 @@ def fill_short_labels(labeler, texts, counts, target, rng, candidates=None):
     sample = candidates[rng.choice(candidates.size, min(candidates.size, 8 * n_classes),
                                    replace=False)]
     batch = [texts[i] for i in sample]
-    if isinstance(labeler, ProbabilisticLabeler):
-        ids, confidence = most_probable(labeler.annotate_proba(batch))
-    else:
-        ids, confidence = (np.asarray(a) for a in labeler.annotate(batch))
+    with _purpose(labeler, "fill"):
+        if isinstance(labeler, ProbabilisticLabeler):
+            ids, confidence = space.from_proba(labeler.annotate_proba(batch))
+        else:
+            ids, confidence = (np.asarray(a) for a in labeler.annotate(batch))
     added, still_short = [], {}
     for label in np.flatnonzero(counts < target):
         mine = np.flatnonzero(ids == label)
@@ -117,7 +120,13 @@ def fill_short_labels(labeler, texts, counts, target, rng, candidates=None):
     return added
 
 
-def refined_pool(view, labels, texts, embeddings, judge, *, top_percent, per_class, rng,
+def _purpose(labeler, name):
+    """The labeler's request purpose for the block (a labeler without purposes: none)."""
+    purpose = getattr(labeler, "purpose", None)
+    return purpose(name) if purpose is not None else contextlib.nullcontext()
+
+
+def refined_pool(view, labels, texts, embeddings, judge, *, space, top_percent, per_class, rng,
                  previous=None):
     """A later round's pool: per class, R% smallest-loss clean texts, then k-medoids.
 
@@ -127,10 +136,10 @@ def refined_pool(view, labels, texts, embeddings, judge, *, top_percent, per_cla
     judge's label. A label left
     with no candidate keeps its demonstrations of the ``previous`` pool.
     """
-    agree = (labels >= 0) & (view.pred == labels)
+    agree = space.is_known(labels) & space.agree(view.pred, labels)
     idx = select_demo_pool(
         model_embeddings(judge, texts, embeddings), view.losses,
-        np.where(agree, labels, -1), clean_mask=view.clean_mask, top_percent=top_percent,
+        np.where(agree, labels, space.unknown(len(labels))), clean_mask=view.clean_mask, top_percent=top_percent,
         per_class=per_class, random_state=rng,
     )
     pool = DemoPool([texts[i] for i in idx], view.pred[idx], embeddings[idx])

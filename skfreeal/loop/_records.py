@@ -130,7 +130,7 @@ class RoundMeter:
         """Mark the end of the LLM phase (the judge's training follows)."""
         self._t_llm = time.perf_counter()
 
-    def record(self, *, round_, annotated, n_abstain, changed, labels, view):
+    def record(self, *, round_, annotated, n_abstain, changed, state, view):
         """The record of the round that just ended.
 
         Parameters
@@ -141,7 +141,7 @@ class RoundMeter:
         n_abstain : int
         changed : ndarray of bool
             Texts whose label changed.
-        labels : ndarray of int64
+        state : LabelState
             Every text's label after the round.
         view : JudgeView
             The judge's view after the round.
@@ -152,13 +152,13 @@ class RoundMeter:
         """
         end = time.perf_counter()
         usage = labeler_usage(self.labeler)
-        labelled = labels >= 0
+        labelled = state.known
+        agree = state.space.agree(view.pred[labelled], state.labels[labelled])
         return RoundRecord(
             round=int(round_), n_annotated=int(np.sum(annotated)), n_abstain=int(n_abstain),
             n_changed=int(np.sum(changed)), n_labelled=int(labelled.sum()),
             clean_fraction=float(view.clean_mask[labelled].mean()) if labelled.any() else 0.0,
-            judge_agreement=(float((view.pred[labelled] == labels[labelled]).mean())
-                             if labelled.any() else 0.0),
+            judge_agreement=float(agree.mean()) if labelled.any() else 0.0,
             **{k: usage[k] - self._usage0[k] for k in USAGE_KEYS},
             llm_seconds=round(self._t_llm - self._t0, 3),
             judge_seconds=round(end - self._t_llm, 3), seconds=round(end - self._t0, 3),

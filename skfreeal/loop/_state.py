@@ -11,14 +11,17 @@ __all__ = ["LabelState"]
 class LabelState:
     """The current label of every training text and how it got there.
 
+    Every label goes through ``space`` (:class:`~skfreeal.labels.LabelSpace`):
+    the state never assumes what a label is.
+
     Attributes
     ----------
-    ids : ndarray of int64
-        Label id per text, -1 where unknown.
-    n_classes : int
-    proba : ndarray of shape (n_texts, n_classes)
-        The label distribution behind each label (one-hot for a given label
-        or a labeler that gives none, NaN where unknown).
+    labels : ndarray
+        The label of each text (``space``'s labels; unknown where none).
+    space : LabelSpace
+    proba : ndarray of shape (n_texts, n_labels)
+        The label distribution behind each label (the space's one-hot row
+        for a given label or a labeler that gives none, NaN where unknown).
     confidence : ndarray of float64
         The LLM's confidence in the label (1 for given labels, NaN unknown).
     round : ndarray of int64
@@ -29,8 +32,8 @@ class LabelState:
         Labels given by the user: never sent to the LLM, never changed.
     """
 
-    ids: np.ndarray
-    n_classes: int
+    labels: np.ndarray
+    space: object
     proba: np.ndarray = field(init=False)
     confidence: np.ndarray = field(init=False)
     round: np.ndarray = field(init=False)
@@ -38,19 +41,25 @@ class LabelState:
     fixed: np.ndarray = field(init=False)
 
     def __post_init__(self):
-        self.ids = np.asarray(self.ids, dtype=np.int64).copy()
-        self.fixed = self.ids >= 0
-        self.proba = np.full((self.ids.size, self.n_classes), np.nan)
-        self.proba[self.fixed] = np.eye(self.n_classes)[self.ids[self.fixed]]
+        self.labels = np.array(self.labels, copy=True)
+        n = len(self.labels)
+        self.fixed = self.space.is_known(self.labels)
+        self.proba = np.full((n, self.space.n_labels), np.nan)
+        self.proba[self.fixed] = self.space.one_hot(self.labels[self.fixed])
         self.confidence = np.where(self.fixed, 1.0, np.nan)
-        self.round = np.full(self.ids.size, -1, dtype=np.int64)
-        self.n_annotations = np.zeros(self.ids.size, dtype=np.int64)
+        self.round = np.full(n, -1, dtype=np.int64)
+        self.n_annotations = np.zeros(n, dtype=np.int64)
+
+    @property
+    def known(self):
+        """Texts with a label."""
+        return self.space.is_known(self.labels)
 
     def update(self, answers, round_):
-        """Take the LLM's answers (:class:`~skfreeal.loop.Answers`).
+        """Take the LLM's answers (:class:`~skfreeal.loop._annotate.Answers`).
 
-        An abstention (-1) keeps the previous label: an earlier answer is
-        better than none.
+        An abstention (an unknown answer) keeps the previous label: an
+        earlier answer is better than none.
 
         Returns
         -------
@@ -58,27 +67,26 @@ class LabelState:
             Texts whose label the answers changed.
         n_abstain : int
         """
-        idx, proba = answers.idx, answers.proba
-        new_ids = np.asarray(answers.ids, dtype=np.int64)
+        idx, proba, new = answers.idx, answers.proba, np.asarray(answers.labels)
         confidence = np.asarray(answers.confidence, dtype=np.float64)
         self.n_annotations[idx] += 1
-        answered = new_ids >= 0
+        answered = self.space.is_known(new)
         upd = idx[answered]
-        changed = np.zeros(self.ids.size, dtype=bool)
-        changed[upd] = self.ids[upd] != new_ids[answered]
-        self.ids[upd] = new_ids[answered]
+        changed = np.zeros(len(self.labels), dtype=bool)
+        changed[upd] = ~self.space.agree(self.labels[upd], new[answered])
+        self.labels[upd] = new[answered]
         self.confidence[upd] = confidence[answered]
-        self.proba[upd] = (np.eye(self.n_classes)[new_ids[answered]] if proba is None
+        self.proba[upd] = (self.space.one_hot(new[answered]) if proba is None
                            else np.asarray(proba, dtype=np.float64)[answered])
         self.round[upd] = round_
         return changed, int((~answered).sum())
 
     def leaves_one_class(self, answers):
-        """Whether taking ``answers`` would leave the labels with fewer than two classes."""
-        ids = self.ids.copy()
-        new_ids = np.asarray(answers.ids, dtype=np.int64)
-        ids[answers.idx[new_ids >= 0]] = new_ids[new_ids >= 0]
-        return np.unique(ids[ids >= 0]).size < 2
+        """Whether taking ``answers`` would leave the texts with fewer than two labels in use."""
+        labels, new = self.labels.copy(), np.asarray(answers.labels)
+        answered = self.space.is_known(new)
+        labels[answers.idx[answered]] = new[answered]
+        return self.space.n_present(labels) < 2
 
     def noisy_within_budget(self, clean_mask, max_annotations):
         """Annotated texts judged noisy that may be asked once more."""
