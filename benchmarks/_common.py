@@ -17,6 +17,7 @@ import numpy as np
 
 __all__ = [
     "BENCH_DIR",
+    "DOCS_DIR",
     "RESULTS_DIR",
     "Step",
     "add_output_options",
@@ -38,6 +39,7 @@ __all__ = [
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
+DOCS_DIR = BENCH_DIR.parent / "docs"  # where the suites render their pages
 _USAGE_KEYS = ("calls", "prompt_tokens", "completion_tokens", "cache_hits")
 
 
@@ -305,7 +307,7 @@ def add_output_options(parser, page):
     """``--results-dir``, ``--docs-dir`` and ``--report-only`` of a suite that renders ``page``."""
     parser.add_argument("--results-dir", default=str(RESULTS_DIR),
                         help="where the JSON results are (default benchmarks/results)")
-    parser.add_argument("--docs-dir", default=str(BENCH_DIR.parent / "docs"),
+    parser.add_argument("--docs-dir", default=str(DOCS_DIR),
                         help=f"where {page} is written (default docs)")
     parser.add_argument("--report-only", action="store_true",
                         help=f"only rebuild {page} from the JSON")

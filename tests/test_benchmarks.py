@@ -443,8 +443,7 @@ def test_ablation_baseline_counts_cached_answers_as_requests():
 
 def test_ablation_rows_build_on_kept_levers_and_the_last_kept_row_is_todays_defaults():
     from benchmarks import ablation
-    from skfreeal import FreeALClassifier
-    from skfreeal._freeal import DEFAULT_SLM_PARAMS
+    from skfreeal import FreeALClassifier, RobustTextClassifier
     from skfreeal.labelers import LocalLabeler
 
     last_kept = [key for key, *_, kept in ablation.ROWS if kept][-1]
@@ -454,7 +453,7 @@ def test_ablation_rows_build_on_kept_levers_and_the_last_kept_row_is_todays_defa
     assert all(defaults[k] == v for k, v in labeler.items())
     defaults = FreeALClassifier(["a", "b"], "t").get_params()
     assert freeal and all(defaults[k] == v for k, v in freeal.items())
-    assert student == DEFAULT_SLM_PARAMS
+    assert RobustTextClassifier(**student).get_params() == RobustTextClassifier().get_params()
     # A lever not kept is measured once, on the kept ones above it.
     assert ablation._cumulative("fusion")[1]["label_fusion"] == "product"
     assert ablation._cumulative("fill")[1]["label_fusion"] == "llm"
