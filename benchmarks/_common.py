@@ -17,6 +17,7 @@ import numpy as np
 
 __all__ = [
     "BENCH_DIR",
+    "DOCS_DIR",
     "RESULTS_DIR",
     "Step",
     "add_output_options",
@@ -38,6 +39,7 @@ __all__ = [
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
+DOCS_DIR = BENCH_DIR.parent / "docs"  # where the suites render their pages
 _USAGE_KEYS = ("calls", "prompt_tokens", "completion_tokens", "cache_hits")
 
 
@@ -173,19 +175,27 @@ def scores(y_true, y_pred, label_names):
 
 # Everything in the checkout but what the benchmark suites write.
 _OUTPUT_PATHSPECS = (":(top)", ":(top,exclude)benchmarks/results", ":(top,exclude)docs")
+# Untracked files where they can change what runs (a new module of the library or of a
+# suite), but not the suites' outputs, the LLM answer cache or bytecode.
+_UNTRACKED_PATHSPECS = (":(top)skfreeal", ":(top)benchmarks", ":(top,exclude)benchmarks/results",
+                        ":(top,exclude)benchmarks/.cache",
+                        ":(top,exclude,glob)**/__pycache__/**")
 
 
 def _git_revision():
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=BENCH_DIR, capture_output=True, text=True,
+                               timeout=10, check=True).stdout.strip()
+
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=BENCH_DIR, capture_output=True,
-                             text=True, timeout=10, check=True).stdout.strip()
+        out = git("rev-parse", "HEAD")
         # the suites' own outputs (results, rendered pages) do not make the code dirty:
         # a second run in the same checkout finds the first one's results changed
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
-                                *_OUTPUT_PATHSPECS],
-                               cwd=BENCH_DIR, capture_output=True, text=True, timeout=10,
-                               check=True).stdout.strip()
-        return {"commit": out, "dirty": bool(dirty)}
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", *_OUTPUT_PATHSPECS)
+        untracked = git("status", "--porcelain", "--untracked-files=all", "--",
+                        *_UNTRACKED_PATHSPECS)
+        untracked = [line for line in untracked.splitlines() if line.startswith("??")]
+        return {"commit": out, "dirty": bool(changed or untracked)}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
 
@@ -305,7 +315,7 @@ def add_output_options(parser, page):
     """``--results-dir``, ``--docs-dir`` and ``--report-only`` of a suite that renders ``page``."""
     parser.add_argument("--results-dir", default=str(RESULTS_DIR),
                         help="where the JSON results are (default benchmarks/results)")
-    parser.add_argument("--docs-dir", default=str(BENCH_DIR.parent / "docs"),
+    parser.add_argument("--docs-dir", default=str(DOCS_DIR),
                         help=f"where {page} is written (default docs)")
     parser.add_argument("--report-only", action="store_true",
                         help=f"only rebuild {page} from the JSON")

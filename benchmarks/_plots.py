@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["plot_clean", "plot_cost", "plot_label_fraction", "plot_rounds"]
+__all__ = ["cap_of", "plot_clean", "plot_cost", "plot_label_fraction", "plot_rounds"]
 
 # method -> (label, colour, line style); baselines dashed, gold-label bounds dotted
 _STYLE = {
@@ -111,13 +111,20 @@ def plot_cost(results, path):
     _panels(results, path, _draw_cost)
 
 
+def cap_of(cell):
+    """The ``max_annotations`` a P% cell was run with by ``--max-annotations`` (None: default).
+
+    Here, beside the plot that draws a line per cap, so that both the plot
+    and :mod:`benchmarks.label_fraction` (which imports this module) read it.
+    """
+    return cell.get("settings", {}).get("max_annotations")
+
+
 _STRATEGY_STYLE = {"random": ("tab:blue", "o-"), "uncertainty": ("tab:orange", "s-")}
 
 
 def _draw_label_fraction(ax, cells, target):
     """One data set: a line per strategy over the fractions, full FreeAL as a star."""
-    from .label_fraction import cap_of
-
     full = [c for c in cells if c["label_fraction"] >= 1]
     for strategy, (colour, fmt) in _STRATEGY_STYLE.items():
         for cap in sorted({cap_of(c) for c in cells}, key=lambda v: (v is not None, v)):

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ._common import RESULTS_DIR, format_load, list_table, read_result
+from ._common import DOCS_DIR, RESULTS_DIR, format_load, list_table, read_result
 
 __all__ = ["PREDICT_TARGET", "build_page", "render"]
 
@@ -200,8 +200,6 @@ def render(result):
 
 def build_page(results_dir=None, docs_dir=None):
     """Write the page from ``scale.json`` (else ``scale_quick.json``); its path."""
-    from .scale import DOCS_DIR
-
     folder = Path(results_dir) if results_dir is not None else RESULTS_DIR
     result = read_result(folder / "scale.json") or read_result(folder / "scale_quick.json")
     page = Path(docs_dir or DOCS_DIR) / PAGE

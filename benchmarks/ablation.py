@@ -33,8 +33,6 @@ import warnings
 
 import numpy as np
 
-from skfreeal._freeal import DEFAULT_SLM_PARAMS
-
 from ._common import (BENCH_DIR, RESULTS_DIR, machine_info, revision_text, setup_environment,
                       write_result)
 from .student import OLD_PARAMS
@@ -49,7 +47,8 @@ LLM = "qwen2.5-coder-0.5b"
 OLD_STUDENT = OLD_PARAMS
 
 # (key, what the row adds, labeler params, FreeAL params, student params (None: FreeAL's
-# default student), kept: whether the lever is a default, so the rows below build on it).
+# default student, RobustTextClassifier's own defaults), kept: whether the lever is a
+# default, so the rows below build on it).
 ROWS = [
     ("scores", "1+2: label distributions from label scores (answers can only be labels)",
      {"constrained": True, "calibration": None},
@@ -83,7 +82,7 @@ def _cumulative(upto):
             continue
         labeler.update(lab)
         freeal.update(fre)
-        student = dict(DEFAULT_SLM_PARAMS) if stu is None else {**student, **stu}
+        student = {} if stu is None else {**student, **stu}
         if key == upto:
             break
     return labeler, freeal, student

@@ -67,7 +67,7 @@ def load(name, n, pool, random_state):
 
 def knn_demos(embedder, texts, pool_texts, pool_ids):
     """Each text's 10 nearest pool items (most similar last), as (text, id) pairs."""
-    from skfreeal.demonstrations._retrieval import knn_demo_indices
+    from skfreeal.demonstrations import knn_demo_indices
 
     index = knn_demo_indices(embedder.transform(texts), embedder.transform(pool_texts), N_DEMOS)
     return [[(pool_texts[j], int(pool_ids[j])) for j in row] for row in index]
@@ -212,7 +212,7 @@ def _free_port():
 def run_server(n, *, n_threads, random_state, log):
     """The same model behind llama.cpp's OpenAI-compatible server, concurrency 1 and 4."""
     from skfreeal import datasets
-    from skfreeal._assets import local_llm_path
+    from skfreeal.assets import local_llm_path
     from skfreeal.labelers import OpenAILabeler
 
     data = datasets.load_tweets(binary=True, n_train=2, n_test=n, random_state=random_state + 1)

@@ -38,8 +38,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.base import clone
 
-from skfreeal._freeal import DEFAULT_SLM_PARAMS
-
 from ._common import machine_info, measure, scores, setup_environment, usage_of, write_result
 from .baselines import confident_learning, embed, fit_slm, knn_demos, llm_label_ids, slm_proba
 
@@ -68,7 +66,8 @@ PRESETS = {
     "full": {
         "datasets": {"tweets": (1000, 500), "yahoo": (1000, 500), "banking77": (1000, 500)},
         "llms": LLMS, "n_rounds": 3, "n_demos": 4, "cv": 3,
-        "slm_params": dict(DEFAULT_SLM_PARAMS),
+        # RobustTextClassifier's own defaults, which FreeAL's default student uses
+        "slm_params": {},
         "generated_per_class": {}, "dataset_options": {},
     },
 }

@@ -41,14 +41,14 @@ from pathlib import Path
 import numpy as np
 
 from . import freeal
-from ._common import (BENCH_DIR, RESULTS_DIR, add_output_options, format_load, list_table,
+from ._plots import cap_of, plot_label_fraction
+from ._common import (DOCS_DIR, RESULTS_DIR, add_output_options, format_load, list_table,
                       machine_info, merge_cells, read_result, run_info, scores,
                       setup_environment, write_result)
 
 __all__ = ["PRESETS", "RequestCounter", "cell_key", "grid", "main", "purpose_of", "render",
            "run_cell", "target_rows"]
 
-DOCS_DIR = BENCH_DIR.parent / "docs"
 PAGE = "benchmarks_label_fraction.rst"
 PLOT = "bench_label_fraction.png"
 LLM = "qwen2.5-coder-0.5b"
@@ -108,11 +108,6 @@ def cell_key(dataset, fraction, strategy, max_annotations=None):
     with ``max_annotations=1``, any other value likewise)."""
     key = f"{dataset}/{'all' if fraction >= 1 else strategy}/{fraction:g}"
     return key if max_annotations is None else f"{key}/max{max_annotations}"
-
-
-def cap_of(cell):
-    """The ``max_annotations`` a cell was run with by ``--max-annotations`` (None: default)."""
-    return cell.get("settings", {}).get("max_annotations")
 
 
 def grid(datasets, fractions, strategies):
@@ -570,8 +565,6 @@ def build_page(results_dir=None, docs_dir=None):
 
     The full run's JSON is used when there is one, else the quick run's.
     """
-    from ._plots import plot_label_fraction
-
     folder = Path(results_dir) if results_dir is not None else RESULTS_DIR
     docs = Path(docs_dir) if docs_dir is not None else DOCS_DIR
     result = read_result(folder / f"{result_name(False)}.json") or read_result(

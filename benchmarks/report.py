@@ -13,13 +13,12 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import BENCH_DIR, RESULTS_DIR, list_table, revision_text
+from ._common import DOCS_DIR, RESULTS_DIR, list_table, revision_text
 from ._plots import plot_clean, plot_cost, plot_rounds
 from .freeal import cache_state
 
 __all__ = ["METHOD_LABELS", "build", "load_results", "main", "render"]
 
-DOCS_DIR = BENCH_DIR.parent / "docs"
 PAGE = "benchmarks_results.rst"
 
 METHOD_LABELS = {

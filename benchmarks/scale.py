@@ -38,6 +38,7 @@ import argparse
 import contextlib
 import csv
 import importlib.util
+import inspect
 import json
 import os
 import sys
@@ -47,15 +48,14 @@ from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 
-from ._common import (BENCH_DIR, add_output_options, child_env, machine_info, merge_cells,
-                      run_info, run_measured, setup_environment, write_result)
+from ._common import (BENCH_DIR, DOCS_DIR, add_output_options, child_env, machine_info,
+                      merge_cells, run_info, run_measured, setup_environment, write_result)
 from ._scale_jobs import varied_texts
 
 __all__ = ["PRESETS", "SECTIONS", "Workspace", "main"]
 
 ROOT = BENCH_DIR.parent
 TESTS = ROOT / "tests"
-DOCS_DIR = ROOT / "docs"
 MODEL = "scale-model"
 NOT_AVAILABLE = "not available in this revision"
 SECTIONS = ("throughput", "batch", "predict_memory", "dask", "fit_memory")
@@ -161,7 +161,7 @@ def batch_unavailable():
     """Why the Batch API section cannot run in this revision, or None."""
     from skfreeal.labelers import OpenAILabeler
 
-    if "batch" not in OpenAILabeler._get_param_names():
+    if "batch" not in inspect.signature(OpenAILabeler).parameters:
         return "OpenAILabeler has no batch parameter"
     if not (TESTS / "batch_server.py").exists():
         return "tests/batch_server.py does not exist"

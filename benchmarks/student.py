@@ -48,7 +48,7 @@ DATASETS = {
     "yahoo300": ("Yahoo! Answers (300 chars)", "load_yahoo_answers", {"max_chars": 300}),
     "yahoo": ("Yahoo! Answers (uncut)", "load_yahoo_answers", {"max_chars": None}),
 }
-# The student FreeAL used before this benchmark (DEFAULT_SLM_PARAMS), its
+# The student FreeAL used before this benchmark (lr=5e-5, warmup_epochs=1), its
 # then-defaults written out: they are no longer the classifier's defaults.
 OLD_PARAMS = {"lr": 5e-5, "warmup_epochs": 1, "max_epochs": 6, "max_length": 64,
               "head_init": "random"}
@@ -91,9 +91,7 @@ def split_data(data, n, split, noise, seed):
 
 def _probe(X, y, X_eval, y_eval, seed):
     """Logistic regression on frozen mean-pooled embeddings, C by cross-validation."""
-    from skfreeal.slm import SentenceEmbedder
-    from skfreeal.slm._data import auto_max_length
-    from skfreeal.slm._probe import fit_linear_probe
+    from skfreeal.slm import SentenceEmbedder, auto_max_length, fit_linear_probe
 
     start = time.perf_counter()
     embedder = SentenceEmbedder(normalize=False).fit()
@@ -297,7 +295,7 @@ def test_rows(result):
 
 def render_rst(result, dev=None):
     """The page ``docs/benchmarks_student.rst``, from the JSON results."""
-    from skfreeal.slm._schedule import MIN_STEPS, STEP_TOKEN_BUDGET
+    from skfreeal.slm import MIN_STEPS, STEP_TOKEN_BUDGET
 
     cells = result["cells"]
     lines = _HEADER.format(min_steps=MIN_STEPS, budget=STEP_TOKEN_BUDGET,

@@ -18,8 +18,6 @@ import time
 
 import numpy as np
 
-from skfreeal._freeal import DEFAULT_SLM_PARAMS
-
 from ._common import RESULTS_DIR, machine_info, setup_environment, write_result
 from .freeal import load_dataset, round_rows
 
@@ -33,7 +31,7 @@ def run_seed(data, seed, *, n_rounds, n_demos, random_state):
     from skfreeal import FreeALClassifier
     from skfreeal.slm import RobustTextClassifier
 
-    slm = RobustTextClassifier(**DEFAULT_SLM_PARAMS, random_state=seed)
+    slm = RobustTextClassifier(random_state=seed)  # FreeAL's default student, seeded
     clf = FreeALClassifier(data.label_names, data.task, slm=slm, n_rounds=n_rounds,
                            n_demos=n_demos, random_state=random_state)
     start = time.perf_counter()
@@ -65,7 +63,7 @@ def main(argv=None):
     data = load_dataset("tweets", args.n_train, args.n_test, args.seed)
     settings = {"n_train": args.n_train, "n_test": args.n_test, "n_rounds": args.n_rounds,
                 "n_demos": args.n_demos, "random_state": args.seed,
-                "slm_params": dict(DEFAULT_SLM_PARAMS)}
+                "slm_params": {}}  # RobustTextClassifier's defaults
     path = RESULTS_DIR / f"{RESULT_NAME}.json"
     runs, commands = {}, []
     if path.exists():

@@ -446,8 +446,7 @@ def test_ablation_baseline_counts_cached_answers_as_requests():
 
 def test_ablation_rows_build_on_kept_levers_and_the_last_kept_row_is_todays_defaults():
     from benchmarks import ablation
-    from skfreeal import FreeALClassifier
-    from skfreeal._freeal import DEFAULT_SLM_PARAMS
+    from skfreeal import FreeALClassifier, RobustTextClassifier
     from skfreeal.labelers import LocalLabeler
 
     last_kept = [key for key, *_, kept in ablation.ROWS if kept][-1]
@@ -457,7 +456,7 @@ def test_ablation_rows_build_on_kept_levers_and_the_last_kept_row_is_todays_defa
     assert all(defaults[k] == v for k, v in labeler.items())
     defaults = FreeALClassifier(["a", "b"], "t").get_params()
     assert freeal and all(defaults[k] == v for k, v in freeal.items())
-    assert student == DEFAULT_SLM_PARAMS
+    assert RobustTextClassifier(**student).get_params() == RobustTextClassifier().get_params()
     # A lever not kept is measured once, on the kept ones above it.
     assert ablation._cumulative("fusion")[1]["label_fusion"] == "product"
     assert ablation._cumulative("fill")[1]["label_fusion"] == "llm"
@@ -511,25 +510,46 @@ def test_ablation_row_records_the_fits_warnings_instead_of_printing_them(monkeyp
     assert row["llm_calls"] == sum(r["calls"] for r in row["rounds"])
 
 
-def test_revision_is_dirty_for_code_changes_not_for_benchmark_outputs(tmp_path, monkeypatch):
-    """A second run in one checkout finds the first run's results changed: not dirty code."""
+def _write(root, names, text):
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def _committed_checkout(root, names, monkeypatch):
+    """A git repository at ``root`` with ``names`` committed, seen by the dirty check."""
     import subprocess
 
     from benchmarks import _common
 
-    def git(*args):
+    _write(root, names, "0\n")
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "start"]):
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-                       cwd=tmp_path, check=True, capture_output=True)
+                       cwd=root, check=True, capture_output=True)
+    monkeypatch.setattr(_common, "BENCH_DIR", root / "benchmarks")
+    return lambda: _common._git_revision()["dirty"]
 
-    for name in ("benchmarks/results/r.json", "docs/page.rst", "skfreeal/code.py"):
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text("0\n")
-    git("init", "-q")
-    git("add", ".")
-    git("commit", "-q", "-m", "start")
-    monkeypatch.setattr(_common, "BENCH_DIR", tmp_path / "benchmarks")
-    (tmp_path / "benchmarks/results/r.json").write_text("1\n")
-    (tmp_path / "docs/page.rst").write_text("1\n")
-    assert _common._git_revision()["dirty"] is False
-    (tmp_path / "skfreeal/code.py").write_text("1\n")
-    assert _common._git_revision()["dirty"] is True
+
+def test_revision_is_dirty_for_code_changes_not_for_benchmark_outputs(tmp_path, monkeypatch):
+    """A second run in one checkout finds the first run's results changed: not dirty code."""
+    dirty = _committed_checkout(
+        tmp_path, ["benchmarks/results/r.json", "docs/page.rst", "skfreeal/code.py"], monkeypatch)
+    _write(tmp_path, ["benchmarks/results/r.json", "docs/page.rst"], "1\n")
+    assert dirty() is False
+    _write(tmp_path, ["skfreeal/code.py"], "1\n")
+    assert dirty() is True
+
+
+def test_revision_is_dirty_for_untracked_code_not_for_untracked_outputs(tmp_path, monkeypatch):
+    """A new module under skfreeal/ or benchmarks/ runs too: the tree is not the commit."""
+    dirty = _committed_checkout(tmp_path, ["benchmarks/suite.py", "skfreeal/code.py"],
+                                monkeypatch)
+    _write(tmp_path, ["benchmarks/results/new.json", "benchmarks/.cache/answers.sqlite",
+                      "skfreeal/__pycache__/code.cpython-311.pyc", "docs/new.rst", "notes.txt"],
+           "1\n")
+    assert dirty() is False
+    for name in ("skfreeal/sub/new_module.py", "benchmarks/new_suite.py"):
+        _write(tmp_path, [name], "1\n")
+        assert dirty() is True, name
+        (tmp_path / name).unlink()
+    assert dirty() is False
