@@ -528,5 +528,11 @@ def test_revision_is_dirty_for_code_changes_not_for_benchmark_outputs(tmp_path, 
     (tmp_path / "benchmarks/results/r.json").write_text("1\n")
     (tmp_path / "docs/page.rst").write_text("1\n")
     assert _common._git_revision()["dirty"] is False
+    (tmp_path / "benchmarks/results/new.json").write_text("{}\n")  # a suite's new output
+    (tmp_path / "notes.txt").write_text("1\n")  # untracked outside the code: not counted
+    assert _common._git_revision()["dirty"] is False
+    (tmp_path / "skfreeal/new_module.py").write_text("1\n")  # untracked code counts
+    assert _common._git_revision()["dirty"] is True
+    (tmp_path / "skfreeal/new_module.py").unlink()
     (tmp_path / "skfreeal/code.py").write_text("1\n")
     assert _common._git_revision()["dirty"] is True
