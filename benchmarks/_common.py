@@ -2,7 +2,6 @@
 
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -28,6 +27,7 @@ __all__ = [
     "measure",
     "merge_cells",
     "read_result",
+    "result_role",
     "run_info",
     "run_measured",
     "scores",
@@ -173,31 +173,11 @@ def scores(y_true, y_pred, label_names):
     }
 
 
-# Everything in the checkout but what the benchmark suites write.
-_OUTPUT_PATHSPECS = (":(top)", ":(top,exclude)benchmarks/results", ":(top,exclude)docs")
-# Untracked files where they can change what runs (a new module of the library or of a
-# suite), but not the suites' outputs, the LLM answer cache or bytecode.
-_UNTRACKED_PATHSPECS = (":(top)skfreeal", ":(top)benchmarks", ":(top,exclude)benchmarks/results",
-                        ":(top,exclude)benchmarks/.cache",
-                        ":(top,exclude,glob)**/__pycache__/**")
-
-
 def _git_revision():
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=BENCH_DIR, capture_output=True, text=True,
-                               timeout=10, check=True).stdout.strip()
+    """The checkout's commit and whether its code differed (see ``skfreeal._provenance``)."""
+    from skfreeal._provenance import git_revision
 
-    try:
-        out = git("rev-parse", "HEAD")
-        # the suites' own outputs (results, rendered pages) do not make the code dirty:
-        # a second run in the same checkout finds the first one's results changed
-        changed = git("status", "--porcelain", "--untracked-files=no", "--", *_OUTPUT_PATHSPECS)
-        untracked = git("status", "--porcelain", "--untracked-files=all", "--",
-                        *_UNTRACKED_PATHSPECS)
-        untracked = [line for line in untracked.splitlines() if line.startswith("??")]
-        return {"commit": out, "dirty": bool(changed or untracked)}
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
+    return git_revision(BENCH_DIR)
 
 
 def revision_text(git):
@@ -241,43 +221,39 @@ def usable_cores():
 
 def machine_info():
     """Where the benchmark ran: platform, CPU, cores, torch threads, versions, git revision."""
-    import psutil
+    from skfreeal._provenance import machine
 
-    info = {
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
-        "processor": _cpu_model(),
-        "logical_cores": os.cpu_count(),
-        "usable_cores": usable_cores(),
-        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-    }
-    try:
-        import torch
-
-        info["torch"] = torch.__version__
-        info["torch_threads"] = torch.get_num_threads()
-    except ImportError:  # pragma: no cover
-        info["torch"] = None
-    import skfreeal
-
-    info["skfreeal"] = skfreeal.__version__
-    info["git"] = _git_revision()
-    return info
+    return {**machine(), "git": _git_revision()}
 
 
-def _cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:  # pragma: no cover
-        pass
-    return platform.processor() or None
+def result_role(result):
+    """The role of a result's data, ``"dev"`` or ``"report"`` (see ``benchmarks.datasets``).
+
+    The top-level ``role``, else the ``role`` of its ``dataset`` entry; a
+    file without either (every one written before roles existed) is
+    ``"dev"``: those runs used dev draws only.
+
+    Parameters
+    ----------
+    result : dict
+
+    Returns
+    -------
+    role : str
+    """
+    dataset = result.get("dataset")
+    role = result.get("role") or (dataset.get("role") if isinstance(dataset, dict) else None)
+    if role not in (None, "dev", "report"):
+        raise ValueError(f"role must be 'dev' or 'report', got {role!r}.")
+    return role or "dev"
 
 
 def write_result(result, name, *, results_dir=None):
-    """Write ``result`` (with the command line and the time) as ``<name>.json``.
+    """Write ``result`` (with its role, the command line and the time) as ``<name>.json``.
+
+    The top-level ``role`` is :func:`result_role`'s: a suite that does not
+    say (it then ran on dev draws, the only ones before ``role`` existed)
+    writes ``"dev"``, which keeps its figures off the report pages.
 
     Parameters
     ----------
@@ -293,7 +269,7 @@ def write_result(result, name, *, results_dir=None):
     """
     results_dir = Path(results_dir) if results_dir is not None else RESULTS_DIR
     results_dir.mkdir(parents=True, exist_ok=True)
-    result = dict(result)
+    result = {"role": result_role(result), **result}
     result.setdefault("command", " ".join([Path(sys.executable).name, *sys.argv]))
     result.setdefault("finished_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
     path = results_dir / f"{name}.json"

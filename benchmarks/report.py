@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import DOCS_DIR, RESULTS_DIR, list_table, revision_text
+from ._common import DOCS_DIR, RESULTS_DIR, list_table, result_role, revision_text
 from ._plots import plot_clean, plot_cost, plot_rounds
 from .freeal import cache_state
 
@@ -43,12 +43,18 @@ _ROUND_COLUMNS = (
 )
 
 
-def load_results(results_dir=None):
-    """Every JSON result, sorted by suite, mode, data set and LLM."""
+def load_results(results_dir=None, *, role=None):
+    """Every JSON result (of one role when asked), sorted by suite, mode, data set and LLM.
+
+    ``role`` is ``"dev"`` or ``"report"`` (a file without one is a dev
+    result, see :func:`~benchmarks._common.result_role`); None: every file.
+    """
     results_dir = Path(results_dir) if results_dir is not None else RESULTS_DIR
     results = []
     for path in sorted(results_dir.glob("*.json")):
         data = json.loads(path.read_text())
+        if role is not None and result_role(data) != role:
+            continue
         data["_file"] = path.name
         results.append(data)
     return results

@@ -78,7 +78,8 @@ def main(argv=None):
         print(f"student seed {seed}: test accuracy {runs[seed]['test_accuracy']:.3f}, "
               f"{runs[seed]['llm_calls']} LLM calls, {runs[seed]['seconds']:.0f} s", flush=True)
         accs = [r["test_accuracy"] for r in runs.values()]
-        result = {"suite": "student_seeds", "dataset": data.name, "settings": settings,
+        result = {"suite": "student_seeds", "role": data.role, "dataset": data.name,
+                  "settings": settings,
                   "runs": [runs[s] for s in sorted(runs)],
                   "summary": {"n_seeds": len(accs), "mean": float(np.mean(accs)),
                               "min": float(np.min(accs)), "max": float(np.max(accs))},

