@@ -174,8 +174,8 @@ def scores(y_true, y_pred, label_names):
 
 
 def _git_revision():
-    """The checkout's commit and whether its code differed (see ``skfreeal._provenance``)."""
-    from skfreeal._provenance import git_revision
+    """The checkout's commit and whether its code differed (see ``skfreeal.provenance``)."""
+    from skfreeal.provenance import git_revision
 
     return git_revision(BENCH_DIR)
 
@@ -221,7 +221,7 @@ def usable_cores():
 
 def machine_info():
     """Where the benchmark ran: platform, CPU, cores, torch threads, versions, git revision."""
-    from skfreeal._provenance import machine
+    from skfreeal.provenance import machine
 
     return {**machine(), "git": _git_revision()}
 
@@ -429,3 +429,48 @@ def run_measured(argv, *, env=None, timeout=None):
                 "timed_out": bool(timeout) and seconds >= timeout,
                 "stdout": out.read_text(errors="replace"),
                 "stderr": err.read_text(errors="replace")}
+
+
+# The suites' settings keep the flat names their result files have always recorded
+# (``n_rounds``, ``demo_top_percent``...); FreeALClassifier groups them in two policies.
+_ROUND_SETTINGS = {"n_rounds": "n_rounds", "label_fraction": "label_fraction",
+                   "max_annotations": "max_annotations", "query_strategy": "query_strategy",
+                   "label_fusion": "label_fusion"}
+_DEMO_SETTINGS = {"n_demos": "n_demos", "demo_top_percent": "top_percent",
+                  "demos_per_class": "per_class", "n_generated_demos": "n_generated",
+                  "fill_missing_demos": "fill_missing", "retriever": "retriever"}
+
+
+def freeal_classifier(label_names, task, **settings):
+    """A FreeALClassifier from a suite's flat settings (the names its result files record).
+
+    Parameters
+    ----------
+    label_names : list of str
+    task : str
+    **settings
+        FreeALClassifier's own parameters, and the settings of its
+        ``rounds`` (``n_rounds``, ``label_fraction``, ...) and ``demos``
+        (``n_demos``, ``demo_top_percent``, ``n_generated_demos``, ...)
+        under their flat names.
+
+    Returns
+    -------
+    clf : FreeALClassifier
+    """
+    from skfreeal import DemoPolicy, FreeALClassifier, RoundPolicy
+
+    rounds = {_ROUND_SETTINGS[k]: settings.pop(k) for k in list(settings) if k in _ROUND_SETTINGS}
+    demos = {_DEMO_SETTINGS[k]: settings.pop(k) for k in list(settings) if k in _DEMO_SETTINGS}
+    return FreeALClassifier(list(label_names), task, rounds=RoundPolicy(**rounds),
+                            demos=DemoPolicy(**demos), **settings)
+
+
+# A round's figures that were named after the student while the judge computed them.
+_RENAMED = {"llm_slm_agreement": "judge_agreement", "slm_seconds": "judge_seconds",
+            "student_kept": "judge_kept"}
+
+
+def current_names(row):
+    """A round row of a result file with today's field names (older files have the old ones)."""
+    return {_RENAMED.get(k, k): v for k, v in row.items()}

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from ._common import current_names
+
 __all__ = ["cap_of", "plot_clean", "plot_cost", "plot_label_fraction", "plot_rounds"]
 
 # method -> (label, colour, line style); baselines dashed, gold-label bounds dotted
@@ -59,7 +61,7 @@ def _panels(results, path, draw):
 
 def _per_round(ax, result, series):
     """Plot ``(history key, format, label, colour)`` series against the round."""
-    rounds = result["rounds"]
+    rounds = [current_names(r) for r in result["rounds"]]
     x = [r["round"] for r in rounds]
     for key, fmt, label, colour in series:
         ax.plot(x, [r.get(key, np.nan) for r in rounds], fmt, color=colour, label=label)
@@ -80,7 +82,7 @@ def _draw_rounds(ax, result):
 
 def _draw_clean(ax, result):
     _per_round(ax, result, [("clean_fraction", "o-", "clean fraction", "tab:blue"),
-                            ("llm_slm_agreement", "s-", "LLM/SLM agreement", "tab:orange"),
+                            ("judge_agreement", "s-", "LLM/SLM agreement", "tab:orange"),
                             ("llm_label_accuracy", "^:", "LLM label accuracy (gold)", "gray")])
     ax.set_ylim(0, 1.02)
 

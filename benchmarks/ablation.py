@@ -33,8 +33,8 @@ import warnings
 
 import numpy as np
 
-from ._common import (BENCH_DIR, RESULTS_DIR, machine_info, revision_text, setup_environment,
-                      write_result)
+from ._common import (BENCH_DIR, RESULTS_DIR, freeal_classifier, machine_info, revision_text,
+                      setup_environment, write_result)
 from .student import OLD_PARAMS
 
 __all__ = ["ROWS", "main", "render", "run_row"]
@@ -90,7 +90,6 @@ def _cumulative(upto):
 
 def run_row(data, key, *, n_rounds=2, n_demos=4, random_state=0):
     """One FreeAL fit with the levers up to ``key``; the row's figures."""
-    from skfreeal import FreeALClassifier
     from skfreeal.labelers import LocalLabeler
     from skfreeal.slm import RobustTextClassifier
 
@@ -99,7 +98,7 @@ def run_row(data, key, *, n_rounds=2, n_demos=4, random_state=0):
     freeal_params = {k: v for k, v in freeal_params.items() if k != "n_rounds"}
     names = list(data.label_names)
     gold = np.array([names.index(str(y)) for y in data.y_train])
-    clf = FreeALClassifier(
+    clf = freeal_classifier(
         names, data.task, labeler=LocalLabeler(LLM, **labeler_params),
         slm=RobustTextClassifier(**student_params), n_rounds=n_rounds, n_demos=n_demos,
         random_state=random_state, **freeal_params,

@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.base import clone
 
-from ._common import machine_info, measure, scores, setup_environment, usage_of, write_result
+from ._common import (freeal_classifier, machine_info, measure, scores, setup_environment, usage_of,
+                      write_result)
 from .baselines import confident_learning, embed, fit_slm, knn_demos, llm_label_ids, slm_proba
 from .datasets import LOADERS, REPORT_SEED, dataset_info
 
@@ -301,10 +302,8 @@ def fit_freeal(data, *, labeler, slm, embedder, n_rounds, n_demos, random_state,
     warnings : list of str
         The distinct warnings raised during them.
     """
-    from skfreeal import FreeALClassifier
-
     robust = _student(slm, robust=True, random_state=random_state)
-    clf = FreeALClassifier(list(data.label_names), data.task, labeler=labeler, slm=robust,
+    clf = freeal_classifier(data.label_names, data.task, labeler=labeler, slm=robust,
                            embedder=embedder, n_rounds=n_rounds, n_demos=n_demos,
                            random_state=random_state, **(freeal_params or {}))
     with measure() as step, warnings.catch_warnings(record=True) as caught:
@@ -349,7 +348,7 @@ def round_rows(clf, gold_train):
     judged = getattr(clf, "judge_", None) is not None
     for record, labels in zip(clf.history_, clf.round_labels_):
         row = {k: v for k, v in record.items() if not isinstance(v, (list, dict))}
-        if judged and "eval_accuracy" in row:
+        if judged and row.get("eval_accuracy") is not None:
             row["judge_eval_accuracy"] = row.pop("eval_accuracy")
         row["llm_label_accuracy"] = float(np.mean(labels == gold_train))
         row["llm_label_coverage"] = float(np.mean(labels >= 0))

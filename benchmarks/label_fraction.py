@@ -188,7 +188,7 @@ def run_cell(data, fraction, strategy, *, components, n_rounds, n_demos, random_
         "n_rounds_run": clf.n_rounds_, "stop_reason": clf.stop_reason_,
         "rounds": freeal.round_rows(clf, gold), "warnings": caught,
         "settings": {"n_rounds": n_rounds, "n_demos": n_demos, "random_state": random_state,
-                     **params, "judge": repr(clf.judge), "label_fusion": clf.label_fusion,
+                     **params, "judge": repr(clf.judge), "label_fusion": clf.rounds.label_fusion,
                      "slm_params": components.slm_params, "llm": LLM},
     }
 
@@ -410,14 +410,16 @@ _N_LABELS = {"tweets": 2, "yahoo": 10}
 def _full_demo_counts():
     """The sentence giving round 0's demonstration counts of the full preset, by the
     library's own rule (a quick preset sets its own counts: no sentence there)."""
-    from skfreeal import FreeALClassifier
+    from skfreeal import DemoPolicy, RoundPolicy
 
     preset = PRESETS["full"]
     n_train, n_demos = preset["sizes"][0], freeal.PRESETS[preset["freeal"]]["n_demos"]
 
     def counts(name):
-        return {f: FreeALClassifier([], "", n_demos=n_demos, label_fraction=f)._n_generated(
-            _N_LABELS[name], n_train) for f in preset["fractions"]}
+        return {f: DemoPolicy(n_demos).n_generated_for(
+            n_classes=_N_LABELS[name],
+            n_first_round=RoundPolicy(label_fraction=f).first_round_size(n_train))
+            for f in preset["fractions"]}
 
     yahoo, tweets = counts("yahoo"), counts("tweets")
     first_max = min(f for f, n in yahoo.items() if n == max(yahoo.values()))

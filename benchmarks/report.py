@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import DOCS_DIR, RESULTS_DIR, list_table, result_role, revision_text
+from ._common import DOCS_DIR, RESULTS_DIR, current_names, list_table, result_role, revision_text
 from ._plots import plot_clean, plot_cost, plot_rounds
 from .freeal import cache_state
 
@@ -36,7 +36,7 @@ _ROUND_COLUMNS = (
     ("n_changed", "Changed", "{}"), ("n_abstain", "Abstained", "{}"),
     ("llm_label_accuracy", "LLM label acc. (train)", "{:.3f}"),
     ("clean_fraction", "Clean fraction", "{:.2f}"),
-    ("llm_slm_agreement", "LLM/SLM agreement", "{:.2f}"),
+    ("judge_agreement", "LLM/SLM agreement", "{:.2f}"),
     ("eval_accuracy", "SLM test acc.", "{:.3f}"),
     ("judge_eval_accuracy", "Judge test acc.", "{:.3f}"), ("calls", "LLM calls", "{}"),
     ("seconds", "Seconds", "{:.0f}"),
@@ -179,7 +179,8 @@ def render_freeal(result):
     lines += list_table(["Method", "Accuracy", "Macro-F1", "LLM calls", "Cache hits", "Tokens",
                          "Wall s", "CPU s", "Peak RSS MiB"], _method_rows(result))
     lines += [" ".join(verdict(result)), ""]
-    rows = [[_fmt(r.get(k), spec) for k, _, spec in _ROUND_COLUMNS] for r in result["rounds"]]
+    rows = [[_fmt(current_names(r).get(k), spec) for k, _, spec in _ROUND_COLUMNS]
+            for r in result["rounds"]]
     lines += ["FreeAL, round by round:", ""]
     lines += list_table([label for _, label, _ in _ROUND_COLUMNS], rows)
     return lines

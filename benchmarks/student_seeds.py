@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from ._common import RESULTS_DIR, machine_info, setup_environment, write_result
+from ._common import RESULTS_DIR, freeal_classifier, machine_info, setup_environment, write_result
 from .freeal import load_dataset, round_rows
 
 __all__ = ["main", "run_seed"]
@@ -28,12 +28,11 @@ RESULT_NAME = "freeal-student-seeds"
 
 def run_seed(data, seed, *, n_rounds, n_demos, random_state):
     """Fit FreeAL with the student seeded by ``seed``; per-round accuracies and calls."""
-    from skfreeal import FreeALClassifier
     from skfreeal.slm import RobustTextClassifier
 
     slm = RobustTextClassifier(random_state=seed)  # FreeAL's default student, seeded
-    clf = FreeALClassifier(data.label_names, data.task, slm=slm, n_rounds=n_rounds,
-                           n_demos=n_demos, random_state=random_state)
+    clf = freeal_classifier(data.label_names, data.task, slm=slm, n_rounds=n_rounds,
+                            n_demos=n_demos, random_state=random_state)
     start = time.perf_counter()
     clf.fit(data.X_train, eval_set=(data.X_test, data.y_test))
     gold = np.array([list(data.label_names).index(str(v)) for v in data.y_train])

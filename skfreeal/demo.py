@@ -57,7 +57,8 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
     -------
     result : dict
         ``zero_shot_accuracy`` (and its ``zero_shot_seconds``,
-        ``zero_shot_abstentions``), ``history`` (the fit's ``history_``),
+        ``zero_shot_abstentions``), ``history`` (the fit's ``history_``, as dicts),
+        ``student`` (its ``student_record_`` as a dict, None when the student judged),
         ``train_label_accuracy`` (of the labels after each round),
         ``final_slm_accuracy``, ``llm_calls`` (the fit's), ``seconds``,
         ``expected_seconds`` (None when not measured) and ``dataset``.
@@ -111,7 +112,9 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
     out(f"final SLM held-out accuracy: {final:.3f}; "
         f"LLM calls {clf.usage_['calls']}; total {seconds / 60:.1f} min{guess}")
     return {"zero_shot_accuracy": zero_shot_acc, "zero_shot_seconds": zero_shot_seconds,
-            "zero_shot_abstentions": int(np.sum(ids < 0)), "history": clf.history_,
+            "zero_shot_abstentions": int(np.sum(ids < 0)),
+            "history": [dict(h) for h in clf.history_],
+            "student": None if clf.student_record_ is None else dict(clf.student_record_),
             "train_label_accuracy": label_accuracy, "final_slm_accuracy": final,
             "judged_by": judged_by, "llm_calls": int(clf.usage_["calls"]), "seconds": seconds,
             "expected_seconds": expected,
@@ -139,7 +142,7 @@ def demo_record(result, *, settings, command):
         JSON-ready; ``role`` is ``"dev"``: the demo's tweets are a dev draw
         (``benchmarks/datasets.py`` lists them), whatever its sizes.
     """
-    from ._provenance import git_revision, machine, peak_rss_mib
+    from .provenance import git_revision, machine, peak_rss_mib
 
     return json.loads(json.dumps({
         "suite": "demo", "role": "dev", "dataset": result["dataset"], "settings": settings,

@@ -446,7 +446,7 @@ def test_ablation_baseline_counts_cached_answers_as_requests():
 
 def test_ablation_rows_build_on_kept_levers_and_the_last_kept_row_is_todays_defaults():
     from benchmarks import ablation
-    from skfreeal import FreeALClassifier, RobustTextClassifier
+    from skfreeal import DemoPolicy, FreeALClassifier, RobustTextClassifier, RoundPolicy
     from skfreeal.labelers import LocalLabeler
 
     last_kept = [key for key, *_, kept in ablation.ROWS if kept][-1]
@@ -454,8 +454,11 @@ def test_ablation_rows_build_on_kept_levers_and_the_last_kept_row_is_todays_defa
     labeler, freeal, student = ablation._cumulative(last_kept)
     defaults = LocalLabeler().get_params()
     assert all(defaults[k] == v for k, v in labeler.items())
-    defaults = FreeALClassifier(["a", "b"], "t").get_params()
-    assert freeal and all(defaults[k] == v for k, v in freeal.items())
+    from benchmarks._common import freeal_classifier
+
+    built = freeal_classifier(["a", "b"], "t", **freeal)  # the flat settings, in their policies
+    defaults = FreeALClassifier(["a", "b"], "t", rounds=RoundPolicy(), demos=DemoPolicy())
+    assert freeal and repr(built) == repr(defaults)
     assert RobustTextClassifier(**student).get_params() == RobustTextClassifier().get_params()
     # A lever not kept is measured once, on the kept ones above it.
     assert ablation._cumulative("fusion")[1]["label_fusion"] == "product"

@@ -1,4 +1,5 @@
-"""Where a run happened: the code's git revision and the machine, for result files.
+"""Where a run happened: the code's git revision and the machine, for result files (public:
+the demo and the benchmark suites record them, and so can a user's own runs).
 
 A figure is only as good as the code that made it: the revision says which
 commit, and ``dirty`` whether the checkout differed from it. Changes to files
