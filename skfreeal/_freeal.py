@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn_compat.base import _fit_context
 
 from ._validation import check_eval_set, check_fit_texts, check_label_names, check_texts
+from .labelers import observing
 from .labels import SingleLabelSpace
 from .loop._components import default_component, make_labeler, resolve_components
 from .loop._core import LoopData, run_rounds, train_final_student
@@ -305,8 +306,9 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         events = Events([LogCallback(self.verbose), ProgressCallback(self.verbose),
                          *(callbacks or [])])
         events.emit("on_fit_begin", len(texts))
-        data = self._embed(texts, eval_set, parts, events)
-        loop = run_rounds(data, parts, state, events, rng)
+        with observing(events.request):  # every LLM request, with its purpose
+            data = self._embed(texts, eval_set, parts, events)
+            loop = run_rounds(data, parts, state, events, rng)
         student, view, self.student_record_ = loop.judgement.model, loop.judgement.view, None
         if not parts.judge_is_student:
             student, view, self.student_record_ = train_final_student(

@@ -1,7 +1,7 @@
 """The loop's events, and the callbacks that follow them.
 
-The loop says what it does (a step begins or ends, a round ends, the fit
-ends); the progress display, the log lines and a benchmark's accounting
+The loop says what it does (a step begins or ends, a round ends, each LLM
+request is answered, the fit ends); the progress display, the log lines and a benchmark's accounting
 each subscribe with a :class:`Callback` instead of reaching into the loop.
 As in skorch, a callback overrides the ``on_*`` hooks it needs; the others
 do nothing. ``FreeALClassifier.fit(X, callbacks=[...])`` adds the user's
@@ -77,6 +77,11 @@ class Callback:
     def on_round_end(self, record):
         """A round ended: its :class:`~skfreeal.loop.RoundRecord`."""
 
+    def on_request(self, event):
+        """An LLM request was answered (or found in the cache): its
+        :class:`~skfreeal.labelers.RequestEvent`, with its purpose. Called from
+        the labeler's worker threads, one event at a time: keep it quick."""
+
     def on_fit_end(self, stop_reason, n_rounds):
         """The loop stopped after ``n_rounds`` rounds, for ``stop_reason``."""
 
@@ -96,6 +101,10 @@ class Events:
         """Call ``hook`` (an ``on_*`` name) on every callback."""
         for callback in self.callbacks:
             getattr(callback, hook)(*args)
+
+    def request(self, event):
+        """Pass an LLM request's event on (the labelers' observer during ``fit``)."""
+        self.emit("on_request", event)
 
     @contextlib.contextmanager
     def step(self, step):

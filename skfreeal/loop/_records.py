@@ -60,7 +60,8 @@ class RoundRecord(_Record):
     eval_accuracy : float or None
         The judge's accuracy on ``eval_set`` (None without one).
     judge_kept : bool
-        Whether this round's judge is the kept one (``kept_round_``).
+        Whether this round's judge is the kept one (``kept_round_``); known
+        once the loop has stopped (False in the ``on_round_end`` event).
     """
 
     round: int
