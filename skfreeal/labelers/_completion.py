@@ -9,9 +9,9 @@ import json
 import re
 
 from ._annotation import label_schema
-from .backends._base import KEPT_LOGPROB_TOKENS
 
 __all__ = [
+    "KEPT_LOGPROB_TOKENS",
     "SCHEMA_FORMATS",
     "MalformedResponse",
     "read_completion",
@@ -20,6 +20,8 @@ __all__ = [
     "schema_format",
 ]
 
+#: Logprobs of this many answer tokens are kept in an answer (labels are short).
+KEPT_LOGPROB_TOKENS = 48
 # Ways to ask for an answer that can only be a label, most standard first.
 SCHEMA_FORMATS = ("json_schema", "json_object")
 

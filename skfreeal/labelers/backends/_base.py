@@ -17,12 +17,10 @@ or ``[token, logprob, [[alt, logprob], ...]]`` per generated token),
 ``label_logprobs`` (one score per label, for a backend that scores labels).
 """
 
-__all__ = ["KEPT_LOGPROB_TOKENS", "TOP_LOGPROBS", "Backend"]
+__all__ = ["TOP_LOGPROBS", "Backend"]
 
 #: Alternatives per answer token asked for when logprobs are asked.
 TOP_LOGPROBS = 5
-#: Logprobs of this many answer tokens are kept in an answer (labels are short).
-KEPT_LOGPROB_TOKENS = 48
 
 
 class Backend:

@@ -10,9 +10,9 @@ import threading
 
 import numpy as np
 
+from .._completion import KEPT_LOGPROB_TOKENS
 from .._distributions import label_surface_forms
 from .._label_trie import score_label_sequences
-from ._base import KEPT_LOGPROB_TOKENS
 
 __all__ = ["LlamaRunner"]
 
