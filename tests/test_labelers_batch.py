@@ -1,30 +1,41 @@
-"""A backend that overrides only ``_complete_batch`` keeps the cache, the budget and the usage."""
+"""A backend that overrides only ``complete_batch`` keeps the cache, the budget and the usage."""
 
 import numpy as np
 import pytest
 from sklearn.base import clone
 
 from skfreeal.labelers import BaseLabeler, BudgetExceededError, ResponseCache
+from skfreeal.labelers.backends import Backend
 
 LABELS = ["negative", "positive"]
 
 
-class BatchLabeler(BaseLabeler):
+class BatchBackend(Backend):
     """Answers all the requests of a run at once, like a Batch API, and records each batch."""
 
-    def _model_id(self):
+    def __init__(self, batches):
+        self.batches = batches
+
+    def model_id(self):
         return "batch-model"
 
-    def _prices(self):
+    def prices(self):
         return (1e6, 1e6)  # 1 USD a token: max_cost counts tokens
 
-    def _complete_batch(self, jobs, deliver):
+    def complete_batch(self, jobs, deliver, *, run):
         batch = list(jobs)  # as many as the budget allows
-        self.batches_ = getattr(self, "batches_", []) + [[j.messages[-1]["content"] for j in batch]]
+        self.batches.append([j.messages[-1]["content"] for j in batch])
         for job in batch:
             text = job.messages[-1]["content"]
             deliver(job, {"text": "positive" if "good" in text else "negative",
                           "logprobs": None, "prompt_tokens": 30, "completion_tokens": 2})
+
+
+class BatchLabeler(BaseLabeler):
+    """A labeler over :class:`BatchBackend`; ``batches_`` lists the batches it sent."""
+
+    def _make_backend(self):
+        return BatchBackend(self.__dict__.setdefault("batches_", []))
 
 
 def make_texts(n):

@@ -635,7 +635,7 @@ def test_cost_estimate_and_budget_use_the_batch_price(batch_servers, tmp_path):
     labeler = make_labeler(srv, price_table=prices)
     assert labeler.request_cost(texts)["prices"] == (1.0, 2.0)
     assert synchronous.request_cost(texts)["prices"] == (2.0, 4.0)
-    assert clone(labeler).set_params(batch_price_factor=0.25)._prices() == (0.5, 1.0)
+    assert clone(labeler).set_params(batch_price_factor=0.25).get_backend().prices() == (0.5, 1.0)
     estimates = [FreeALClassifier(LABELS, "Sentiment.", labeler=lab).estimate(texts)
                  for lab in (synchronous, labeler)]
     assert estimates[1]["expected_cost"] == pytest.approx(estimates[0]["expected_cost"] / 2)
@@ -754,11 +754,11 @@ def _requests_of(labeler, texts):
     from skfreeal.labelers._annotation import annotation_requests
     from skfreeal.labelers._cache import cache_key
 
-    labeler._get_client()
+    backend = labeler.get_backend()
     requests = annotation_requests(labeler, texts, [[]] * len(texts), LABELS,
                                    labeler._annotation_params(LABELS))
-    keys = [cache_key(labeler._model_id(), m, p) for m, p in requests]
-    lines = [_batch_files.request_line(k, labeler._request_body(m, p))
+    keys = [cache_key(backend.model_id(), m, p) for m, p in requests]
+    lines = [_batch_files.request_line(k, backend.request_body(m, p))
              for k, (m, p) in zip(keys, requests)]
     return keys, lines
 
@@ -769,7 +769,7 @@ def _worst_case_cost(labeler, texts):
 
     requests = annotation_requests(labeler, texts, [[]] * len(texts), LABELS,
                                    labeler._annotation_params(LABELS))
-    prompt, completion = labeler._prices()
+    prompt, completion = labeler.get_backend().prices()
     return max(labeler._estimate_prompt_tokens(m) * prompt + p["max_tokens"] * completion
                for m, p in requests) / 1e6
 

@@ -142,21 +142,20 @@ def test_local_labeler_in_process(local_labeler):
 
 def test_local_labeler_is_deterministic_and_keyed_by_weights(local_labeler, tmp_path):
     params = dict(local_labeler.get_params(), cache=tmp_path / "c.sqlite")
-    first = LocalLabeler(**params)
-    first._runner = local_labeler._runner  # share the loaded model (speed)
-    first._runner_config = local_labeler._runner_config
+    first = LocalLabeler(**params).share_backend(local_labeler)  # one loaded model (speed)
+    assert first.get_backend() is local_labeler.get_backend()
     ids, conf = first.annotate(TEXTS[:2], DEMOS)
     ids2, conf2 = local_labeler.annotate(TEXTS[:2], DEMOS)
     np.testing.assert_array_equal(ids, ids2)
     np.testing.assert_allclose(conf, conf2)
-    assert first._model_id().startswith("gguf-sha256:b179c952")
+    assert first.get_backend().model_id().startswith("gguf-sha256:b179c952")
 
 
 def test_local_labeler_truncates_what_does_not_fit(local_labeler):
     long_text = "This product is great. " * 400  # ~2,400 tokens, n_ctx is 512
     long_demos = [("bad " * 300, 0), ("good " * 300, 1)]
     labeler = clone(local_labeler).set_params(max_text_chars=100_000, max_demo_chars=100_000)
-    labeler._runner, labeler._runner_config = local_labeler._runner, local_labeler._runner_config
+    labeler.share_backend(local_labeler)
     ids, confidence = labeler.annotate([long_text, "fine"], [long_demos, DEMOS])
     assert ids.shape == (2,) and set(ids) <= {-1, 0, 1}
     assert labeler.usage_.prompt_tokens <= 2 * 512
@@ -164,7 +163,8 @@ def test_local_labeler_truncates_what_does_not_fit(local_labeler):
 
 def test_local_labeler_pickles_without_the_model(local_labeler):
     restored = pickle.loads(pickle.dumps(local_labeler))
-    assert not hasattr(restored, "llm_") and not hasattr(restored, "_runner")
+    assert hasattr(local_labeler, "llm_")
+    assert not hasattr(restored, "llm_") and "backend_" not in restored.__dict__
     assert restored.get_params() == local_labeler.get_params()
     assert clone(local_labeler).get_params() == local_labeler.get_params()
 

@@ -104,4 +104,4 @@ def test_a_claim_outlasts_every_retry_a_server_may_ask_for():
     from skfreeal.labelers._retry import MAX_RETRY_AFTER
 
     labeler = OpenAILabeler("m", max_retries=6, retry_max_delay=30.0, timeout=60.0)
-    assert labeler._claim_lease() >= 7 * 60.0 + 6 * MAX_RETRY_AFTER
+    assert labeler.get_backend().claim_lease() >= 7 * 60.0 + 6 * MAX_RETRY_AFTER

@@ -21,6 +21,7 @@ from skfreeal import DemoPolicy, FreeALClassifier, demo
 from skfreeal._console import ensure_log_handler, quiet_transformers, readable_warnings
 from skfreeal._progress import bars_wanted, progress_bar, progress_stage
 from skfreeal.labelers import LocalLabeler
+from skfreeal.labelers.backends import Backend
 from test_freeal import RuleLabeler, make_clf, make_texts
 
 TESTS = Path(__file__).resolve().parent
@@ -163,29 +164,44 @@ def test_demo_ctrl_c_exits_130_with_one_line(monkeypatch, capsys):
     assert len(err) == 1 and "the same command resumes" in err[0]
 
 
-class InstantLocal(LocalLabeler):
-    """A local labeler whose "model" answers at once, with no model file.
+class InstantBackend(Backend):
+    """A "model" that answers at once, with no model file.
 
     It labels by the text's length (both labels occur) and writes numbered
     new texts when asked for demonstrations.
     """
 
-    def _model_id(self):
+    def __init__(self):
+        self.n_written = 0
+
+    def model_id(self):
         return "instant-test-model"
 
-    def _fit_to_context(self, messages, max_new_tokens):
-        return messages
+    def prices(self):
+        return (0.0, 0.0)
 
-    def _complete(self, messages, params):
-        self._n_written = getattr(self, "_n_written", 0) + 1
+    def answer_params(self, labels, params, *, constrained):
+        if not constrained:
+            return super().answer_params(labels, params, constrained=constrained)
+        return {"score_labels": list(labels), "max_tokens": params["max_tokens"]}
+
+    def complete(self, messages, params, *, run=None):
+        self.n_written += 1
         n = sum(len(m["content"]) for m in messages) // 4
         if "score_labels" in params:
             odd = len(messages[-1]["content"]) % 2
             return {"text": params["score_labels"][odd], "logprobs": None,
                     "label_logprobs": [-0.4, -1.2][::1 if odd else -1],
                     "prompt_tokens": n, "completion_tokens": 2, "cached_tokens": 0}
-        return {"text": f"1. my day number {self._n_written} went by", "logprobs": None,
+        return {"text": f"1. my day number {self.n_written} went by", "logprobs": None,
                 "prompt_tokens": n, "completion_tokens": 9, "cached_tokens": 0}
+
+
+class InstantLocal(LocalLabeler):
+    """A local labeler (so that the estimate times it) over :class:`InstantBackend`."""
+
+    def _make_backend(self):
+        return InstantBackend()
 
 
 def test_estimate_times_a_local_model_on_this_machine():

@@ -91,7 +91,7 @@ def annotation_requests(labeler, texts, per_text_demos, labels, params):
             max_text_chars=labeler.max_text_chars,
             max_demo_chars=labeler.max_demo_chars,
         )
-        requests.append((labeler._get_backend().fit_to_context(messages, max_new), params))
+        requests.append((labeler.get_backend().fit_to_context(messages, max_new), params))
     return requests
 
 

@@ -1,55 +1,31 @@
-"""The labeler base class: prompts, cache, budget, usage and cost model around a backend."""
+"""The labeler base class: the annotator over a backend, with its cache, budget and usage.
 
-import logging
-import math
-import threading
-from contextlib import contextmanager
+:class:`BaseLabeler` is put together from mixins, one concern each: the
+verbs that label (:mod:`._annotating`), the ones that write demonstrations
+(:mod:`._generation`), the dry run (:mod:`._request_cost`) and the plumbing
+to the backend and the request engine (:mod:`._requesting`). This module
+holds the parameters.
+"""
+
 from numbers import Integral, Real
 from pathlib import Path
 
-import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._cache_dir import get_cache_dir
-from .._progress import progress_bar
-from .._validation import check_label_names, check_texts
-from ..calibration import batch_prior, calibrate, most_probable
-from ._annotation import (
-    annotation_requests,
-    content_free_requests,
-    mean_prior,
-    read_distributions,
-)
-from ._cache import ResponseCache
-from ._demos import check_demos
-from ._engine import RequestRun
+from .._validation import check_label_names
+from ._annotating import AnnotationMixin
 from ._events import RequestEvent  # noqa: F401 (named in docstrings)
-from ._generation import (
-    _EXAMPLES_PER_CALL,
-    _GENERATION_PASSES,
-    _TEXTS_PER_CALL,
-    DemoGenerationMixin,
-    _texts_asked,
-)
-from ._prompts import annotation_messages, generation_messages, order_demos, system_prompt
-from ._hooks import HookBackend
-from ._requests import send_jobs
-from ._usage import Budget, BudgetExceededError, Usage  # noqa: F401 (named in docstrings)
+from ._generation import DemoGenerationMixin
+from ._request_cost import RequestCostMixin
+from ._requesting import RequestingMixin
+from ._usage import BudgetExceededError, Usage  # noqa: F401 (named in docstrings)
 
 __all__ = ["BaseLabeler"]
 
-logger = logging.getLogger("skfreeal.labelers")
 
-# Logprobs of this many answer tokens are kept in the cache (labels are short).
-_KEPT_LOGPROB_TOKENS = 48
-_TOP_LOGPROBS = 5
-def _approximate_tokens(messages):
-    """Tokens of a chat request without a tokenizer: characters / 4 plus 4 a message."""
-    return sum(len(m["content"]) for m in messages) / 4.0 + 4 * len(messages)
-
-
-class BaseLabeler(DemoGenerationMixin, BaseEstimator):
+class BaseLabeler(AnnotationMixin, DemoGenerationMixin, RequestCostMixin, RequestingMixin,
+                  BaseEstimator):
     """Base class of the LLM annotators used by FreeAL.
 
     A labeler asks an LLM for the label of each text by in-context learning
@@ -57,9 +33,9 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
     demonstration as a user/assistant turn, the text as the last user
     turn), reads the answer into a label id or an abstention, and takes a
     confidence from the label tokens' probabilities. It also writes
-    synthetic labelled demonstrations. Subclasses say how to send one
-    request (:meth:`_complete`); this class adds the response cache, the
-    budget, the concurrency and the usage record (see Notes).
+    synthetic labelled demonstrations. Subclasses say which backend sends
+    the requests; this class adds the response cache, the budget, the
+    concurrency and the usage record (see Notes).
 
     Parameters
     ----------
@@ -152,28 +128,12 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
 
     Notes
     -----
-    A subclass either builds a :class:`~skfreeal.labelers.backends.Backend`
-    in ``_make_backend()`` (and says in ``_backend_config()`` what it is
-    built from), as :class:`~skfreeal.labelers.FunctionLabeler` does, or
-    provides the hooks below, which the default backend
-    (:class:`~skfreeal.labelers._hooks.HookBackend`) calls:
-
-    - ``_model_id()``: what identifies the model in the cache key (never a
-      credential). Required.
-    - ``_complete(messages, params)``: send one chat request, return its
-      response dict. Required, unless ``_complete_batch`` is overridden.
-    - ``_complete_batch(jobs, deliver)``: send all the requests the cache
-      could not answer. The default sends them one by one with
-      ``_complete`` on ``max_concurrency`` threads; a backend that sends
-      many prompts at once (a Batch API) overrides it, takes the jobs it may
-      send from ``jobs`` (which reserves them in the budget and ends where
-      the budget would be passed) and hands each answer to ``deliver``
-      (which charges the usage and writes the cache). De-duplication, the
-      cache, the budget and the usage record stay here.
-    - Optionally ``_prices()`` (USD per million prompt and completion
-      tokens, or None), ``_concurrency()``, ``_fit_to_context(messages,
-      max_new_tokens)``, ``_estimate_prompt_tokens(messages)`` and
-      ``_logprob_params()``.
+    A subclass builds its :class:`~skfreeal.labelers.backends.Backend` in
+    ``_make_backend()`` from its parameters, and says in
+    ``_backend_config()`` which ones (a new value builds a new backend), as
+    :class:`~skfreeal.labelers.FunctionLabeler` does in a few lines. The
+    backend sends what the cache could not answer; de-duplication, the
+    cache, the budget, the usage record and the observers stay here.
     """
 
     _parameter_constraints = {
@@ -245,183 +205,6 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    # -- what a subclass provides ---------------------------------------------------
-
-    def _model_id(self):
-        """What identifies the model in the cache key (never a credential)."""
-        raise NotImplementedError
-
-    def _complete(self, messages, params):
-        """Send one chat request and return its response dict.
-
-        Returns ``{"text": str, "logprobs": list or None, "prompt_tokens": int,
-        "completion_tokens": int, "cached_tokens": int}``; ``logprobs`` holds
-        ``[token, logprob, [[alt, logprob], ...]]`` per generated token.
-        """
-        raise NotImplementedError
-
-    def _complete_batch(self, jobs, deliver, run=None):
-        """Send the requests the cache could not answer; hand each answer to ``deliver``.
-
-        The default sends one request at a time with :meth:`_complete`, on
-        up to :meth:`_concurrency` threads (in the caller's thread when that
-        is 1); the first failure stops new requests and is raised once those
-        in flight are delivered. A backend that sends many requests at once
-        overrides this method alone.
-
-        Parameters
-        ----------
-        jobs : Jobs
-            An iterator of :class:`~skfreeal.labelers._requests.Job` (with
-            ``messages`` and ``params``) in send order. Taking a job reserves
-            its worst case in the budget; the iterator ends early when the
-            next job could pass it, and the run then raises
-            :class:`BudgetExceededError` after this method returns.
-        deliver : callable
-            ``deliver(job, response)`` with the response dict of
-            :meth:`_complete`: charges the usage, writes the cache and
-            releases the reservation. Thread-safe.
-
-        Notes
-        -----
-        When a job's call fails, ``jobs.failed(job, exc)`` says whether the
-        run goes on without it (``on_failure="abstain"`` and a transient
-        failure) or stops; ``jobs.release(job)`` gives back its reservation
-        and its claim in the shared cache either way. Ctrl-C sets
-        ``run.cancel`` (``run`` is the :class:`~skfreeal.labelers._requests.RunContext`
-        of the run, given to an override that takes it): take no new job,
-        make no new attempt.
-        """
-        backend = self._get_backend()
-        send_jobs(jobs, deliver, lambda m, p: backend.complete(m, p, run=run),
-                  self._concurrency(), run)
-
-    def _prices(self):
-        """(prompt, completion) USD per million tokens, or None when unknown."""
-        return None
-
-    def _concurrency(self):
-        return self.max_concurrency
-
-    def _fit_to_context(self, messages, max_new_tokens):
-        """Shorten ``messages`` to fit the model's context (default: unchanged)."""
-        return messages
-
-    def _estimate_prompt_tokens(self, messages):
-        """An upper estimate of a request's prompt tokens, for the budget.
-
-        One token per UTF-8 byte until an answer has told the real ratio,
-        then the largest ratio seen with a 25% margin, plus a few tokens of
-        chat-template overhead per message.
-        """
-        n_bytes = sum(len(m["content"].encode("utf-8")) for m in messages)
-        ratio = getattr(self, "_tokens_per_byte", None)
-        ratio = 1.0 if ratio is None else min(1.0, 1.25 * ratio)
-        return math.ceil(ratio * n_bytes) + 8 * len(messages)
-
-    def _logprob_params(self):
-        """Request parameters that ask for the answer tokens' logprobs."""
-        return {"logprobs": True, "top_logprobs": _TOP_LOGPROBS}
-
-    def _annotation_params(self, labels):
-        """Request parameters of an annotation (a backend adds its own: label scores, schema)."""
-        params = {"temperature": float(self.temperature),
-                  "max_tokens": self._answer_max_tokens(labels)}
-        return self._get_backend().answer_params(labels, params, constrained=self.constrained)
-
-    def _claim_lease(self):
-        """Seconds a claim on a request may hold when its process cannot be checked.
-
-        Long enough for one request with all its retries; a run on the same
-        machine that is gone loses its claims at once.
-        """
-        return 600.0
-
-    def _progress_shown_by_backend(self):
-        """True when the backend draws its own progress bar (default: False)."""
-        return False
-
-    def _open_backend(self):
-        """Get ready before a run's requests go out (default: nothing)."""
-
-    def _interrupted(self):
-        """A run was interrupted by Ctrl-C (default: nothing)."""
-
-    # -- the backend, the observers and the purposes --------------------------------
-
-    def _make_backend(self):
-        """The :class:`~skfreeal.labelers.backends.Backend` that sends this labeler's requests.
-
-        The default is a :class:`~skfreeal.labelers._hooks.HookBackend` over
-        the hooks above; a labeler over another backend overrides this and
-        :meth:`_backend_config`.
-        """
-        return HookBackend(self)
-
-    def _backend_config(self):
-        """What the backend is built from: a new value rebuilds it (default: None)."""
-        return None
-
-    def _get_backend(self):
-        """The backend, built on first use and again when its configuration changed."""
-        config = self._backend_config()
-        backend = self.__dict__.get("backend_")
-        if backend is None or self.__dict__.get("_backend_built_for") != config:
-            backend = self.backend_ = self._make_backend()
-            self._backend_built_for = config
-        return backend
-
-    @contextmanager
-    def observing(self, callback):
-        """Call ``callback(event)`` for each request of this labeler made in the block.
-
-        Each event is a :class:`~skfreeal.labelers.RequestEvent` (its
-        purpose, cached or not, tokens, seconds). The observer is not a
-        parameter: ``clone`` and pickles leave it behind. To observe the
-        clones ``FreeALClassifier.fit`` makes, use
-        :func:`skfreeal.labelers.observing`.
-
-        Parameters
-        ----------
-        callback : callable
-            ``callback(RequestEvent)``; quick and thread-safe.
-        """
-        if not callable(callback):
-            raise TypeError(f"callback must be callable, got {callback!r}.")
-        observers = self.__dict__.setdefault("_observer_list", [])
-        observers.append(callback)
-        try:
-            yield self
-        finally:
-            observers.remove(callback)
-
-    def _observers(self):
-        return tuple(self.__dict__.get("_observer_list", ()))
-
-    @contextmanager
-    def purpose(self, name):
-        """Report the requests of the block with the purpose ``name`` (e.g. ``"fill"``).
-
-        The outermost purpose wins: inside it, the verbs' own purposes
-        (``"generation"``, ``"annotation"``, ``"calibration"``) are not used.
-        """
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"name must be a non-empty str, got {name!r}.")
-        with self._call(name):
-            yield self
-
-    @contextmanager
-    def _call(self, purpose, *, zero_shot=False, prior_given=False):
-        """A verb (or a caller's step) in progress: the outermost one names the requests."""
-        calls = self.__dict__.setdefault("_calls", [])
-        calls.append({"purpose": purpose, "zero_shot": zero_shot, "prior_given": prior_given})
-        try:
-            yield
-        finally:
-            calls.pop()
-
-    # -- helpers --------------------------------------------------------------------
-
     def __getstate__(self):
         # A copy: object.__getstate__ may hand back the live __dict__.
         state = dict(super().__getstate__())
@@ -438,317 +221,3 @@ class BaseLabeler(DemoGenerationMixin, BaseEstimator):
                 f"label_descriptions has keys that are not in labels: {unknown}; labels={labels}."
             )
         return labels
-
-    def _get_cache(self):
-        if self.cache is None:
-            return None
-        path = get_cache_dir() / "responses.sqlite" if self.cache == "auto" else Path(self.cache)
-        cache = getattr(self, "_response_cache", None)
-        if cache is None or cache.path != path:
-            cache = self._response_cache = ResponseCache(path)
-        return cache
-
-    def _budget(self):
-        if not hasattr(self, "usage_"):
-            self.usage_ = Usage()
-        if getattr(self, "_usage_lock", None) is None:
-            self._usage_lock = threading.Lock()
-        self.check_budget()
-        backend = self._get_backend()
-        return Budget(
-            self.usage_,
-            max_tokens=self.max_tokens,
-            max_cost=self.max_cost,
-            prices=backend.prices(),
-            what=f"model {backend.model_id()!r}",
-            lock=self._usage_lock,
-        )
-
-    def check_budget(self):
-        """Refuse a cost cap that cannot be checked (no price for the model), before any call.
-
-        :class:`~skfreeal.FreeALClassifier` calls it before it embeds a text;
-        every request checks it again.
-
-        Raises
-        ------
-        ValueError
-            When ``max_cost`` is set and the model has no price.
-        """
-        if self.max_cost is not None and self._get_backend().prices() is None:
-            raise ValueError(
-                f"max_cost={self.max_cost} needs a price for {self._get_backend().describe()}, "
-                "which is not "
-                "in the price table; pass price_table={model: (usd_per_1M_prompt, "
-                "usd_per_1M_completion)} (on the command line: --price-per-million "
-                "PROMPT,COMPLETION)."
-            )
-
-    def _answer_max_tokens(self, labels):
-        # Room for the longest label plus a short lead-in ("Label: ..."): about
-        # three UTF-8 bytes a token, which is 3 letters of English and one
-        # character of Chinese or Japanese (a label cut short is an abstention,
-        # and it would be cached).
-        return min(48, 8 + max(len(label.encode("utf-8")) for label in labels) // 3)
-
-    # -- the request engine ---------------------------------------------------------
-
-    def _run(self, requests):
-        """Answer ``(messages, params)`` requests: cache first, then the backend.
-
-        Identical requests are sent once, and a request another run sharing
-        the cache is sending is waited for, not sent again. Requests go out
-        in the order of their messages, so that consecutive prompts share
-        long prefixes; :meth:`_complete_batch` sends them. A request that
-        failed for good is None in the result with ``on_failure="abstain"``.
-        See :class:`~skfreeal.labelers._engine.RequestRun`.
-        """
-        self._get_backend().open()
-        calls = self.__dict__.get("_calls") or [{}]
-        return RequestRun(self, requests, calls[0]).execute()
-
-    def _learn_tokens_per_byte(self, messages, prompt_tokens):
-        """Keep the largest tokens-per-byte ratio seen (the budget's prompt estimate)."""
-        n_bytes = sum(len(m["content"].encode("utf-8")) for m in messages)
-        ratio = prompt_tokens / max(1, n_bytes)
-        self._tokens_per_byte = max(ratio, getattr(self, "_tokens_per_byte", None) or 0.0)
-
-    def _progress(self, total):
-        return progress_bar(total, desc=f"LLM calls ({self._get_backend().describe()})",
-                            unit="call", verbose=self.verbose)
-
-    def _describe(self):
-        """The model for messages (the hook behind :meth:`HookBackend.describe`)."""
-        return f"model {self._model_id()!r}"
-
-    # -- the public verbs -----------------------------------------------------------
-
-    def annotate(self, texts, demos=None):
-        """Label texts by in-context learning.
-
-        The most probable label of each text's calibrated distribution (see
-        :meth:`annotate_proba`).
-
-        Parameters
-        ----------
-        texts : iterable of str
-            The texts to label.
-        demos : None, sequence of (str, int) or list of such sequences, default=None
-            In-context demonstrations: None for zero-shot; one sequence of
-            (text, label id) pairs shared by all texts; or one sequence per
-            text (FreeAL's k nearest neighbours). A label may also be given
-            by its name.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_texts,), dtype=int64
-            Ids into ``self.labels``; ``-1`` where the answer named no label
-            unambiguously (abstain), or where the request failed for good
-            with ``on_failure="abstain"``.
-        confidence : ndarray of shape (n_texts,), dtype=float64
-            The calibrated probability of the label, in [0, 1]; ``1.0`` when
-            the endpoint gives no logprobs, ``0.0`` for an abstention.
-
-        Raises
-        ------
-        BudgetExceededError
-            Before a call (or a retry) that could pass ``max_tokens`` or
-            ``max_cost``.
-        LLMCallError
-            When a request fails for good (with ``on_failure="raise"``, or
-            an error no retry can fix).
-        KeyboardInterrupt
-            On Ctrl-C, at once: the answers received so far are cached.
-        """
-        return most_probable(self.annotate_proba(texts, demos))
-
-    def annotate_proba(self, texts, demos=None, *, prior=None):
-        """The probability of each label for each text, by in-context learning.
-
-        Each answer is read into a distribution over the labels: from the
-        label scores of a local model, or from the ``top_logprobs`` at the
-        label an endpoint wrote (one-hot when it gives no logprobs). The
-        LLM's tilt is then divided out as ``calibration`` says. Answers are
-        cached with their scores and logprobs: a second call makes no
-        request.
-
-        Parameters
-        ----------
-        texts : iterable of str
-            The texts to label.
-        demos : None, sequence of (str, int) or list of such sequences, default=None
-            As for :meth:`annotate`.
-        prior : array-like of shape (n_labels,), default=None
-            The tilt to divide out, replacing the one ``calibration`` would
-            estimate (e.g. one estimated on a larger batch of texts); a
-            uniform one gives the uncalibrated distributions.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_texts, n_labels)
-            Rows sum to one; a row of NaN where the answer named no label.
-
-        Raises
-        ------
-        BudgetExceededError, LLMCallError, KeyboardInterrupt
-            As for :meth:`annotate`.
-        """
-        with self._call("annotation", zero_shot=demos is None, prior_given=prior is not None):
-            proba, per_text = self._raw_distributions(texts, demos)
-            if prior is None and "calibration_prior_" in self.__dict__:
-                prior = self.calibration_prior_
-            elif prior is None:
-                prior = self._calibration_prior(proba, per_text)
-        return calibrate(proba, prior)
-
-    def fit_annotate_proba(self, texts, demos=None):
-        """Label distributions, with the tilt estimated on these texts kept for later calls.
-
-        FreeAL's round 0: the tilt ``calibration`` divides out is estimated
-        on a random sample of the texts, kept in ``calibration_prior_``, and
-        used by every later :meth:`annotate_proba` and :meth:`annotate` of
-        this labeler (whose texts, the doubtful ones, would give a skewed
-        estimate). Each answer is read once. ``clone`` forgets the tilt.
-
-        Parameters
-        ----------
-        texts : iterable of str
-        demos : None, sequence of (str, int) or list of such sequences, default=None
-            As for :meth:`annotate`.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_texts, n_labels)
-            As :meth:`annotate_proba` gives them.
-        """
-        with self._call("annotation", zero_shot=demos is None):
-            proba, per_text = self._raw_distributions(texts, demos)
-        with self._call("calibration"):
-            self.calibration_prior_ = self._calibration_prior(proba, per_text)
-        return calibrate(proba, self.calibration_prior_)
-
-    def calibration_prior(self, texts, demos=None, *, raw=None):
-        """The tilt ``calibration`` would divide out of these texts' distributions.
-
-        FreeAL estimates it once, on round 0's pass over a random sample of
-        the texts, and passes it as ``prior`` in later rounds: the texts
-        re-annotated then are the doubtful ones, whose mean distribution
-        mixes the LLM's tilt with their own skew. The answers come from the
-        cache when the texts were annotated already.
-
-        Parameters
-        ----------
-        texts : iterable of str
-        demos : None, sequence of (str, int) or list of such sequences, default=None
-            As for :meth:`annotate`.
-        raw : array-like of shape (n_texts, n_labels), default=None
-            The texts' uncalibrated distributions when at hand
-            (``annotate_proba(texts, demos, prior=np.ones(n_labels))``): the
-            answers are then not read again.
-
-        Returns
-        -------
-        prior : ndarray of shape (n_labels,) or None
-            None when ``calibration=None``.
-        """
-        if self.calibration is None:
-            return None
-        with self._call("calibration", zero_shot=demos is None):
-            if raw is None:
-                return self._calibration_prior(*self._raw_distributions(texts, demos))
-            labels = self._check_labels()
-            per_text = check_demos(demos, len(check_texts(texts, name="texts")), labels)
-            return self._calibration_prior(np.asarray(raw, dtype=np.float64), per_text)
-
-    def _raw_distributions(self, texts, demos):
-        """Uncalibrated label distributions of ``texts`` and the per-text demos used."""
-        self._validate_params()
-        labels = self._check_labels()
-        texts = check_texts(texts, name="texts")
-        per_text = check_demos(demos, len(texts), labels)
-        requests = annotation_requests(
-            self, texts, per_text, labels, self._annotation_params(labels)
-        )
-        return read_distributions(self._run(requests), labels), per_text
-
-    def _calibration_prior(self, proba, per_text):
-        """The tilt ``calibration`` divides out (None: no calibration)."""
-        if self.calibration == "batch":
-            return batch_prior(proba)
-        if self.calibration == "contextual":
-            labels = self._check_labels()
-            requests = content_free_requests(
-                self, per_text, labels, self._annotation_params(labels)
-            )
-            return mean_prior(self._run(requests), labels)
-        return None
-
-    # -- the dry run ----------------------------------------------------------------
-
-    def request_cost(self, texts, *, n_demos=0, n_generated=0):
-        """Typical tokens and prices of this labeler's requests, for a dry run (no call).
-
-        Prompts are built by the labeler's own prompt builders from texts
-        drawn from ``texts`` (demonstrations resemble them) and counted as
-        characters / 4 plus 4 tokens a message: no tokenizer or model is
-        loaded. Demo generation follows :meth:`generate_demos`: one call per
-        text asked of a label, plus one zero-shot check per text written
-        when ``filter_demos`` is on, and up to 5 passes when answers fall
-        short.
-
-        Parameters
-        ----------
-        texts : sequence of str
-            The texts that will be labelled.
-        n_demos : int, default=0
-            Demonstrations in each annotation prompt.
-        n_generated : int, default=0
-            Demonstrations to write with :meth:`generate_demos`.
-
-        Returns
-        -------
-        cost : dict
-            ``prompt_tokens`` and ``completion_tokens`` (float) of one
-            annotation request; ``generation_calls`` and
-            ``max_generation_calls`` (int), expected and largest calls to
-            write ``n_generated`` demonstrations; ``generation_prompt_tokens``
-            and ``generation_completion_tokens`` (float) of one such call;
-            ``prices``, USD per million (prompt, completion) tokens, or None
-            when the model's price is unknown.
-        """
-        self._validate_params()
-        labels = self._check_labels()
-        texts = check_texts(texts, name="texts")
-        rng = np.random.RandomState(0)
-        sample = [texts[i] for i in rng.choice(len(texts), min(len(texts), 50), replace=False)]
-        mean_chars = float(np.mean([len(t) for t in sample]))
-        system = system_prompt(labels, self.task, self.label_descriptions)
-        sizes = []
-        for i, text in enumerate(sample[:10]):
-            demos = [(sample[(i + j + 1) % len(sample)], j % len(labels)) for j in range(n_demos)]
-            messages = annotation_messages(
-                text, order_demos(demos), labels, system,
-                max_text_chars=self.max_text_chars, max_demo_chars=self.max_demo_chars,
-            )
-            sizes.append(_approximate_tokens(messages))
-        asked = _texts_asked(_TEXTS_PER_CALL)
-        generation = generation_messages(
-            labels[0], sample[:_EXAMPLES_PER_CALL], asked, task=self.task,
-            label_description=None, max_example_chars=self.max_demo_chars,
-        )
-        quota = [n_generated // len(labels) + (i < n_generated % len(labels))
-                 for i in range(len(labels))]
-        asks = [_texts_asked(min(_TEXTS_PER_CALL, q - start))
-                for q in quota for start in range(0, q, _TEXTS_PER_CALL)]
-        return {
-            "prompt_tokens": float(np.mean(sizes)),
-            "completion_tokens": float(self._answer_max_tokens(labels)) / 2,
-            "generation_calls": len(asks) + (n_generated if self.filter_demos else 0),
-            "max_generation_calls": _GENERATION_PASSES * (
-                len(asks) + (sum(asks) if self.filter_demos else 0)),
-            "generation_prompt_tokens": float(_approximate_tokens(generation)),
-            "generation_completion_tokens": asked * (
-                min(mean_chars, self.max_demo_chars) / 3 + 12),
-            "prices": self._get_backend().prices(),
-        }
-

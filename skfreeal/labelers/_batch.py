@@ -1,4 +1,4 @@
-"""The Batch API path of :class:`~skfreeal.labelers.OpenAILabeler` (``batch=True``).
+"""The Batch API path of :class:`~skfreeal.labelers.backends.OpenAIBackend` (``batch=True``).
 
 The requests of one run that the cache cannot answer (an annotation pass, a
 demonstration-writing pass) go out as one batch; :class:`BatchRun` follows
@@ -101,14 +101,17 @@ class BatchRun:
 
     Parameters
     ----------
-    labeler : OpenAILabeler
+    backend : OpenAIBackend
+        Sends the files and batches API calls (with its client, which
+        :meth:`~OpenAIBackend.open` built) and says how a request is written.
     jobs : Jobs
         The run's queue (:class:`~skfreeal.labelers._requests.Jobs`).
     deliver : callable
         ``deliver(job, response, price_factor)``: charges, caches and places
         an answer; each is charged at ``jobs.price_factor``.
     run : RunContext
-        The run's state: its cancellation flag, its budget and observers.
+        The run's state: its cancellation flag, its budget and observers,
+        its response cache (where batches are recorded) and ``verbose``.
     submit : bool, default=True
         False: only follow the recorded batches that hold some of the jobs
         (a synchronous run collecting what an earlier batch run paid for);
@@ -121,16 +124,16 @@ class BatchRun:
         answered (not in one, or failed there).
     """
 
-    def __init__(self, labeler, jobs, deliver, run, *, submit=True):
+    def __init__(self, backend, jobs, deliver, run, *, submit=True):
         self.submit = submit
         self.left = set()
-        self.labeler = labeler
+        self.backend = backend
         self.jobs = jobs
         self.deliver = deliver
         self.run = run
-        self.cache = labeler._get_cache()
-        self.api = BatchAPI(labeler, run.cancel)
-        self.where = {"endpoint": labeler.endpoint(), "model": labeler._model_id()}
+        self.cache = run.cache
+        self.api = BatchAPI(backend, run.cancel)
+        self.where = {"endpoint": backend.endpoint(), "model": backend.model_id()}
         self.open = {}  # key -> the job still waiting for its answer
         self.tries = collections.Counter()  # key -> batches it failed in
         self.error = None  # the failure that stops the run
@@ -178,7 +181,7 @@ class BatchRun:
             return True
         if self.open and self.jobs.stop is not None:
             logger.info("The batch of %d requests to %s is not submitted: %s.",
-                        len(self.open), self.labeler._describe(), self.jobs.stop)
+                        len(self.open), self.backend.describe(), self.jobs.stop)
             return False
         while (self.open and self.error is None and self.budget_stop is None
                and not self.run.cancel.is_set()):
@@ -200,7 +203,7 @@ class BatchRun:
             if batch.id is None and not self._recover(batch):
                 continue
             logger.info("Resuming batch %s of %d requests to %s, submitted %s ago (recorded "
-                        "in %s).", batch.id, len(batch.keys), self.labeler._describe(),
+                        "in %s).", batch.id, len(batch.keys), self.backend.describe(),
                         _duration(time.time() - batch.created), self.cache.path)
             batches.append(batch)
         if batches:
@@ -226,7 +229,7 @@ class BatchRun:
                            "stopped, and the endpoint lists no batch with its mark: its "
                            "requests are submitted again. (Had that run used another API key "
                            "or project, a batch it created runs there too.)", len(batch.keys),
-                           self.labeler._describe())
+                           self.backend.describe())
             self.cache.drop_batch(batch.token)
             return False
         return True
@@ -235,7 +238,7 @@ class BatchRun:
 
     def _submit(self, jobs):
         """Upload and create the batches of ``jobs`` (one per file), each recorded first."""
-        lines = [request_line(job.key, self.labeler._request_body(job.messages, job.params))
+        lines = [request_line(job.key, self.backend.request_body(job.messages, job.params))
                  for job in jobs]
         batches = []
         for part in split_requests(lines):
@@ -254,23 +257,23 @@ class BatchRun:
             else:
                 where = "recorded nowhere (cache=None): a stopped run submits it again"
             logger.info("Submitted batch %s of %d requests (%.1f MB) to %s; %s.", batch.id,
-                        len(part), len(content) / 1e6, self.labeler._describe(), where)
+                        len(part), len(content) / 1e6, self.backend.describe(), where)
             batches.append(batch)
         return batches
 
     def _level(self):
-        return getattr(self.labeler, "_format_level", 0)
+        return self.backend.format_level
 
     # -- following ------------------------------------------------------------------
 
     def _follow(self, batches):
         """Wait for ``batches`` to end (reading them at growing intervals), then collect them."""
-        labeler = self.labeler
+        backend = self.backend
         bar = progress_bar(sum(len(b.keys) for b in batches), unit="request",
-                           desc=f"LLM calls ({labeler._describe()})", verbose=labeler.verbose)
+                           desc=f"LLM calls ({backend.describe()})", verbose=self.run.verbose)
         base = bar.desc if bar is not None else ""
-        delay = float(labeler.batch_poll_interval)
-        cap = max(float(labeler.batch_max_poll_interval), delay)
+        delay = float(backend.batch_poll_interval)
+        cap = max(float(backend.batch_max_poll_interval), delay)
         try:
             for batch in batches:
                 if batch.info is None:  # resumed: where is it now?
@@ -318,7 +321,7 @@ class BatchRun:
         if found is not None:
             return found
         raise LLMCallError(
-            f"Batch {batch.id} is unknown to {self.labeler._describe()} (HTTP 404). If the "
+            f"Batch {batch.id} is unknown to {self.backend.describe()} (HTTP 404). If the "
             f"server lost it (e.g. it restarted), forget it with {self._forget_command(batch)} "
             "and run this again. Else it may run, and be billed, under another API key or "
             f"project: use that key. Its {len(batch.keys)} requests were not submitted again "
@@ -330,8 +333,7 @@ class BatchRun:
         """The ``skfreeal batches --forget`` command that drops ``batch``'s record."""
         from .._cache_dir import get_cache_dir
 
-        where = ("" if self.labeler.cache == "auto"
-                 and self.cache.path == get_cache_dir() / "responses.sqlite"
+        where = ("" if self.cache.path == get_cache_dir() / "responses.sqlite"
                  else f" --cache {shlex.quote(str(self.cache.path))}")
         return f"`skfreeal batches --forget {batch.token}{where}`"
 
@@ -390,7 +392,7 @@ class BatchRun:
         if job is None:  # asked by a run that stopped, and paid for: keep it
             return self._keep_unasked(key, response)
         del self.open[key]
-        self.deliver(job, self.labeler._with_usage(response, job.messages, job.params),
+        self.deliver(job, self.backend.with_usage(response, job.messages, job.params, self.run),
                      self.jobs.price_factor)
         return True
 
@@ -442,12 +444,12 @@ class BatchRun:
             job = self.open.get(key)
             if job is None:
                 continue
-            if "response_format" in job.params and self.labeler._format_refused(
+            if "response_format" in job.params and self.backend.format_refused(
                     result.status, result.message, batch.level):
                 again.append(key)  # the simpler format is not a retry
                 continue
             self.tries[key] += 1
-            if result.transient and self.tries[key] <= self.labeler.max_retries:
+            if result.transient and self.tries[key] <= self.backend.max_retries:
                 again.append(key)
                 self.run.count("retries")
                 continue
@@ -469,7 +471,7 @@ class BatchRun:
         tries = self.tries[result.custom_id]
         after = f" after {tries} batch(es)" if result.transient else ""
         return LLMCallError(
-            f"The LLM call to {self.labeler._describe()} failed in batch {batch.id}{after}: "
+            f"The LLM call to {self.backend.describe()} failed in batch {batch.id}{after}: "
             f"{self._failure(result)}.",
             status_code=result.status, transient=result.transient,
         )
@@ -478,7 +480,7 @@ class BatchRun:
         """A one-line, credential-free account of a failed line."""
         head = _kind(result)
         text = f"{head} ({result.message[:300]})" if result.message else head
-        return self.labeler._scrub(text, self.labeler._key())
+        return self.backend.scrub(text)
 
 
 def _kind(result):

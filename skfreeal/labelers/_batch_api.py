@@ -1,7 +1,7 @@
 """The calls a batch makes to an OpenAI-compatible endpoint's files and batches API.
 
-Each call goes through the labeler's retry policy
-(:meth:`OpenAILabeler._api_call`): transient failures are retried with
+Each call goes through the backend's retry policy
+(:meth:`OpenAIBackend.api_call`): transient failures are retried with
 backoff, one that fails for good raises
 :class:`~skfreeal.labelers.LLMCallError` naming what was being done and the
 endpoint, never a credential.
@@ -25,19 +25,19 @@ _CLOCK_SLACK = 3600.0
 
 
 class BatchAPI:
-    """Upload, create, read, find and download, with the labeler's client.
+    """Upload, create, read, find and download, with the backend's client.
 
     Parameters
     ----------
-    labeler : OpenAILabeler
-        Its client (``client_``) must be built.
+    backend : OpenAIBackend
+        Its client (``client_``) must be built (:meth:`OpenAIBackend.open`).
     cancel : threading.Event, default=None
         The run's cancellation flag: set, no new attempt is made.
     """
 
-    def __init__(self, labeler, cancel=None):
-        self.labeler = labeler
-        self.client = labeler.client_
+    def __init__(self, backend, cancel=None):
+        self.backend = backend
+        self.client = backend.client_
         self.cancel = cancel
 
     def upload(self, content, name):
@@ -52,9 +52,9 @@ class BatchAPI:
         """
         def attempt():
             return self.client.files.create(file=(name, content, "application/jsonl"),
-                                            purpose="batch").id
+                                           purpose="batch").id
 
-        return self.labeler._api_call(attempt, "Uploading a batch file to", self.cancel)
+        return self.backend.api_call(attempt, "Uploading a batch file to", self.cancel)
 
     def create(self, input_file_id, token, created):
         """Create the batch of an uploaded file, marked with ``token``; the batch object.
@@ -75,12 +75,12 @@ class BatchAPI:
                 completion_window=COMPLETION_WINDOW, metadata={TOKEN_KEY: token},
             )
 
-        return self.labeler._api_call(attempt, "Creating a batch at", self.cancel)
+        return self.backend.api_call(attempt, "Creating a batch at", self.cancel)
 
     def retrieve(self, batch_id):
         """The batch object of ``batch_id`` (its status and counts)."""
-        return self.labeler._api_call(lambda: self.client.batches.retrieve(batch_id),
-                                      f"Reading batch {batch_id} at", self.cancel)
+        return self.backend.api_call(lambda: self.client.batches.retrieve(batch_id),
+                                     f"Reading batch {batch_id} at", self.cancel)
 
     def find(self, token, created):
         """The batch marked with ``token``, or None (listed newest first).
@@ -92,13 +92,13 @@ class BatchAPI:
             When its record was written (a Unix time): older batches are
             not searched.
         """
-        return self.labeler._api_call(lambda: self._find(token, created),
-                                      "Listing the batches at", self.cancel)
+        return self.backend.api_call(lambda: self._find(token, created),
+                                     "Listing the batches at", self.cancel)
 
     def download(self, file_id):
         """The content of an output or error file (bytes)."""
-        return self.labeler._api_call(lambda: self.client.files.content(file_id).content,
-                                      f"Downloading file {file_id} from", self.cancel)
+        return self.backend.api_call(lambda: self.client.files.content(file_id).content,
+                                     f"Downloading file {file_id} from", self.cancel)
 
     def _find(self, token, created):
         for batch in self.client.batches.list(limit=100):

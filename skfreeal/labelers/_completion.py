@@ -1,6 +1,6 @@
 """A chat completion's body read into a response dict, and the answer formats asked for.
 
-Shared by the two ways :class:`~skfreeal.labelers.OpenAILabeler` sends a
+Shared by the two ways :class:`~skfreeal.labelers.backends.OpenAIBackend` sends a
 request: one HTTP call (a body in the response) and the Batch API (a body on
 a line of the output file).
 """
@@ -9,9 +9,9 @@ import json
 import re
 
 from ._annotation import label_schema
-from ._base import _KEPT_LOGPROB_TOKENS
 
 __all__ = [
+    "KEPT_LOGPROB_TOKENS",
     "SCHEMA_FORMATS",
     "MalformedResponse",
     "read_completion",
@@ -20,6 +20,8 @@ __all__ = [
     "schema_format",
 ]
 
+#: Logprobs of this many answer tokens are kept in an answer (labels are short).
+KEPT_LOGPROB_TOKENS = 48
 # Ways to ask for an answer that can only be a label, most standard first.
 SCHEMA_FORMATS = ("json_schema", "json_object")
 
@@ -82,7 +84,7 @@ def read_completion(body):
                     float(t["logprob"]),
                     [[a["token"], float(a["logprob"])] for a in t.get("top_logprobs") or []],
                 ]
-                for t in content[:_KEPT_LOGPROB_TOKENS]
+                for t in content[:KEPT_LOGPROB_TOKENS]
             ]
         details = usage.get("prompt_tokens_details") or {}
         return {

@@ -46,7 +46,7 @@ class RequestRun:
 
     def __init__(self, labeler, requests, call=None):
         self.labeler = labeler
-        self.backend = labeler._get_backend()
+        self.backend = labeler.get_backend()
         self.requests = requests
         self.cache = labeler._get_cache()
         self.budget = labeler._budget()
@@ -54,7 +54,8 @@ class RequestRun:
         reporter = Reporter(labeler._observers(), call.get("purpose") or "annotation",
                             self.backend.describe(), bool(call.get("zero_shot")),
                             bool(call.get("prior_given")))
-        self.context = RunContext(self.budget, labeler._estimate_prompt_tokens, reporter)
+        self.context = RunContext(self.budget, labeler._estimate_prompt_tokens, reporter,
+                                  cache=self.cache, verbose=labeler.verbose)
         keys = [cache_key(self.backend.model_id(), m, p) for m, p in requests]
         found = self.cache.get_many(keys) if self.cache is not None else {}
         self.results = [found.get(key) for key in keys]

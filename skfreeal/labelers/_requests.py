@@ -3,14 +3,14 @@
 :meth:`BaseLabeler._run` answers what it can from the cache, sends each
 distinct remaining request once, and raises
 :class:`~skfreeal.labelers.BudgetExceededError` when the budget stopped it.
-What it sends goes through one overridable method,
-:meth:`BaseLabeler._complete_batch`, which takes a :class:`Jobs` queue and a
+What it sends goes through one method of the backend,
+:meth:`~skfreeal.labelers.backends.Backend.complete_batch`, which takes a :class:`Jobs` queue and a
 ``deliver`` callback: taking a job from the queue reserves its worst-case
 tokens (the queue ends where the budget would be passed), and ``deliver``
 charges the answer, stores it in the cache and releases the reservation.
 A backend that sends requests its own way (a Batch API, one HTTP request for
-many prompts) overrides only that method and keeps the cache, the budget and
-the usage record.
+many prompts) overrides only that method; the cache, the budget and the
+usage record stay the labeler's.
 
 Taking a job also *claims* it in a shared cache (see
 :class:`~skfreeal.labelers.ResponseCache`): a request another run is sending
@@ -40,6 +40,12 @@ class RunContext:
         Failed attempts that may have been billed are charged to it.
     estimate_prompt_tokens : callable or None
         ``messages -> int``, for an attempt whose usage is unknown.
+    reporter : Reporter or None
+        Tells the observers of each answer and cache hit.
+    cache : ResponseCache or None
+        The run's response cache (where a Batch API run records its batches).
+    verbose : int, default=0
+        The labeler's ``verbose``, for a backend that draws its own progress bar.
 
     Attributes
     ----------
@@ -47,10 +53,13 @@ class RunContext:
         Set when the run is interrupted: no new attempt, no new job.
     """
 
-    def __init__(self, budget=None, estimate_prompt_tokens=None, reporter=None):
+    def __init__(self, budget=None, estimate_prompt_tokens=None, reporter=None, *,
+                 cache=None, verbose=0):
         self.budget = budget
         self.estimate_prompt_tokens = estimate_prompt_tokens
         self.reporter = reporter
+        self.cache = cache
+        self.verbose = verbose
         self.cancel = threading.Event()
 
     def charge_answer(self, response, price_factor=1.0, started=None):
@@ -112,7 +121,7 @@ class BudgetStop(Exception):
 
 
 class Job:
-    """One request to send: ``messages`` and ``params`` for :meth:`BaseLabeler._complete`.
+    """One request to send: ``messages`` and ``params`` for :meth:`Backend.complete`.
 
     Attributes
     ----------

@@ -16,15 +16,15 @@ import numpy as np
 
 from .._progress import progress_bar
 from .._validation import check_texts
-from ._base import _EXAMPLES_PER_CALL, _texts_asked
+from ._generation import _EXAMPLES_PER_CALL, _texts_asked
 from ._prompts import annotation_messages, generation_messages, order_demos, system_prompt
 
 __all__ = ["measure_speed"]
 
 
-def _timed(labeler, messages, params, bar):
+def _timed(backend, messages, params, bar):
     start = time.perf_counter()
-    response = labeler._complete(messages, params)
+    response = backend.complete(messages, params)
     seconds = time.perf_counter() - start
     if bar is not None:
         bar.update(1)
@@ -74,6 +74,7 @@ def measure_speed(labeler, texts, *, n_demos, n_calls=3):
     pick = rng.choice(len(texts), min(len(texts), 3 * n_calls + 1 + n_demos), replace=False)
     sample = [texts[i] for i in pick]
     params = labeler._annotation_params(labels)
+    backend = labeler.get_backend()
     system = system_prompt(labels, labeler.task, labeler.label_descriptions)
 
     shared = [(sample[-1 - j], j % len(labels)) for j in range(n_demos)]
@@ -84,17 +85,17 @@ def measure_speed(labeler, texts, *, n_demos, n_calls=3):
             sample[i % len(sample)], order_demos(demos), labels, system,
             max_text_chars=labeler.max_text_chars, max_demo_chars=labeler.max_demo_chars,
         )
-        return labeler._fit_to_context(messages, params["max_tokens"])
+        return backend.fit_to_context(messages, params["max_tokens"])
 
     bar = progress_bar(3 * n_calls + 2, desc="timing the LLM", unit="request",
                        verbose=labeler.verbose)
-    _timed(labeler, labelling(0, 0), params, bar)  # loads the model
-    zero = [_timed(labeler, labelling(i, 0), params, bar) for i in range(1, n_calls + 1)]
-    with_demos = [_timed(labeler, labelling(n_calls + i, n_demos), params, bar)
+    _timed(backend, labelling(0, 0), params, bar)  # loads the model
+    zero = [_timed(backend, labelling(i, 0), params, bar) for i in range(1, n_calls + 1)]
+    with_demos = [_timed(backend, labelling(n_calls + i, n_demos), params, bar)
                   for i in range(1, 2 * n_calls + 1)]
     asked = _texts_asked(1)
     mean_chars = np.mean([min(len(t), labeler.max_demo_chars) for t in sample])
-    generation = [_timed(labeler, generation_messages(
+    generation = [_timed(backend, generation_messages(
         labels[0], sample[:_EXAMPLES_PER_CALL], asked, task=labeler.task,
         max_example_chars=labeler.max_demo_chars,
     ), {"temperature": float(labeler.generation_temperature),

@@ -1,9 +1,11 @@
 """Token and cost accounting, and the budget that stops a run before it is passed."""
 
 import dataclasses
+import math
 import threading
 
-__all__ = ["Usage", "PRICES", "price_of", "BudgetExceededError", "Budget"]
+__all__ = ["Usage", "PRICES", "price_of", "BudgetExceededError", "Budget",
+           "estimate_prompt_tokens"]
 
 # USD per million (prompt, completion) tokens, public list prices of mid-2025.
 # They change: pass ``price_table`` to use your own.
@@ -141,6 +143,23 @@ def price_of(model, price_table=None):
         return None
     prompt, completion = table[max(matches, key=len)]
     return float(prompt), float(completion)
+
+
+def estimate_prompt_tokens(messages, tokens_per_byte=None):
+    """An upper estimate of a request's prompt tokens, for the budget, without a tokenizer.
+
+    One token per UTF-8 byte, or, once answers have told the real ratio,
+    ``tokens_per_byte`` (the largest seen) with a 25% margin; plus a few
+    tokens of chat-template overhead per message.
+
+    Examples
+    --------
+    >>> estimate_prompt_tokens([{"role": "user", "content": "abcd"}], tokens_per_byte=0.2)
+    9
+    """
+    n_bytes = sum(len(m["content"].encode("utf-8")) for m in messages)
+    ratio = 1.0 if tokens_per_byte is None else min(1.0, 1.25 * tokens_per_byte)
+    return math.ceil(ratio * n_bytes) + 8 * len(messages)
 
 
 class Budget:

@@ -30,7 +30,8 @@ class Backend:
     methods have defaults for a service with no price, no context limit and
     no answer format of its own. A backend is built by its labeler on first
     use (never passed as a parameter, never pickled): it may hold a live
-    client or a loaded model.
+    client or a loaded model. Two labelers built alike may share one
+    (:meth:`~skfreeal.labelers.BaseLabeler.share_backend`).
     """
 
     def model_id(self):
@@ -81,6 +82,14 @@ class Backend:
 
     def context_size(self):
         """The model's context length in tokens, or None when not known here."""
+        return None
+
+    def count_prompt_tokens(self, messages):
+        """The exact prompt tokens of a request, or None without a tokenizer at hand.
+
+        The budget reserves this much for the request; with None the
+        labeler estimates it from the bytes of the messages.
+        """
         return None
 
     def fit_to_context(self, messages, max_new_tokens):

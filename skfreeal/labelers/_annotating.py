@@ -1,0 +1,199 @@
+"""The annotator's verbs: label distributions, their calibration, and the labels."""
+
+import numpy as np
+
+from .._validation import check_texts
+from ..calibration import batch_prior, calibrate, most_probable
+from ._annotation import (
+    annotation_requests,
+    content_free_requests,
+    mean_prior,
+    read_distributions,
+)
+from ._demos import check_demos
+
+__all__ = ["AnnotationMixin"]
+
+
+class AnnotationMixin:
+    """:meth:`annotate`, :meth:`annotate_proba`, :meth:`fit_annotate_proba` and
+    :meth:`calibration_prior`, for :class:`~skfreeal.labelers.BaseLabeler`.
+
+    Calibration lives here wholly: the tilt is estimated from the answers
+    (``calibration``), kept by :meth:`fit_annotate_proba` in
+    ``calibration_prior_``, or given by the caller (``prior=``); the backend
+    never sees it.
+    """
+
+    def annotate(self, texts, demos=None):
+        """Label texts by in-context learning.
+
+        The most probable label of each text's calibrated distribution (see
+        :meth:`annotate_proba`).
+
+        Parameters
+        ----------
+        texts : iterable of str
+            The texts to label.
+        demos : None, sequence of (str, int) or list of such sequences, default=None
+            In-context demonstrations: None for zero-shot; one sequence of
+            (text, label id) pairs shared by all texts; or one sequence per
+            text (FreeAL's k nearest neighbours). A label may also be given
+            by its name.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_texts,), dtype=int64
+            Ids into ``self.labels``; ``-1`` where the answer named no label
+            unambiguously (abstain), or where the request failed for good
+            with ``on_failure="abstain"``.
+        confidence : ndarray of shape (n_texts,), dtype=float64
+            The calibrated probability of the label, in [0, 1]; ``1.0`` when
+            the endpoint gives no logprobs, ``0.0`` for an abstention.
+
+        Raises
+        ------
+        BudgetExceededError
+            Before a call (or a retry) that could pass ``max_tokens`` or
+            ``max_cost``.
+        LLMCallError
+            When a request fails for good (with ``on_failure="raise"``, or
+            an error no retry can fix).
+        KeyboardInterrupt
+            On Ctrl-C, at once: the answers received so far are cached.
+        """
+        return most_probable(self.annotate_proba(texts, demos))
+
+    def annotate_proba(self, texts, demos=None, *, prior=None):
+        """The probability of each label for each text, by in-context learning.
+
+        Each answer is read into a distribution over the labels: from the
+        label scores of a local model, or from the ``top_logprobs`` at the
+        label an endpoint wrote (one-hot when it gives no logprobs). The
+        LLM's tilt is then divided out as ``calibration`` says. Answers are
+        cached with their scores and logprobs: a second call makes no
+        request.
+
+        Parameters
+        ----------
+        texts : iterable of str
+            The texts to label.
+        demos : None, sequence of (str, int) or list of such sequences, default=None
+            As for :meth:`annotate`.
+        prior : array-like of shape (n_labels,), default=None
+            The tilt to divide out, replacing the one ``calibration`` would
+            estimate (e.g. one estimated on a larger batch of texts); a
+            uniform one gives the uncalibrated distributions.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_texts, n_labels)
+            Rows sum to one; a row of NaN where the answer named no label.
+
+        Raises
+        ------
+        BudgetExceededError, LLMCallError, KeyboardInterrupt
+            As for :meth:`annotate`.
+        """
+        with self._call("annotation", zero_shot=demos is None, prior_given=prior is not None):
+            proba, per_text = self._raw_distributions(texts, demos)
+            if prior is None and "calibration_prior_" in self.__dict__:
+                prior = self.calibration_prior_
+            elif prior is None:
+                prior = self._calibration_prior(proba, per_text)
+        return calibrate(proba, prior)
+
+    def fit_annotate_proba(self, texts, demos=None):
+        """Label distributions, with the tilt estimated on these texts kept for later calls.
+
+        FreeAL's round 0: the tilt ``calibration`` divides out is estimated
+        on a random sample of the texts, kept in ``calibration_prior_``, and
+        used by every later :meth:`annotate_proba` and :meth:`annotate` of
+        this labeler (whose texts, the doubtful ones, would give a skewed
+        estimate). Each answer is read once. ``clone`` forgets the tilt.
+
+        Parameters
+        ----------
+        texts : iterable of str
+        demos : None, sequence of (str, int) or list of such sequences, default=None
+            As for :meth:`annotate`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_texts, n_labels)
+            As :meth:`annotate_proba` gives them.
+        """
+        with self._call("annotation", zero_shot=demos is None):
+            proba, per_text = self._raw_distributions(texts, demos)
+        with self._call("calibration"):
+            self.calibration_prior_ = self._calibration_prior(proba, per_text)
+        return calibrate(proba, self.calibration_prior_)
+
+    def calibration_prior(self, texts, demos=None, *, raw=None):
+        """The tilt ``calibration`` would divide out of these texts' distributions.
+
+        FreeAL estimates it once, on round 0's pass over a random sample of
+        the texts, and passes it as ``prior`` in later rounds: the texts
+        re-annotated then are the doubtful ones, whose mean distribution
+        mixes the LLM's tilt with their own skew. The answers come from the
+        cache when the texts were annotated already.
+
+        Parameters
+        ----------
+        texts : iterable of str
+        demos : None, sequence of (str, int) or list of such sequences, default=None
+            As for :meth:`annotate`.
+        raw : array-like of shape (n_texts, n_labels), default=None
+            The texts' uncalibrated distributions when at hand
+            (``annotate_proba(texts, demos, prior=np.ones(n_labels))``): the
+            answers are then not read again.
+
+        Returns
+        -------
+        prior : ndarray of shape (n_labels,) or None
+            None when ``calibration=None``.
+        """
+        if self.calibration is None:
+            return None
+        with self._call("calibration", zero_shot=demos is None):
+            if raw is None:
+                return self._calibration_prior(*self._raw_distributions(texts, demos))
+            labels = self._check_labels()
+            per_text = check_demos(demos, len(check_texts(texts, name="texts")), labels)
+            return self._calibration_prior(np.asarray(raw, dtype=np.float64), per_text)
+
+    def _raw_distributions(self, texts, demos):
+        """Uncalibrated label distributions of ``texts`` and the per-text demos used."""
+        self._validate_params()
+        labels = self._check_labels()
+        texts = check_texts(texts, name="texts")
+        per_text = check_demos(demos, len(texts), labels)
+        requests = annotation_requests(
+            self, texts, per_text, labels, self._annotation_params(labels)
+        )
+        return read_distributions(self._run(requests), labels), per_text
+
+    def _calibration_prior(self, proba, per_text):
+        """The tilt ``calibration`` divides out (None: no calibration)."""
+        if self.calibration == "batch":
+            return batch_prior(proba)
+        if self.calibration == "contextual":
+            labels = self._check_labels()
+            requests = content_free_requests(
+                self, per_text, labels, self._annotation_params(labels)
+            )
+            return mean_prior(self._run(requests), labels)
+        return None
+
+    def _annotation_params(self, labels):
+        """Request parameters of an annotation (the backend adds its own: label scores, schema)."""
+        params = {"temperature": float(self.temperature),
+                  "max_tokens": self._answer_max_tokens(labels)}
+        return self.get_backend().answer_params(labels, params, constrained=self.constrained)
+
+    def _answer_max_tokens(self, labels):
+        # Room for the longest label plus a short lead-in ("Label: ..."): about
+        # three UTF-8 bytes a token, which is 3 letters of English and one
+        # character of Chinese or Japanese (a label cut short is an abstention,
+        # and it would be cached).
+        return min(48, 8 + max(len(label.encode("utf-8")) for label in labels) // 3)
