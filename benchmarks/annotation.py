@@ -136,7 +136,7 @@ def run_dataset(name, n, *, n_threads, compare_order, random_state, log):
     if compare_order:
         log(f"{name}: 10 kNN gold demos, given order (most similar last)")
         given = clone(labeler).set_params(demo_order="given", cache=None)
-        given._runner, given._runner_config = labeler._runner, labeler._runner_config
+        given.share_backend(labeler)
         conditions["knn_gold_given_order"] = annotate(given, texts, y, gold, labels)
 
     out["prefix_sharing"] = prefix_sharing(labeler, texts, gold)
@@ -176,7 +176,7 @@ def prefix_sharing(labeler, texts, demos):
     """
     from skfreeal.labelers._prompts import annotation_messages, order_demos, system_prompt
 
-    runner = labeler._get_runner()
+    runner = labeler.get_backend().runner()
     system = system_prompt(labeler.labels, labeler.task)
     out = {}
     for order in ("shared", "given"):

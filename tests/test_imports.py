@@ -22,9 +22,9 @@ ALLOWED_CYCLES = []
 # Library-private names benchmarks/ still imports: (importing module, imported module),
 # each with why there is no public name yet. An entry goes when its import does.
 ALLOWED_PRIVATE = {
-    # The KV-cache measurement replays the labeler's prompts through its runner; the
-    # labelers are being split into an annotator and a backend (issue 39, item 4), whose
-    # public prompt builder and backend replace this import and ``labeler._get_runner()``.
+    # The KV-cache measurement replays the labeler's own prompts, message by message,
+    # through its backend's runner (labeler.get_backend().runner()): the prompt builders
+    # are the annotator's internals, not an API a user calls.
     ("benchmarks.annotation", "skfreeal.labelers._prompts"),
     # The secrets scenario checks the HTML report's metadata, which only ``skfreeal label
     # --report`` builds (a full fit with a student); the scenario calls the CLI's builder.
