@@ -7,6 +7,7 @@ from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from sklearn_compat.base import _fit_context
 
+from ._defaults import DefaultComponentsMixin
 from ._validation import check_eval_set, check_fit_texts, check_label_names, check_texts
 from .labelers import observing
 from .labels import SingleLabelSpace
@@ -22,7 +23,7 @@ from .loop._state import LabelState
 __all__ = ["FreeALClassifier"]
 
 
-class FreeALClassifier(ClassifierMixin, BaseEstimator):
+class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
     """Label texts and train a classifier with no human annotation (FreeAL).
 
     ``fit`` runs FreeAL's collaborative loop (Xiao et al., EMNLP 2023). Each
@@ -235,42 +236,9 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def set_params(self, **params):
-        """Set the parameters of this estimator and of its components.
-
-        As :meth:`sklearn.base.BaseEstimator.set_params`. A component's own
-        parameter (``demos__top_percent``, ``noise_filter__threshold``) set
-        while the component is a default (None, or ``judge="probe"``) is set
-        on a new built-in object that takes the default's place.
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters, and ``<component>__<parameter>`` ones.
-
-        Returns
-        -------
-        self : FreeALClassifier
-
-        Raises
-        ------
-        ValueError
-            For a component's parameter while the component has no object
-            to set it on (``judge=None``: the student judges), naming both.
-        """
-        own = self.get_params(deep=False)
-        for name in {key.partition("__")[0] for key in params if "__" in key}:
-            value = params.get(name, own.get(name))
-            if name not in own or hasattr(value, "set_params"):
-                continue  # scikit-learn's own error for unknown names
-            built = default_component(name, value)
-            if built is None:
-                raise ValueError(
-                    f"Cannot set the parameters {sorted(k for k in params if k.startswith(name))}"
-                    f": {name}={value!r} has no parameters of its own; pass the component "
-                    f"itself (e.g. {name}=LogisticRegression(max_iter=1000)) and set them there.")
-            params[name] = built
-        return super().set_params(**params)
+    # set_params builds a default component when one of its parameters is set
+    # (noise_filter__threshold, demos__top_percent on the defaults): DefaultComponentsMixin.
+    _default_component = staticmethod(default_component)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, *, eval_set=None, callbacks=None):

@@ -855,7 +855,8 @@ def test_a_text_never_sees_a_copy_of_itself_as_its_demonstration():
 @pytest.mark.parametrize("key, value, built", [
     ("noise_filter__threshold", 0.9, GMMNoiseFilter), ("demos__top_percent", 0.3, DemoPolicy),
     ("rounds__n_rounds", 3, RoundPolicy), ("judge__C", 3.0, LogisticRegression),
-    ("slm__lr", 1e-4, RobustTextClassifier)])
+    ("slm__lr", 1e-4, RobustTextClassifier),
+    ("slm__noise_filter__threshold", 0.8, RobustTextClassifier)])  # two levels of defaults
 def test_setting_a_default_components_parameter_builds_the_default(key, value, built):
     """A grid over ``noise_filter__threshold`` works on the defaults: the built-in object
     takes the shortcut's place, never one shared between estimators."""

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn_compat.base import _fit_context
 
 from .._assets import minilm_path
+from .._defaults import DefaultComponentsMixin
 from .._seeds import draw_seed
 from .._validation import check_partial_labels, check_texts
 from ..base import RobustStudentMixin
@@ -34,7 +35,8 @@ __all__ = ["RobustTextClassifier"]
 _INFER_BATCH = 64
 
 
-class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
+class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, ClassifierMixin,
+                           BaseEstimator):
     """Transformer text classifier trained robustly on noisy labels (FreeAL's SLM).
 
     A pretrained encoder with mean pooling and a linear head, fine-tuned by
@@ -207,6 +209,15 @@ class RobustTextClassifier(RobustStudentMixin, ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
+
+    @staticmethod
+    def _default_component(name, value):
+        """The built-in noise filter and augmenter (``noise_filter__threshold`` on the default)."""
+        if value is None and name == "noise_filter":
+            return GMMNoiseFilter()
+        if value is None and name == "augmenter":
+            return EDAAugmenter()
+        return None
 
     def __init__(self, model_name_or_path=None, *, noise_filter=None, augmenter=None,
                  max_epochs="auto", n_steps="auto", warmup_epochs=1, batch_size=32, lr=5e-5,
