@@ -296,3 +296,35 @@ def test_an_embedder_used_alone_loads_its_encoder_without_a_bar(tiny_encoder_pat
 
     SentenceEmbedder(tiny_encoder_path, device="cpu").fit_transform(["a text", "another"])
     assert "Loading weights" not in capfd.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:The LLM wrote fewer usable demonstrations")
+def test_a_fit_in_a_pipe_writes_plain_lines_and_one_bar_for_the_demonstrations(
+        tiny_encoder_path, tmp_path):
+    # verbose=2 in a pipe: bars as lines, nested ones (the student's steps inside the
+    # training timer) included, with no cursor movement; round 0's passes of demo
+    # writing (LLM calls, their zero-shot check, the filling of short labels) as one bar.
+    proc = _run_python(f"""
+        from skfreeal import FreeALClassifier, RobustTextClassifier
+        from test_freeal import make_texts, tfidf_embedder
+        from test_progress import InstantLocal
+        from skfreeal import _progress
+        _progress.LOG_INTERVAL = 0.0  # every refresh a line: the most a pipe can get
+        texts, _ = make_texts(40)
+        slm = RobustTextClassifier({tiny_encoder_path!r}, max_epochs=2, batch_size=8,
+                                   head_init="random", random_state=0)
+        FreeALClassifier(["negative", "positive"], "Sentiment.", labeler=InstantLocal(cache=None),
+                         slm=slm, embedder=tfidf_embedder(), n_rounds=1, n_demos=2,
+                         n_generated_demos=6,
+                         random_state=0, verbose=2).fit(texts)
+    """, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b[" not in proc.stderr and "\r" not in proc.stderr
+    assert "training the student: 100%" in proc.stderr  # the nested bar was shown
+    writing = [line for line in proc.stderr.splitlines()
+               if line.startswith("round 0: writing demonstrations: ")]
+    counts = [int(re.search(r" (\d+)/(\d+) calls", line).group(1)) for line in writing]
+    totals = [int(re.search(r" (\d+)/(\d+) calls", line).group(2)) for line in writing]
+    assert counts and counts[0] == 0 and counts[-1] == totals[-1], writing
+    assert counts == sorted(counts) and totals == sorted(totals), writing  # one bar, growing
+    assert totals[-1] > totals[0], writing  # more than one pass went into it

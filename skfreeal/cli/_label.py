@@ -46,6 +46,14 @@ OUTPUT_COLUMNS = ("label", "confidence", "clean", "round")
               help="Write a self-contained HTML report of the run here.")
 @click.option("--gold-column", default=None,
               help="A column of known labels, used only to measure accuracy (report and log).")
+@click.option("--export-model", "export_dir", type=click.Path(file_okay=False), default=None,
+              help="Write the small model here as a transformers model folder, for serving "
+              "without skfreeal: pipeline('text-classification', model=DIR, "
+              "trust_remote_code=True) predicts what 'skfreeal predict' would.")
+@click.option("--export-onnx", is_flag=True,
+              help="With --export-model: also write DIR/onnx/model.onnx (float32) and "
+              "DIR/onnx/model_int8.onnx (int8 weights), for onnxruntime. Needs the export "
+              "extra: pip install 'skfreeal[export]'.")
 @run_options
 def label(**kwargs):
     """Label the texts of INPUT with FreeAL and write them with their labels.
@@ -94,6 +102,14 @@ def label(**kwargs):
         )
     with user_errors("writing the outputs"):  # a table that cannot be stored: one line, exit 2
         _write_outputs(opts, data.columns + new_columns, out_rows, clf, report_html)
+    if opts.export_dir:
+        with user_errors("--export-model"):
+            from ..export import export_student
+
+            export_student(clf, opts.export_dir, onnx=opts.export_onnx,
+                           quantize=opts.export_onnx)
+        logger.info("wrote the small model to %s%s", opts.export_dir,
+                    " (with onnx/model.onnx and onnx/model_int8.onnx)" if opts.export_onnx else "")
     _log_summary(clf, data, seconds, slm_pred)
 
 
@@ -162,6 +178,7 @@ def _check_outputs(opts):
     for option in ("--save-model", "--report"):
         if paths[option]:
             check_output_path(paths[option], option)
+    _check_export(opts)
     if opts.report_path:
         from ..report import check_report_dependencies
 
@@ -169,6 +186,21 @@ def _check_outputs(opts):
             check_report_dependencies()
         except ImportError as exc:
             raise CLIError(f"--report: {exc}") from None
+
+
+def _check_export(opts):
+    """Refuse, before any LLM call, an export that could not be written."""
+    if opts.export_onnx and not opts.export_dir:
+        raise CLIError("--export-onnx needs --export-model DIR (the folder it writes into)")
+    if opts.export_dir and Path(opts.export_dir).exists() and not Path(opts.export_dir).is_dir():
+        raise CLIError(f"--export-model: {opts.export_dir} exists and is not a folder")
+    if opts.export_onnx:
+        from ..export import _check_onnx_installed
+
+        try:
+            _check_onnx_installed()
+        except ImportError as exc:
+            raise CLIError(f"--export-onnx: {exc}") from None
 
 
 @contextlib.contextmanager
