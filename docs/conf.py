@@ -66,6 +66,8 @@ from skfreeal import *
 from skfreeal.datasets import *
 from skfreeal.demonstrations import *
 from skfreeal.labelers import *
+from skfreeal.labels import *
+from skfreeal.loop import *
 from skfreeal.noise import *
 from skfreeal.query import *
 from skfreeal.calibration import *

@@ -129,7 +129,7 @@ class FreeALClassifier(ClassifierMixin, BaseEstimator):
     label_proba_ : ndarray of shape (n_samples, n_classes)
         The label distribution behind each current label: the LLM's
         calibrated distribution (fused with the judge's with
-        ``label_fusion="product"``), one-hot for given labels and for a
+        ``rounds.label_fusion="product"``), one-hot for given labels and for a
         labeler that gives no distributions, NaN where unknown.
     confidence_ : ndarray of shape (n_samples,)
         The probability of each current label in ``label_proba_`` (1 for

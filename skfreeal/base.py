@@ -69,7 +69,7 @@ class ProbabilisticLabeler(Labeler, Protocol):
 
     FreeAL then keeps each text's distribution (``label_proba_``), takes the
     label's probability as its confidence, and can combine it with the
-    student's (``label_fusion="product"``).
+    round's judge's (``RoundPolicy(label_fusion="product")``).
     """
 
     def annotate_proba(self, texts, demos=None):
@@ -115,8 +115,9 @@ class RobustStudentMixin:
       (NaN where unlabelled) and ``clean_mask_`` the texts it judged clean;
     - ``embed(X)`` returns the embeddings its classifier works on (FreeAL
       picks the demonstration medoids in that space);
-    - it has a ``noise_filter`` parameter (FreeAL's ``noise_filter``, when
-      given, is set there).
+    - it has a ``noise_filter`` parameter (FreeAL's ``noise_filter``, the
+      judge's, is set there when the student judges the rounds,
+      ``judge=None``).
 
     :class:`~skfreeal.RobustTextClassifier` is one.
     """
@@ -173,8 +174,8 @@ class QueryStrategy(Protocol):
     def select(self, candidates, n, *, proba=None, random_state=None):
         """Indices of ``n`` texts among the ``candidates`` indices.
 
-        ``proba`` is the student's class probabilities of every training
-        text (None before the first round).
+        ``proba`` is the round's judge's class probabilities of every
+        training text (None before the first round).
         """
 
 

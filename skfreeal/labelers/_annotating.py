@@ -132,11 +132,11 @@ class AnnotationMixin:
     def calibration_prior(self, texts, demos=None, *, raw=None):
         """The tilt ``calibration`` would divide out of these texts' distributions.
 
-        FreeAL estimates it once, on round 0's pass over a random sample of
-        the texts, and passes it as ``prior`` in later rounds: the texts
-        re-annotated then are the doubtful ones, whose mean distribution
-        mixes the LLM's tilt with their own skew. The answers come from the
-        cache when the texts were annotated already.
+        FreeAL has it estimated once, on round 0's pass over a random sample
+        of the texts (:meth:`fit_annotate_proba`, which keeps it for the later
+        rounds): the texts re-annotated then are the doubtful ones, whose mean
+        distribution mixes the LLM's tilt with their own skew. The answers
+        come from the cache when the texts were annotated already.
 
         Parameters
         ----------

@@ -5,9 +5,9 @@
 the final labels when a separate judge ran the rounds. Each round returns a
 :class:`RoundResult` (a value: nothing is written on the estimator), and
 :func:`stop_reason` reads it to say whether, and why, the loop stops. The
-only state carried from round to round is the :class:`~skfreeal.loop.LabelState`
-(the labels), the demonstration pool, the calibration prior and the kept
-judge.
+only state carried from round to round is the ``LabelState`` (the labels,
+:mod:`skfreeal.loop._state`), the demonstration pool and the kept judge; the
+labeler keeps its own calibration (estimated on round 0's answers).
 """
 
 import dataclasses

@@ -37,7 +37,7 @@ def estimate_fit_cost(texts, labeler, *, rounds, n_demos, n_generated_demos, noi
         (:func:`skfreeal.labelers._speed.measure_speed`): adds
         ``expected_llm_seconds``.
     fill_missing_demos : bool, default=False
-        FreeAL's parameter: when the LLM writes too few demonstrations of
+        ``DemoPolicy.fill_missing``: when the LLM writes too few demonstrations of
         some label, it labels ``8 * n_classes`` texts zero-shot to fill
         them. Counted in ``max_calls`` and ``max_generation_calls`` only.
 

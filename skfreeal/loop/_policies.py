@@ -10,6 +10,7 @@ one copy of each rule; ``GridSearchCV`` reaches their settings as
 ``rounds__n_rounds`` or ``demos__top_percent``.
 """
 
+from dataclasses import KW_ONLY, dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -39,6 +40,12 @@ class _Policy(BaseEstimator):
         return self
 
 
+# A policy is a plain holder of settings: the dataclass writes the __init__ scikit-learn
+# wants (it stores its arguments, nothing else); BaseEstimator keeps its repr.
+_settings = dataclass(repr=False, eq=False)
+
+
+@_settings
 class RoundPolicy(_Policy):
     """What FreeAL asks in each round, and when it stops.
 
@@ -90,13 +97,12 @@ class RoundPolicy(_Policy):
         "label_fusion": [StrOptions({"llm", "product"})],
     }
 
-    def __init__(self, n_rounds=2, *, label_fraction=1.0, max_annotations=2,
-                 query_strategy="random", label_fusion="product"):
-        self.n_rounds = n_rounds
-        self.label_fraction = label_fraction
-        self.max_annotations = max_annotations
-        self.query_strategy = query_strategy
-        self.label_fusion = label_fusion
+    n_rounds: int = 2
+    _: KW_ONLY
+    label_fraction: float = 1.0
+    max_annotations: int = 2
+    query_strategy: object = "random"
+    label_fusion: str = "product"
 
     def make_query_strategy(self):
         """The query strategy: a fresh built-in one for a name, else a clone."""
@@ -207,6 +213,7 @@ class RoundPolicy(_Policy):
         return per_round
 
 
+@_settings
 class DemoPolicy(_Policy):
     """The LLM's in-context demonstrations: how many, which, from where.
 
@@ -266,14 +273,13 @@ class DemoPolicy(_Policy):
         "retriever": "no_validation",  # a name, or checked against its contract
     }
 
-    def __init__(self, n_demos=10, *, top_percent=0.2, per_class=None, n_generated=None,
-                 fill_missing=True, retriever="knn"):
-        self.n_demos = n_demos
-        self.top_percent = top_percent
-        self.per_class = per_class
-        self.n_generated = n_generated
-        self.fill_missing = fill_missing
-        self.retriever = retriever
+    n_demos: int = 10
+    _: KW_ONLY
+    top_percent: float = 0.2
+    per_class: int = None
+    n_generated: int = None
+    fill_missing: bool = True
+    retriever: object = "knn"
 
     def make_retriever(self):
         """The retriever: a fresh built-in one for a name, else a clone."""
