@@ -185,45 +185,16 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
     if unknown:
         raise ValueError(f"skip must hold rows of {list(SKIPPABLE)}, got {unknown}.")
     names = list(data.label_names)
-    n_classes = len(names)
     gold_train = np.array([names.index(str(v)) for v in data.y_train], dtype=np.int64)
     llm = clone(labeler).set_params(labels=names, task=data.task)
     plain = _student(slm, robust=False, random_state=random_state)
     methods = {}
 
-    with measure(llm) as step:
-        pred = _names(llm_label_ids(llm, data.X_test), names)
-    methods["zero_shot_llm"] = _row(step, data.y_test, pred, names)
-    tick("zero-shot LLM (test)")
-
-    with measure(llm) as zs_step:
-        zs_train = llm_label_ids(llm, data.X_train)
+    methods["zero_shot_llm"], zs_train, zs_step = _zero_shot_llm(llm, data, tick)
     zs_train_acc = float(np.mean(zs_train == gold_train))
-    tick("zero-shot LLM (train labels)")
 
-    if "slm_zero_shot_labels" not in skip:
-        with measure() as step:
-            model = fit_slm(plain, data.X_train, zs_train)
-            pred = _slm_predict(model, data.X_test, names)
-        methods["slm_zero_shot_labels"] = _row(
-            _add_costs(step, zs_step), data.y_test, pred, names, labels_from="zero-shot LLM"
-        )
-    tick("SLM on zero-shot labels")
-
-    if "confident_learning" not in skip:
-        with measure() as step:
-            model, issues = confident_learning(plain, data.X_train, zs_train, n_classes, cv=cv,
-                                               random_state=random_state)
-            pred = _slm_predict(model, data.X_test, names)
-        known = zs_train >= 0
-        methods["confident_learning"] = _row(
-            _add_costs(step, zs_step), data.y_test, pred, names, labels_from="zero-shot LLM",
-            n_issues=int(issues.sum()), cv=cv,
-            issue_precision=_mean_or_none(zs_train[issues] != gold_train[issues]),
-            kept_label_accuracy=_mean_or_none(zs_train[known & ~issues]
-                                              == gold_train[known & ~issues]),
-        )
-    tick("confident learning")
+    methods.update(_zero_shot_label_rows(plain, data, zs_train, zs_step, gold_train, cv=cv,
+                                         random_state=random_state, skip=skip, tick=tick))
 
     clf, pred, step, caught = fit_freeal(data, labeler=labeler, slm=slm, embedder=embedder,
                                          n_rounds=n_rounds, n_demos=n_demos,
@@ -231,32 +202,11 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
     methods["freeal_slm"] = _row(step, data.y_test, pred, names, n_rounds_run=clf.n_rounds_)
     tick("FreeAL")
 
-    # the retrieval embedder FreeAL used (fit keeps no copy of it: it is not needed to predict)
-    retrieval = clone(embedder).fit(data.X_train)
-    test_emb, train_emb = embed(retrieval, data.X_test), embed(retrieval, data.X_train)
-    pool_texts = [t for t, _ in clf.demos_]
-    pool_ids = [names.index(str(c)) for _, c in clf.demos_]
-    if "freeal_demos_llm" not in skip:
-        with measure(llm) as step:
-            pool_emb = embed(retrieval, pool_texts)
-            demos = knn_demos(test_emb, pool_texts, pool_ids, pool_emb, n_demos)
-            pred = _names(llm_label_ids(llm, data.X_test, demos), names)
-        methods["freeal_demos_llm"] = _row(step, data.y_test, pred, names,
-                                           pool_size=len(pool_texts))
-    tick("LLM + FreeAL demos")
-
-    with measure(llm) as step:
-        demos = knn_demos(test_emb, list(data.X_train), gold_train, train_emb, n_demos)
-        pred = _names(llm_label_ids(llm, data.X_test, demos), names)
-    methods["knn_icl_gold"] = _row(step, data.y_test, pred, names)
-    tick("kNN ICL, gold demos")
-
+    methods.update(_knn_icl_rows(llm, embedder, clf, data, gold_train, n_demos=n_demos,
+                                 skip=skip, tick=tick))
     gold_cache = {} if gold_cache is None else gold_cache
     if data.name not in gold_cache:
-        with measure() as step:
-            model = fit_slm(plain, data.X_train, gold_train)
-            pred = _slm_predict(model, data.X_test, names)
-        gold_cache[data.name] = _row(step, data.y_test, pred, names, labels_from="gold")
+        gold_cache[data.name] = _gold_row(plain, data, gold_train)
     methods["slm_gold"] = gold_cache[data.name]
     tick("SLM on gold labels")
 
@@ -273,6 +223,88 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
         "zero_shot_train_labels": {k: zs_step[k] for k in ("llm_calls", "llm_cache_hits",
                                                            "seconds") if k in zs_step},
     }
+
+
+def _zero_shot_llm(llm, data, tick):
+    """The zero-shot LLM's row on the test texts, then its training labels and their cost."""
+    names = list(data.label_names)
+    with measure(llm) as step:
+        pred = _names(llm_label_ids(llm, data.X_test), names)
+    row = _row(step, data.y_test, pred, names)
+    tick("zero-shot LLM (test)")
+
+    with measure(llm) as train_step:
+        train_labels = llm_label_ids(llm, data.X_train)
+    tick("zero-shot LLM (train labels)")
+    return row, train_labels, train_step
+
+
+def _zero_shot_label_rows(plain, data, zs_train, zs_step, gold_train, *, cv, random_state,
+                          skip, tick):
+    """The rows of the SLM on the zero-shot LLM's training labels: as they are, and cleaned
+    by confident learning; each charged with the cost of those labels (``zs_step``)."""
+    names = list(data.label_names)
+    rows = {}
+    if "slm_zero_shot_labels" not in skip:
+        with measure() as step:
+            model = fit_slm(plain, data.X_train, zs_train)
+            pred = _slm_predict(model, data.X_test, names)
+        rows["slm_zero_shot_labels"] = _row(
+            _add_costs(step, zs_step), data.y_test, pred, names, labels_from="zero-shot LLM"
+        )
+    tick("SLM on zero-shot labels")
+
+    if "confident_learning" not in skip:
+        with measure() as step:
+            model, issues = confident_learning(plain, data.X_train, zs_train, len(names), cv=cv,
+                                               random_state=random_state)
+            pred = _slm_predict(model, data.X_test, names)
+        known = zs_train >= 0
+        rows["confident_learning"] = _row(
+            _add_costs(step, zs_step), data.y_test, pred, names, labels_from="zero-shot LLM",
+            n_issues=int(issues.sum()), cv=cv,
+            issue_precision=_mean_or_none(zs_train[issues] != gold_train[issues]),
+            kept_label_accuracy=_mean_or_none(zs_train[known & ~issues]
+                                              == gold_train[known & ~issues]),
+        )
+    tick("confident learning")
+    return rows
+
+
+def _knn_icl_rows(llm, embedder, clf, data, gold_train, *, n_demos, skip, tick):
+    """The rows of the LLM on the test texts with their k nearest demonstrations: from the
+    fitted FreeAL's pool (``clf.demos_``), and from the gold-labelled training texts."""
+    names = list(data.label_names)
+    rows = {}
+    # the retrieval embedder FreeAL used (fit keeps no copy of it: it is not needed to predict)
+    retrieval = clone(embedder).fit(data.X_train)
+    test_emb, train_emb = embed(retrieval, data.X_test), embed(retrieval, data.X_train)
+    pool_texts = [t for t, _ in clf.demos_]
+    pool_ids = [names.index(str(c)) for _, c in clf.demos_]
+    if "freeal_demos_llm" not in skip:
+        with measure(llm) as step:
+            pool_emb = embed(retrieval, pool_texts)
+            demos = knn_demos(test_emb, pool_texts, pool_ids, pool_emb, n_demos)
+            pred = _names(llm_label_ids(llm, data.X_test, demos), names)
+        rows["freeal_demos_llm"] = _row(step, data.y_test, pred, names,
+                                        pool_size=len(pool_texts))
+    tick("LLM + FreeAL demos")
+
+    with measure(llm) as step:
+        demos = knn_demos(test_emb, list(data.X_train), gold_train, train_emb, n_demos)
+        pred = _names(llm_label_ids(llm, data.X_test, demos), names)
+    rows["knn_icl_gold"] = _row(step, data.y_test, pred, names)
+    tick("kNN ICL, gold demos")
+    return rows
+
+
+def _gold_row(plain, data, gold_train):
+    """The row of the SLM fine-tuned on the gold training labels (the upper bound)."""
+    names = list(data.label_names)
+    with measure() as step:
+        model = fit_slm(plain, data.X_train, gold_train)
+        pred = _slm_predict(model, data.X_test, names)
+    return _row(step, data.y_test, pred, names, labels_from="gold")
 
 
 def fit_freeal(data, *, labeler, slm, embedder, n_rounds, n_demos, random_state,
@@ -419,9 +451,7 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
     preset = PRESETS[mode]
     datasets = list(datasets or preset["datasets"])
     llms = list(llms or preset["llms"])
-    settings = {"n_rounds": n_rounds or preset["n_rounds"],
-                "n_demos": n_demos if n_demos is not None else preset["n_demos"],
-                "cv": cv or preset["cv"]}
+    settings = _round_settings(preset, n_rounds, n_demos, cv)
     components = components or Components(slm_params=preset["slm_params"],
                                           llm_params={"n_threads": llm_threads})
     machine = machine_info()
@@ -440,11 +470,8 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
             result.update({
                 "suite": "freeal", "mode": mode, "llm": llm,
                 "role": data.role,
-                "dataset": dataset_info(
-                    data, key=name, n_classes=len(data.label_names),
-                    label_names=list(data.label_names), task=data.task,
-                    source=data.meta.get("source"),
-                    seed=random_state if role == "dev" else REPORT_SEED, options=options),
+                "dataset": _dataset_record(data, name, options,
+                                           seed=random_state if role == "dev" else REPORT_SEED),
                 "settings": {**settings, **freeal_params, "random_state": random_state,
                              "skipped": sorted(skip),
                              "slm_params": components.slm_params,
@@ -462,6 +489,20 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
             paths.append(write_result(result, f"{stem}-{mode}-{name}-{llm}",
                                       results_dir=results_dir))
     return paths
+
+
+def _round_settings(preset, n_rounds, n_demos, cv):
+    """FreeAL's rounds and demonstrations, confident learning's folds: given, else the preset's."""
+    return {"n_rounds": n_rounds or preset["n_rounds"],
+            "n_demos": n_demos if n_demos is not None else preset["n_demos"],
+            "cv": cv or preset["cv"]}
+
+
+def _dataset_record(data, name, options, *, seed):
+    """The ``dataset`` entry of a result file: the draw, its labels, source and options."""
+    return dataset_info(data, key=name, n_classes=len(data.label_names),
+                        label_names=list(data.label_names), task=data.task,
+                        source=data.meta.get("source"), seed=seed, options=options)
 
 
 def cache_state(methods, train_labels=None):

@@ -267,6 +267,21 @@ def pin_cache(estimator, path=None):
     """
     from sklearn.base import clone
 
+    pinned = clone(estimator)
+    if not _pin_labelers(pinned, path):
+        raise ValueError(
+            f"estimator={type(estimator).__name__}(...) holds no skfreeal labeler: there is no "
+            "LLM answer cache to pin."
+        )
+    return pinned
+
+
+def _pin_labelers(estimator, path):
+    """Set the absolute cache path on every labeler ``estimator`` holds, in place.
+
+    Returns how many labelers it found (a ``FreeALClassifier`` without one
+    counts once: it gets a ``LocalLabeler`` with the pinned path).
+    """
     from ._cache_dir import get_cache_dir
     from ._freeal import FreeALClassifier
     from .labelers import BaseLabeler, LocalLabeler
@@ -277,9 +292,8 @@ def pin_cache(estimator, path=None):
             cache = get_cache_dir() / "responses.sqlite"
         return str(Path(cache).expanduser().resolve())
 
-    pinned = clone(estimator)
-    parts = [pinned] + [v for v in pinned.get_params(deep=True).values()
-                        if hasattr(v, "get_params") and not isinstance(v, type)]
+    parts = [estimator] + [v for v in estimator.get_params(deep=True).values()
+                           if hasattr(v, "get_params") and not isinstance(v, type)]
     found = 0
     for part in parts:
         if isinstance(part, FreeALClassifier) and part.labeler is None:
@@ -289,12 +303,7 @@ def pin_cache(estimator, path=None):
             found += 1
             if part.cache is not None:
                 part.set_params(cache=resolved(part.cache))
-    if not found:
-        raise ValueError(
-            f"estimator={type(estimator).__name__}(...) holds no skfreeal labeler: there is no "
-            "LLM answer cache to pin."
-        )
-    return pinned
+    return found
 
 
 # -- the plumbing -------------------------------------------------------------------

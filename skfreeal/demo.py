@@ -64,7 +64,6 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
         ``expected_seconds`` (None when not measured) and ``dataset``.
     """
     from . import DemoPolicy, FreeALClassifier, RoundPolicy
-    from ._progress import progress_stage
     from .loop._components import make_labeler, pass_verbose
     from .datasets import load_tweets
     from .labelers import LocalLabeler
@@ -82,37 +81,19 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
     zero_shot = pass_verbose(make_labeler(labeler, data.label_names, data.task), clf.verbose)
     expected = _expected_seconds(clf, zero_shot, data, out)
 
-    zero_shot_start = time.perf_counter()
-    with progress_stage("zero-shot LLM, held-out tweets"):
-        ids, _ = zero_shot.annotate(data.X_test)
-    zero_shot_seconds = time.perf_counter() - zero_shot_start
+    zero_shot_acc, zero_shot_seconds, abstentions = _zero_shot(zero_shot, data, out, start)
     del zero_shot  # its model: the fit loads its own
-    names = np.array(data.label_names + [None], dtype=object)[ids]
-    zero_shot_acc = float(np.mean(names == data.y_test))
-    out(f"zero-shot LLM accuracy on held-out tweets: {zero_shot_acc:.3f} "
-        f"({int(np.sum(ids < 0))} abstentions)  [{time.perf_counter() - start:.0f} s]")
 
     clf.fit(data.X_train, eval_set=(data.X_test, data.y_test))
     judged_by = "SLM" if clf.judge_ is None else "judge"  # the probe judges the rounds
-    label_accuracy = []
-    for record in clf.history_:
-        llm_acc = float(np.mean(
-            clf.classes_[np.maximum(clf.round_labels_[record["round"]], 0)] == data.y_train
-        ))
-        label_accuracy.append(llm_acc)
-        out(f"round {record['round']}: LLM labels {record['n_annotated']} texts "
-            f"(train-label accuracy {llm_acc:.3f}, {record['n_changed']} changed), "
-            f"clean {record['clean_fraction']:.2f}, {judged_by} held-out accuracy "
-            f"{record['eval_accuracy']:.3f}  [{record['seconds']:.0f} s]")
-    if clf.student_record_ is not None:  # with a judge: the SLM trains once, on the final labels
-        out(f"SLM trained on the final labels  [{clf.student_record_.seconds:.0f} s]")
+    label_accuracy = _report_rounds(clf, data.y_train, judged_by, out)
     seconds = time.perf_counter() - start
     guess = "" if expected is None else f" (expected {expected / 60:.1f})"
     final = float(clf.score(data.X_test, data.y_test))
     out(f"final SLM held-out accuracy: {final:.3f}; "
         f"LLM calls {clf.usage_['calls']}; total {seconds / 60:.1f} min{guess}")
     return {"zero_shot_accuracy": zero_shot_acc, "zero_shot_seconds": zero_shot_seconds,
-            "zero_shot_abstentions": int(np.sum(ids < 0)),
+            "zero_shot_abstentions": abstentions,
             "history": [dict(h) for h in clf.history_],
             "student": None if clf.student_record_ is None else dict(clf.student_record_),
             "train_label_accuracy": label_accuracy, "final_slm_accuracy": final,
@@ -122,6 +103,42 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
                         "n_test": len(data.X_test), "seed": random_state,
                         "label_names": list(data.label_names),
                         "duplicates": dict(data.duplicates)}}
+
+
+def _zero_shot(labeler, data, out, start):
+    """Annotate the held-out tweets with ``labeler`` and print its accuracy.
+
+    Returns the accuracy, the seconds the annotation took and the number of
+    abstentions (which count as wrong).
+    """
+    from ._progress import progress_stage
+
+    zero_shot_start = time.perf_counter()
+    with progress_stage("zero-shot LLM, held-out tweets"):
+        ids, _ = labeler.annotate(data.X_test)
+    seconds = time.perf_counter() - zero_shot_start
+    names = np.array(data.label_names + [None], dtype=object)[ids]
+    accuracy = float(np.mean(names == data.y_test))
+    out(f"zero-shot LLM accuracy on held-out tweets: {accuracy:.3f} "
+        f"({int(np.sum(ids < 0))} abstentions)  [{time.perf_counter() - start:.0f} s]")
+    return accuracy, seconds, int(np.sum(ids < 0))
+
+
+def _report_rounds(clf, y_train, judged_by, out):
+    """Print each round of the fitted ``clf``; return its labels' accuracy on ``y_train``."""
+    label_accuracy = []
+    for record in clf.history_:
+        llm_acc = float(np.mean(
+            clf.classes_[np.maximum(clf.round_labels_[record["round"]], 0)] == y_train
+        ))
+        label_accuracy.append(llm_acc)
+        out(f"round {record['round']}: LLM labels {record['n_annotated']} texts "
+            f"(train-label accuracy {llm_acc:.3f}, {record['n_changed']} changed), "
+            f"clean {record['clean_fraction']:.2f}, {judged_by} held-out accuracy "
+            f"{record['eval_accuracy']:.3f}  [{record['seconds']:.0f} s]")
+    if clf.student_record_ is not None:  # with a judge: the SLM trains once, on the final labels
+        out(f"SLM trained on the final labels  [{clf.student_record_.seconds:.0f} s]")
+    return label_accuracy
 
 
 def demo_record(result, *, settings, command):

@@ -111,7 +111,4 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
     @property
     def llm_(self):
         """The loaded model (``llama_cpp.Llama``), once a request loaded it."""
-        runner = getattr(self.__dict__.get("backend_"), "_runner", None)
-        if runner is None:
-            raise AttributeError("llm_ is loaded by the first request.")
-        return runner.llm
+        return self._built_by_backend("_runner", "llm_ is loaded by the first request.").llm

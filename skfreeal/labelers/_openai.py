@@ -213,7 +213,4 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
     @property
     def client_(self):
         """The HTTP client, once a request built it (absent before, and after a pickle)."""
-        client = getattr(self.__dict__.get("backend_"), "client_", None)
-        if client is None:
-            raise AttributeError("client_ is built by the first request.")
-        return client
+        return self._built_by_backend("client_", "client_ is built by the first request.")

@@ -58,6 +58,17 @@ class RequestingMixin:
             self._backend_built_for = config
         return backend
 
+    def _built_by_backend(self, name, missing):
+        """The backend's attribute ``name`` once a request built it, never built here.
+
+        Before (and after a pickle, which leaves the backend out) it raises
+        ``AttributeError(missing)``, so that ``hasattr`` says False.
+        """
+        value = getattr(self.__dict__.get("backend_"), name, None)
+        if value is None:
+            raise AttributeError(missing)
+        return value
+
     def share_backend(self, other):
         """Use ``other``'s backend (and so its loaded model or client) from now on.
 

@@ -137,6 +137,24 @@ def backoff_delay(attempt, base_delay, max_delay, rng):
     return delay / 2 + rng.uniform(0, delay / 2)
 
 
+def _is_last_attempt(decision, stop, attempt, max_retries, report):
+    """Whether a failed attempt ends the call, with the reason written in ``report``.
+
+    It does when ``classify`` said ``False`` (``"not_retryable"``), when
+    ``on_failure`` returned a str ``stop`` (``"stopped"``, the str as
+    ``detail``), or when no retry is left (``"exhausted"``), in that order.
+    """
+    if decision is False:
+        report.reason = "not_retryable"
+    elif stop is not None:
+        report.reason, report.detail = "stopped", stop
+    elif attempt == max_retries:
+        report.reason = "exhausted"
+    else:
+        return False
+    return True
+
+
 def call_with_retries(
     fn, classify, *, max_retries, base_delay, max_delay, rng, on_retry=None, sleep=time.sleep,
     on_failure=None, cancel=None, report=None,
@@ -193,14 +211,7 @@ def call_with_retries(
         except Exception as exc:
             stop = on_failure(exc) if on_failure is not None else None
             decision = classify(exc)
-            if decision is False:
-                report.reason = "not_retryable"
-                raise
-            if stop is not None:
-                report.reason, report.detail = "stopped", stop
-                raise
-            if attempt == max_retries:
-                report.reason = "exhausted"
+            if _is_last_attempt(decision, stop, attempt, max_retries, report):
                 raise
             delay = backoff_delay(attempt, base_delay, max_delay, rng)
             if decision is not True:

@@ -31,6 +31,17 @@ def _timed(backend, messages, params, bar):
     return seconds, response
 
 
+def _timed_generation(labeler, backend, label, sample, bar):
+    """One timed demonstration-writing request for ``label``, shown ``sample``'s first texts."""
+    asked = _texts_asked(1)
+    mean_chars = np.mean([min(len(t), labeler.max_demo_chars) for t in sample])
+    messages = generation_messages(label, sample[:_EXAMPLES_PER_CALL], asked, task=labeler.task,
+                                   max_example_chars=labeler.max_demo_chars)
+    return _timed(backend, messages, {"temperature": float(labeler.generation_temperature),
+                                      "max_tokens": min(1024, asked * (int(mean_chars / 3) + 12)),
+                                      "seed": 0}, bar)
+
+
 def measure_speed(labeler, texts, *, n_demos, n_calls=3):
     """Seconds per request of each kind, and tokens per second, on this machine.
 
@@ -93,13 +104,7 @@ def measure_speed(labeler, texts, *, n_demos, n_calls=3):
     zero = [_timed(backend, labelling(i, 0), params, bar) for i in range(1, n_calls + 1)]
     with_demos = [_timed(backend, labelling(n_calls + i, n_demos), params, bar)
                   for i in range(1, 2 * n_calls + 1)]
-    asked = _texts_asked(1)
-    mean_chars = np.mean([min(len(t), labeler.max_demo_chars) for t in sample])
-    generation = [_timed(backend, generation_messages(
-        labels[0], sample[:_EXAMPLES_PER_CALL], asked, task=labeler.task,
-        max_example_chars=labeler.max_demo_chars,
-    ), {"temperature": float(labeler.generation_temperature),
-        "max_tokens": min(1024, asked * (int(mean_chars / 3) + 12)), "seed": 0}, bar)]
+    generation = [_timed_generation(labeler, backend, labels[0], sample, bar)]
     if bar is not None:
         bar.close()
     labelled = zero + with_demos

@@ -109,23 +109,8 @@ def report_data(clf, texts, *, gold=None, slm_pred=None):
     if gold is not None:
         if len(gold) != len(texts):
             raise ValueError(f"gold has {len(gold)} entries but texts has {len(texts)}.")
-        codes = _gold_codes(gold, classes)
-        n_outside = int((codes == -2).sum())
-        if n_outside:
-            notes.append(f"{n_outside} gold label(s) are not among the label names; they count as errors.")
-        accuracy = {
-            "n_gold": int((codes != -1).sum()),
-            "rounds": [(r, _accuracy(ids, codes)) for r, ids in rounds],
-            # the round's judge (the small model with judge=None) after each round, when
-            # fit was given an eval_set
-            "slm_rounds": [
-                (h.get("round", i), h["eval_accuracy"])
-                for i, h in enumerate(clf.history_) if h.get("eval_accuracy") is not None
-            ],
-            "final_llm": _accuracy(labels, codes),
-            "final_slm": _accuracy(slm_ids, codes),
-            "round_model": round_model,
-        }
+        accuracy = _gold_accuracy(clf, _gold_codes(gold, classes), rounds, labels, slm_ids,
+                                  round_model, notes)
 
     return {
         "classes": classes,
@@ -140,6 +125,26 @@ def report_data(clf, texts, *, gold=None, slm_pred=None):
         "usage": dict(clf.usage_),
         "accuracy": accuracy,
         "notes": notes,
+    }
+
+
+def _gold_accuracy(clf, codes, rounds, labels, slm_ids, round_model, notes):
+    """The report's ``accuracy`` against the gold ids ``codes``; a note when some are unknown."""
+    n_outside = int((codes == -2).sum())
+    if n_outside:
+        notes.append(f"{n_outside} gold label(s) are not among the label names; they count as errors.")
+    return {
+        "n_gold": int((codes != -1).sum()),
+        "rounds": [(r, _accuracy(ids, codes)) for r, ids in rounds],
+        # the round's judge (the small model with judge=None) after each round, when
+        # fit was given an eval_set
+        "slm_rounds": [
+            (h.get("round", i), h["eval_accuracy"])
+            for i, h in enumerate(clf.history_) if h.get("eval_accuracy") is not None
+        ],
+        "final_llm": _accuracy(labels, codes),
+        "final_slm": _accuracy(slm_ids, codes),
+        "round_model": round_model,
     }
 
 

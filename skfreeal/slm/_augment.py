@@ -8,12 +8,11 @@ scikit-learn transformer as well (stateless: ``fit`` only checks the input).
 import inspect
 from numbers import Real
 
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn_compat.base import _fit_context
 
 from .._validation import check_texts
+from ._text import _TextTransformer
 
 __all__ = ["EDAAugmenter", "FunctionAugmenter", "eda_augment"]
 
@@ -54,8 +53,12 @@ def eda_augment(text, rng, *, p_delete=0.1, p_swap=0.1):
     return " ".join(words)
 
 
-class _BaseAugmenter(TransformerMixin, BaseEstimator):
-    """``augment``, ``fit`` and ``transform`` on top of an ``_augment(texts, random_state)``."""
+class _BaseAugmenter(_TextTransformer):
+    """``augment`` and ``transform`` on top of an ``_augment(texts, random_state)``.
+
+    Stateless: ``fit`` checks the parameters and the texts, and ``transform``
+    works unfitted.
+    """
 
     def augment(self, texts, *, random_state=None):
         """Augmented copy of each text.
@@ -74,25 +77,6 @@ class _BaseAugmenter(TransformerMixin, BaseEstimator):
         self._validate_params()
         return self._augment(texts, self.random_state if random_state is None else random_state)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X=None, y=None):
-        """Check the parameters (augmenters learn nothing).
-
-        Parameters
-        ----------
-        X : iterable of str, default=None
-            Ignored apart from validation.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self
-        """
-        if X is not None:
-            check_texts(X)
-        return self
-
     def transform(self, X):
         """Augmented copies of the texts, seeded by ``random_state``.
 
@@ -109,8 +93,6 @@ class _BaseAugmenter(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
         return tags
 
 

@@ -5,20 +5,19 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
-from sklearn_compat.base import _fit_context
 
 from .._assets import minilm_path
 from .._validation import check_texts
 from ._data import batched_apply, load_tokenizer, resolve_device, tokenize
 from ._module import load_encoder, pooled_embeddings
+from ._text import _TextTransformer
 
 __all__ = ["SentenceEmbedder"]
 
 
-class SentenceEmbedder(TransformerMixin, BaseEstimator):
+class SentenceEmbedder(_TextTransformer):
     """Sentence embeddings from a pretrained transformers encoder.
 
     ``fit`` loads the encoder (nothing is learned); ``transform`` returns the
@@ -78,29 +77,13 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
         self.device = device
         self.normalize = normalize
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X=None, y=None):
-        """Load the encoder and its tokenizer.
-
-        Parameters
-        ----------
-        X : iterable of str, default=None
-            Ignored apart from validation.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : SentenceEmbedder
-        """
-        if X is not None:
-            check_texts(X)
+    def _prepare(self):
+        """Load the encoder and its tokenizer (what ``fit`` does)."""
         path = str(self.model_name_or_path or minilm_path())
         self.device_ = resolve_device(self.device)
         self.tokenizer_ = load_tokenizer(path)
         self.encoder_ = load_encoder(path).to(self.device_).eval()
         self.n_features_out_ = int(self.encoder_.config.hidden_size)
-        return self
 
     def transform(self, X):
         """Embed texts.
@@ -130,9 +113,3 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
         """Names ``embedding0`` ... of the output columns."""
         check_is_fitted(self)
         return np.asarray([f"embedding{i}" for i in range(self.n_features_out_)], dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        return tags
