@@ -305,7 +305,7 @@ def test_a_fit_in_a_pipe_writes_plain_lines_and_one_bar_for_the_demonstrations(
     # training timer) included, with no cursor movement; round 0's passes of demo
     # writing (LLM calls, their zero-shot check, the filling of short labels) as one bar.
     proc = _run_python(f"""
-        from skfreeal import FreeALClassifier, RobustTextClassifier
+        from skfreeal import DemoPolicy, FreeALClassifier, RobustTextClassifier, RoundPolicy
         from test_freeal import make_texts, tfidf_embedder
         from test_progress import InstantLocal
         from skfreeal import _progress
@@ -314,9 +314,8 @@ def test_a_fit_in_a_pipe_writes_plain_lines_and_one_bar_for_the_demonstrations(
         slm = RobustTextClassifier({tiny_encoder_path!r}, max_epochs=2, batch_size=8,
                                    head_init="random", random_state=0)
         FreeALClassifier(["negative", "positive"], "Sentiment.", labeler=InstantLocal(cache=None),
-                         slm=slm, embedder=tfidf_embedder(), n_rounds=1, n_demos=2,
-                         n_generated_demos=6,
-                         random_state=0, verbose=2).fit(texts)
+                         slm=slm, embedder=tfidf_embedder(), rounds=RoundPolicy(1),
+                         demos=DemoPolicy(2, n_generated=6), random_state=0, verbose=2).fit(texts)
     """, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "\x1b[" not in proc.stderr and "\r" not in proc.stderr
