@@ -5,6 +5,7 @@ from sklearn.utils import check_random_state
 
 from .._fractions import ceil_share
 from .._seeds import draw_seed
+from ..labels import SingleLabelSpace
 
 __all__ = ["select_demo_pool", "k_medoids"]
 
@@ -71,7 +72,7 @@ def k_medoids(embeddings, n_medoids, *, random_state=None,
 
 def select_demo_pool(
     embeddings, losses, labels, *, clean_mask=None, top_percent=0.2, per_class=10,
-    random_state=None,
+    random_state=None, space=None,
 ):
     """Choose the demonstration pool: per class, small loss first, then medoids.
 
@@ -89,7 +90,8 @@ def select_demo_pool(
     losses : ndarray of shape (n_samples,)
         Per-sample losses against ``labels``.
     labels : ndarray of shape (n_samples,)
-        Class id per sample; ``-1`` samples are never chosen.
+        Each sample's label in ``space`` (by default a class id, ``-1`` for
+        none); samples without a label are never chosen.
     clean_mask : ndarray of shape (n_samples,) of bool, default=None
         Which samples are candidates. None: all labelled samples.
     top_percent : float, default=0.2
@@ -98,6 +100,9 @@ def select_demo_pool(
         Medoids (demonstrations) per class.
     random_state : int, RandomState instance or None, default=None
         Seed of the k-medoids search.
+    space : LabelSpace, default=None
+        What a label is (:mod:`skfreeal.labels`): a sample is a candidate
+        for every label it carries. None: one class id per sample.
 
     Returns
     -------
@@ -127,15 +132,19 @@ def select_demo_pool(
         raise ValueError(f"top_percent must be in (0, 1], got {top_percent!r}.")
     if per_class < 1:
         raise ValueError(f"per_class must be a positive integer, got {per_class!r}.")
-    candidates = labels >= 0
-    candidates &= np.isfinite(losses)
+    if space is None:  # one class id per sample
+        space = SingleLabelSpace(np.arange(int(labels.max(initial=-1)) + 1))
+    candidates = space.is_known(labels) & np.isfinite(losses)
     clean = candidates if clean_mask is None else candidates & np.asarray(clean_mask, bool)
     rng = check_random_state(random_state)
     chosen = []
-    for cls in np.unique(labels[candidates]):
-        pool = np.flatnonzero(clean & (labels == cls))
+    for cls in range(space.n_labels):
+        carries = space.carriers(labels, cls)
+        if not (candidates & carries).any():
+            continue
+        pool = np.flatnonzero(clean & carries)
         if pool.size == 0:  # no clean sample of this class: fall back to all of it
-            pool = np.flatnonzero(candidates & (labels == cls))
+            pool = np.flatnonzero(candidates & carries)
         n_keep = min(pool.size, max(per_class, ceil_share(top_percent, pool.size)))
         pool = pool[np.argsort(losses[pool], kind="stable")[:n_keep]]
         medoids = k_medoids(embeddings[pool], per_class, random_state=rng)

@@ -59,6 +59,10 @@ class LabelSpace(ABC):
         """Boolean mask: texts whose labels are the same in ``a`` and ``b``."""
 
     @abstractmethod
+    def carriers(self, labels, label):
+        """Boolean mask: the texts whose label is, or includes, the label id ``label``."""
+
+    @abstractmethod
     def counts(self, labels):
         """Texts that carry each label (unknown ones excluded), shape ``(n_labels,)``."""
 

@@ -64,6 +64,9 @@ class SingleLabelSpace(LabelSpace):
         """Accuracy: the share of texts whose label name is the gold one."""
         return float(np.mean(self.decode(pred) == np.asarray(gold, dtype=object)))
 
+    def carriers(self, labels, label):
+        return np.asarray(labels) == label
+
     def counts(self, labels):
         labels = np.asarray(labels, dtype=np.int64)
         return np.bincount(labels[labels >= 0], minlength=self.n_labels)

@@ -139,8 +139,8 @@ def refined_pool(view, labels, texts, embeddings, judge, *, space, top_percent, 
     agree = space.is_known(labels) & space.agree(view.pred, labels)
     idx = select_demo_pool(
         model_embeddings(judge, texts, embeddings), view.losses,
-        np.where(agree, labels, space.unknown(len(labels))), clean_mask=view.clean_mask, top_percent=top_percent,
-        per_class=per_class, random_state=rng,
+        np.where(agree, labels, space.unknown(len(labels))), clean_mask=view.clean_mask,
+        top_percent=top_percent, per_class=per_class, random_state=rng, space=space,
     )
     pool = DemoPool([texts[i] for i in idx], view.pred[idx], embeddings[idx])
     if previous is None:
