@@ -556,3 +556,24 @@ def test_revision_is_dirty_for_untracked_code_not_for_untracked_outputs(tmp_path
         assert dirty() is True, name
         (tmp_path / name).unlink()
     assert dirty() is False
+
+
+def test_label_scaling_times_the_same_texts_for_every_number_of_labels():
+    """A stand-in labeler: the suite's row says what it asked and how long it took."""
+    from types import SimpleNamespace
+
+    from benchmarks import label_scaling
+
+    class Stub:
+        def __init__(self, labels, task):
+            self.labels, self.asked = labels, []
+            self.usage_ = SimpleNamespace(as_dict=lambda: {"prompt_tokens": 5 * len(self.asked)})
+
+        def annotate_proba(self, texts):
+            self.asked.extend(texts)
+            return np.tile(np.eye(len(self.labels))[0], (len(texts), 1))
+
+    row = label_scaling.time_task(Stub, "stackoverflow", 5)
+    assert row["n_labels"] == 20 and row["n_texts"] == 4  # the first text only warms up
+    assert row["prompt_tokens_per_request"] == 5.0 and row["seconds_per_request"] >= 0
+    assert 0 <= row["accuracy"] <= 1
