@@ -48,7 +48,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 
-from ._common import (BENCH_DIR, DOCS_DIR, add_output_options, child_env, machine_info,
+from ._common import (BENCH_DIR, add_output_options, child_env, machine_info,
                       merge_cells, run_info, run_measured, setup_environment, write_result)
 from ._scale_jobs import varied_texts
 

@@ -25,7 +25,6 @@ from skfreeal import (
     DemoPolicy,
     FreeALClassifier,
     GMMNoiseFilter,
-    KNNRetriever,
     RobustTextClassifier,
     RoundPolicy,
     SmallLossNoiseFilter,
