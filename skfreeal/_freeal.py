@@ -271,8 +271,8 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
         parts = resolve_components(self.get_params(deep=False), classes=self.classes_, rng=rng,
                                    verbose=self.verbose)
         parts.rounds.check_first_round(int(state.never_annotated().sum()), int(state.fixed.sum()))
-        events = Events([LogCallback(self.verbose), ProgressCallback(self.verbose),
-                         *(callbacks or [])])
+        events = Events(callbacks, builtin=[LogCallback(self.verbose),
+                                            ProgressCallback(self.verbose)])
         events.emit("on_fit_begin", len(texts))
         with observing(events.request):  # every LLM request, with its purpose
             data = self._embed(texts, eval_set, parts, events)

@@ -87,6 +87,13 @@ def test_steps_name_their_progress_stage():
     assert Step("final").name == "training the student"
 
 
+def test_a_callback_that_is_no_callback_is_refused_before_any_work(tmp_path):
+    with pytest.raises(TypeError, match=r"callbacks\[1\] must be a skfreeal.loop.Callback.*"
+                                        r"got <built-in function print>"):
+        fit_with([Recorder(), print], tmp_path)
+    assert not (tmp_path / "answers.sqlite").exists()  # no LLM request was made
+
+
 def test_a_callback_that_raises_stops_fit_with_its_error(tmp_path):
     class Fails(Callback):
         def on_round_end(self, record):

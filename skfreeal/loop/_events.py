@@ -92,10 +92,19 @@ class Events:
     Parameters
     ----------
     callbacks : list of Callback
+        The user's (``fit``'s ``callbacks``), checked.
+    builtin : list of Callback, default=()
+        The library's own, called first.
     """
 
-    def __init__(self, callbacks):
-        self.callbacks = list(callbacks)
+    def __init__(self, callbacks, *, builtin=()):
+        callbacks = list(callbacks or [])
+        self.callbacks = [*builtin, *callbacks]
+        for i, callback in enumerate(callbacks):
+            if not isinstance(callback, Callback):
+                raise TypeError(
+                    f"callbacks[{i}] must be a skfreeal.loop.Callback (subclass it and override "
+                    f"the on_* hooks you need), got {callback!r}.")
 
     def emit(self, hook, *args):
         """Call ``hook`` (an ``on_*`` name) on every callback."""
