@@ -8,7 +8,8 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn_compat.base import _fit_context
 
 from ._defaults import DefaultComponentsMixin
-from ._validation import check_eval_set, check_fit_texts, check_label_names, check_texts
+from ._validation import (check_eval_set, check_fit_texts, check_label_names, check_texts,
+                          label_descriptions)
 from .labelers import observing
 from .labels import SingleLabelSpace
 from .loop._components import default_component, make_labeler, resolve_components
@@ -39,8 +40,12 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    labels : list of str
-        The label names, in the order of the class ids.
+    labels : list of str or dict of str to str
+        The label names, in the order of the class ids; or a mapping from
+        each name to a short description, which the LLM sees beside the name
+        (``{"comp.os.ms-windows.misc": "Windows questions", ...}``: a small
+        model tells terse or coded names apart better with them). A
+        labeler's own ``label_descriptions`` take precedence.
     task : str
         What to label, in words (e.g. ``"Classify the sentiment of a tweet."``).
     labeler : labeler, default=None
@@ -206,7 +211,7 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "labels": ["array-like"],
+        "labels": ["array-like", dict],
         "task": [str],
         "labeler": "no_validation",  # checked against skfreeal.base.Labeler in fit
         "slm": "no_validation",
@@ -364,7 +369,8 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
         from .loop._estimate import estimate_fit_cost
 
         texts = check_texts(X, name="X")
-        labeler = make_labeler(self.labeler, self._label_names(), self.task)
+        labeler = make_labeler(self.labeler, self._label_names(), self.task,
+                               label_descriptions(self.labels))
         rounds = (self.rounds or RoundPolicy()).validate()
         demos = (self.demos or DemoPolicy()).validate()
         speed = None

@@ -15,6 +15,7 @@ __all__ = [
     "check_eval_set",
     "check_fit_texts",
     "check_label_names",
+    "label_descriptions",
     "check_partial_labels",
     "check_texts",
     "label_key",
@@ -215,6 +216,45 @@ def check_label_names(labels, *, name="labels"):
             )
         seen[key] = i
     return names
+
+
+def label_descriptions(labels, *, name="labels"):
+    """The descriptions of label names given as a mapping ``{name: description}``.
+
+    Parameters
+    ----------
+    labels : sequence of str or mapping of str to str
+        The label names, or each name with a short description for the LLM.
+    name : str, default="labels"
+        The parameter name used in error messages.
+
+    Returns
+    -------
+    descriptions : dict of str to str or None
+        None when ``labels`` is a plain sequence of names.
+
+    Raises
+    ------
+    ValueError
+        If a description is not a non-empty single line of text.
+
+    Examples
+    --------
+    >>> label_descriptions({"billing": "invoices, refunds", "login": "passwords, 2FA"})
+    {'billing': 'invoices, refunds', 'login': 'passwords, 2FA'}
+    >>> label_descriptions(["billing", "login"]) is None
+    True
+    """
+    if not isinstance(labels, Mapping):
+        return None
+    out = {}
+    for label, text in labels.items():
+        if not isinstance(text, str) or not text.strip() or "\n" in text.strip():
+            raise ValueError(
+                f"{name}[{label!r}] must describe the label in one line of text (the LLM "
+                f"reads it in its prompt), got {text!r}.")
+        out[str(label)] = text.strip()
+    return out
 
 
 def check_partial_labels(y, n_samples, *, classes=None, name="y"):

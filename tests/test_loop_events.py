@@ -101,3 +101,26 @@ def test_a_callback_that_raises_stops_fit_with_its_error(tmp_path):
 
     with pytest.raises(RuntimeError, match="stop here"):
         fit_with([Fails()], tmp_path)
+
+
+def test_labels_given_with_descriptions_reach_the_llms_prompt(tmp_path):
+    """labels as {name: description}: the LLM reads each name with its description;
+    classes_ and predictions are the names."""
+    prompts = []
+
+    def recording(messages, **params):
+        prompts.append(messages[0]["content"])
+        return answer(messages, **params)
+
+    texts = [f"a good day {i}" if i % 2 else f"a bad day {i}" for i in range(20)]
+    labels = {"negative": "the writer is unhappy", "positive": "the writer is pleased"}
+    clf = FreeALClassifier(labels, "Sentiment.",
+                           labeler=FunctionLabeler(recording, model_id="described", cache=None),
+                           slm=tfidf_slm(), embedder=tfidf_embedder(), rounds=RoundPolicy(1),
+                           demos=DemoPolicy(0), random_state=0).fit(texts)
+    assert clf.classes_.tolist() == ["negative", "positive"]
+    assert any("- negative: the writer is unhappy" in p for p in prompts)
+    assert clf.labeler_.label_descriptions == labels and clf.labeler.label_descriptions is None
+    with pytest.raises(ValueError, match=r"labels\['positive'\] must describe the label in one "
+                                         r"line of text .* got ''"):
+        clf.set_params(labels={"negative": "unhappy", "positive": ""}).fit(texts)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sklearn.base import clone
 
 from .._seeds import draw_seed
+from .._validation import label_descriptions
 from ..base import Labeler, NoiseFilter, RobustStudentMixin, Student, check_component
 from ._policies import DemoPolicy, RoundPolicy
 
@@ -126,11 +127,18 @@ def _resolved(name, value):
     return default_component(name, value) or clone(value)
 
 
-def make_labeler(value, classes, task):
-    """The labeler's clone, told the label names and the task."""
+def make_labeler(value, classes, task, descriptions=None):
+    """The labeler's clone, told the label names, their descriptions and the task.
+
+    The descriptions (from ``labels`` given as a mapping) go to a labeler
+    that takes ``label_descriptions`` and has none of its own.
+    """
     if value is not None:
         check_component(value, Labeler, "labeler")
     labeler = _resolved("labeler", value).set_params(labels=list(classes), task=task)
+    own = labeler.get_params(deep=False)
+    if descriptions and "label_descriptions" in own and own["label_descriptions"] is None:
+        labeler.set_params(label_descriptions=descriptions)
     from ..labelers import BaseLabeler
 
     if isinstance(labeler, BaseLabeler):
@@ -176,7 +184,8 @@ def resolve_components(params, *, classes, rng, verbose):
         student.set_params(noise_filter=noise_filter)  # the student judges: the judge's filter
     student = pass_verbose(student, verbose)
     return Components(
-        labeler=pass_verbose(make_labeler(params["labeler"], classes, params["task"]), verbose),
+        labeler=pass_verbose(make_labeler(params["labeler"], classes, params["task"],
+                                          label_descriptions(params["labels"])), verbose),
         student=student, judge=student if judge is None else judge,
         judge_is_student=judge is None,
         embedder=pass_verbose(_resolved("embedder", params["embedder"]), verbose),
