@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -150,7 +151,10 @@ def run_dataset(name, n, *, n_threads, compare_order, random_state, log):
                 for i in rng.choice(len(pool_texts), min(len(pool_texts), 50), replace=False)]
     before = labeler.usage_.copy()
     start = time.perf_counter()
-    generated = labeler.generate_demos(setting["generated"], examples, random_state=random_state)
+    with warnings.catch_warnings(record=True) as caught:  # kept in the result, not printed raw
+        warnings.simplefilter("always")
+        generated = labeler.generate_demos(setting["generated"], examples,
+                                           random_state=random_state)
     used = labeler.usage_ - before
     out["generation"] = {
         "n_asked": setting["generated"], "n_returned": len(generated),
@@ -158,6 +162,7 @@ def run_dataset(name, n, *, n_threads, compare_order, random_state, log):
         "completion_tokens": used.completion_tokens,
         "per_label": np.bincount([lab for _, lab in generated], minlength=len(labels)).tolist(),
         "examples": [[text, labels[lab]] for text, lab in generated[: 2 * len(labels)]],
+        "warnings": sorted({str(w.message) for w in caught}),
     }
 
     log(f"{name}: 10 kNN self-generated demos (FreeAL round 0)")
