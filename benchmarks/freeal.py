@@ -17,6 +17,9 @@ For each data set and local LLM, on the same train/test texts:
 ``knn_icl_gold``           the LLM with the k nearest gold-labelled training
                            texts as demonstrations (ICL upper bound, peer)
 ``slm_gold``               the SLM fine-tuned on the gold labels (upper bound)
+``probe_gold``             a logistic regression on the retrieval embedder's
+                           frozen embeddings of the gold-labelled training
+                           texts (the judge's model; a cheap upper bound)
 =========================  ===================================================
 
 Columns: accuracy, macro-F1, LLM calls (new requests), cache hits, tokens, wall
@@ -25,7 +28,9 @@ SLM - zero-shot LLM). One JSON file per data set and LLM in
 ``benchmarks/results/``.
 
 Run ``python -m benchmarks.freeal --quick`` (or ``python -m benchmarks`` for
-every suite and the docs).
+every suite and the docs). ``--report`` runs the report table: every report
+draw of :data:`benchmarks.datasets.REPORT_DRAWS` at its registered size, with
+FreeAL at its defaults and the kNN peers with 4 demonstrations.
 """
 
 import argparse
@@ -41,7 +46,7 @@ from sklearn.base import clone
 from ._common import (freeal_classifier, machine_info, measure, scores, setup_environment, usage_of,
                       write_result)
 from .baselines import confident_learning, embed, fit_slm, knn_demos, llm_label_ids, slm_proba
-from .datasets import LOADERS, REPORT_SEED, dataset_info
+from .datasets import LOADERS, REPORT_DRAWS, REPORT_SEED, dataset_info
 
 __all__ = ["PRESETS", "Components", "cache_state", "fit_freeal", "gap_closed",
            "generation_params", "load_dataset", "main", "round_rows", "run_dataset", "run_suite"]
@@ -72,11 +77,18 @@ PRESETS = {
         "slm_params": {},
         "generated_per_class": {}, "dataset_options": {},
     },
+    # the report table (issue 40): report draws only, FreeAL's own defaults (None: the
+    # policies' defaults), the kNN peers with 4 gold demonstrations
+    "report": {
+        "datasets": {d.name: (d.n_train, d.n_test) for d in REPORT_DRAWS},
+        "llms": LLMS[:1], "n_rounds": None, "n_demos": None, "icl_demos": 4, "cv": 3,
+        "slm_params": {}, "generated_per_class": {}, "dataset_options": {},
+    },
 }
 
 METHODS = ("zero_shot_llm", "freeal_demos_llm", "slm_zero_shot_labels", "confident_learning",
-           "freeal_slm", "knn_icl_gold", "slm_gold")
-STEPS_PER_DATASET = 8  # progress ticks of run_dataset (the zero-shot train labels count once)
+           "freeal_slm", "knn_icl_gold", "slm_gold", "probe_gold")
+STEPS_PER_DATASET = 9  # progress ticks of run_dataset (the zero-shot train labels count once)
 # rows a run may leave out to save time (the others feed gap_closed and the verdict)
 SKIPPABLE = ("slm_zero_shot_labels", "confident_learning", "freeal_demos_llm")
 
@@ -150,7 +162,7 @@ def _slm_predict(slm, texts, label_names):
 
 
 def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, random_state=0,
-                freeal_params=None, gold_cache=None, skip=(), tick=None):
+                freeal_params=None, gold_cache=None, skip=(), tick=None, icl_demos=None):
     """Every method of the comparison on one data set with one LLM.
 
     Parameters
@@ -160,7 +172,7 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
         Prototypes (cloned, never fitted in place).
     n_rounds, n_demos : int
         FreeAL's rounds and the demonstrations per text (also for the kNN ICL
-        peers).
+        peers unless ``icl_demos`` is given).
     cv : int, default=3
         Folds of confident learning's out-of-sample probabilities.
     random_state : int, default=0
@@ -173,6 +185,8 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
         Rows of ``SKIPPABLE`` not to run: they are absent from ``methods``.
     tick : callable, default=None
         Called with a step name after each step (progress bars).
+    icl_demos : int, default=None
+        Demonstrations per test text of the kNN ICL rows (None: ``n_demos``).
 
     Returns
     -------
@@ -202,7 +216,11 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
     methods["freeal_slm"] = _row(step, data.y_test, pred, names, n_rounds_run=clf.n_rounds_)
     tick("FreeAL")
 
-    methods.update(_knn_icl_rows(llm, embedder, clf, data, gold_train, n_demos=n_demos,
+    retrieval = _retrieval_embeddings(embedder, data)
+    methods["probe_gold"] = _probe_gold_row(retrieval, data, gold_train, random_state)
+    tick("probe on gold labels")
+    icl_demos = n_demos if icl_demos is None else icl_demos
+    methods.update(_knn_icl_rows(llm, retrieval, clf, data, gold_train, n_demos=icl_demos,
                                  skip=skip, tick=tick))
     gold_cache = {} if gold_cache is None else gold_cache
     if data.name not in gold_cache:
@@ -271,14 +289,43 @@ def _zero_shot_label_rows(plain, data, zs_train, zs_step, gold_train, *, cv, ran
     return rows
 
 
-def _knn_icl_rows(llm, embedder, clf, data, gold_train, *, n_demos, skip, tick):
+def _retrieval_embeddings(embedder, data):
+    """The retrieval embedder FreeAL used, fitted, with the test and training embeddings.
+
+    ``fit`` keeps no copy of the embedder (predicting does not need it). Returns a
+    dict: ``embedder``, ``test``, ``train`` and ``step`` (the cost of embedding).
+    """
+    with measure() as step:
+        retrieval = clone(embedder).fit(data.X_train)
+        test_emb, train_emb = embed(retrieval, data.X_test), embed(retrieval, data.X_train)
+    return {"embedder": retrieval, "test": test_emb, "train": train_emb, "step": step}
+
+
+def _probe_gold_row(retrieval, data, gold_train, random_state):
+    """A logistic regression on the frozen embeddings of the gold-labelled training texts.
+
+    The model of FreeAL's default judge (``judge="probe"``) trained on gold labels:
+    what the frozen features alone reach. Charged with the cost of the embeddings.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    names = list(data.label_names)
+    with measure() as step:
+        # the estimator judge="probe" builds (skfreeal/loop/_components.py)
+        probe = LogisticRegression(max_iter=1000, random_state=random_state)
+        probe.fit(retrieval["train"], gold_train)
+        pred = _names(probe.predict(retrieval["test"]), names)
+    return _row(_add_costs(step, retrieval["step"]), data.y_test, pred, names,
+                labels_from="gold")
+
+
+def _knn_icl_rows(llm, retrieval, clf, data, gold_train, *, n_demos, skip, tick):
     """The rows of the LLM on the test texts with their k nearest demonstrations: from the
     fitted FreeAL's pool (``clf.demos_``), and from the gold-labelled training texts."""
     names = list(data.label_names)
     rows = {}
-    # the retrieval embedder FreeAL used (fit keeps no copy of it: it is not needed to predict)
-    retrieval = clone(embedder).fit(data.X_train)
-    test_emb, train_emb = embed(retrieval, data.X_test), embed(retrieval, data.X_train)
+    test_emb, train_emb = retrieval["test"], retrieval["train"]
+    retrieval = retrieval["embedder"]
     pool_texts = [t for t, _ in clf.demos_]
     pool_ids = [names.index(str(c)) for _, c in clf.demos_]
     if "freeal_demos_llm" not in skip:
@@ -293,7 +340,7 @@ def _knn_icl_rows(llm, embedder, clf, data, gold_train, *, n_demos, skip, tick):
     with measure(llm) as step:
         demos = knn_demos(test_emb, list(data.X_train), gold_train, train_emb, n_demos)
         pred = _names(llm_label_ids(llm, data.X_test, demos), names)
-    rows["knn_icl_gold"] = _row(step, data.y_test, pred, names)
+    rows["knn_icl_gold"] = _row(step, data.y_test, pred, names, n_demos=n_demos)
     tick("kNN ICL, gold demos")
     return rows
 
@@ -412,19 +459,20 @@ def gap_closed(methods):
 
 def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=None,
               n_demos=None, cv=None, random_state=0, llm_threads=None, components=None,
-              skip=(), role="dev", results_dir=None, command=None, tick=None):
+              skip=(), role="dev", results_dir=None, command=None, tick=None, icl_demos=None):
     """Run the comparison on several data sets and LLMs; write one JSON file per pair.
 
     Parameters
     ----------
-    mode : {"quick", "full"}, default="quick"
+    mode : {"quick", "full", "report"}, default="quick"
         The preset (see ``PRESETS``); the other arguments override it.
+        ``"report"`` implies ``role="report"``.
     datasets : list of str, default=None
     llms : list of str, default=None
         Local LLM names for ``LocalLabeler(model=...)``.
     sizes : tuple (n_train, n_test), default=None
         One size for every data set instead of the preset's.
-    n_rounds, n_demos, cv : int, default=None
+    n_rounds, n_demos, cv, icl_demos : int, default=None
     random_state : int, default=0
         Seed of the data samples, FreeAL and the SLMs.
     llm_threads : int or None, default=None
@@ -449,9 +497,10 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
         The JSON files written.
     """
     preset = PRESETS[mode]
+    role = "report" if mode == "report" else role
     datasets = list(datasets or preset["datasets"])
     llms = list(llms or preset["llms"])
-    settings = _round_settings(preset, n_rounds, n_demos, cv)
+    settings = _round_settings(preset, n_rounds, n_demos, cv, icl_demos)
     components = components or Components(slm_params=preset["slm_params"],
                                           llm_params={"n_threads": llm_threads})
     machine = machine_info()
@@ -485,16 +534,30 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
             })
             if command is not None:
                 result["command"] = command
-            stem = "freeal" if role == "dev" else "freeal-report"
-            paths.append(write_result(result, f"{stem}-{mode}-{name}-{llm}",
+            paths.append(write_result(result, _result_name(mode, role, name, llm),
                                       results_dir=results_dir))
     return paths
 
 
-def _round_settings(preset, n_rounds, n_demos, cv):
-    """FreeAL's rounds and demonstrations, confident learning's folds: given, else the preset's."""
-    return {"n_rounds": n_rounds or preset["n_rounds"],
-            "n_demos": n_demos if n_demos is not None else preset["n_demos"],
+def _result_name(mode, role, name, llm):
+    """A result file's stem: ``freeal-<mode>-...`` (dev), ``freeal-report-...`` (report)."""
+    if mode == "report":
+        return f"freeal-report-{name}-{llm}"
+    return f"freeal-{mode}-{name}-{llm}" if role == "dev" else f"freeal-report-{mode}-{name}-{llm}"
+
+
+def _round_settings(preset, n_rounds, n_demos, cv, icl_demos=None):
+    """FreeAL's rounds and demonstrations, the kNN peers' demonstrations, confident
+    learning's folds: given, else the preset's, else (``None`` in the preset)
+    FreeALClassifier's defaults."""
+    from skfreeal import DemoPolicy, RoundPolicy
+
+    n_rounds = n_rounds or preset["n_rounds"] or RoundPolicy().n_rounds
+    if n_demos is None:
+        n_demos = preset["n_demos"] if preset["n_demos"] is not None else DemoPolicy().n_demos
+    if icl_demos is None:
+        icl_demos = preset.get("icl_demos", n_demos)
+    return {"n_rounds": n_rounds, "n_demos": n_demos, "icl_demos": icl_demos,
             "cv": cv or preset["cv"]}
 
 
@@ -540,6 +603,8 @@ def build_parser(prog="python -m benchmarks.freeal"):
     """Command-line options of the FreeAL suite (shared by ``python -m benchmarks``)."""
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, 0.5B LLM, minutes")
+    parser.add_argument("--report", action="store_true",
+                        help="the report table: every report draw, FreeAL's defaults (hours)")
     parser.add_argument("--datasets", nargs="+", choices=list(LOADERS))
     parser.add_argument("--role", choices=["dev", "report"], default="dev",
                         help="dev draws (settings may be chosen on them) or report draws "
@@ -549,6 +614,8 @@ def build_parser(prog="python -m benchmarks.freeal"):
     parser.add_argument("--n-test", type=int)
     parser.add_argument("--n-rounds", type=int)
     parser.add_argument("--n-demos", type=int)
+    parser.add_argument("--icl-demos", type=int,
+                        help="demonstrations of the kNN ICL rows (default: --n-demos)")
     parser.add_argument("--cv", type=int)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--torch-threads", type=int, default=None,
@@ -566,7 +633,10 @@ def suite_kwargs(args):
     sizes = None
     if args.n_train or args.n_test:
         sizes = (args.n_train or 1000, args.n_test or 500)
-    return dict(mode="quick" if args.quick else "full", datasets=args.datasets, llms=args.llms,
+    if args.quick and args.report:
+        raise SystemExit("--quick and --report are two presets: give one.")
+    mode = "quick" if args.quick else ("report" if args.report else "full")
+    return dict(mode=mode, datasets=args.datasets, llms=args.llms, icl_demos=args.icl_demos,
                 sizes=sizes, n_rounds=args.n_rounds, n_demos=args.n_demos, cv=args.cv,
                 random_state=args.seed, llm_threads=args.llm_threads, skip=args.skip,
                 role=args.role)

@@ -29,8 +29,9 @@ METHOD_LABELS = {
     "freeal_slm": "FreeAL SLM (final)",
     "knn_icl_gold": "LLM + kNN gold demos (ICL bound)",
     "slm_gold": "SLM on gold labels (bound)",
+    "probe_gold": "Probe on gold labels (bound)",
 }
-_BOUNDS = ("knn_icl_gold", "slm_gold")  # use gold labels: FreeAL is not expected to beat them
+_BOUNDS = ("knn_icl_gold", "slm_gold", "probe_gold")  # use gold labels: FreeAL is not expected to beat them
 _ROUND_COLUMNS = (
     ("round", "Round", "{}"), ("n_annotated", "Annotated", "{}"),
     ("n_changed", "Changed", "{}"), ("n_abstain", "Abstained", "{}"),

@@ -40,7 +40,9 @@ def test_the_suites_presets_are_registered_dev_draws():
     from benchmarks import freeal, label_fraction
 
     dev = {(d.name, d.n_train, d.n_test) for d in bd.DEV_DRAWS if d.random_state == 0}
-    for preset in freeal.PRESETS.values():
+    for mode, preset in freeal.PRESETS.items():
+        if mode == "report":
+            continue
         for name, sizes in preset["datasets"].items():
             assert (name, *sizes) in dev, (name, sizes)
     for preset in label_fraction.PRESETS.values():
@@ -110,3 +112,17 @@ def test_report_pages_can_read_one_role(tmp_path):
     assert [r["_file"] for r in load_results(tmp_path, role="report")] == ["new.json"]
     assert [r["_file"] for r in load_results(tmp_path, role="dev")] == ["old.json"]
     assert len(load_results(tmp_path)) == 2
+
+
+def test_the_report_preset_runs_the_report_draws_at_their_sizes_and_freeals_defaults():
+    from benchmarks import freeal
+    from skfreeal import DemoPolicy, RoundPolicy
+
+    preset = freeal.PRESETS["report"]
+    assert {(n, *sizes) for n, sizes in preset["datasets"].items()} == {
+        (d.name, d.n_train, d.n_test) for d in bd.REPORT_DRAWS}
+    settings = freeal._round_settings(preset, None, None, None)
+    assert settings == {"n_rounds": RoundPolicy().n_rounds, "n_demos": DemoPolicy().n_demos,
+                        "icl_demos": 4, "cv": 3}
+    args = freeal.build_parser().parse_args(["--report", "--datasets", "mcid"])
+    assert freeal.suite_kwargs(args)["mode"] == "report"
