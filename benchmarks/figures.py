@@ -32,7 +32,7 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Block", "TEMPLATES", "check", "find_blocks", "main", "render_block", "write"]
+__all__ = ["Block", "TEMPLATES", "Table", "check", "find_blocks", "main", "render_block", "write"]
 
 ROOT = Path(__file__).resolve().parent.parent
 # The pages whose figures must have a source.
@@ -85,10 +85,41 @@ def render_block(block):
         raise ValueError(f"{block.page}: template must be one of {sorted(TEMPLATES)}, "
                          f"got {block.template!r}.")
     results = [json.loads((ROOT / f).read_text()) for f in block.files]
-    width = 100 if block.page.suffix == ".md" else 78
+    markdown = block.page.suffix == ".md"
     paragraphs = TEMPLATES[block.template](*results)
-    body = "\n\n".join(_fill(p, width) for p in paragraphs)
+    body = "\n\n".join(_render(p, markdown) for p in paragraphs)
     return body + "\n"
+
+
+@dataclass
+class Table:
+    """A template's table: a header row and rows of cell strings."""
+
+    header: list
+    rows: list
+
+
+def _render(paragraph, markdown):
+    """A paragraph filled to the page's width, or a table in the page's markup."""
+    if isinstance(paragraph, Table):
+        return _markdown_table(paragraph) if markdown else _rst_table(paragraph)
+    return _fill(paragraph, 100 if markdown else 78)
+
+
+def _markdown_table(table):
+    lines = ["| " + " | ".join(table.header) + " |",
+             "|" + "|".join("---" for _ in table.header) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in table.rows])
+
+
+def _rst_table(table):
+    widths = [max(len(str(c)) for c in col) for col in zip(table.header, *table.rows)]
+    rule = "  ".join("=" * w for w in widths)
+
+    def line(cells):
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+    return "\n".join([rule, line(table.header), rule, *map(line, table.rows), rule])
 
 
 def _fill(text, width):
@@ -256,7 +287,58 @@ def demo_paragraphs(demo, suite):
     ]
 
 
-TEMPLATES = {"demo": demo_paragraphs, "freeal": freeal_paragraph, "freeal-vs-icl": freeal_vs_icl}
+_REPORT_COLUMNS = (
+    ("Zero-shot LLM", "zero_shot_llm"), ("FreeAL SLM", "freeal_slm"),
+    ("Gold SLM", "slm_gold"), ("Gold probe", "probe_gold"),
+    ("LLM + 4 gold kNN", "knn_icl_gold"), ("Cleanlab on zero-shot", "confident_learning"),
+)
+
+
+def _report_row(result):
+    d, m = result["dataset"], result["methods"]
+    labels = result["train_label_accuracy"]
+    fit = m["freeal_slm"]
+    cells = [f"{d['name']} ({d['n_classes']})", f"{d['n_train']:,}/{d['n_test']:,}"]
+    cells += [f"{m[key]['accuracy']:.3f}" if key in m else "n/a" for _, key in _REPORT_COLUMNS]
+    gap = result.get("gap_closed")
+    cells += [f"{labels['zero_shot_llm']:.1%} → {labels['freeal_final']:.1%}",
+              "n/a" if gap is None else f"{gap:.0%}",
+              f"{fit.get('llm_calls', 0) / d['n_train']:.2f}",
+              _minutes(fit["seconds"]), f"{fit['peak_rss_mib'] / 1024:.1f}"]
+    return cells
+
+
+def report_table(*results):
+    """The report table (issue 40): every report draw's comparison at FreeAL's defaults."""
+    if any(r.get("role") != "report" for r in results):
+        raise ValueError("the report table quotes report draws only, got a file with role "
+                         f"{[r.get('role') for r in results if r.get('role') != 'report']}.")
+    header = ["Data set (labels)", "Train/test", *(name for name, _ in _REPORT_COLUMNS),
+              "FreeAL's labels", "Gap closed", "Calls per text", "FreeAL time", "Peak GiB"]
+    rows = [_report_row(r) for r in results]
+    gaps = [r["gap_closed"] for r in results if r.get("gap_closed") is not None]
+    mean = sum(gaps) / len(gaps) if gaps else None
+    llms = sorted({r["llm"] for r in results})
+    revisions = sorted({_revision(r["machine"].get("git")) for r in results})
+    states = sorted({r["cache"]["state"] for r in results})
+    machine = results[0]["machine"]
+    return [
+        Table(header, rows),
+        f"Gap closed, (FreeAL SLM - zero-shot LLM) / (gold SLM - zero-shot LLM), mean over the "
+        f"{len(gaps)} of {len(results)} draws where the gold SLM beats the zero-shot LLM: "
+        + ("n/a" if mean is None else f"**{mean:.0%}**") + ". "
+        f"LLM: {', '.join(llms)}; FreeAL at its defaults "
+        f"({results[0]['settings']['n_rounds']} rounds, {results[0]['settings']['n_demos']} "
+        f"demonstrations); calls per text are FreeAL's fit calls over its training texts; time "
+        f"and peak memory are FreeAL's fit and predict. Report draws only: rows of the corpora "
+        f"that no setting was chosen on, deduplicated against their test texts "
+        f"(`benchmarks/datasets.py`). Command: `{_command(results[0])}` (revision "
+        f"{', '.join(revisions)}, {machine['usable_cores']} cores, {', '.join(states)} answer "
+        f"cache).",
+    ]
+
+
+TEMPLATES = {"demo": demo_paragraphs, "report-table": report_table, "freeal": freeal_paragraph, "freeal-vs-icl": freeal_vs_icl}
 
 
 def main(argv=None):

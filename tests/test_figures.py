@@ -103,3 +103,42 @@ def test_demo_saves_its_run_and_readme_renders_from_it(tiny_encoder_path, tmp_pa
     assert f"**{record['final_slm_accuracy']:.3f}**" in text
     assert f"{record['llm_calls']:,} LLM calls" in text
     assert f"{record['dataset']['n_test']:,} held-out tweets" in text
+
+
+def _report_result(name, zero_shot, freeal, gold, role="report"):
+    methods = {k: {"accuracy": a, "seconds": 600.0, "peak_rss_mib": 3072.0, "llm_calls": 1200}
+               for k, a in (("zero_shot_llm", zero_shot), ("freeal_slm", freeal),
+                            ("slm_gold", gold), ("probe_gold", 0.8), ("knn_icl_gold", 0.75))}
+    return {"role": role, "llm": "qwen2.5-coder-0.5b", "command": "python -m benchmarks.freeal "
+            "--report --cache-dir /somewhere", "methods": methods,
+            "dataset": {"name": name, "n_classes": 3, "n_train": 1000, "n_test": 500},
+            "train_label_accuracy": {"zero_shot_llm": 0.6, "freeal_final": 0.7},
+            "gap_closed": (freeal - zero_shot) / (gold - zero_shot) if gold > zero_shot else None,
+            "settings": {"n_rounds": 2, "n_demos": 10}, "cache": {"state": "cold"},
+            "machine": {"git": {"commit": "abcdef123", "dirty": False}, "usable_cores": 2}}
+
+
+@pytest.mark.parametrize("suffix", [".md", ".rst"])
+def test_the_report_table_has_a_row_per_draw_and_the_mean_gap(tmp_path, suffix):
+    results = [_report_result("a-set", 0.5, 0.7, 0.9), _report_result("b-set", 0.6, 0.6, 0.5)]
+    files = []
+    for i, result in enumerate(results):
+        path = tmp_path / f"r{i}.json"
+        path.write_text(json.dumps(result))
+        files.append(str(path))
+    block = figures.Block(tmp_path / f"page{suffix}", "report-table", files, "", 0, 0)
+    text = figures.render_block(block)
+    assert "a-set (3)" in text and "b-set (3)" in text and "60.0% → 70.0%" in text
+    # one draw has no gap (its gold SLM is below the zero-shot LLM): the mean is of the other
+    assert "n/a" in text and "the 1 of 2 draws" in text and "**50%**" in text
+    assert "1.20" in text  # 1,200 fit calls over 1,000 training texts
+    assert "/somewhere" not in text  # the machine-local cache folder is left out
+    assert ("|---|" in text) == (suffix == ".md") and ("=====" in text) == (suffix == ".rst")
+
+
+def test_the_report_table_refuses_a_dev_result(tmp_path):
+    path = tmp_path / "dev.json"
+    path.write_text(json.dumps(_report_result("a-set", 0.5, 0.7, 0.9, role="dev")))
+    block = figures.Block(tmp_path / "page.md", "report-table", [str(path)], "", 0, 0)
+    with pytest.raises(ValueError, match="report draws only"):
+        figures.render_block(block)
