@@ -8,13 +8,15 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from sklearn_compat.base import _fit_context
 
+from ..labels import SingleLabelSpace
+
 __all__ = ["KNNRetriever", "knn_demo_indices"]
 
 _WORST = -np.finfo(np.float32).max  # the lowest score of an item that may be shown
 
 
 def knn_demo_indices(query_embeddings, pool_embeddings, k, *, pool_labels=None,
-                     balanced=False, exclude=None, chunk_size=2048):
+                     balanced=False, exclude=None, chunk_size=2048, space=None):
     """The ``k`` most similar pool items for each query, most similar last.
 
     Similarity is the dot product, i.e. cosine similarity for L2-normalised
@@ -27,8 +29,8 @@ def knn_demo_indices(query_embeddings, pool_embeddings, k, *, pool_labels=None,
     pool_embeddings : ndarray of shape (n_pool, n_features)
     k : int
         Demonstrations per query (capped at the pool size).
-    pool_labels : ndarray of shape (n_pool,), default=None
-        Class of each pool item; needed when ``balanced``.
+    pool_labels : array-like, default=None
+        Label of each pool item (in ``space``); needed when ``balanced``.
     balanced : bool, default=False
         Take about ``k / n_classes`` nearest items from each class, so that
         every label is shown (guards the LLM against majority bias).
@@ -37,6 +39,10 @@ def knn_demo_indices(query_embeddings, pool_embeddings, k, *, pool_labels=None,
         when the pool is drawn from the queries), or -1.
     chunk_size : int, default=2048
         Queries scored at once (bounds memory on large data).
+    space : LabelSpace, default=None
+        What a label is (:mod:`skfreeal.labels`): the classes of ``balanced``
+        are its :meth:`~skfreeal.labels.LabelSpace.per_label_indices`. None:
+        one label per item, each distinct value of ``pool_labels`` a class.
 
     Returns
     -------
@@ -66,9 +72,10 @@ def knn_demo_indices(query_embeddings, pool_embeddings, k, *, pool_labels=None,
         return out
     groups = None
     if balanced:
-        pool_labels = np.asarray(pool_labels)
-        classes = np.unique(pool_labels)
-        groups = [np.flatnonzero(pool_labels == c) for c in classes]
+        if space is None:  # any values, one a pool item: ids of their sorted distinct values
+            classes, pool_labels = np.unique(np.asarray(pool_labels), return_inverse=True)
+            space = SingleLabelSpace(classes)
+        groups = space.per_label_indices(pool_labels)
     for start in range(0, n_queries, chunk_size):
         sims = query_embeddings[start:start + chunk_size] @ pool_embeddings.T
         # -inf marks the excluded items alone: a NaN score (a degenerate
@@ -131,7 +138,10 @@ class KNNRetriever(BaseEstimator):
     Attributes
     ----------
     pool_embeddings_ : ndarray of shape (n_pool, n_features)
-    pool_labels_ : ndarray of shape (n_pool,)
+    pool_labels_ : ndarray
+        The pool's labels, one per item.
+    label_space_ : LabelSpace or None
+        The ``space`` given to :meth:`fit`.
 
     See Also
     --------
@@ -155,14 +165,16 @@ class KNNRetriever(BaseEstimator):
         self.chunk_size = chunk_size
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, embeddings, labels):
+    def fit(self, embeddings, labels, *, space=None):
         """Index the demonstration pool.
 
         Parameters
         ----------
         embeddings : array-like of shape (n_pool, n_features)
-        labels : array-like of shape (n_pool,)
-            Label id of each pool item.
+        labels : array-like
+            Label of each pool item (a label id, without ``space``).
+        space : LabelSpace, default=None
+            What a label is, for ``balanced`` (see :func:`knn_demo_indices`).
 
         Returns
         -------
@@ -170,6 +182,7 @@ class KNNRetriever(BaseEstimator):
         """
         self.pool_embeddings_ = np.asarray(embeddings, dtype=np.float32)
         self.pool_labels_ = np.asarray(labels)
+        self.label_space_ = space
         if self.pool_embeddings_.ndim != 2 or len(self.pool_labels_) != len(self.pool_embeddings_):
             raise ValueError(
                 f"embeddings must be 2-D with one row per label, got shape "
@@ -196,4 +209,5 @@ class KNNRetriever(BaseEstimator):
         return knn_demo_indices(
             embeddings, self.pool_embeddings_, n_neighbors, pool_labels=self.pool_labels_,
             balanced=self.balanced, exclude=exclude, chunk_size=self.chunk_size,
+            space=self.label_space_,
         )

@@ -3,7 +3,8 @@
 import numpy as np
 
 from .._validation import check_texts
-from ..calibration import batch_prior, calibrate, most_probable
+from ..calibration import batch_prior, calibrate
+from ..labels import SingleLabelSpace
 from ._annotation import (
     annotation_requests,
     content_free_requests,
@@ -62,7 +63,8 @@ class AnnotationMixin:
         KeyboardInterrupt
             On Ctrl-C, at once: the answers received so far are cached.
         """
-        return most_probable(self.annotate_proba(texts, demos))
+        proba = self.annotate_proba(texts, demos)
+        return self._label_space().from_proba(proba)
 
     def annotate_proba(self, texts, demos=None, *, prior=None):
         """The probability of each label for each text, by in-context learning.
@@ -158,32 +160,36 @@ class AnnotationMixin:
         with self._call("calibration", zero_shot=demos is None):
             if raw is None:
                 return self._calibration_prior(*self._raw_distributions(texts, demos))
-            labels = self._check_labels()
-            per_text = check_demos(demos, len(check_texts(texts, name="texts")), labels)
+            per_text = check_demos(demos, len(check_texts(texts, name="texts")),
+                                   self._label_space())
             return self._calibration_prior(np.asarray(raw, dtype=np.float64), per_text)
 
     def _raw_distributions(self, texts, demos):
         """Uncalibrated label distributions of ``texts`` and the per-text demos used."""
         self._validate_params()
-        labels = self._check_labels()
+        space = self._label_space()
         texts = check_texts(texts, name="texts")
-        per_text = check_demos(demos, len(texts), labels)
+        per_text = check_demos(demos, len(texts), space)
         requests = annotation_requests(
-            self, texts, per_text, labels, self._annotation_params(labels)
+            self, texts, per_text, space, self._annotation_params(space.names.tolist())
         )
-        return read_distributions(self._run(requests), labels), per_text
+        return read_distributions(self._run(requests), space), per_text
 
     def _calibration_prior(self, proba, per_text):
         """The tilt ``calibration`` divides out (None: no calibration)."""
         if self.calibration == "batch":
             return batch_prior(proba)
         if self.calibration == "contextual":
-            labels = self._check_labels()
+            space = self._label_space()
             requests = content_free_requests(
-                self, per_text, labels, self._annotation_params(labels)
+                self, per_text, space, self._annotation_params(space.names.tolist())
             )
-            return mean_prior(self._run(requests), labels)
+            return mean_prior(self._run(requests), space)
         return None
+
+    def _label_space(self):
+        """What a label is for this labeler: one of its label names per text."""
+        return SingleLabelSpace(self._check_labels())
 
     def _annotation_params(self, labels):
         """Request parameters of an annotation (the backend adds its own: label scores, schema)."""

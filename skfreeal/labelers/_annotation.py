@@ -15,20 +15,17 @@ Calibration then divides the LLM's tilt towards some labels out of the rows
 (:mod:`skfreeal.calibration`).
 """
 
-import json
-
 import numpy as np
 
 from ..calibration import CONTENT_FREE_INPUTS, batch_prior
+from ..labels import as_label_space
 from ._distributions import distribution_from_logprobs, distribution_from_scores
-from ._parsing import parse_label
 from ._prompts import annotation_messages, order_demos, system_prompt
 
 __all__ = [
     "annotation_requests",
     "content_free_requests",
     "label_schema",
-    "parse_structured_label",
     "read_distributions",
 ]
 
@@ -49,37 +46,14 @@ def label_schema(labels):
     }
 
 
-def parse_structured_label(answer, labels):
-    """Read a structured answer ``{"label": "<name>"}``: ``(label id, span)`` or ``(-1, None)``.
-
-    Examples
-    --------
-    >>> parse_structured_label('{"label": "pos"}', ["neg", "pos"])
-    (1, (11, 14))
-    >>> parse_structured_label("pos", ["neg", "pos"])
-    (-1, None)
-    """
-    text = (answer or "").strip()
-    if not text.startswith("{"):
-        return -1, None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return -1, None
-    name = value.get("label") if isinstance(value, dict) else None
-    if not isinstance(name, str) or name not in labels:
-        return -1, None
-    start = answer.find(json.dumps(name, ensure_ascii=False)[1:-1], answer.find(":"))
-    return labels.index(name), ((start, start + len(name)) if start >= 0 else None)
-
-
-def _prompt(labeler, labels):
-    return system_prompt(labels, labeler.task, labeler.label_descriptions)
-
-
 def annotation_requests(labeler, texts, per_text_demos, labels, params):
-    """One ``(messages, params)`` request per text, demonstrations in prompt order."""
-    system = _prompt(labeler, labels)
+    """One ``(messages, params)`` request per text, demonstrations in prompt order.
+
+    ``labels`` is the label names or the :class:`~skfreeal.labels.LabelSpace`
+    that writes the prompt's answers.
+    """
+    labels = as_label_space(labels)
+    system = system_prompt(labels, labeler.task, labeler.label_descriptions)
     max_new = params["max_tokens"]
     requests = []
     for text, demos in zip(texts, per_text_demos):
@@ -111,25 +85,30 @@ def content_free_requests(labeler, per_text_demos, labels, params, n_contexts=3)
     )
 
 
-def _distribution(response, labels):
+def _distribution(response, space):
     scores = response.get("label_logprobs")
     if scores is not None:
         return distribution_from_scores(scores)
     text = response.get("text") or ""
-    label_id, span = parse_structured_label(text, labels)
-    if label_id < 0:
-        label_id, span = parse_label(text, labels)
-    if label_id >= 0 and span is None:  # named, but not where the tokens can tell (escaped)
-        return np.eye(len(labels))[label_id]
-    return distribution_from_logprobs(response.get("logprobs"), span, text, labels, label_id)
+    label, span = space.parse_answer(text)
+    known = bool(space.is_known(space.asarray([label]))[0])
+    if known and span is None:  # named, but not where the tokens can tell (escaped)
+        return space.one_hot(space.asarray([label]))[0]
+    return distribution_from_logprobs(response.get("logprobs"), span, text,
+                                      space.names.tolist(), label)
 
 
 def read_distributions(responses, labels):
-    """The label distribution of each answer, shape ``(n_answers, n_labels)``; NaN rows abstain."""
-    out = np.full((len(responses), len(labels)), np.nan)
+    """The label distribution of each answer, shape ``(n_answers, n_labels)``; NaN rows abstain.
+
+    ``labels`` is the label names or the :class:`~skfreeal.labels.LabelSpace`
+    that reads the answers.
+    """
+    space = as_label_space(labels)
+    out = np.full((len(responses), space.n_labels), np.nan)
     for i, response in enumerate(responses):
         if response is not None:  # None: failed for good, left unanswered (on_failure)
-            out[i] = _distribution(response, labels)
+            out[i] = _distribution(response, space)
     return out
 
 

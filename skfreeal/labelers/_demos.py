@@ -1,14 +1,29 @@
 """Demonstrations: checking those given to ``annotate``, judging those the LLM writes."""
 
-from numbers import Integral
-
-import numpy as np
+from ..labels import as_label_space
 
 __all__ = ["check_demos", "is_near_copy", "text_signature"]
 
 
 def check_demos(demos, n_texts, labels):
-    """Per-text lists of (text, label id) from the three accepted forms."""
+    """Per-text lists of (text, label) from the three accepted forms.
+
+    Parameters
+    ----------
+    demos : None, sequence of (str, label) or list of such sequences
+        As :meth:`~skfreeal.labelers.BaseLabeler.annotate` takes them.
+    n_texts : int
+    labels : list of str or LabelSpace
+        The label names (a label is a name or an id), or the label space
+        that reads each demonstration's label
+        (:meth:`~skfreeal.labels.LabelSpace.check_label`).
+
+    Returns
+    -------
+    per_text : list of list of (str, label)
+        The space's label of each demonstration (an id, for label names).
+    """
+    space = as_label_space(labels)
     if demos is None:
         return [[]] * n_texts
     if isinstance(demos, (str, bytes)) or not hasattr(demos, "__len__"):
@@ -20,7 +35,7 @@ def check_demos(demos, n_texts, labels):
     if not demos:
         return [[]] * n_texts
     if _is_pair(demos[0]):
-        shared = [_check_pair(pair, labels, f"demos[{i}]") for i, pair in enumerate(demos)]
+        shared = [_check_pair(pair, space, f"demos[{i}]") for i, pair in enumerate(demos)]
         return [shared] * n_texts
     if len(demos) != n_texts:
         raise ValueError(
@@ -28,27 +43,16 @@ def check_demos(demos, n_texts, labels):
             "sequence of (text, label) pairs per text, or one sequence shared by all."
         )
     return [
-        [_check_pair(pair, labels, f"demos[{i}][{j}]") for j, pair in enumerate(seq)]
+        [_check_pair(pair, space, f"demos[{i}][{j}]") for j, pair in enumerate(seq)]
         for i, seq in enumerate(demos)
     ]
 
 
-def _check_pair(pair, labels, where):
+def _check_pair(pair, space, where):
     if not _is_pair(pair):
         raise TypeError(f"{where} must be a (text, label) pair, got {pair!r:.80}.")
     text, label = pair
-    if isinstance(label, str):
-        if label not in labels:
-            raise ValueError(f"{where} has label {label!r}, which is not in labels={labels}.")
-        return text, labels.index(label)
-    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (Integral, np.integer)):
-        raise TypeError(f"{where} label must be an int id or a label name, got {label!r}.")
-    if not 0 <= int(label) < len(labels):
-        raise ValueError(
-            f"{where} has label id {int(label)}, outside [0, {len(labels)}) "
-            f"for labels={labels}."
-        )
-    return text, int(label)
+    return text, space.check_label(label, where=where)
 
 
 def _is_pair(item):

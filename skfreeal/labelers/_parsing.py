@@ -16,6 +16,7 @@ from .._validation import label_key
 __all__ = [
     "ABSTAIN",
     "parse_label",
+    "parse_structured_label",
     "parse_generated_texts",
     "mentioned_labels",
     "talks_about_task",
@@ -151,6 +152,30 @@ def parse_label(answer, labels):
     if kept and len({i for _, _, i in kept}) == 1:
         return kept[0][2], (kept[0][0], kept[0][1])
     return ABSTAIN, None
+
+
+def parse_structured_label(answer, labels):
+    """Read a structured answer ``{"label": "<name>"}``: ``(label id, span)`` or ``(-1, None)``.
+
+    Examples
+    --------
+    >>> parse_structured_label('{"label": "pos"}', ["neg", "pos"])
+    (1, (11, 14))
+    >>> parse_structured_label("pos", ["neg", "pos"])
+    (-1, None)
+    """
+    text = (answer or "").strip()
+    if not text.startswith("{"):
+        return -1, None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return -1, None
+    name = value.get("label") if isinstance(value, dict) else None
+    if not isinstance(name, str) or name not in labels:
+        return -1, None
+    start = answer.find(json.dumps(name, ensure_ascii=False)[1:-1], answer.find(":"))
+    return labels.index(name), ((start, start + len(name)) if start >= 0 else None)
 
 
 # "1. text", "2) text", "- text", "* text", "Example 3: text", "Text: text"

@@ -13,6 +13,8 @@ reuse them).
 import hashlib
 import re
 
+from ..labels import as_label_space
+
 __all__ = [
     "clean_text",
     "order_demos",
@@ -107,7 +109,9 @@ def system_prompt(labels, task=None, label_descriptions=None):
 
     Parameters
     ----------
-    labels : list of str
+    labels : list of str or LabelSpace
+        The label names, one per text; or the
+        :class:`~skfreeal.labels.LabelSpace`, which says what an answer is.
     task : str or None, default=None
         What to classify; a generic instruction when None.
     label_descriptions : dict of str to str or None, default=None
@@ -124,6 +128,8 @@ def system_prompt(labels, task=None, label_descriptions=None):
     Labels: neg, pos.
     Answer with exactly one label and nothing else.
     """
+    space = as_label_space(labels)
+    labels = space.names.tolist()
     lines = [task.strip() if task else "Classify the text."]
     if label_descriptions:
         lines.append("Labels:")
@@ -134,7 +140,7 @@ def system_prompt(labels, task=None, label_descriptions=None):
         )
     else:
         lines.append(f"Labels: {_label_list(labels)}.")
-    lines.append("Answer with exactly one label and nothing else.")
+    lines.append(space.answer_instruction())
     return "\n".join(lines)
 
 
@@ -145,9 +151,12 @@ def annotation_messages(text, demos, labels, system, *, max_text_chars=None, max
     ----------
     text : str
         The text to label.
-    demos : sequence of (str, int)
-        Demonstrations, already in prompt order.
-    labels : list of str
+    demos : sequence of (str, label)
+        Demonstrations, already in prompt order (a label id, for label names).
+    labels : list of str or LabelSpace
+        The label names, one per text; or the
+        :class:`~skfreeal.labels.LabelSpace`, which writes each
+        demonstration's answer.
     system : str
         The system message (see :func:`system_prompt`).
     max_text_chars, max_demo_chars : int or None, default=None
@@ -158,10 +167,11 @@ def annotation_messages(text, demos, labels, system, *, max_text_chars=None, max
     messages : list of dict
         ``{"role": ..., "content": ...}`` items.
     """
+    space = as_label_space(labels)
     messages = [{"role": "system", "content": system}]
-    for demo_text, label_id in demos:
+    for demo_text, label in demos:
         messages.append({"role": "user", "content": clean_text(demo_text, max_demo_chars)})
-        messages.append({"role": "assistant", "content": labels[label_id]})
+        messages.append({"role": "assistant", "content": space.format_answer(label)})
     messages.append({"role": "user", "content": clean_text(text, max_text_chars)})
     return messages
 

@@ -7,6 +7,6 @@ not edits across the loop.
 """
 
 from ._base import LabelSpace
-from ._single import SingleLabelSpace
+from ._single import SingleLabelSpace, as_label_space
 
-__all__ = ["LabelSpace", "SingleLabelSpace"]
+__all__ = ["LabelSpace", "SingleLabelSpace", "as_label_space"]

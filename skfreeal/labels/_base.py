@@ -78,9 +78,124 @@ class LabelSpace(ABC):
     def score(self, pred, gold):
         """Agreement of ``pred`` (labels) with ``gold`` (label names as the user gives them)."""
 
+    @abstractmethod
+    def asarray(self, labels):
+        """The label array of texts whose labels come one a text in a sequence.
+
+        Parameters
+        ----------
+        labels : sequence
+            One label of this space per text (e.g. gathered in a list).
+
+        Returns
+        -------
+        labels : ndarray
+            This space's label array, one entry per text (also for none).
+        """
+
+    @abstractmethod
+    def fuse(self, llm_proba, judge_proba, rule):
+        """Combine the LLM's and the judge's label distributions of the same texts.
+
+        Parameters
+        ----------
+        llm_proba, judge_proba : array-like of shape (n_texts, n_labels)
+            The two distributions (rows of NaN in ``llm_proba``: no answer).
+        rule : {"llm", "product"}
+            How (see :func:`~skfreeal.calibration.fuse_distributions`).
+
+        Returns
+        -------
+        fused : ndarray of shape (n_texts, n_labels)
+        """
+
+    @abstractmethod
+    def answer_instruction(self):
+        """The line of the LLM's system prompt that says what an answer is.
+
+        Returns
+        -------
+        instruction : str
+        """
+
+    @abstractmethod
+    def format_answer(self, label):
+        """The LLM's answer that gives one text's ``label`` (a demonstration's answer turn).
+
+        Parameters
+        ----------
+        label : label of this space
+            One text's label (known).
+
+        Returns
+        -------
+        answer : str
+        """
+
+    @abstractmethod
+    def parse_answer(self, answer):
+        """Read one text's label from what the LLM answered.
+
+        Parameters
+        ----------
+        answer : str or None
+            The LLM's answer (structured or free text).
+
+        Returns
+        -------
+        label : label of this space
+            Unknown when the answer gives no label of this space.
+        span : tuple of (int, int) or None
+            Where in ``answer`` the label is written (its token
+            probabilities spread the label's distribution), None when
+            nowhere or unknown.
+        """
+
+    @abstractmethod
+    def check_label(self, label, *, where):
+        """One text's label as a user gives it (a demonstration's), as this space's label.
+
+        Parameters
+        ----------
+        label : object
+            The label given (e.g. a name or an id).
+        where : str
+            What holds it, named in the error (``"demos[3]"``).
+
+        Returns
+        -------
+        label : label of this space
+
+        Raises
+        ------
+        TypeError, ValueError
+            Naming ``where``, the label and the label names.
+        """
+
+    def per_label_indices(self, labels):
+        """Indices of the texts that carry each label some text carries, in label order.
+
+        A text is in the group of every label it carries (balanced
+        retrieval takes a share of each group).
+
+        Parameters
+        ----------
+        labels : array-like
+            This space's labels.
+
+        Returns
+        -------
+        groups : list of ndarray of int64
+            One array of text indices per label present (unknown texts in none).
+        """
+        labels = np.asarray(labels)
+        return [np.flatnonzero(self.carriers(labels, label))
+                for label in np.flatnonzero(self.counts(labels))]
+
     def n_present(self, labels):
         """How many of the label names some text carries."""
         return int(np.count_nonzero(self.counts(labels)))
 
     def __repr__(self):
         return f"{type(self).__name__}({self.names.tolist()!r})"
+

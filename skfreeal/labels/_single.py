@@ -1,11 +1,14 @@
 """One of K labels per text: an int64 id, -1 where unknown."""
 
+from numbers import Integral
+
 import numpy as np
 
 from .._validation import check_partial_labels
+from ..calibration import fuse_distributions, most_probable
 from ._base import LabelSpace
 
-__all__ = ["SingleLabelSpace"]
+__all__ = ["SingleLabelSpace", "as_label_space"]
 
 
 class SingleLabelSpace(LabelSpace):
@@ -40,14 +43,7 @@ class SingleLabelSpace(LabelSpace):
         return np.eye(self.n_labels)[np.asarray(labels, dtype=np.int64)]
 
     def from_proba(self, proba):
-        proba = np.asarray(proba, dtype=np.float64)
-        known = np.all(np.isfinite(proba), axis=1)
-        labels = self.unknown(proba.shape[0])
-        confidence = np.zeros(proba.shape[0])
-        if known.any():
-            labels[known] = proba[known].argmax(axis=1)
-            confidence[known] = proba[known].max(axis=1)
-        return labels, confidence
+        return most_probable(proba)
 
     def agree(self, a, b):
         return np.asarray(a) == np.asarray(b)
@@ -70,3 +66,71 @@ class SingleLabelSpace(LabelSpace):
     def counts(self, labels):
         labels = np.asarray(labels, dtype=np.int64)
         return np.bincount(labels[labels >= 0], minlength=self.n_labels)
+
+    def asarray(self, labels):
+        return np.asarray(labels, dtype=np.int64)
+
+    def fuse(self, llm_proba, judge_proba, rule):
+        return fuse_distributions(llm_proba, judge_proba, rule)
+
+    def answer_instruction(self):
+        return "Answer with exactly one label and nothing else."
+
+    def format_answer(self, label):
+        """The label's name."""
+        return self.names[label]
+
+    def parse_answer(self, answer):
+        """A structured ``{"label": name}``, else the one label a free text names (-1: none).
+
+        See :func:`~skfreeal.labelers.parse_label` for the free text.
+        """
+        # Imported here: the labelers import this package at module level.
+        from ..labelers._parsing import parse_label, parse_structured_label
+
+        names = self.names.tolist()
+        label, span = parse_structured_label(answer, names)
+        if label < 0:
+            label, span = parse_label(answer, names)
+        return label, span
+
+    def check_label(self, label, *, where):
+        """A label name or id, as its id."""
+        names = self.names.tolist()
+        if isinstance(label, str):
+            if label not in names:
+                raise ValueError(f"{where} has label {label!r}, which is not in labels={names}.")
+            return names.index(label)
+        if isinstance(label, (bool, np.bool_)) or not isinstance(label, (Integral, np.integer)):
+            raise TypeError(f"{where} label must be an int id or a label name, got {label!r}.")
+        if not 0 <= int(label) < len(names):
+            raise ValueError(
+                f"{where} has label id {int(label)}, outside [0, {len(names)}) "
+                f"for labels={names}."
+            )
+        return int(label)
+
+
+def as_label_space(labels):
+    """A label space, given one or the label names of a single-label task.
+
+    Functions that take ``labels`` (the names) also take a
+    :class:`LabelSpace` this way: a list of names is one label of them per
+    text (:class:`~skfreeal.labels.SingleLabelSpace`).
+
+    Parameters
+    ----------
+    labels : LabelSpace or sequence of str
+
+    Returns
+    -------
+    space : LabelSpace
+
+    Examples
+    --------
+    >>> as_label_space(["neg", "pos"])
+    SingleLabelSpace(['neg', 'pos'])
+    """
+    if isinstance(labels, LabelSpace):
+        return labels
+    return SingleLabelSpace(labels)

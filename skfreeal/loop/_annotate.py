@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.utils.validation import has_fit_parameter
 
 from ..base import ProbabilisticLabeler
-from ..calibration import fuse_distributions
 
 __all__ = ["Answers", "annotate_with_demos"]
 
@@ -27,7 +27,7 @@ class Answers:
         """The answers combined with the judge's distributions of the same texts."""
         if self.proba is None or judge_proba is None or rule == "llm":
             return self
-        proba = fuse_distributions(self.proba, judge_proba[self.idx], rule)
+        proba = space.fuse(self.proba, judge_proba[self.idx], rule)
         return Answers(self.idx, *space.from_proba(proba), proba)
 
 
@@ -36,6 +36,7 @@ def annotate_with_demos(labeler, retriever, texts, embeddings, todo, pool, n_dem
     """Ask the LLM for the labels of the ``todo`` texts with their nearest demos.
 
     A pool item that is the text itself is never shown as its demonstration.
+    A retriever whose ``fit`` takes ``space`` is given the label space.
     A labeler that gives label distributions is asked for them; with
     ``calibrate`` it first estimates the tilt to divide out on these texts
     (:meth:`~skfreeal.labelers.BaseLabeler.fit_annotate_proba`) and keeps it
@@ -67,12 +68,16 @@ def annotate_with_demos(labeler, retriever, texts, embeddings, todo, pool, n_dem
     if n_demos and len(pool.texts):
         position = {t: j for j, t in enumerate(pool.texts)}
         exclude = np.array([position.get(texts[i], -1) for i in idx])
-        nearest = retriever.fit(pool.embeddings, pool.labels).kneighbors(
+        # The space is passed only to a retriever that takes it: the contract
+        # (skfreeal.base.Retriever) is fit(embeddings, labels).
+        given = {"space": space} if has_fit_parameter(retriever, "space") else {}
+        nearest = retriever.fit(pool.embeddings, pool.labels, **given).kneighbors(
             embeddings[idx], n_demos, exclude=exclude
         )
         # A second copy of the text in the pool (a duplicated training text) is
         # no demonstration of it either.
-        demos = [[(pool.texts[j], int(pool.labels[j])) for j in row if pool.texts[j] != texts[i]]
+        labels = pool.labels.tolist()  # plain Python labels (ints, for label ids)
+        demos = [[(pool.texts[j], labels[j]) for j in row if pool.texts[j] != texts[i]]
                  for i, row in zip(idx, nearest)]
     batch = [texts[i] for i in idx]
     if isinstance(labeler, ProbabilisticLabeler):

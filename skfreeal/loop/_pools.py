@@ -15,7 +15,7 @@ __all__ = ["DemoPool", "fill_short_labels", "generated_pool", "refined_pool"]
 
 @dataclass
 class DemoPool:
-    """Labelled demonstrations the LLM sees: texts, label ids, embeddings."""
+    """Labelled demonstrations the LLM sees: texts, labels (the label space's), embeddings."""
 
     texts: list
     labels: np.ndarray
@@ -49,14 +49,14 @@ def generated_pool(labeler, texts, given, *, n_generated, space, embed, rng, fil
         pool_texts += [t for t, _ in generated]
         pool_labels += [int(c) for _, c in generated]
         target = max(1, n_generated // n_classes // 2)
-        counts = space.counts(np.asarray(pool_labels, dtype=np.int64))
+        counts = space.counts(space.asarray(pool_labels))
         if fill and (counts < target).any():
             added = fill_short_labels(labeler, texts, counts, target, rng, space=space,
                                       candidates=np.flatnonzero(~space.is_known(given)))
             pool_texts += [texts[i] for i, _ in added]
             pool_labels += [c for _, c in added]
     embeddings = embed(pool_texts) if pool_texts else np.zeros((0, 1), np.float32)
-    return DemoPool(pool_texts, np.asarray(pool_labels, dtype=np.int64), embeddings)
+    return DemoPool(pool_texts, space.asarray(pool_labels), embeddings)
 
 
 def fill_short_labels(labeler, texts, counts, target, rng, *, space, candidates=None):
@@ -105,7 +105,7 @@ def fill_short_labels(labeler, texts, counts, target, rng, *, space, candidates=
             ids, confidence = (np.asarray(a) for a in labeler.annotate(batch))
     added, still_short = [], {}
     for label in np.flatnonzero(counts < target):
-        mine = np.flatnonzero(ids == label)
+        mine = np.flatnonzero(space.carriers(ids, label))
         best = mine[np.argsort(-confidence[mine], kind="stable")][: target - counts[label]]
         added += [(int(sample[j]), int(label)) for j in best]
         if counts[label] + best.size < target:
@@ -145,7 +145,11 @@ def refined_pool(view, labels, texts, embeddings, judge, *, space, top_percent, 
     pool = DemoPool([texts[i] for i in idx], view.pred[idx], embeddings[idx])
     if previous is None:
         return pool
-    kept = np.flatnonzero(~np.isin(previous.labels, pool.labels))
+    # The previous demonstrations of the labels the new pool lacks.
+    keep = np.zeros(len(previous.texts), dtype=bool)
+    for label in np.flatnonzero(space.counts(pool.labels) == 0):
+        keep |= space.carriers(previous.labels, label)
+    kept = np.flatnonzero(keep)
     if kept.size == 0:
         return pool
     return DemoPool(pool.texts + [previous.texts[j] for j in kept],
