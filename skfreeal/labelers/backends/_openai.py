@@ -32,7 +32,7 @@ from .._requests import RunContext
 from .._retry import MAX_RETRY_AFTER, LLMCallError
 from .._secrets import Secret, reveal
 from .._usage import price_of
-from ._base import Backend
+from ._base import Backend, never_pickled
 from ._openai_calls import OpenAICallsMixin
 
 __all__ = ["SERVICE_SETTINGS", "OpenAIBackend"]
@@ -116,9 +116,7 @@ class OpenAIBackend(OpenAICallsMixin, Backend):
         self._client_config = None
         self._jitter = None
 
-    def __getstate__(self):
-        raise TypeError("An OpenAIBackend holds a live client and a key: it is never pickled; "
-                        "pickle its labeler, which leaves both out.")
+    __getstate__ = never_pickled("a live client and a key", "which leaves both out")
 
     # -- the service ----------------------------------------------------------------
 
