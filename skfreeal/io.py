@@ -198,8 +198,7 @@ def _any_field_size():
 
     The limit is the module's global; it is put back when the file is read.
     """
-    previous = csv.field_size_limit()
-    csv.field_size_limit(_MAX_FIELD)
+    previous = csv.field_size_limit(_MAX_FIELD)  # it returns the limit it replaces
     try:
         yield
     finally:

@@ -152,6 +152,14 @@ def _canonical(params):
             for k, v in params.items()}
 
 
+def _in_chunks(keys):
+    """``keys`` in pieces of at most 500 (SQLite's bound-parameter limit), each with
+    its placeholders ``?,?,...`` for an ``IN (...)``."""
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        yield chunk, ",".join("?" * len(chunk))
+
+
 class ResponseCache:
     """Key-value store of LLM responses in one SQLite file.
 
@@ -195,14 +203,11 @@ class ResponseCache:
         -------
         found : dict of str to object
         """
-        keys = list(dict.fromkeys(keys))
         found = {}
         conn = self._connect()
-        for i in range(0, len(keys), 500):  # SQLite's bound-parameter limit
-            chunk = keys[i : i + 500]
+        for chunk, marks in _in_chunks(list(dict.fromkeys(keys))):
             rows = conn.execute(
-                f"SELECT key, value FROM responses WHERE key IN ({','.join('?' * len(chunk))})",
-                chunk,
+                f"SELECT key, value FROM responses WHERE key IN ({marks})", chunk
             ).fetchall()
             found.update((key, json.loads(value)) for key, value in rows)
         return found
@@ -269,14 +274,10 @@ class ResponseCache:
         keys : iterable of str
         owner : str
         """
-        keys = list(keys)
         with self._transaction() as conn:
-            for i in range(0, len(keys), 500):
-                chunk = keys[i : i + 500]
-                conn.execute(
-                    f"DELETE FROM claims WHERE owner = ? AND key IN ({','.join('?' * len(chunk))})",
-                    [owner, *chunk],
-                )
+            for chunk, marks in _in_chunks(list(keys)):
+                conn.execute(f"DELETE FROM claims WHERE owner = ? AND key IN ({marks})",
+                             [owner, *chunk])
 
     def add_batch(self, token, *, endpoint, model, input_file_id, keys):
         """Record a batch about to be submitted (its id comes with :meth:`set_batch_id`).

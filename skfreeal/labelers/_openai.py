@@ -6,23 +6,18 @@ machinery (key, client, retries, answer formats, the Batch API) is the
 parameters.
 """
 
-from numbers import Integral, Real
-
-from sklearn.utils._param_validation import Interval
-
 from ._base import BaseLabeler
-from ._batch import BATCH_PRICE_FACTOR
 from ._endpoint import SecretURL, has_credentials, public_url, resolve_base_url
-from ._params import inherits_params
-from ._secrets import Secret, SecretParamsMixin
+from ._params import defaults_of, inherits_params
+from ._secrets import SecretParamsMixin
 from .backends import OpenAIBackend
+from .backends._openai import SERVICE_SETTINGS
 
 __all__ = ["OpenAILabeler"]
 
-# The parameters the backend is built from (besides price_table and max_concurrency).
-_BACKEND_PARAMS = ("base_url", "api_key", "timeout", "max_retries", "retry_base_delay",
-                   "retry_max_delay", "logprobs", "batch", "batch_poll_interval",
-                   "batch_max_poll_interval", "batch_price_factor")
+# The parameters the backend is built from (besides price_table and max_concurrency),
+# with the backend's defaults: declared once, in OpenAIBackend's signature.
+_SETTINGS = defaults_of(OpenAIBackend, SERVICE_SETTINGS)
 
 
 class OpenAILabeler(SecretParamsMixin, BaseLabeler):
@@ -128,51 +123,17 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
     _parameter_constraints = {
         **BaseLabeler._parameter_constraints,
         "model": [str],
-        "base_url": [str, Secret, None],
-        "api_key": [str, Secret, None],
-        "timeout": [Interval(Real, 0, None, closed="neither")],
-        "max_retries": [Interval(Integral, 0, None, closed="left")],
-        "retry_base_delay": [Interval(Real, 0, None, closed="left")],
-        "retry_max_delay": [Interval(Real, 0, None, closed="left")],
-        "logprobs": ["boolean"],
-        "batch": ["boolean"],
-        "batch_poll_interval": [Interval(Real, 0, None, closed="neither")],
-        "batch_max_poll_interval": [Interval(Real, 0, None, closed="neither")],
-        "batch_price_factor": [Interval(Real, 0, 1, closed="both")],
+        **SERVICE_SETTINGS,
     }
     _secret_params = ("api_key", "base_url")
 
-    @inherits_params(BaseLabeler)
-    def __init__(
-        self,
-        model,
-        *,
-        base_url=None,
-        api_key=None,
-        timeout=60.0,
-        max_retries=6,
-        retry_base_delay=0.5,
-        retry_max_delay=30.0,
-        logprobs=True,
-        batch=False,
-        batch_poll_interval=5.0,
-        batch_max_poll_interval=60.0,
-        batch_price_factor=BATCH_PRICE_FACTOR,
-        **base_params,
-    ):
-        super().__init__(**base_params)
+    @inherits_params(BaseLabeler, settings=_SETTINGS)
+    def __init__(self, model, **params):
+        settings = {name: params.pop(name, default) for name, default in _SETTINGS.items()}
+        super().__init__(**params)
         self.model = model
-        self.base_url = base_url
-        self.api_key = api_key
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.retry_base_delay = retry_base_delay
-        self.retry_max_delay = retry_max_delay
-        self.logprobs = logprobs
-        self.batch = batch
-        self.batch_poll_interval = batch_poll_interval
-        self.batch_max_poll_interval = batch_max_poll_interval
-        self.batch_price_factor = batch_price_factor
+        for name, value in settings.items():  # stored under its name, as scikit-learn reads it
+            setattr(self, name, value)
 
     # -- the secrets ----------------------------------------------------------------
 
@@ -202,11 +163,11 @@ max_demo_chars, demo_order, filter_demos, random_state, verbose
 
     def _backend_config(self):
         table = None if self.price_table is None else dict(self.price_table)
-        return (self.model, *(getattr(self, name) for name in _BACKEND_PARAMS), table,
+        return (self.model, *(getattr(self, name) for name in _SETTINGS), table,
                 self.max_concurrency, self.random_state)
 
     def _make_backend(self):
-        return OpenAIBackend(self.model, **{name: getattr(self, name) for name in _BACKEND_PARAMS},
+        return OpenAIBackend(self.model, **{name: getattr(self, name) for name in _SETTINGS},
                              price_table=self.price_table, max_concurrency=self.max_concurrency,
                              random_state=self.random_state)
 

@@ -18,20 +18,47 @@ parameter names it among its own (``LocalLabeler`` has ``max_concurrency=1``);
 it keeps its place in the base class's order. The function itself is not
 wrapped: the call goes straight to the subclass's ``__init__``, and an
 unknown keyword is refused by ``BaseLabeler.__init__``.
+
+A labeler also takes its backend's settings as parameters of its own
+(``OpenAILabeler``'s ``timeout``, ``batch``...). Their names and defaults are
+declared once, in the backend's signature: :func:`defaults_of` reads them,
+``inherits_params(..., settings=...)`` shows them after the subclass's own
+parameters, and the subclass's ``__init__`` stores each one under its name.
 """
 
 import inspect
 
-__all__ = ["inherits_params"]
+__all__ = ["defaults_of", "inherits_params"]
 
 
-def inherits_params(base):
+def defaults_of(cls, names):
+    """The defaults of the parameters ``names`` of ``cls.__init__``.
+
+    Parameters
+    ----------
+    cls : type
+    names : iterable of str
+
+    Returns
+    -------
+    defaults : dict of str to object
+        In the order of ``names``.
+    """
+    params = inspect.signature(cls).parameters
+    return {name: params[name].default for name in names}
+
+
+def inherits_params(base, *, settings=None):
     """Make an ``__init__(..., **base_params)`` show the parameters of ``base.__init__`` too.
 
     Parameters
     ----------
     base : type
         The class whose ``__init__`` receives ``**base_params``.
+    settings : dict of str to object, default=None
+        More keyword parameters (name to default) the subclass takes through
+        ``**base_params`` and stores itself, shown after its own: a
+        backend's settings (see :func:`defaults_of`).
 
     Returns
     -------
@@ -62,10 +89,12 @@ def inherits_params(base):
                 f"{base.__name__}.__init__; got the signature {own}."
             )
         *params, _ = params
-        own_names = {p.name for p in params}
+        params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+                   for name, default in (settings or {}).items()]
+        mine = {p.name: p for p in params}
         inherited = [p for name, p in inspect.signature(base.__init__).parameters.items()
                      if name != "self"]
-        shared = [own.parameters[p.name] if p.name in own_names else p for p in inherited]
+        shared = [mine.get(p.name, p) for p in inherited]
         shared_names = {p.name for p in shared}
         init.__signature__ = own.replace(
             parameters=[p for p in params if p.name not in shared_names] + shared

@@ -78,15 +78,10 @@ class _BaseAugmenter(_TextTransformer):
         return self._augment(texts, self.random_state if random_state is None else random_state)
 
     def transform(self, X):
-        """Augmented copies of the texts, seeded by ``random_state``.
+        """Augmented copies of the texts ``X``: :meth:`augment` seeded by ``random_state``.
 
-        Parameters
-        ----------
-        X : iterable of str
-
-        Returns
-        -------
-        texts : list of str
+        The transformer's name for :meth:`augment`, whose parameters and
+        return value it shares.
         """
         return self.augment(X)
 

@@ -13,15 +13,14 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from sklearn_compat.base import _fit_context
 
-from .._assets import minilm_path
 from .._defaults import DefaultComponentsMixin
 from .._seeds import draw_seed
 from .._validation import check_partial_labels, check_texts
 from ..base import RobustStudentMixin
 from ..noise import GMMNoiseFilter
 from ._augment import EDAAugmenter, FunctionAugmenter
-from ._data import (PadCollate, TrainingSet, auto_max_length, load_tokenizer, resolve_device,
-                    tokenize)
+from ._data import (PadCollate, TrainingSet, auto_max_length, encoder_path, load_tokenizer,
+                    resolve_device, tokenize)
 from ._module import EncoderClassifier
 from ._net import NoiseSplit, RobustNet, linear_schedule
 from ._probe import ProbeInit
@@ -277,7 +276,7 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         torch_seed, loader_seed, net_seed, split_seed = draw_seed(rng, size=4)
         self.classes_ = classes
         self.device_ = resolve_device(self.device)
-        path = str(self.model_name_or_path or minilm_path())
+        path = encoder_path(self.model_name_or_path)
         self.tokenizer_ = load_tokenizer(path)
         self.max_length_ = (auto_max_length(self.tokenizer_, texts) if self.max_length == "auto"
                             else int(self.max_length))

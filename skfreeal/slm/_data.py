@@ -17,6 +17,7 @@ __all__ = [
     "PadCollate",
     "auto_max_length",
     "batched_apply",
+    "encoder_path",
     "load_tokenizer",
     "pad_sequences",
     "resolve_device",
@@ -32,6 +33,13 @@ def resolve_device(device):
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return str(device)
+
+
+def encoder_path(model_name_or_path):
+    """The encoder to load, as a str: ``model_name_or_path``, else the packaged MiniLM."""
+    from .._assets import minilm_path
+
+    return str(model_name_or_path or minilm_path())
 
 
 def load_tokenizer(model_name_or_path):

@@ -8,9 +8,8 @@ import torch
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from .._assets import minilm_path
 from .._validation import check_texts
-from ._data import batched_apply, load_tokenizer, resolve_device, tokenize
+from ._data import batched_apply, encoder_path, load_tokenizer, resolve_device, tokenize
 from ._module import load_encoder, pooled_embeddings
 from ._text import _TextTransformer
 
@@ -79,7 +78,7 @@ class SentenceEmbedder(_TextTransformer):
 
     def _prepare(self):
         """Load the encoder and its tokenizer (what ``fit`` does)."""
-        path = str(self.model_name_or_path or minilm_path())
+        path = encoder_path(self.model_name_or_path)
         self.device_ = resolve_device(self.device)
         self.tokenizer_ = load_tokenizer(path)
         self.encoder_ = load_encoder(path).to(self.device_).eval()

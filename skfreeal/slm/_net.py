@@ -156,21 +156,19 @@ class RobustNet(NeuralNet):
         return loss
 
     # -- eval-mode passes -------------------------------------------------------
+    def _eval_pass(self, forward, input_ids):
+        """``forward`` over token id sequences in eval mode, length-sorted batches, input order."""
+        self._set_training(False)
+        return batched_apply(forward, input_ids, batch_size=self.infer_batch_size,
+                             pad_id=self.pad_token_id, device=self.device)
+
     def predict_logits(self, input_ids):
         """Logits of token id sequences in eval mode, length-sorted batches, input order."""
-        self._set_training(False)
-        return batched_apply(
-            self.module_, input_ids, batch_size=self.infer_batch_size,
-            pad_id=self.pad_token_id, device=self.device,
-        )
+        return self._eval_pass(self.module_, input_ids)
 
     def embed(self, input_ids):
         """Mean-pooled encoder states of token id sequences, in input order."""
-        self._set_training(False)
-        return batched_apply(
-            self.module_.encode, input_ids, batch_size=self.infer_batch_size,
-            pad_id=self.pad_token_id, device=self.device,
-        )
+        return self._eval_pass(self.module_.encode, input_ids)
 
     def sample_losses(self, input_ids, y):
         """Per-sample cross-entropy in eval mode (``y`` must be >= 0)."""

@@ -17,10 +17,34 @@ or ``[token, logprob, [[alt, logprob], ...]]`` per generated token),
 ``label_logprobs`` (one score per label, for a backend that scores labels).
 """
 
-__all__ = ["TOP_LOGPROBS", "Backend"]
+__all__ = ["TOP_LOGPROBS", "Backend", "never_pickled"]
 
 #: Alternatives per answer token asked for when logprobs are asked.
 TOP_LOGPROBS = 5
+
+
+def never_pickled(holds, reloaded):
+    """A ``__getstate__`` that refuses to pickle a backend, saying what to pickle instead.
+
+    Parameters
+    ----------
+    holds : str
+        What the backend holds that must not be pickled, e.g. ``"a loaded model"``.
+    reloaded : str
+        What its labeler's pickle does instead, e.g. ``"which loads the model again"``.
+
+    Returns
+    -------
+    __getstate__ : function
+    """
+
+    def __getstate__(self):
+        name = type(self).__name__
+        article = "An" if name[:1] in "AEIOU" else "A"
+        raise TypeError(f"{article} {name} holds {holds}: it is never pickled; pickle its "
+                        f"labeler, {reloaded}.")
+
+    return __getstate__
 
 
 class Backend:

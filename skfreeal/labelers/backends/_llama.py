@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..._assets import LOCAL_LLMS, local_llm_path, sha256_of
 from .._llama_build import check_llama_build
-from ._base import Backend
+from ._base import Backend, never_pickled
 
 __all__ = ["LlamaCppBackend"]
 
@@ -73,9 +73,7 @@ class LlamaCppBackend(Backend):
         self._runner = None
         self._sha = None
 
-    def __getstate__(self):
-        raise TypeError("A LlamaCppBackend holds a loaded model: it is never pickled; pickle "
-                        "its labeler, which loads the model again.")
+    __getstate__ = never_pickled("a loaded model", "which loads the model again")
 
     def runner(self):
         """The loaded model (a :class:`~skfreeal.labelers.backends._llama_runner.LlamaRunner`),

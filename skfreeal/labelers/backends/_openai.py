@@ -12,8 +12,10 @@ second provider speaking the same protocol needs no code of its own.
 import logging
 import os
 import random
+from numbers import Integral, Real
 
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 
 from .._batch import BATCH_LEASE, BATCH_PRICE_FACTOR, BatchRun
 from .._completion import SCHEMA_FORMATS, refuses_format, schema_format
@@ -30,12 +32,29 @@ from .._requests import RunContext
 from .._retry import MAX_RETRY_AFTER, LLMCallError
 from .._secrets import Secret, reveal
 from .._usage import price_of
-from ._base import Backend
+from ._base import Backend, never_pickled
 from ._openai_calls import OpenAICallsMixin
 
-__all__ = ["OpenAIBackend"]
+__all__ = ["SERVICE_SETTINGS", "OpenAIBackend"]
 
 logger = logging.getLogger("skfreeal.labelers")
+
+#: The hosted-service settings, each with the rule its value follows. Their
+#: defaults are :class:`OpenAIBackend`'s; :class:`~skfreeal.labelers.OpenAILabeler`
+#: takes them as parameters of its own (validated by these rules) and passes them on.
+SERVICE_SETTINGS = {
+    "base_url": [str, Secret, None],
+    "api_key": [str, Secret, None],
+    "timeout": [Interval(Real, 0, None, closed="neither")],
+    "max_retries": [Interval(Integral, 0, None, closed="left")],
+    "retry_base_delay": [Interval(Real, 0, None, closed="left")],
+    "retry_max_delay": [Interval(Real, 0, None, closed="left")],
+    "logprobs": ["boolean"],
+    "batch": ["boolean"],
+    "batch_poll_interval": [Interval(Real, 0, None, closed="neither")],
+    "batch_max_poll_interval": [Interval(Real, 0, None, closed="neither")],
+    "batch_price_factor": [Interval(Real, 0, 1, closed="both")],
+}
 
 
 class OpenAIBackend(OpenAICallsMixin, Backend):
@@ -97,9 +116,7 @@ class OpenAIBackend(OpenAICallsMixin, Backend):
         self._client_config = None
         self._jitter = None
 
-    def __getstate__(self):
-        raise TypeError("An OpenAIBackend holds a live client and a key: it is never pickled; "
-                        "pickle its labeler, which leaves both out.")
+    __getstate__ = never_pickled("a live client and a key", "which leaves both out")
 
     # -- the service ----------------------------------------------------------------
 
