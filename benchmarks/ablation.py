@@ -183,6 +183,9 @@ def render(results):
         "re-asked). Seconds are wall time on the machine of the run, its LLM answers cached "
         "or not, so they compare only rows run cold.",
         "",
+        "Which dev draw chose each default, and what the report draws showed: "
+        ":doc:`selection`.",
+        "",
     ]
     for result in results:
         title = f"{result['dataset']} ({result['n_train']} train / {result['n_test']} test)"

@@ -338,7 +338,185 @@ def report_table(*results):
     ]
 
 
-TEMPLATES = {"demo": demo_paragraphs, "report-table": report_table, "freeal": freeal_paragraph, "freeal-vs-icl": freeal_vs_icl}
+# -- how the defaults were chosen (docs/selection.rst, issue 40 item 4) ------------------
+
+# The ablation's rows that decided a default: (the default, its row, the row without it,
+# what the row without it does). Label accuracy of the training texts decided.
+_CHOICES = (
+    ("``constrained=True``: the answer is read from label scores", "scores", "today",
+     "free-text answers (the loop before the levers)"),
+    ('``calibration="batch"``', "calibration", "scores", "no calibration"),
+    ("``fill_missing=True``", "fill", "calibration", "``fill_missing=False``"),
+    ("the student's ``head_init``, ``n_steps``, ``max_length``", "student", "fill",
+     "the former student (random head, 6 epochs, 64 tokens)"),
+    ('``judge="probe"``', "judge", "student", "``judge=None`` (the student judges)"),
+    ('``label_fusion="product"``', "judge_fusion", "judge", '``label_fusion="llm"``'),
+    ("``n_rounds=2``", "judge_fusion", "rounds", "up to 4 rounds"),
+)
+
+
+def _dev_draw(name, n_train, n_test):
+    """The registered dev draw of a result (``benchmarks.datasets.DEV_DRAWS``)."""
+    from benchmarks.datasets import DEV_DRAWS
+
+    for draw in DEV_DRAWS:
+        if (draw.name, draw.n_train, draw.n_test, draw.options) == (name, n_train, n_test, ()):
+            return draw
+    raise ValueError(f"no dev draw {name} {n_train}/{n_test} in benchmarks.datasets.DEV_DRAWS; "
+                     "a choice must rest on a registered dev draw.")
+
+
+def ablation_choices(*results):
+    """The defaults the ablation chose: each one's row against the row without it."""
+    rows_of = [{row["row"]: row for row in r["rows"]} for r in results]
+    header = ["Default", "Against"]
+    for result in results:
+        draw = _dev_draw(result["dataset"], result["n_train"], result["n_test"])
+        header.append(f"{result['dataset']} labels (dev, seed {draw.random_state}, "
+                      f"{draw.n_train:,}/{draw.n_test:,})")
+    rows = []
+    for default, with_key, without_key, without in _CHOICES:
+        cells = [default, without]
+        for by_key in rows_of:
+            on, off = by_key[with_key], by_key[without_key]
+            cells.append(f"{on['label_accuracy']:.3f} against {off['label_accuracy']:.3f} "
+                         f"({on['revision']} / {off['revision']})")
+        rows.append(cells)
+    return [
+        Table(header, rows),
+        "Each cell: the accuracy of FreeAL's final training labels against the training "
+        "texts' gold labels with the default, then without it; in brackets, the revisions "
+        "those two ablation rows ran at. The test texts were measured, never used to "
+        "choose. Files: "
+        + ", ".join(f"``benchmarks/results/ablation-{r['dataset']}.json`` (last command "
+                    f"``{r.get('command', '')}``, revision {_revision(r['machine'].get('git'))})"
+                    for r in results)
+        + f"; each row but the loop before the levers ran with {_ablation_demos()} "
+        "demonstrations per text (``run_row`` in ``benchmarks/ablation.py``).",
+    ]
+
+
+def _ablation_demos():
+    """The ablation's demonstrations per text: ``run_row``'s default, which its ``main``
+    never overrides (its files do not record it)."""
+    import inspect
+
+    from benchmarks.ablation import run_row
+
+    return str(inspect.signature(run_row).parameters["n_demos"].default)
+
+
+def _role(result):
+    """A suite result's role; files from before issue 40 are dev runs (no ``role`` key)."""
+    return result.get("role") or "dev"
+
+
+def _gain_verdict(what, dev, report, se, unit):
+    """One sentence: does the report draw's gain confirm the dev draw's?"""
+    if dev is None or report is None:
+        missing = "dev" if dev is None else "report"
+        return (f"{what}: no figure on the {missing} draw (its gold SLM is not above its "
+                "zero-shot LLM), so nothing to compare.")
+    shown = f"{unit(report)} on the report draw against {unit(dev)} on the dev draw"
+    if dev > 0 >= report:
+        return f"{what}: **the report draw disagrees with the dev choice**: {shown}."
+    if dev <= 0:
+        return f"{what}: the dev draw showed no gain; {shown}."
+    if report < dev - se:
+        return (f"{what}: the report draw confirms a gain but **a smaller one**, {shown}, "
+                f"more than one standard error ({unit(se, sign=False)}) below it.")
+    return (f"{what}: the report draw confirms the dev gain, {shown} (not lower by more than "
+            f"one standard error, {unit(se, sign=False)}).")
+
+
+def _points(value, sign=True):
+    return f"{value * 100:{'+' if sign else ''}.1f} points"
+
+
+def _percent(value, sign=True):
+    return f"{value * 100:{'+' if sign else ''}.0f}%"
+
+
+def _round_settings(result):
+    """A suite run's rounds and demonstrations (kNN peers: FreeAL's count before ``icl_demos``)."""
+    s = result["settings"]
+    return {"n_rounds": s["n_rounds"], "n_demos": s["n_demos"],
+            "icl_demos": s.get("icl_demos", s["n_demos"])}
+
+
+def _settings_text(result):
+    s = _round_settings(result)
+    return (f"{s['n_rounds']} rounds, {s['n_demos']} demonstrations, kNN peers "
+            f"{s['icl_demos']}")
+
+
+def _dev_vs_report_row(result):
+    d, labels = result["dataset"], result["train_label_accuracy"]
+    gap = result.get("gap_closed")
+    return [d["key"], f"{_role(result)}, seed {d.get('seed', 'n/a')}, "
+            f"{d['n_train']:,}/{d['n_test']:,}", _settings_text(result),
+            f"{labels['zero_shot_llm']:.1%} → {labels['freeal_final']:.1%}",
+            _points(labels["freeal_final"] - labels["zero_shot_llm"]),
+            "n/a" if gap is None else f"{gap:.0%}",
+            _revision(result["machine"].get("git"))]
+
+
+def dev_vs_report(*results):
+    """Per corpus, FreeAL's gains on the dev draw the defaults were chosen on and on its
+    report draw: label accuracy before and after, gap closed, and whether the report
+    draw confirms the dev gain."""
+    by_key = {}
+    for result in results:
+        by_key.setdefault(result["dataset"]["key"], {})[_role(result)] = result
+    incomplete = sorted(k for k, pair in by_key.items() if set(pair) != {"dev", "report"})
+    if incomplete or len(results) != 2 * len(by_key):
+        raise ValueError("dev-vs-report takes one dev and one report file per corpus, got "
+                         f"{[(r['dataset']['key'], _role(r)) for r in results]}.")
+    rows, verdicts = [], []
+    for key, pair in by_key.items():
+        dev, report = pair["dev"], pair["report"]
+        rows += [_dev_vs_report_row(dev), _dev_vs_report_row(report)]
+        verdicts.append(_corpus_verdict(key, dev, report))
+    header = ["Corpus", "Draw", "Settings", "FreeAL's labels", "Label gain", "Gap closed",
+              "Revision"]
+    commands = sorted({f"``{_command(r)}``" for r in results})
+    return [
+        Table(header, rows), *verdicts,
+        "Label gain: FreeAL's final training labels minus the zero-shot LLM's, both against "
+        "the training texts' gold labels. Gap closed: (FreeAL SLM - zero-shot LLM) / (gold "
+        "SLM - zero-shot LLM) on the test texts. One standard error is the report draw's, "
+        "binomial: of its final label accuracy over its training texts, and of its FreeAL "
+        "SLM's accuracy over its test texts divided by the gap. Commands: "
+        + "; ".join(commands) + ".",
+    ]
+
+
+def _corpus_verdict(key, dev, report):
+    ds, rs = _round_settings(dev), _round_settings(report)
+    differ = [f"``{name}`` {ds[name]} on the dev draw, {rs[name]} on the report draw"
+              for name in ds if ds[name] != rs[name]]
+    settings = ("The two runs' settings differ: " + "; ".join(differ) + ". Each side is "
+                "FreeAL as its run set it, so a difference mixes the draw with the setting."
+                if differ else "Both runs used the same settings.")
+    gains = []
+    for result in (dev, report):
+        labels = result["train_label_accuracy"]
+        gains.append(labels["freeal_final"] - labels["zero_shot_llm"])
+    rd, rm = report["dataset"], report["methods"]
+    final = report["train_label_accuracy"]["freeal_final"]
+    label_se = _standard_error(final, rd["n_train"])
+    gold_gap = rm["slm_gold"]["accuracy"] - rm["zero_shot_llm"]["accuracy"]
+    gap_se = (_standard_error(rm["freeal_slm"]["accuracy"], rd["n_test"]) / gold_gap
+              if gold_gap > 0 else 0.0)
+    return (f"**{key}.** {settings} "
+            + _gain_verdict("FreeAL's label gain", *gains, label_se, _points) + " "
+            + _gain_verdict("The student's gap closed", dev.get("gap_closed"),
+                            report.get("gap_closed"), gap_se, _percent))
+
+
+TEMPLATES = {"ablation-choices": ablation_choices, "demo": demo_paragraphs,
+             "dev-vs-report": dev_vs_report, "freeal": freeal_paragraph,
+             "freeal-vs-icl": freeal_vs_icl, "report-table": report_table}
 
 
 def main(argv=None):

@@ -362,6 +362,9 @@ _PROSE = """\
 Why these defaults
 ------------------
 
+These defaults were judged on the test texts of the dev draws; which draws,
+and what the report draws showed: :doc:`selection`.
+
 - The probe is the floor the student starts from: with ``head_init="probe"``
   the first optimizer step already sees the probe's predictions, so the
   fine-tuning steps can only move away from it gradually (a gentle ``lr`` of

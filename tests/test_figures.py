@@ -142,3 +142,100 @@ def test_the_report_table_refuses_a_dev_result(tmp_path):
     block = figures.Block(tmp_path / "page.md", "report-table", [str(path)], "", 0, 0)
     with pytest.raises(ValueError, match="report draws only"):
         figures.render_block(block)
+
+
+def _suite_result(key, role, labels, freeal, n_demos):
+    """A suite result of corpus ``key``: FreeAL's labels (before, after), its SLM's accuracy
+    (zero-shot LLM 0.5, gold SLM 0.9, 500 test texts) and its demonstrations per text."""
+    result = _report_result(key, 0.5, freeal, 0.9, role=role)
+    result["dataset"].update(key=key, seed=11 if role == "report" else 0)
+    result["train_label_accuracy"] = {"zero_shot_llm": labels[0], "freeal_final": labels[1]}
+    result["settings"] = {"n_rounds": 2, "n_demos": n_demos}
+    if role == "report":
+        result["settings"]["icl_demos"] = 4
+    else:
+        del result["role"]  # the dev suite files predate the role key: dev by default
+    return result
+
+
+def _render(tmp_path, template, results, suffix=".rst"):
+    files = []
+    for i, result in enumerate(results):
+        path = tmp_path / f"{template}-{i}.json"
+        path.write_text(json.dumps(result))
+        files.append(str(path))
+    block = figures.Block(tmp_path / f"page{suffix}", template, files, "", 0, 0)
+    return " ".join(figures.render_block(block).split())
+
+
+def test_dev_vs_report_confirms_a_report_draw_that_keeps_the_dev_gain(tmp_path):
+    text = _render(tmp_path, "dev-vs-report", [
+        _suite_result("tweets", "dev", (0.70, 0.74), 0.70, 4),
+        _suite_result("tweets", "report", (0.68, 0.715), 0.69, 10)])
+    assert "70.0% → 74.0%" in text and "68.0% → 71.5%" in text
+    assert "+4.0 points" in text and "+3.5 points" in text
+    # 3.5 is 0.5 below 4.0, within one standard error of 71.5% over 1,000 texts (1.4 points)
+    assert "FreeAL's label gain: the report draw confirms the dev gain" in text
+    assert "gap closed: the report draw confirms the dev gain" in text  # 48% against 50%
+    assert "disagrees" not in text and "smaller" not in text
+    # the settings come from the files, and their difference is said
+    assert "``n_demos`` 4 on the dev draw, 10 on the report draw" in text
+    assert "``icl_demos`` 4 on the dev draw" not in text  # the dev run's peers had its 4 too
+    assert "dev, seed 0, 1,000/500" in text and "report, seed 11, 1,000/500" in text
+
+
+def test_dev_vs_report_says_where_a_report_draw_disagrees_or_gains_less(tmp_path):
+    text = _render(tmp_path, "dev-vs-report", [
+        _suite_result("tweets", "dev", (0.70, 0.74), 0.70, 4),
+        _suite_result("yahoo", "dev", (0.45, 0.55), 0.60, 4),
+        _suite_result("tweets", "report", (0.70, 0.69), 0.48, 4),
+        _suite_result("yahoo", "report", (0.45, 0.50), 0.60, 4)])
+    tweets, yahoo = text.split("**tweets.**")[1].split("**yahoo.**")
+    assert "label gain: **the report draw disagrees with the dev choice**: -1.0 points" in tweets
+    assert "gap closed: **the report draw disagrees with the dev choice**: -5%" in tweets
+    # Yahoo gains 5 points where the dev draw gained 10: more than one standard error less
+    assert "label gain: the report draw confirms a gain but **a smaller one**" in yahoo
+    assert "more than one standard error (1.6 points) below it" in yahoo
+    assert "gap closed: the report draw confirms the dev gain" in yahoo  # 25% both
+    assert "Both runs used the same settings." in tweets
+
+
+def test_dev_vs_report_says_when_a_draw_has_no_gap_to_close(tmp_path):
+    report = _suite_result("tweets", "report", (0.70, 0.74), 0.70, 10)
+    report["methods"]["slm_gold"]["accuracy"] = 0.4
+    report["gap_closed"] = None
+    text = _render(tmp_path, "dev-vs-report",
+                   [_suite_result("tweets", "dev", (0.70, 0.74), 0.70, 4), report])
+    assert "gap closed: no figure on the report draw" in text and "n/a" in text
+
+
+def test_dev_vs_report_wants_one_dev_and_one_report_file_per_corpus(tmp_path):
+    dev = _suite_result("tweets", "dev", (0.70, 0.74), 0.70, 4)
+    with pytest.raises(ValueError, match="one dev and one report file per corpus"):
+        _render(tmp_path, "dev-vs-report", [dev, dev])
+    with pytest.raises(ValueError, match="one dev and one report file per corpus"):
+        _render(tmp_path, "dev-vs-report",
+                [dev, _suite_result("yahoo", "report", (0.45, 0.5), 0.6, 10)])
+
+
+def _ablation_result(dataset, n_train, accuracies):
+    keys = ("today", "scores", "calibration", "fill", "student", "judge", "judge_fusion",
+            "rounds")
+    return {"dataset": dataset, "n_train": n_train, "n_test": 500, "command": "python -m "
+            "benchmarks.ablation", "machine": {"git": {"commit": "0123456789", "dirty": True}},
+            "rows": [{"row": k, "label_accuracy": a, "revision": f"rev{i}"}
+                     for i, (k, a) in enumerate(zip(keys, accuracies))]}
+
+
+def test_ablation_choices_quote_each_default_against_the_row_without_it(tmp_path):
+    result = _ablation_result("tweets", 1000, [0.70, 0.71, 0.72, 0.73, 0.69, 0.74, 0.75, 0.76])
+    text = _render(tmp_path, "ablation-choices", [result])
+    # the dev draw's seed and sizes come from benchmarks.datasets.DEV_DRAWS
+    assert "tweets labels (dev, seed 0, 1,000/500)" in text
+    assert "``judge=\"probe\"`` ``judge=None`` (the student judges) 0.740 against 0.690 " \
+           "(rev5 / rev4)" in text
+    assert "``n_rounds=2`` up to 4 rounds 0.750 against 0.760 (rev6 / rev7)" in text
+    assert "revision 0123456 with uncommitted changes" in text
+    assert "ran with 4 demonstrations per text" in text
+    with pytest.raises(ValueError, match="no dev draw tweets 1234/500"):
+        _render(tmp_path, "ablation-choices", [_ablation_result("tweets", 1234, [0.7] * 8)])
