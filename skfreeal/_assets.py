@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ._cache_dir import get_cache_dir
 
-__all__ = ["minilm_path", "mpnet_path", "local_llm_path", "LOCAL_LLMS", "SPLIT_ENCODERS"]
+__all__ = ["LOCAL_LLMS", "SPLIT_ENCODERS", "local_llm_path", "minilm_path", "mpnet_path",
+           "split_encoder_path"]
 
 # name -> the packages holding its parts, each part's path inside its package (None: one
 # .gguf file in the package), the assembled file name, its sha256 and the pip command
