@@ -198,10 +198,12 @@ class ResponseCache:
         Parameters
         ----------
         keys : iterable of str
+            Request keys, as :meth:`put` stored them.
 
         Returns
         -------
         found : dict of str to object
+            Each stored key's value; absent keys are left out.
         """
         found = {}
         conn = self._connect()

@@ -417,6 +417,7 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         Parameters
         ----------
         X : iterable of str
+            Texts to score, each cut to ``max_length_`` tokens.
 
         Returns
         -------
@@ -436,10 +437,12 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         Parameters
         ----------
         X : iterable of str
+            Texts to classify, each cut to ``max_length_`` tokens.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Softmax of the logits; columns in the order of ``classes_``.
         """
         logits = torch.from_numpy(self._logits(X)).double()
         return torch.softmax(logits, dim=1).numpy()
@@ -447,13 +450,18 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
     def predict(self, X):
         """Most probable class of each text.
 
+        The class of the largest logit: ``predict_proba``'s argmax without
+        computing the softmax.
+
         Parameters
         ----------
         X : iterable of str
+            Texts, each cut to ``max_length_`` tokens.
 
         Returns
         -------
         y : ndarray of shape (n_samples,)
+            One of ``classes_`` per text, the most probable.
         """
         logits = self._logits(X)
         return self.classes_[np.argmax(logits, axis=1)]
@@ -464,10 +472,12 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         Parameters
         ----------
         X : iterable of str
+            Texts to embed with the fine-tuned encoder.
 
         Returns
         -------
         embeddings : ndarray of shape (n_samples, hidden_size), float32
+            The mean of the last hidden states over each text's tokens.
         """
         ids = self._token_ids(X)
         return self.net_.embed(ids)

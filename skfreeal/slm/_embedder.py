@@ -90,10 +90,12 @@ class SentenceEmbedder(_TextTransformer):
         Parameters
         ----------
         X : iterable of str
+            Texts, each cut to ``max_length`` tokens.
 
         Returns
         -------
         embeddings : ndarray of shape (n_samples, n_features_out_), float32
+            Mean-pooled last hidden states, of unit length when ``normalize``.
         """
         check_is_fitted(self)
         texts = check_texts(X)
