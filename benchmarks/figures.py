@@ -322,6 +322,9 @@ def report_table(*results):
     revisions = sorted({_revision(r["machine"].get("git")) for r in results})
     states = sorted({r["cache"]["state"] for r in results})
     machine = results[0]["machine"]
+    llm_threads = re.search(r"n_threads=(\d+)", results[0]["settings"].get("labeler", ""))
+    loads = [f"{(r['machine'].get('load_average_at_start') or [float('nan')])[0]:.1f}"
+             for r in results]
     return [
         Table(header, rows),
         f"Gap closed, (FreeAL SLM - zero-shot LLM) / (gold SLM - zero-shot LLM), mean over the "
@@ -333,8 +336,10 @@ def report_table(*results):
         f"and peak memory are FreeAL's fit and predict. Report draws only: rows of the corpora "
         f"that no setting was chosen on, deduplicated against their test texts "
         f"(`benchmarks/datasets.py`). Command: `{_command(results[0])}` (revision "
-        f"{', '.join(revisions)}, {machine['usable_cores']} cores, {', '.join(states)} answer "
-        f"cache).",
+        f"{', '.join(revisions)}, {machine['usable_cores']} cores, the LLM on "
+        f"{llm_threads[1] + ' thread(s)' if llm_threads else 'every core'} and the student on "
+        f"{machine.get('torch_threads')}, load average at the start of each draw "
+        f"{', '.join(loads)}; {', '.join(states)} answer cache).",
     ]
 
 

@@ -114,8 +114,11 @@ def _report_result(name, zero_shot, freeal, gold, role="report"):
             "dataset": {"name": name, "n_classes": 3, "n_train": 1000, "n_test": 500},
             "train_label_accuracy": {"zero_shot_llm": 0.6, "freeal_final": 0.7},
             "gap_closed": (freeal - zero_shot) / (gold - zero_shot) if gold > zero_shot else None,
-            "settings": {"n_rounds": 2, "n_demos": 10}, "cache": {"state": "cold"},
-            "machine": {"git": {"commit": "abcdef123", "dirty": False}, "usable_cores": 2}}
+            "settings": {"n_rounds": 2, "n_demos": 10,
+                         "labeler": "LocalLabeler(model='qwen2.5-coder-0.5b', n_threads=1)"},
+            "cache": {"state": "cold"},
+            "machine": {"git": {"commit": "abcdef123", "dirty": False}, "usable_cores": 2,
+                        "torch_threads": 1, "load_average_at_start": [3.5, 2.0, 1.0]}}
 
 
 @pytest.mark.parametrize("suffix", [".md", ".rst"])
@@ -133,6 +136,8 @@ def test_the_report_table_has_a_row_per_draw_and_the_mean_gap(tmp_path, suffix):
     assert "n/a" in text and "the 1 of 2 draws" in text and "**50%**" in text
     assert "1.20" in text  # 1,200 fit calls over 1,000 training texts
     assert "/somewhere" not in text  # the machine-local cache folder is left out
+    assert "the LLM on 1 thread(s) and the student on 1" in " ".join(text.split())
+    assert "load average at the start of each draw 3.5, 3.5" in " ".join(text.split())
     assert ("|---|" in text) == (suffix == ".md") and ("=====" in text) == (suffix == ".rst")
 
 
