@@ -12,6 +12,7 @@ the prompt length, the label prefixes the trie evaluated and the ratio to the
 
     python -m benchmarks.label_scaling            # 40 texts a task, the 0.5B model
     python -m benchmarks.label_scaling --quick    # 8 texts a task
+    python -m benchmarks.label_scaling --n-threads 1   # on a shared machine
 
 Writes ``benchmarks/results/label_scaling[_quick].json``. Every draw is a dev
 draw (training texts of packaged data, seed 0).
@@ -81,6 +82,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="8 texts a task")
     parser.add_argument("--n-texts", type=int, default=None)
     parser.add_argument("--model", default=None, help="a packaged local model (default 0.5B)")
+    parser.add_argument("--n-threads", type=int, default=None,
+                        help="threads of the local model (default: every core); 1 on a "
+                             "shared machine, where threads waiting for each other dominate")
     args = parser.parse_args(argv)
     setup_environment()
     from skfreeal.labelers import LocalLabeler
@@ -89,7 +93,8 @@ def main(argv=None):
 
     def factory(labels, task):
         params = {} if args.model is None else {"model": args.model}
-        return LocalLabeler(labels=labels, task=task, cache=None, **params)
+        return LocalLabeler(labels=labels, task=task, cache=None, n_threads=args.n_threads,
+                            **params)
 
     rows = [time_task(factory, name, n_texts) for name in TASKS]
     for row in rows:
@@ -105,7 +110,7 @@ def main(argv=None):
               f"accuracy {row['accuracy']:.2f}")
     result = {"suite": "label_scaling", "role": "dev", "llm": args.model or "qwen2.5-coder-0.5b",
               "dataset": {"name": "tweets/stackoverflow/banking77", "n_train": n_texts},
-              "rows": rows, "machine": machine_info()}
+              "n_threads": args.n_threads, "rows": rows, "machine": machine_info()}
     path = write_result(result, "label_scaling_quick" if args.quick else "label_scaling")
     print(path)
     return 0
