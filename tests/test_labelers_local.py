@@ -213,28 +213,30 @@ def _softmax(scores):
 def test_batched_trie_branches_score_as_one_prefix_at_a_time(local_labeler):
     import llama_cpp
 
+    from skfreeal.labelers._label_trie import trie_leaves
     from skfreeal.labelers._prompts import annotation_messages, system_prompt
 
     runner = local_labeler.get_backend().runner()
-    assert len(runner._label_sequences(INTENTS)[2]) > 10  # many branches to batch
+    reads = runner._label_sequences(INTENTS)[2]
+    assert len(reads) > 10 and len(trie_leaves(reads)) > 2  # many branches to batch
     system = system_prompt(INTENTS, "Classify the intent of a banking customer's message.")
-    memory = llama_cpp.llama_get_memory(runner.llm.ctx)
-    default_seqs = runner.max_branch_seqs
     for text in INTENT_TEXTS:
         messages = annotation_messages(text, [], INTENTS, system)
         reference = _softmax(_sequential_label_logprobs(runner, messages, INTENTS))
-        for max_seqs in (default_seqs, 2):  # one batch; several, sharing prefixes
+        for max_seqs in (None, 2):  # one batch; several, sharing prefixes
             runner.max_branch_seqs = max_seqs
             try:
                 answer = runner.score_labels(messages, INTENTS)
             finally:
-                runner.max_branch_seqs = default_seqs
+                runner.max_branch_seqs = None
             # Equal up to llama.cpp's batch-shape rounding (a prefix scored in one call
             # or token by token differs as much); a branch that saw its siblings
             # moves these by 0.15 to 0.65.
             np.testing.assert_allclose(_softmax(answer["label_logprobs"]), reference, atol=0.06)
-            assert answer["completion_tokens"] == len(runner._label_sequences(INTENTS)[2])
+            assert answer["completion_tokens"] == len(reads)
             # the KV cache holds the prompt alone again: no branch sequence is left
+            memory = llama_cpp.llama_get_memory(runner.llm.ctx)
             assert llama_cpp.llama_memory_seq_pos_max(memory, 0) == runner.llm.n_tokens - 1
+            assert runner.llm.context_params.n_seq_max == len(trie_leaves(reads)) + 1
             assert all(llama_cpp.llama_memory_seq_pos_max(memory, seq) == -1
-                       for seq in range(1, 8))
+                       for seq in range(1, len(trie_leaves(reads)) + 1))

@@ -21,7 +21,7 @@ prefix sees only its own ancestors (one sequence per branch of the trie).
 
 import numpy as np
 
-__all__ = ["branch_batches", "score_label_sequences", "trie_reads"]
+__all__ = ["branch_batches", "score_label_sequences", "trie_leaves", "trie_reads"]
 
 _END = -1  # the "answer ends here" edge of the trie
 
@@ -130,6 +130,18 @@ def trie_reads(sequences, owners, n_labels, end_ids):
     return {prefix: tuple(tokens) for prefix, tokens in reads.items() if prefix}
 
 
+def trie_leaves(prefixes):
+    """The prefixes that begin no other, sorted (so a subtree's leaves stay together).
+
+    Examples
+    --------
+    >>> trie_leaves([(1,), (1, 2), (1, 3), (4,)])
+    [(1, 2), (1, 3), (4,)]
+    """
+    prefixes = set(map(tuple, prefixes))
+    return sorted(prefixes - {prefix[:-1] for prefix in prefixes})
+
+
 def branch_batches(prefixes, max_seqs, max_tokens):
     """Lay trie prefixes out as batches of one token each, with the sequences that see it.
 
@@ -162,11 +174,8 @@ def branch_batches(prefixes, max_seqs, max_tokens):
     >>> len(branch_batches([(1,), (1, 2), (1, 3)], max_seqs=1, max_tokens=64))
     2
     """
-    prefixes = set(map(tuple, prefixes))
-    inner = {prefix[:-1] for prefix in prefixes}
-    leaves = sorted(prefixes - inner)  # sorted: a subtree's leaves stay together
     groups, leaf_groups, nodes = [], [], set()
-    for leaf in leaves:
+    for leaf in trie_leaves(prefixes):
         path = {leaf[:depth] for depth in range(1, len(leaf) + 1)}
         if leaf_groups and (len(leaf_groups[-1]) >= max_seqs
                             or len(nodes | path) > max_tokens):

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._completion import KEPT_LOGPROB_TOKENS
 from .._distributions import label_surface_forms
-from .._label_trie import score_label_sequences, trie_reads
+from .._label_trie import score_label_sequences, trie_leaves, trie_reads
 from ._llama_tree import allow_sequences, eval_branches
 
 __all__ = ["LlamaRunner"]
@@ -39,8 +39,6 @@ class LlamaRunner:
             n_batch=n_batch,
             verbose=False,
         )
-        # The label trie's branches are scored in one batch, one sequence a branch.
-        self.max_branch_seqs = allow_sequences(self.llm)
         model = self.llm._model
         eos, bos = self.llm.token_eos(), self.llm.token_bos()
         template = self.llm.metadata.get("tokenizer.chat_template") or _CHATML
@@ -51,6 +49,8 @@ class LlamaRunner:
         )
         self.n_ctx = n_ctx
         self.n_vocab = self.llm.n_vocab()
+        # Most sequences a batch of label prefixes may use (None: one a branch of the trie).
+        self.max_branch_seqs = None
         self.lock = threading.Lock()
 
     def tokens(self, messages):
@@ -171,11 +171,15 @@ class LlamaRunner:
             tokens evaluated.
         """
         with self.lock:
+            sequences, owners, reads = self._label_sequences(labels)
+            max_seqs = 0
+            if reads:
+                # One sequence a branch of the trie (a rebuilt context is empty).
+                max_seqs = allow_sequences(self.llm, len(trie_leaves(reads)))
+                max_seqs = min(max_seqs, self.max_branch_seqs or max_seqs)
             tokens, reused = self._eval_prompt(messages)
             root = self._logprobs()
-            sequences, owners, reads = self._label_sequences(labels)
-            table = eval_branches(self.llm, len(tokens), reads, self.max_branch_seqs,
-                                  self._logprobs)
+            table = eval_branches(self.llm, len(tokens), reads, max_seqs, self._logprobs)
             table[()] = root
             scores, n_evaluated = score_label_sequences(
                 sequences, owners, len(labels), table.__getitem__, self._end_ids()

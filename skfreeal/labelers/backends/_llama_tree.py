@@ -17,29 +17,34 @@ from .._label_trie import branch_batches
 __all__ = ["allow_sequences", "eval_branches"]
 
 
-def allow_sequences(llm):
-    """Rebuild ``llm``'s context so that many sequences share one KV buffer.
+def allow_sequences(llm, n_seqs):
+    """Make ``llm``'s context hold ``n_seqs`` sequences besides the prompt's, in one KV buffer.
 
     ``Llama`` builds its context for one sequence and takes no parameter
-    for more; the fresh context holds no evaluated tokens (call this right
-    after loading). With a unified KV buffer every sequence can see the
-    prompt's cells, and the prompt keeps its full ``n_ctx``.
+    for more, so the context is built again (only when it holds fewer),
+    empty: the next prompt is evaluated in full. llama.cpp reserves logits
+    for as many rows as sequences, hence no more than the labels need. With
+    a unified KV buffer every sequence sees the prompt's cells, and the
+    prompt keeps the whole ``n_ctx``.
 
     Returns
     -------
     max_seqs : int
-        Sequences free for branches (sequence 0 is the prompt's).
+        Sequences free for branches (sequence 0 is the prompt's), at most
+        llama.cpp's limit less one.
     """
     import llama_cpp
     from llama_cpp import _internals
 
     params = llm.context_params
-    params.n_seq_max = int(llama_cpp.llama_max_parallel_sequences())
-    params.kv_unified = True
-    llm._ctx.close()  # free the old KV buffer before allocating the new one
-    llm._ctx = llm._stack.enter_context(contextlib.closing(
-        _internals.LlamaContext(model=llm._model, params=params, verbose=llm.verbose)))
-    llm.n_tokens = 0
+    wanted = min(n_seqs + 1, int(llama_cpp.llama_max_parallel_sequences()))
+    if params.n_seq_max < wanted:
+        params.n_seq_max = wanted
+        params.kv_unified = True
+        llm._ctx.close()  # free the old KV buffer before allocating the new one
+        llm._ctx = llm._stack.enter_context(contextlib.closing(
+            _internals.LlamaContext(model=llm._model, params=params, verbose=llm.verbose)))
+        llm.n_tokens = 0
     return params.n_seq_max - 1
 
 
@@ -49,8 +54,8 @@ def eval_branches(llm, base, reads, max_seqs, logprobs_at):
     Parameters
     ----------
     llm : llama_cpp.Llama
-        Its context from :func:`allow_sequences`, with the prompt's
-        ``base`` tokens evaluated in sequence 0.
+        With the prompt's ``base`` tokens evaluated in sequence 0, its
+        context made by :func:`allow_sequences` for ``max_seqs``.
     base : int
         The prompt's length: the first prefix token's position.
     reads : dict of tuple of int to tuple of int
