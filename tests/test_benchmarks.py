@@ -567,7 +567,8 @@ def test_label_scaling_times_the_same_texts_for_every_number_of_labels():
     class Stub:
         def __init__(self, labels, task):
             self.labels, self.asked = labels, []
-            self.usage_ = SimpleNamespace(as_dict=lambda: {"prompt_tokens": 5 * len(self.asked)})
+            self.usage_ = SimpleNamespace(as_dict=lambda: {
+                "prompt_tokens": 5 * len(self.asked), "completion_tokens": 2 * len(self.asked)})
 
         def annotate_proba(self, texts):
             self.asked.extend(texts)
@@ -576,4 +577,5 @@ def test_label_scaling_times_the_same_texts_for_every_number_of_labels():
     row = label_scaling.time_task(Stub, "stackoverflow", 5)
     assert row["n_labels"] == 20 and row["n_texts"] == 4  # the first text only warms up
     assert row["prompt_tokens_per_request"] == 5.0 and row["seconds_per_request"] >= 0
+    assert row["label_prefixes_per_request"] == 2.0 and row["cpu_seconds_per_request"] >= 0
     assert 0 <= row["accuracy"] <= 1

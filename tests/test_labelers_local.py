@@ -172,3 +172,71 @@ def test_local_labeler_pickles_without_the_model(local_labeler):
 def test_local_labeler_rejects_unknown_model():
     with pytest.raises(ValueError, match="must be one of .* or the path of a .gguf"):
         LocalLabeler("no-such-model", labels=LABELS, cache=None).annotate(["x"])
+
+
+# Intents with long shared prefixes: the trie evaluates many branches after the prompt.
+INTENTS = ["card_arrival", "card_linking", "card_payment_fee_charged",
+           "card_payment_not_recognised", "cash_withdrawal_charge",
+           "cash_withdrawal_not_recognised", "top_up_failed", "top_up_by_bank_transfer_charge",
+           "top_up_reverted"]
+INTENT_TEXTS = ["My card still has not arrived after two weeks.",
+                "How do I top up by bank transfer?", "I was charged twice for one payment."]
+
+
+def _sequential_label_logprobs(runner, messages, labels):
+    """The trie scored one prefix at a time after the prompt (the path before batching)."""
+    from skfreeal.labelers._label_trie import score_label_sequences
+
+    runner._eval_prompt(messages)
+    llm = runner.llm
+    base, root = llm.n_tokens, runner._logprobs()
+
+    def next_logprobs(prefix):
+        if not prefix:
+            return root
+        llm.n_tokens = base
+        llm.eval(list(prefix))
+        return runner._logprobs()
+
+    sequences, owners, _ = runner._label_sequences(labels)
+    scores, _ = score_label_sequences(sequences, owners, len(labels), next_logprobs,
+                                      runner._end_ids())
+    llm.n_tokens = base
+    return scores
+
+
+def _softmax(scores):
+    scores = np.asarray(scores, dtype=float)
+    return np.exp(scores - np.logaddexp.reduce(scores))
+
+
+def test_batched_trie_branches_score_as_one_prefix_at_a_time(local_labeler):
+    import llama_cpp
+
+    from skfreeal.labelers._label_trie import trie_leaves
+    from skfreeal.labelers._prompts import annotation_messages, system_prompt
+
+    runner = local_labeler.get_backend().runner()
+    reads = runner._label_sequences(INTENTS)[2]
+    assert len(reads) > 10 and len(trie_leaves(reads)) > 2  # many branches to batch
+    system = system_prompt(INTENTS, "Classify the intent of a banking customer's message.")
+    for text in INTENT_TEXTS:
+        messages = annotation_messages(text, [], INTENTS, system)
+        reference = _softmax(_sequential_label_logprobs(runner, messages, INTENTS))
+        for max_seqs in (None, 2):  # one batch; several, sharing prefixes
+            runner.max_branch_seqs = max_seqs
+            try:
+                answer = runner.score_labels(messages, INTENTS)
+            finally:
+                runner.max_branch_seqs = None
+            # Equal up to llama.cpp's batch-shape rounding (a prefix scored in one call
+            # or token by token differs as much); a branch that saw its siblings
+            # moves these by 0.15 to 0.65.
+            np.testing.assert_allclose(_softmax(answer["label_logprobs"]), reference, atol=0.06)
+            assert answer["completion_tokens"] == len(reads)
+            # the KV cache holds the prompt alone again: no branch sequence is left
+            memory = llama_cpp.llama_get_memory(runner.llm.ctx)
+            assert llama_cpp.llama_memory_seq_pos_max(memory, 0) == runner.llm.n_tokens - 1
+            assert runner.llm.context_params.n_seq_max == len(trie_leaves(reads)) + 1
+            assert all(llama_cpp.llama_memory_seq_pos_max(memory, seq) == -1
+                       for seq in range(1, len(trie_leaves(reads)) + 1))

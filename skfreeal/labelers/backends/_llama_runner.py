@@ -12,7 +12,8 @@ import numpy as np
 
 from .._completion import KEPT_LOGPROB_TOKENS
 from .._distributions import label_surface_forms
-from .._label_trie import score_label_sequences
+from .._label_trie import score_label_sequences, trie_leaves, trie_reads
+from ._llama_tree import allow_sequences, eval_branches
 
 __all__ = ["LlamaRunner"]
 
@@ -48,6 +49,8 @@ class LlamaRunner:
         )
         self.n_ctx = n_ctx
         self.n_vocab = self.llm.n_vocab()
+        # Most sequences a batch of label prefixes may use (None: one a branch of the trie).
+        self.max_branch_seqs = None
         self.lock = threading.Lock()
 
     def tokens(self, messages):
@@ -55,11 +58,12 @@ class LlamaRunner:
         # The template writes BOS itself where the model wants one.
         return self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
-    def _logprobs(self):
+    def _logprobs(self, row=-1):
+        """The log-softmax of the logits of batch row ``row`` (the last by default)."""
         import llama_cpp
 
         logits = np.ctypeslib.as_array(
-            llama_cpp.llama_get_logits_ith(self.llm.ctx, -1), shape=(self.n_vocab,)
+            llama_cpp.llama_get_logits_ith(self.llm.ctx, row), shape=(self.n_vocab,)
         ).astype(np.float64)
         logits -= logits.max()
         return logits - np.log(np.exp(logits).sum())
@@ -123,7 +127,11 @@ class LlamaRunner:
         }
 
     def _label_sequences(self, labels):
-        """Token sequences of each label's surface forms, and the answer-ending tokens."""
+        """Token sequences of each label's surface forms, and the prefixes the trie evaluates.
+
+        Returns ``(sequences, owners, reads)``; see
+        :func:`~skfreeal.labelers._label_trie.trie_reads` for ``reads``.
+        """
         key = tuple(labels)
         if getattr(self, "_sequences_for", None) != key:
             sequences, owners = [], []
@@ -132,7 +140,8 @@ class LlamaRunner:
                     sequences.append(tuple(self.llm.tokenize(
                         form.encode("utf-8"), add_bos=False, special=False)))
                     owners.append(i)
-            self._sequences = (sequences, owners)
+            reads = trie_reads(sequences, owners, len(labels), self._end_ids())
+            self._sequences = (sequences, owners, reads)
             self._sequences_for = key
         return self._sequences
 
@@ -150,7 +159,9 @@ class LlamaRunner:
         Reads the model's logits after the prompt and walks the trie of the
         labels' token sequences (each label as written, lower-case and
         capitalised), evaluating only the prefixes labels still share (see
-        :func:`~skfreeal.labelers._label_trie.score_label_sequences`).
+        :func:`~skfreeal.labelers._label_trie.score_label_sequences`), all
+        of them in one batch after the prompt
+        (:func:`~skfreeal.labelers.backends._llama_tree.eval_branches`).
 
         Returns
         -------
@@ -160,20 +171,18 @@ class LlamaRunner:
             tokens evaluated.
         """
         with self.lock:
+            sequences, owners, reads = self._label_sequences(labels)
+            max_seqs = 0
+            if reads:
+                # One sequence a branch of the trie (a rebuilt context is empty).
+                max_seqs = allow_sequences(self.llm, len(trie_leaves(reads)))
+                max_seqs = min(max_seqs, self.max_branch_seqs or max_seqs)
             tokens, reused = self._eval_prompt(messages)
-            llm = self.llm
-            base, root = llm.n_tokens, self._logprobs()
-
-            def next_logprobs(prefix):
-                if not prefix:
-                    return root
-                llm.n_tokens = base
-                llm.eval(list(prefix))
-                return self._logprobs()
-
-            sequences, owners = self._label_sequences(labels)
+            root = self._logprobs()
+            table = eval_branches(self.llm, len(tokens), reads, max_seqs, self._logprobs)
+            table[()] = root
             scores, n_evaluated = score_label_sequences(
-                sequences, owners, len(labels), next_logprobs, self._end_ids()
+                sequences, owners, len(labels), table.__getitem__, self._end_ids()
             )
         return {
             "text": labels[int(np.argmax(scores))],
