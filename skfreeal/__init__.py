@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 # public name -> submodule that defines it (imported on first access)
 _LAZY = {
     "FreeALClassifier": "skfreeal._freeal",
+    "MultiLabelFreeALClassifier": "skfreeal._multilabel",
     "RoundPolicy": "skfreeal.loop",
     "DemoPolicy": "skfreeal.loop",
     "RobustTextClassifier": "skfreeal.slm",

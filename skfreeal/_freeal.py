@@ -16,7 +16,7 @@ from .loop._components import default_component, make_labeler, resolve_component
 from .loop._core import LoopData, run_rounds, train_final_student
 from .loop._embedding import embed_reusing, embedding_function
 from .loop._events import Events, LogCallback, ProgressCallback, Step
-from .loop._judge import full_proba
+from .loop._judge import model_proba
 from .loop._policies import DemoPolicy, RoundPolicy
 from .loop._records import labeler_usage
 from .loop._state import LabelState
@@ -269,12 +269,12 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
         """
         texts = check_fit_texts(X, name="X")
         self.classes_ = self._label_names()
-        self.label_space_ = SingleLabelSpace(self.classes_)
+        self.label_space_ = self._make_space(self.classes_)
         state = LabelState(self._given_labels(y, len(texts)), self.label_space_)
-        eval_set = check_eval_set(eval_set, self.classes_)
+        eval_set = self._check_eval_set(eval_set)
         rng = check_random_state(self.random_state)
-        parts = resolve_components(self.get_params(deep=False), classes=self.classes_, rng=rng,
-                                   verbose=self.verbose)
+        parts = resolve_components(self._component_params(), classes=self.classes_, rng=rng,
+                                   verbose=self.verbose, space=self.label_space_)
         parts.rounds.check_first_round(int(state.never_annotated().sum()), int(state.fixed.sum()))
         events = Events(callbacks, builtin=[LogCallback(self.verbose),
                                             ProgressCallback(self.verbose)])
@@ -313,7 +313,7 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
         self.n_annotations_ = state.n_annotations
         self.transduction_ = self.label_space_.decode(state.labels)
         self.clean_mask_ = view.clean_mask
-        self.demos_ = loop.pool.as_pairs(self.classes_)
+        self.demos_ = loop.pool.as_pairs(self.label_space_)
         self.history_ = list(loop.records)
         self.round_labels_ = loop.round_labels
         self.round_clean_masks_ = loop.round_clean_masks
@@ -321,6 +321,17 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
         self.n_rounds_ = len(loop.records)
         self.stop_reason_ = loop.stop_reason
         self.kept_round_ = loop.kept_round
+
+    def _make_space(self, names):
+        """What a label is in this fit: one of the names per text."""
+        return SingleLabelSpace(names)
+
+    def _check_eval_set(self, eval_set):
+        return check_eval_set(eval_set, self.classes_)
+
+    def _component_params(self):
+        """The parameters the components are resolved from."""
+        return self.get_params(deep=False)
 
     def _label_names(self):
         if not self.task.strip():
@@ -400,8 +411,7 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
             LLM never gave (its column is then zero).
         """
         check_is_fitted(self)
-        proba = self.slm_.predict_proba(check_texts(X, name="X"))
-        return full_proba(self.slm_, proba, len(self.classes_))
+        return model_proba(self.slm_, check_texts(X, name="X"), self.label_space_)
 
     def predict(self, X):
         """Label names predicted by the final student (no LLM call).

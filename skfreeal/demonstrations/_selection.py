@@ -107,7 +107,7 @@ def select_demo_pool(
     Returns
     -------
     indices : ndarray of int64
-        Indices of the chosen samples, grouped by class.
+        Indices of the chosen samples, grouped by class, each once.
 
     Examples
     --------
@@ -149,4 +149,13 @@ def select_demo_pool(
         pool = pool[np.argsort(losses[pool], kind="stable")[:n_keep]]
         medoids = k_medoids(embeddings[pool], per_class, random_state=rng)
         chosen.append(pool[medoids])
-    return np.concatenate(chosen).astype(np.int64) if chosen else np.zeros(0, dtype=np.int64)
+    return _each_once(chosen)
+
+
+def _each_once(chosen):
+    """The chosen indices in order, each once: a sample that carries several labels may be
+    chosen for each of them."""
+    if not chosen:
+        return np.zeros(0, dtype=np.int64)
+    idx = np.concatenate(chosen).astype(np.int64)
+    return idx[np.sort(np.unique(idx, return_index=True)[1])]

@@ -4,7 +4,7 @@ import numpy as np
 
 from .._validation import check_texts
 from ..calibration import batch_prior, calibrate
-from ..labels import SingleLabelSpace
+from ..labels import LabelSpace, SingleLabelSpace
 from ._annotation import (
     annotation_requests,
     content_free_requests,
@@ -177,6 +177,10 @@ class AnnotationMixin:
 
     def _calibration_prior(self, proba, per_text):
         """The tilt ``calibration`` divides out (None: no calibration)."""
+        if not self._label_space().exclusive:
+            # Dividing a tilt out and renormalising is for one distribution per
+            # text: per-label probabilities are left as they are (for now).
+            return None
         if self.calibration == "batch":
             return batch_prior(proba)
         if self.calibration == "contextual":
@@ -188,8 +192,9 @@ class AnnotationMixin:
         return None
 
     def _label_space(self):
-        """What a label is for this labeler: one of its label names per text."""
-        return SingleLabelSpace(self._check_labels())
+        """What a label is for this labeler: the space given as ``labels``, else one name per text."""
+        names = self._check_labels()
+        return self.labels if isinstance(self.labels, LabelSpace) else SingleLabelSpace(names)
 
     def _annotation_params(self, labels):
         """Request parameters of an annotation (the backend adds its own: label scores, schema)."""
@@ -201,5 +206,7 @@ class AnnotationMixin:
         # Room for the longest label plus a short lead-in ("Label: ..."): about
         # three UTF-8 bytes a token, which is 3 letters of English and one
         # character of Chinese or Japanese (a label cut short is an abstention,
-        # and it would be cached).
+        # and it would be cached). A label set: room for the list of them all.
+        if isinstance(self.labels, LabelSpace) and not self.labels.exclusive:
+            return 8 + len(self.labels.longest_answer().encode("utf-8")) // 3
         return min(48, 8 + max(len(label.encode("utf-8")) for label in labels) // 3)

@@ -92,7 +92,9 @@ def _distribution(response, space):
     text = response.get("text") or ""
     label, span = space.parse_answer(text)
     known = bool(space.is_known(space.asarray([label]))[0])
-    if known and span is None:  # named, but not where the tokens can tell (escaped)
+    if not known:
+        return np.full(space.n_labels, np.nan)
+    if span is None:  # named, but not where the tokens can tell (escaped; a label set)
         return space.one_hot(space.asarray([label]))[0]
     return distribution_from_logprobs(response.get("logprobs"), span, text,
                                       space.names.tolist(), label)

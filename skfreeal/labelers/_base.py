@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._validation import check_label_names
+from ..labels import LabelSpace
 from ._annotating import AnnotationMixin
 from ._events import RequestEvent  # noqa: F401 (named in docstrings)
 from ._generation import DemoGenerationMixin
@@ -39,9 +40,13 @@ class BaseLabeler(AnnotationMixin, DemoGenerationMixin, RequestCostMixin, Reques
 
     Parameters
     ----------
-    labels : list of str, default=None
+    labels : list of str or LabelSpace, default=None
         The label names; ids returned by :meth:`annotate` index this list.
-        Must be set before annotating (the FreeAL loop sets it).
+        Must be set before annotating (the FreeAL loop sets it). A
+        :class:`~skfreeal.labels.MultiLabelSpace` asks for a set of its
+        names per text (a JSON list; :meth:`annotate` then returns
+        indicator rows and :meth:`annotate_proba` a probability per label,
+        uncalibrated).
     task : str, default=None
         What to classify, e.g. ``"Classify the sentiment of a tweet."``.
     label_descriptions : dict of str to str, default=None
@@ -137,7 +142,7 @@ class BaseLabeler(AnnotationMixin, DemoGenerationMixin, RequestCostMixin, Reques
     """
 
     _parameter_constraints = {
-        "labels": [list, tuple, None],
+        "labels": [list, tuple, LabelSpace, None],
         "task": [str, None],
         "label_descriptions": [dict, None],
         "cache": [StrOptions({"auto"}), str, Path, None],
@@ -213,7 +218,8 @@ class BaseLabeler(AnnotationMixin, DemoGenerationMixin, RequestCostMixin, Reques
         return state
 
     def _check_labels(self):
-        labels = check_label_names(self.labels)
+        given = self.labels
+        labels = check_label_names(given.names.tolist() if isinstance(given, LabelSpace) else given)
         descriptions = self.label_descriptions or {}
         unknown = sorted(set(descriptions) - set(labels))
         if unknown:

@@ -7,6 +7,7 @@ not edits across the loop.
 """
 
 from ._base import LabelSpace
+from ._multi import MultiLabelSpace
 from ._single import SingleLabelSpace, as_label_space
 
-__all__ = ["LabelSpace", "SingleLabelSpace", "as_label_space"]
+__all__ = ["LabelSpace", "MultiLabelSpace", "SingleLabelSpace", "as_label_space"]

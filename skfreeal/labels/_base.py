@@ -20,7 +20,17 @@ class LabelSpace(ABC):
     ----------
     names : sequence of str
         The label names, in the order of their ids.
+
+    Attributes
+    ----------
+    exclusive : bool
+        True when a text carries exactly one label, so that a row of
+        probabilities is one distribution over the labels (calibration
+        divides a tilt out of it, a model's probabilities are a softmax);
+        False when each label has its own probability (a set of labels).
     """
+
+    exclusive = True
 
     def __init__(self, names):
         self.names = np.asarray(names, dtype=object)
@@ -171,6 +181,54 @@ class LabelSpace(ABC):
         TypeError, ValueError
             Naming ``where``, the label and the label names.
         """
+
+    @abstractmethod
+    def longest_answer(self):
+        """The longest answer :meth:`format_answer` can write (the answer's token budget).
+
+        Returns
+        -------
+        answer : str
+        """
+
+    def keep(self, labels, mask):
+        """The labels of the texts in ``mask``, unknown for the others.
+
+        Parameters
+        ----------
+        labels : array-like
+            This space's labels.
+        mask : array-like of bool, shape (n_texts,)
+
+        Returns
+        -------
+        labels : ndarray
+        """
+        labels, mask = self.asarray(labels), np.asarray(mask, dtype=bool)
+        out = self.unknown(len(mask))
+        out[mask] = labels[mask]
+        return out
+
+    def majority_share(self, labels):
+        """Share of the known texts whose label is the most frequent one (0: none known).
+
+        What always answering that label would agree with; for label sets,
+        the most frequent set.
+
+        Parameters
+        ----------
+        labels : array-like
+            This space's labels.
+
+        Returns
+        -------
+        share : float
+        """
+        labels = self.asarray(labels)
+        known = labels[self.is_known(labels)]
+        if len(known) == 0:
+            return 0.0
+        return np.unique(known, axis=0, return_counts=True)[1].max() / len(known)
 
     def per_label_indices(self, labels):
         """Indices of the texts that carry each label some text carries, in label order.

@@ -76,6 +76,10 @@ class SingleLabelSpace(LabelSpace):
     def answer_instruction(self):
         return "Answer with exactly one label and nothing else."
 
+    def longest_answer(self):
+        """The longest label name (in UTF-8 bytes)."""
+        return max(self.names.tolist(), key=lambda name: len(name.encode("utf-8")))
+
     def format_answer(self, label):
         """The label's name."""
         return self.names[label]

@@ -127,15 +127,18 @@ def _resolved(name, value):
     return default_component(name, value) or clone(value)
 
 
-def make_labeler(value, classes, task, descriptions=None):
+def make_labeler(value, classes, task, descriptions=None, *, space=None):
     """The labeler's clone, told the label names, their descriptions and the task.
 
     The descriptions (from ``labels`` given as a mapping) go to a labeler
-    that takes ``label_descriptions`` and has none of its own.
+    that takes ``label_descriptions`` and has none of its own. A ``space``
+    whose labels are not one per text (a set of names) is given as the
+    labeler's ``labels`` in place of the names.
     """
     if value is not None:
         check_component(value, Labeler, "labeler")
-    labeler = _resolved("labeler", value).set_params(labels=list(classes), task=task)
+    labels = space if space is not None and not space.exclusive else list(classes)
+    labeler = _resolved("labeler", value).set_params(labels=labels, task=task)
     own = labeler.get_params(deep=False)
     if descriptions and "label_descriptions" in own and own["label_descriptions"] is None:
         labeler.set_params(label_descriptions=descriptions)
@@ -146,7 +149,7 @@ def make_labeler(value, classes, task, descriptions=None):
     return labeler
 
 
-def resolve_components(params, *, classes, rng, verbose):
+def resolve_components(params, *, classes, rng, verbose, space=None):
     """Check, clone and configure every component of ``params`` (the estimator's).
 
     The student and a judge without a ``random_state`` of their own are
@@ -160,6 +163,8 @@ def resolve_components(params, *, classes, rng, verbose):
     classes : ndarray of str
     rng : RandomState
     verbose : int
+    space : LabelSpace, default=None
+        The fit's label space, for the labeler (see :func:`make_labeler`).
 
     Returns
     -------
@@ -185,7 +190,8 @@ def resolve_components(params, *, classes, rng, verbose):
     student = pass_verbose(student, verbose)
     return Components(
         labeler=pass_verbose(make_labeler(params["labeler"], classes, params["task"],
-                                          label_descriptions(params["labels"])), verbose),
+                                          label_descriptions(params["labels"]), space=space),
+                             verbose),
         student=student, judge=student if judge is None else judge,
         judge_is_student=judge is None,
         embedder=pass_verbose(_resolved("embedder", params["embedder"]), verbose),

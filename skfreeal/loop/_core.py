@@ -233,7 +233,7 @@ def _demo_pool(round_, data, parts, state, kept, pool, events, rng):
             previous=pool if demos.fill_missing else None)
     n_first = parts.rounds.first_round_size(len(data.texts))
     n_generated = demos.n_generated_for(n_classes=data.space.n_labels, n_first_round=n_first)
-    given = np.where(state.fixed, state.labels, data.space.unknown(len(state.labels)))
+    given = data.space.keep(state.labels, state.fixed)
     with events.step(Step("writing", 0, n=n_generated)):
         return generated_pool(
             parts.labeler, data.texts, given, n_generated=n_generated, space=data.space,

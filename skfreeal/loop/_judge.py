@@ -12,7 +12,7 @@ from ..base import RobustStudentMixin
 NEAR_CONSTANT = 0.05
 
 __all__ = ["NEAR_CONSTANT", "JudgeView", "full_proba", "learned_nothing", "model_embeddings",
-           "train_and_view"]
+           "model_proba", "per_label_proba", "train_and_view"]
 
 
 @dataclass
@@ -46,6 +46,34 @@ def full_proba(student, proba, n_classes):
     full = np.zeros((proba.shape[0], n_classes))
     full[:, np.asarray(student.classes_).astype(np.int64)] = proba
     return full
+
+
+def per_label_proba(model, proba, n_labels):
+    """A multi-label model's probability of each label, shape ``(n_samples, n_labels)``.
+
+    ``proba`` is an ``(n_samples, n_labels)`` array (one-vs-rest) or, as a
+    :class:`~sklearn.multioutput.MultiOutputClassifier` gives it, one
+    ``(n_samples, n_classes)`` array per label, whose column of class 1 is
+    the label's (0 when the label was never seen carried).
+    """
+    if not isinstance(proba, list):
+        return np.asarray(proba, dtype=np.float64).reshape(-1, n_labels)
+    classes = getattr(model, "classes_", None)
+    classes = [[0, 1]] * n_labels if classes is None else classes
+    columns = []
+    for p, seen in zip(proba, classes):
+        one = np.flatnonzero(np.asarray(seen) == 1)
+        p = np.asarray(p, dtype=np.float64)
+        columns.append(p[:, one[0]] if one.size else np.zeros(len(p)))
+    return np.column_stack(columns)
+
+
+def model_proba(model, inputs, space):
+    """A fitted model's probabilities of ``inputs`` as rows of ``space`` (every label a column)."""
+    proba = model.predict_proba(inputs)
+    if space.exclusive:
+        return full_proba(model, proba, space.n_labels)
+    return per_label_proba(model, proba, space.n_labels)
 
 
 def _check_two_classes(y, space):
@@ -95,7 +123,7 @@ def learned_nothing(view, y, space):
     pred, labels = view.pred[known], y[known]
     agreement = np.mean(space.agree(pred, labels))
     counts = space.counts(labels)
-    majority = counts.max() / known.sum()
+    majority = space.majority_share(labels)
     balanced = np.mean(space.recall(pred, labels))
     halfway = (1.0 / np.count_nonzero(counts) + 1.0) / 2.0
     return bool(agreement <= majority + NEAR_CONSTANT and balanced <= halfway)
@@ -137,7 +165,7 @@ def train_and_view(student, texts, y, *, space, noise_filter, eval_set=None):
             student.fit(texts, y)
         else:
             student.fit([texts[i] for i in known], y[known])
-    proba = full_proba(student, student.predict_proba(texts), space.n_labels)
+    proba = model_proba(student, texts, space)
     losses = np.full(len(texts), np.nan)
     clean = np.zeros(len(texts), dtype=bool)
     if robust:
@@ -149,7 +177,7 @@ def train_and_view(student, texts, y, *, space, noise_filter, eval_set=None):
     accuracy = None
     if eval_set is not None:
         eval_texts, eval_y = eval_set
-        eval_proba = full_proba(student, student.predict_proba(eval_texts), space.n_labels)
+        eval_proba = model_proba(student, eval_texts, space)
         accuracy = space.score(space.from_proba(eval_proba)[0], eval_y)
     return JudgeView(proba=proba, losses=losses, clean_mask=clean,
                      pred=space.from_proba(proba)[0], eval_accuracy=accuracy)

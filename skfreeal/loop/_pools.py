@@ -21,9 +21,9 @@ class DemoPool:
     labels: np.ndarray
     embeddings: np.ndarray
 
-    def as_pairs(self, classes):
-        """``(text, label name)`` pairs."""
-        return [(t, classes[c]) for t, c in zip(self.texts, self.labels)]
+    def as_pairs(self, space):
+        """``(text, label)`` pairs, the label as the user reads it (``space.decode``: a name)."""
+        return list(zip(self.texts, space.decode(self.labels)))
 
 
 def generated_pool(labeler, texts, given, *, n_generated, space, embed, rng, fill=True):
@@ -139,7 +139,7 @@ def refined_pool(view, labels, texts, embeddings, judge, *, space, top_percent, 
     agree = space.is_known(labels) & space.agree(view.pred, labels)
     idx = select_demo_pool(
         model_embeddings(judge, texts, embeddings), view.losses,
-        np.where(agree, labels, space.unknown(len(labels))), clean_mask=view.clean_mask,
+        space.keep(labels, agree), clean_mask=view.clean_mask,
         top_percent=top_percent, per_class=per_class, random_state=rng, space=space,
     )
     pool = DemoPool([texts[i] for i in idx], view.pred[idx], embeddings[idx])
