@@ -24,6 +24,7 @@ from ._data import (PadCollate, TrainingSet, auto_max_length, load_tokenizer, re
                     tokenize)
 from ._module import EncoderClassifier
 from ._net import NoiseSplit, RobustNet, linear_schedule
+from ._precision import resolve_precision
 from ._probe import ProbeInit
 from ._schedule import auto_n_steps, count_steps, plan_epochs
 from ._step_progress import StepProgress
@@ -33,6 +34,12 @@ __all__ = ["RobustTextClassifier"]
 # Inference batches: no gradients, so larger than training ones; 64 is the
 # DESIGN.md reference size and where length sorting pays most on CPU.
 _INFER_BATCH = 64
+# Default token budget of a pass with gradients. all-MiniLM-L6-v2 in float32
+# holds about 0.25 MB of activations per token of 256-token texts (the
+# attention maps grow with the length), so 4,096 tokens keep a step near
+# 1 GB above the model: 16 rows of 256 tokens, or 64 of 64; a default batch
+# of 32 tweets (64 tokens) runs whole in warm-up steps and in 2 micro-batches in robust ones.
+MAX_BATCH_TOKENS = 4096
 
 
 class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, ClassifierMixin,
@@ -91,7 +98,9 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         starts from the probe, and longer warm-ups let the encoder fit an
         LLM's label errors before the first clean/noisy split.
     batch_size : int, default=32
-        Training batch size; inference uses ``max(64, 2 * batch_size)``.
+        Training batch size (the texts of one optimizer step, whatever
+        ``max_batch_tokens``); inference uses ``max(64, 2 * batch_size)``
+        texts a batch, fewer when they are long (see ``max_batch_tokens``).
     lr : float, default=5e-5
         Peak AdamW learning rate (10% linear warm-up, then linear decay);
         FreeAL's student used 5e-5 on noisy LLM labels, where 1e-4 fitted
@@ -102,6 +111,25 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         lengths, at least 64 and at most 256 and the tokenizer's
         ``model_max_length``. Batches are padded to their longest text, so
         a large value costs only where texts are long.
+    max_batch_tokens : int or None, default=4096
+        Memory bound: the padded tokens (texts times the longest of them,
+        the augmented views of a robust step counted too) that one forward
+        and backward pass may hold. A batch above it runs as micro-batches
+        whose gradients add up to the batch's (gradient accumulation: the
+        same update up to float error, at the cost of one extra forward
+        pass of the batch's texts in robust steps); inference batches hold
+        at most 4 times as many tokens. The default keeps the student's
+        peak memory near 2 GB with all-MiniLM-L6-v2 at 256 tokens, whatever
+        the texts and ``batch_size``; lower it to use less, raise it (or
+        None: whole batches) where memory is plentiful. Activations per
+        token grow with the texts' length (``max_length``) and the
+        encoder's size.
+    precision : {"float32", "auto", "bfloat16"}, default="float32"
+        Arithmetic of the encoder's passes (training and inference):
+        ``"bfloat16"`` runs them under ``torch.autocast`` to bfloat16 (the
+        weights stay float32); ``"auto"`` does so only where the device
+        has native bfloat16 arithmetic (a CPU with AVX512-BF16 or AMX, a
+        GPU that supports it), float32 elsewhere.
     head_init : {"probe", "random"}, default="probe"
         ``"probe"``: before training, the head is set to a logistic
         regression fitted on the frozen encoder's mean-pooled embeddings of
@@ -166,6 +194,9 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         Optimizer steps run.
     max_length_ : int
         The truncation length used (``max_length`` resolved).
+    precision_ : str
+        The precision used, ``"float32"`` or ``"bfloat16"`` (``precision``
+        resolved on ``device_``).
     probe_C_ : float
         The probe's chosen ``C`` (NaN when ``head_init="random"``).
     probe_score_ : float
@@ -198,6 +229,8 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_length": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
+        "max_batch_tokens": [Interval(Integral, 1, None, closed="left"), None],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "head_init": [StrOptions({"probe", "random"})],
         "rampup_epochs": [Interval(Integral, 0, None, closed="left")],
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
@@ -221,7 +254,8 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
 
     def __init__(self, model_name_or_path=None, *, noise_filter=None, augmenter=None,
                  max_epochs="auto", n_steps="auto", warmup_epochs=1, batch_size=32, lr=5e-5,
-                 max_length="auto", head_init="probe", rampup_epochs=10,
+                 max_length="auto", max_batch_tokens=MAX_BATCH_TOKENS, precision="float32",
+                 head_init="probe", rampup_epochs=10,
                  consistency_weight=1.0, mixup_weight=1.0, mixup_alpha=4.0,
                  sharpen_temperature=0.5, robust=True, device="auto", random_state=None,
                  verbose=0):
@@ -234,6 +268,8 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         self.batch_size = batch_size
         self.lr = lr
         self.max_length = max_length
+        self.max_batch_tokens = max_batch_tokens
+        self.precision = precision
         self.head_init = head_init
         self.rampup_epochs = rampup_epochs
         self.consistency_weight = consistency_weight
@@ -277,6 +313,8 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         torch_seed, loader_seed, net_seed, split_seed = draw_seed(rng, size=4)
         self.classes_ = classes
         self.device_ = resolve_device(self.device)
+        autocast_dtype = resolve_precision(self.precision, self.device_)
+        self.precision_ = "float32" if autocast_dtype is None else "bfloat16"
         path = str(self.model_name_or_path or minilm_path())
         self.tokenizer_ = load_tokenizer(path)
         self.max_length_ = (auto_max_length(self.tokenizer_, texts) if self.max_length == "auto"
@@ -295,14 +333,16 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         # fork it, seed the fork, and give the caller's state back afterwards.
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(int(torch_seed))
-            net = self._build_net(path, dataset, tokenize_fn, loader_seed, net_seed, split_seed)
+            net = self._build_net(path, dataset, tokenize_fn, loader_seed, net_seed, split_seed,
+                                  autocast_dtype)
             start = time.perf_counter()
             net.fit(dataset, None)
         self.fit_seconds_ = time.perf_counter() - start
         self._store_fit_results(net, dataset)
         return self
 
-    def _build_net(self, path, dataset, tokenize_fn, loader_seed, net_seed, split_seed):
+    def _build_net(self, path, dataset, tokenize_fn, loader_seed, net_seed, split_seed,
+                   autocast_dtype):
         from skorch.callbacks import LRScheduler
 
         augmenter = self.augmenter
@@ -362,6 +402,8 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
             sharpen_temperature=self.sharpen_temperature,
             pad_token_id=self.tokenizer_.pad_token_id or 0,
             infer_batch_size=max(_INFER_BATCH, 2 * self.batch_size),
+            max_batch_tokens=self.max_batch_tokens,
+            autocast_dtype=autocast_dtype,
             seed=int(net_seed),
             device=self.device_,
             verbose=int(self.verbose >= 3),
