@@ -158,8 +158,13 @@ def _probe(X, y, X_eval, y_eval, seed):
             "max_length": max_length}
 
 
-def run_cell(method, X, y, X_eval, y_eval, seed, params=None):
-    """Fit one method on ``(X, y)`` and score it on ``(X_eval, y_eval)``."""
+def run_cell(method, X, y, X_eval, y_eval, seed, params=None, predict_levers=False):
+    """Fit one method on ``(X, y)`` and score it on ``(X_eval, y_eval)``.
+
+    With ``predict_levers``, predict is also timed and scored with bfloat16
+    autocast and with dynamic int8 quantization of the fitted student's
+    linear layers (``predict_bf16_*``, ``predict_int8_*``).
+    """
     if method == "probe":
         return _probe(X, y, X_eval, y_eval, seed)
     from skfreeal import RobustTextClassifier
@@ -171,7 +176,10 @@ def run_cell(method, X, y, X_eval, y_eval, seed, params=None):
         clf = RobustTextClassifier(random_state=seed, **options).fit(X, y)
     with measure() as predict_step:
         accuracy = float(clf.score(X_eval, y_eval))
-    return {"accuracy": accuracy, "fit_seconds": round(fit_step["seconds"], 1),
+    cell = {}
+    if predict_levers:
+        cell = _predict_levers(clf, X_eval, y_eval)
+    return {**cell, "accuracy": accuracy, "fit_seconds": round(fit_step["seconds"], 1),
             "fit_cpu_seconds": round(fit_step["cpu_seconds"], 1),
             "peak_rss_fit_mib": fit_step["peak_rss_mib"],
             "predict_seconds": round(predict_step["seconds"], 2),
@@ -182,6 +190,35 @@ def run_cell(method, X, y, X_eval, y_eval, seed, params=None):
             "train_loop_seconds": round(clf.fit_seconds_, 1), "n_steps": clf.n_steps_,
             "n_epochs": clf.n_epochs_, "max_length": clf.max_length_,
             "probe_C": clf.probe_C_, "params": options}
+
+
+def _predict_levers(clf, X_eval, y_eval):
+    """Accuracy and texts/s of predict in bfloat16 and with dynamic int8 quantization."""
+    import copy
+
+    import torch
+
+    from ._common import measure
+
+    out = {}
+    if hasattr(clf.net_, "autocast_dtype"):  # revisions before issue 38 have no autocast
+        bf16 = copy.copy(clf)
+        bf16.net_ = copy.copy(clf.net_)
+        bf16.net_.autocast_dtype = torch.bfloat16
+        with measure() as step:
+            out["predict_bf16_accuracy"] = float(bf16.score(X_eval, y_eval))
+        out["predict_bf16_texts_per_s"] = round(len(X_eval) / step["seconds"], 1)
+        out["predict_bf16_cpu_seconds"] = round(step["cpu_seconds"], 2)
+    int8 = copy.deepcopy(clf)
+    int8.net_.module_ = torch.ao.quantization.quantize_dynamic(
+        int8.net_.module_, {torch.nn.Linear}, dtype=torch.qint8)
+    if hasattr(int8.net_, "autocast_dtype"):
+        int8.net_.autocast_dtype = None
+    with measure() as step:
+        out["predict_int8_accuracy"] = float(int8.score(X_eval, y_eval))
+    out["predict_int8_texts_per_s"] = round(len(X_eval) / step["seconds"], 1)
+    out["predict_int8_cpu_seconds"] = round(step["cpu_seconds"], 2)
+    return out
 
 
 def run_cell_in_child(spec):
@@ -207,7 +244,8 @@ def _child(spec):
 
     data = load(spec["dataset"], spec["n_test"], spec["seed"])
     X, y, X_eval, y_eval = split_data(data, spec["n"], spec["split"], spec["noise"], spec["seed"])
-    cell = run_cell(spec["method"], X, y, X_eval, y_eval, spec["seed"], spec["params"])
+    cell = run_cell(spec["method"], X, y, X_eval, y_eval, spec["seed"], spec["params"],
+                    predict_levers=spec.get("predict_levers", False))
     tree = Path(skfreeal.__file__).resolve().parent.parent
     cell.update(skfreeal_tree=str(tree), skfreeal_git=git_revision(tree))
     print(json.dumps(cell), flush=True)
@@ -229,6 +267,9 @@ def build_parser():
                              'e.g. \'{"lr": 5e-5}\'')
     parser.add_argument("--tag", default=None, help="name of the variant (with --params)")
     parser.add_argument("--torch-threads", type=int, default=None)
+    parser.add_argument("--predict-levers", action="store_true",
+                        help="also time and score predict in bfloat16 and int8 (dynamic "
+                             "quantization) after each student fit")
     parser.add_argument("--tree", default=None,
                         help="run the student cells on this checkout's skfreeal (e.g. a clean "
                              "worktree of an earlier revision; give --tag too)")
@@ -272,7 +313,8 @@ def run(args, previous):
                     cell = run_cell_in_child(dict(
                         tree=args.tree, dataset=name, n=n, n_test=args.n_test,
                         split=args.split, noise=args.noise, seed=args.seed, method=method,
-                        params=params, torch_threads=args.torch_threads))
+                        params=params, torch_threads=args.torch_threads,
+                        predict_levers=args.predict_levers))
                 cell.update(key=key, dataset=name, n_train=n, n_eval=len(X_eval),
                             noise=args.noise, method=method, tag=tag,
                             load_average=list(os.getloadavg()))
