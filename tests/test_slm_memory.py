@@ -76,21 +76,28 @@ def _batch(robust):
     return X, y
 
 
-@pytest.mark.parametrize("robust", [False, True])
-def test_micro_batches_give_the_whole_batch_gradient(tiny_encoder_path, robust):
+# 60 tokens split everything; 320 holds the texts (at most 31 tokens each) whole
+# but not the texts and their views together.
+@pytest.mark.parametrize("robust, budget", [(False, 60), (True, 60), (True, 320)])
+def test_micro_batches_give_the_whole_batch_gradient(tiny_encoder_path, robust, budget):
     X, y = _batch(robust)
     steps, grads = [], []
-    for budget in (None, 60):  # 60 tokens: several micro-batches of a 10-row batch
-        net = _net(tiny_encoder_path, budget)
-        calls = []
+    for limit in (None, budget):
+        net = _net(tiny_encoder_path, limit)
+        calls, accumulated = [], []
         net.module_.encoder.register_forward_hook(lambda *args: calls.append(1))
+        for name in ("_plain_step_accumulated", "_robust_step_accumulated"):
+            method = getattr(net, name)
+            setattr(net, name, lambda *a, _m=method, **k: accumulated.append(1) or _m(*a, **k))
         steps.append(net.train_step_single((X, y)))
+        steps[-1]["accumulated"] = bool(accumulated)
         steps[-1]["parts"] = net.history[-1, "batches", -1] if robust else {}
         steps[-1]["calls"] = len(calls)
         grads.append({name: p.grad.clone() for name, p in net.module_.named_parameters()
                       if p.grad is not None})
     whole, split = steps
-    assert split["calls"] > whole["calls"]  # the budget did split the batch
+    assert whole["calls"] == (2 if robust else 1) and not whole["accumulated"]
+    assert split["accumulated"] and split["calls"] >= whole["calls"]  # the budget split it
     assert split["loss"].item() == pytest.approx(whole["loss"].item(), rel=1e-5)
     torch.testing.assert_close(split["y_pred"], whole["y_pred"], rtol=1e-4, atol=1e-5)
     assert grads[0].keys() == grads[1].keys()

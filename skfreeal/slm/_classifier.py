@@ -35,11 +35,12 @@ __all__ = ["RobustTextClassifier"]
 # DESIGN.md reference size and where length sorting pays most on CPU.
 _INFER_BATCH = 64
 # Default token budget of a pass with gradients. all-MiniLM-L6-v2 in float32
-# holds about 0.25 MB of activations per token of 256-token texts (the
-# attention maps grow with the length), so 4,096 tokens keep a step near
-# 1 GB above the model: 16 rows of 256 tokens, or 64 of 64; a default batch
-# of 32 tweets (64 tokens) runs whole in warm-up steps and in 2 micro-batches in robust ones.
-MAX_BATCH_TOKENS = 4096
+# holds 0.3-0.5 MB of activations per token of 256-token texts (the attention
+# maps grow with the length): 16 rows of 256 tokens took 2.1 GB above the
+# model, and a 4,096-token budget peaked at 3.3 GB in a fit on news-length
+# texts. 2,048 tokens keep a pass near 1 GB: 8 rows of 256 tokens, or a whole
+# default batch of 32 tweets (64 tokens; its augmented views in a second pass).
+MAX_BATCH_TOKENS = 2048
 
 
 class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, ClassifierMixin,
@@ -111,19 +112,20 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         lengths, at least 64 and at most 256 and the tokenizer's
         ``model_max_length``. Batches are padded to their longest text, so
         a large value costs only where texts are long.
-    max_batch_tokens : int or None, default=4096
+    max_batch_tokens : int or None, default=2048
         Memory bound: the padded tokens (texts times the longest of them,
         the augmented views of a robust step counted too) that one forward
         and backward pass may hold. A batch above it runs as micro-batches
         whose gradients add up to the batch's (gradient accumulation: the
-        same update up to float error, at the cost of one extra forward
-        pass of the batch's texts in robust steps); inference batches hold
-        at most 4 times as many tokens. The default keeps the student's
-        peak memory near 2 GB with all-MiniLM-L6-v2 at 256 tokens, whatever
-        the texts and ``batch_size``; lower it to use less, raise it (or
-        None: whole batches) where memory is plentiful. Activations per
-        token grow with the texts' length (``max_length``) and the
-        encoder's size.
+        same update up to float error; a robust step runs its texts, then
+        their augmented views, and only when the texts alone exceed the
+        budget one extra forward pass of them); inference batches hold at
+        most 4 times as many tokens. The default is meant to keep the
+        student's peak memory under 3 GB with all-MiniLM-L6-v2 at 256
+        tokens, whatever the texts and ``batch_size``; lower it to use
+        less, raise it (or None: whole batches) where memory is plentiful.
+        Activations per token grow with the texts' length (``max_length``)
+        and the encoder's size.
     precision : {"float32", "auto", "bfloat16"}, default="float32"
         Arithmetic of the encoder's passes (training and inference):
         ``"bfloat16"`` runs them under ``torch.autocast`` to bfloat16 (the

@@ -133,17 +133,18 @@ class RobustNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         """One step's forward and backward passes (the optimizer steps after).
 
-        A batch whose padded tokens exceed ``max_batch_tokens`` runs as
-        micro-batches whose gradients add up to the whole batch's, up to
-        float error: each term is summed per micro-batch and divided by its
-        count over the whole batch. Mixup pairs rows across micro-batches,
-        so a robust batch first computes the pooled states of its texts
-        without a graph (dropout's random state kept per micro-batch), takes
-        the mixup term's gradient with respect to them, then reruns each
-        micro-batch with the same dropout and feeds that gradient back
-        through its pooled states (gradient caching, Gao et al., 2021): one
-        extra forward pass of the original texts, only on batches that are
-        split.
+        A batch whose padded tokens exceed ``max_batch_tokens`` runs in parts
+        whose gradients add up to the whole batch's, up to float error: each
+        term is summed per part and divided by its count over the whole
+        batch. A robust batch runs its texts (CE and mixup) first, then its
+        augmented views in micro-batches (the consistency term, against the
+        texts' stop-gradient predictions). When the texts alone exceed the
+        budget, mixup pairs rows across micro-batches: their pooled states
+        are computed without a graph (dropout's random state kept per
+        micro-batch), the mixup term's gradient taken with respect to them,
+        then each micro-batch rerun with the same dropout and that gradient
+        fed back through its pooled states (gradient caching, Gao et al.,
+        2021): one extra forward pass of the texts, only then.
         """
         self._set_training(True)
         Xi, yi = unpack_data(batch)
@@ -168,8 +169,8 @@ class RobustNet(NeuralNet):
             ]
             lam = mixup_lambda(self.rng_, self.mixup_alpha)
             if len(chunks) > 1:
-                return self._robust_step_accumulated(Xi, yi, chunks, clean_rows, partners, lam,
-                                                     use_views)
+                return self._robust_step_accumulated(Xi, yi, lengths, clean_rows, partners,
+                                                     lam, use_views)
             with autocast(self.device, self.autocast_dtype):
                 logits, mixed_logits = self.module_(
                     Xi["input_ids"], Xi["attention_mask"], mix_rows=clean_rows,
@@ -202,59 +203,88 @@ class RobustNet(NeuralNet):
             logits_all = _scatter_rows(logits_all, rows, logits.detach(), len(yi))
         return {"loss": torch.tensor(total), "y_pred": logits_all}
 
-    def _robust_step_accumulated(self, Xi, yi, chunks, clean_rows, partners, lam,
-                                 use_views):
+    def _robust_step_accumulated(self, Xi, yi, lengths, clean_rows, partners, lam, use_views):
         """The robust loss of a batch too large for one pass (see :meth:`train_step_single`)."""
-        module, status = self.module_, Xi["status"]
+        status = Xi["status"]
+        clean = status == CLEAN
         weight = ramp_weight(len(self.history), self.warmup_epochs, self.rampup_epochs)
+        # 1. The texts: CE of the clean ones and mixup, whole or in micro-batches.
+        chunks = token_chunks(lengths[:, 0], self.max_batch_tokens)
+        if len(chunks) == 1:
+            with autocast(self.device, self.autocast_dtype):
+                logits, mixed_logits = self.module_(
+                    Xi["input_ids"], Xi["attention_mask"], mix_rows=clean_rows,
+                    mix_partners=partners, mix_lambda=lam,
+                )
+            logits = logits.float()
+            ce = F.cross_entropy(logits[clean], yi[clean]) if clean.any() else logits.new_zeros(())
+            mix = mixup_loss(mixed_logits.float(), yi[clean_rows], yi[partners], lam,
+                             logits.shape[1]) if len(clean_rows) else logits.new_zeros(())
+            (ce + weight * self.mixup_weight * mix).backward()
+            ce, mix, logits = float(ce.detach()), float(mix.detach()), logits.detach()
+        else:
+            ce, mix, logits = self._texts_step_cached(Xi, yi, chunks, clean_rows, partners, lam,
+                                                      weight)
+        # 2. The augmented views, micro-batch by micro-batch: the consistency
+        #    with the texts' (stop-gradient) predictions or labels.
+        consistency = 0.0
+        if use_views:
+            for rows in token_chunks(lengths[:, 1], self.max_batch_tokens):
+                with autocast(self.device, self.autocast_dtype):
+                    aug_logits = self.module_(*_trimmed(Xi, rows, prefix="aug_")).float()
+                term = self._consistency_rows(logits[rows], aug_logits, yi[rows],
+                                              clean[rows]).sum() / len(status)
+                (weight * self.consistency_weight * term).backward()
+                consistency += float(term.detach())
+        for name, value in zip(_PARTS, (ce, mix, consistency)):
+            self.history.record_batch(name, value)
+        total = ce + weight * (self.mixup_weight * mix + self.consistency_weight * consistency)
+        return {"loss": torch.tensor(total), "y_pred": logits}
+
+    def _texts_step_cached(self, Xi, yi, chunks, clean_rows, partners, lam, weight):
+        """CE and mixup of texts in micro-batches, mixup's pairs across them (gradient caching).
+
+        Returns the CE and mixup values and the texts' logits (detached).
+        """
+        module, status = self.module_, Xi["status"]
         n_clean = int((status == CLEAN).sum())
-        mix, pooled_grad, rng_states = torch.zeros(()), None, []
+        mix, pooled_grad, rng_states = 0.0, None, []
         if len(clean_rows):
-            # 1. Pooled states without a graph, each micro-batch's random state kept.
+            # Pooled states without a graph, each micro-batch's random state kept ...
             pooled_all = None
             with torch.no_grad(), autocast(self.device, self.autocast_dtype):
                 for rows in chunks:
                     rng_states.append(_rng_state(self.device))
                     pooled = module.encode(*_trimmed(Xi, rows)).float()
                     pooled_all = _scatter_rows(pooled_all, rows, pooled, len(yi))
-            # 2. The mixup term on them: head gradients, and d(term)/d(pooled states).
+            # ... the mixup term on them: the head's gradient, and the term's
+            # gradient with respect to the pooled states ...
             pooled_all.requires_grad_(True)
             mixed = lam * pooled_all[clean_rows] + (1.0 - lam) * pooled_all[partners]
             with autocast(self.device, self.autocast_dtype):
                 mixed_logits = module.classify(mixed).float()
-            mix = mixup_loss(mixed_logits, yi[clean_rows], yi[partners], lam,
-                             mixed_logits.shape[1])
-            (weight * self.mixup_weight * mix).backward()
-            pooled_grad = pooled_all.grad
-        # 3. Each micro-batch with gradients: its share of CE and consistency,
-        #    plus the mixup gradient through its pooled states.
-        ce_sum, consistency_sum, logits_all = 0.0, 0.0, None
+            term = mixup_loss(mixed_logits, yi[clean_rows], yi[partners], lam,
+                              mixed_logits.shape[1])
+            (weight * self.mixup_weight * term).backward()
+            mix, pooled_grad = float(term.detach()), pooled_all.grad
+        # ... then each micro-batch with a graph (the same dropout draws): its
+        # share of the CE, and the mixup gradient fed back through its states.
+        ce, logits_all = 0.0, None
         for k, rows in enumerate(chunks):
             if rng_states:
                 _set_rng_state(self.device, rng_states[k])
             with autocast(self.device, self.autocast_dtype):
                 pooled = module.encode(*_trimmed(Xi, rows))
                 logits = module.classify(pooled).float()
-                aug_logits = module(*_trimmed(Xi, rows, prefix="aug_")).float() \
-                    if use_views else None
             clean = status[rows] == CLEAN
-            ce = F.cross_entropy(logits[clean], yi[rows][clean], reduction="sum") / n_clean \
+            share = F.cross_entropy(logits[clean], yi[rows][clean], reduction="sum") / n_clean \
                 if clean.any() else logits.new_zeros(())
-            consistency = logits.new_zeros(()) if aug_logits is None else \
-                self._consistency_rows(logits, aug_logits, yi[rows], clean).sum() / len(status)
-            loss = ce + weight * self.consistency_weight * consistency
-            if pooled_grad is not None:
-                loss = loss + (pooled.float() * pooled_grad[rows]).sum()
+            loss = share if pooled_grad is None else \
+                share + (pooled.float() * pooled_grad[rows]).sum()
             loss.backward()
-            ce_sum += float(ce.detach())
-            consistency_sum += float(consistency.detach())
+            ce += float(share.detach())
             logits_all = _scatter_rows(logits_all, rows, logits.detach(), len(yi))
-        mix = float(mix.detach())
-        for name, value in zip(_PARTS, (ce_sum, mix, consistency_sum)):
-            self.history.record_batch(name, value)
-        total = ce_sum + weight * (self.mixup_weight * mix + self.consistency_weight
-                                   * consistency_sum)
-        return {"loss": torch.tensor(total), "y_pred": logits_all}
+        return ce, mix, logits_all
 
     def _consistency_rows(self, logits, aug_logits, y, clean):
         """Per-sample consistency: CE of the augmented view for clean rows, else the
