@@ -136,7 +136,7 @@ def test_precision_resolution(monkeypatch):
 
 
 @pytest.mark.parametrize("param, value", [("max_batch_tokens", 0), ("max_batch_tokens", 2.5),
-                                          ("precision", "half")])
+                                          ("precision", "half"), ("predict_quantization", "int4")])
 def test_new_parameters_are_validated(param, value):
     from sklearn.utils._param_validation import InvalidParameterError
 
@@ -174,3 +174,21 @@ def test_small_budget_and_bfloat16_fit_and_predict(tiny_encoder_path):
     assert bf16.precision_ == "bfloat16"
     assert bf16.decision_function(TEXTS).dtype == np.float32
     assert np.isfinite(bf16.history_[-1]["loss"])
+
+
+def test_int8_predict_runs_a_quantized_copy(tiny_encoder_path):
+    import pickle
+
+    float32 = _fit(tiny_encoder_path)
+    int8 = _fit(tiny_encoder_path, predict_quantization="int8")
+    # The same fit; only the eval-mode passes after it differ, by quantization error.
+    np.testing.assert_array_equal(int8.sample_losses_, float32.sample_losses_)
+    scores = int8.decision_function(TEXTS)
+    assert not np.array_equal(scores, float32.decision_function(TEXTS))
+    np.testing.assert_allclose(scores, float32.decision_function(TEXTS), rtol=0.1, atol=0.1)
+    assert isinstance(int8.net_.module_.head, torch.nn.Linear)  # the float net is kept
+    assert float32.int8_module_ is None and int8.int8_module_ is not None
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(int8)).decision_function(TEXTS),
+                                  scores)
+    with pytest.raises(ValueError, match="predict_quantization='int8'.*device='cuda'"):
+        _fit(tiny_encoder_path, predict_quantization="int8", device="cuda")

@@ -24,7 +24,7 @@ from ._data import (PadCollate, TrainingSet, auto_max_length, load_tokenizer, re
                     tokenize)
 from ._module import EncoderClassifier
 from ._net import NoiseSplit, RobustNet, linear_schedule
-from ._precision import resolve_precision
+from ._precision import quantize_int8, resolve_precision
 from ._probe import ProbeInit
 from ._schedule import auto_n_steps, count_steps, plan_epochs
 from ._step_progress import StepProgress
@@ -132,6 +132,12 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         weights stay float32); ``"auto"`` does so only where the device
         has native bfloat16 arithmetic (a CPU with AVX512-BF16 or AMX, a
         GPU that supports it), float32 elsewhere.
+    predict_quantization : {None, "int8"}, default=None
+        ``"int8"``: after fitting, ``predict``, ``predict_proba``,
+        ``decision_function`` and ``embed`` run on a copy of the network
+        whose linear layers are dynamically quantized to int8 (CPU only;
+        about half the CPU time of float32). Training, the fitted losses
+        and :mod:`skfreeal.export` use the float32 network.
     head_init : {"probe", "random"}, default="probe"
         ``"probe"``: before training, the head is set to a logistic
         regression fitted on the frozen encoder's mean-pooled embeddings of
@@ -196,6 +202,9 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         Optimizer steps run.
     max_length_ : int
         The truncation length used (``max_length`` resolved).
+    int8_module_ : torch.nn.Module or None
+        The int8 copy of the network that inference runs with
+        ``predict_quantization="int8"``; None otherwise.
     precision_ : str
         The precision used, ``"float32"`` or ``"bfloat16"`` (``precision``
         resolved on ``device_``).
@@ -233,6 +242,7 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         "max_length": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
         "max_batch_tokens": [Interval(Integral, 1, None, closed="left"), None],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
+        "predict_quantization": [StrOptions({"int8"}), None],
         "head_init": [StrOptions({"probe", "random"})],
         "rampup_epochs": [Interval(Integral, 0, None, closed="left")],
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
@@ -257,7 +267,7 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
     def __init__(self, model_name_or_path=None, *, noise_filter=None, augmenter=None,
                  max_epochs="auto", n_steps="auto", warmup_epochs=1, batch_size=32, lr=5e-5,
                  max_length="auto", max_batch_tokens=MAX_BATCH_TOKENS, precision="float32",
-                 head_init="probe", rampup_epochs=10,
+                 predict_quantization=None, head_init="probe", rampup_epochs=10,
                  consistency_weight=1.0, mixup_weight=1.0, mixup_alpha=4.0,
                  sharpen_temperature=0.5, robust=True, device="auto", random_state=None,
                  verbose=0):
@@ -272,6 +282,7 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         self.max_length = max_length
         self.max_batch_tokens = max_batch_tokens
         self.precision = precision
+        self.predict_quantization = predict_quantization
         self.head_init = head_init
         self.rampup_epochs = rampup_epochs
         self.consistency_weight = consistency_weight
@@ -315,6 +326,11 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         torch_seed, loader_seed, net_seed, split_seed = draw_seed(rng, size=4)
         self.classes_ = classes
         self.device_ = resolve_device(self.device)
+        if self.predict_quantization is not None and torch.device(self.device_).type != "cpu":
+            raise ValueError(
+                f"predict_quantization={self.predict_quantization!r} runs on the CPU only, "
+                f"got device={self.device!r} (resolved to {self.device_!r}); use None there."
+            )
         autocast_dtype = resolve_precision(self.precision, self.device_)
         self.precision_ = "float32" if autocast_dtype is None else "bfloat16"
         path = str(self.model_name_or_path or minilm_path())
@@ -446,6 +462,8 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         for key in [k for k in vars(net) if k.startswith("iterator_train__")]:
             delattr(net, key)
         del net.rng_, net.torch_rng_
+        self.int8_module_ = quantize_int8(net.module_) \
+            if self.predict_quantization == "int8" else None
         self.net_ = net
 
     def _token_ids(self, X):
@@ -473,7 +491,7 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
     def _logits(self, X):
         """Logits of each class, shape ``(n_samples, n_classes)``, float32."""
         ids = self._token_ids(X)  # first: it checks that the model is fitted
-        return self.net_.predict_logits(ids)
+        return self.net_.predict_logits(ids, getattr(self, "int8_module_", None))
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -515,7 +533,7 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         embeddings : ndarray of shape (n_samples, hidden_size), float32
         """
         ids = self._token_ids(X)
-        return self.net_.embed(ids)
+        return self.net_.embed(ids, getattr(self, "int8_module_", None))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -334,18 +334,25 @@ class RobustNet(NeuralNet):
         return loss
 
     # -- eval-mode passes -------------------------------------------------------
-    def predict_logits(self, input_ids):
-        """Logits of token id sequences in eval mode, length-sorted batches, input order."""
-        return self._eval_apply(self.module_, input_ids)
+    def predict_logits(self, input_ids, module=None):
+        """Logits of token id sequences in eval mode, length-sorted batches, input order.
 
-    def embed(self, input_ids):
+        ``module``: another network to run instead of ``module_`` (e.g. its
+        int8 copy, which runs without autocast).
+        """
+        return self._eval_apply(lambda m: m, input_ids, module)
+
+    def embed(self, input_ids, module=None):
         """Mean-pooled encoder states of token id sequences, in input order."""
-        return self._eval_apply(self.module_.encode, input_ids)
+        return self._eval_apply(lambda m: m.encode, input_ids, module)
 
-    def _eval_apply(self, fn, input_ids):
+    def _eval_apply(self, pick, input_ids, module):
+        """``pick(module)`` applied to the sequences (``module_`` when ``module`` is None)."""
         self._set_training(False)
+        dtype = getattr(self, "autocast_dtype", None) if module is None else None
+        fn = pick(self.module_ if module is None else module)
         budget = getattr(self, "max_batch_tokens", None)  # None in models pickled before it
-        with autocast(self.device, getattr(self, "autocast_dtype", None)):
+        with autocast(self.device, dtype):
             return batched_apply(
                 fn, input_ids, batch_size=self.infer_batch_size, pad_id=self.pad_token_id,
                 device=self.device,

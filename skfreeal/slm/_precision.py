@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["autocast", "native_bf16", "resolve_precision"]
+__all__ = ["autocast", "native_bf16", "quantize_int8", "resolve_precision"]
 
 # CPU flags of native bf16 arithmetic (Linux /proc/cpuinfo names).
 _BF16_FLAGS = ("avx512_bf16", "amx_bf16")
@@ -69,3 +69,23 @@ def autocast(device, dtype):
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=dtype)
+
+
+def quantize_int8(module):
+    """A copy of ``module`` with its linear layers dynamically quantized to int8 (CPU).
+
+    Weights are stored in int8 and activations quantized on the fly, batch
+    by batch (``torch.ao.quantization.quantize_dynamic``): about half the
+    CPU time of a float32 pass of all-MiniLM-L6-v2, for inference only.
+    """
+    import copy
+    import warnings
+
+    with warnings.catch_warnings():
+        # torch >= 2.10 points eager quantization users to torchao, which is
+        # not a dependency; the eager API still works and is what is tested.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.ao.quantization.quantize_dynamic(
+            copy.deepcopy(module).to("cpu").eval(), {torch.nn.Linear}, dtype=torch.qint8
+        )
