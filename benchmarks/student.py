@@ -48,7 +48,7 @@ import numpy as np
 from ._common import (BENCH_DIR, RESULTS_DIR, format_load, machine_info, merge_cells,
                       setup_environment, write_result)
 
-__all__ = ["METHODS", "main", "render_rst", "run_cell", "test_rows"]
+__all__ = ["METHODS", "main", "memory_rows", "render_rst", "run_cell", "test_rows"]
 
 DOC = BENCH_DIR.parent / "docs" / "benchmarks_student.rst"
 DATASETS = {
@@ -440,6 +440,45 @@ def test_rows(result):
     return rows, misses
 
 
+def _mib(cell, key):
+    return f"{cell[key] / 1024:.1f}" if cell.get(key) is not None else "-"
+
+
+def _lever(cell, name):
+    acc, rate = cell.get(f"predict_{name}_accuracy"), cell.get(f"predict_{name}_texts_per_s")
+    return "-" if acc is None else f"{acc:.3f} @ {rate:.0f}/s"
+
+
+def memory_rows(result):
+    """Rows of the variant table: cells whose tag is not a method (before/after, levers)."""
+    cells = [c for c in result["cells"] if c["tag"] not in METHODS and c.get("noise") == 0.0]
+    cells.sort(key=lambda c: (c["dataset"], c["n_train"], c["tag"]))
+    rows = []
+    for c in cells:
+        git = (c.get("skfreeal_git") or {}).get("commit")
+        rows.append([DATASETS[c["dataset"]][0], c["n_train"], c["tag"],
+                     str(git)[:7] if git else "-", f"{c['accuracy']:.3f}",
+                     f"{c['fit_seconds']:.0f} / {c.get('fit_cpu_seconds', float('nan')):.0f}",
+                     _mib(c, "peak_rss_fit_mib"), _mib(c, "peak_rss_predict_mib"),
+                     f"{c['predict_texts_per_s']:.0f}" if "predict_texts_per_s" in c else "-",
+                     _lever(c, "bf16"), _lever(c, "int8"),
+                     json.dumps(c.get("params", {})) if c.get("params") else ""])
+    return rows
+
+
+_MEMORY_PROSE = """Memory and speed of the student (issue 38)
+------------------------------------------
+
+Each cell ran in a process of its own, its revision of ``skfreeal`` given
+(``--tree``; *before* is the revision before the token budget). Peak RSS is
+the process's high-water mark during fit, then during predict (GiB, the
+process's whole memory: Python, torch, the encoder, the data); seconds are
+wall / CPU (the CPU seconds of both threads: wall far above CPU / 2 means the
+machine was busy); predict's texts/s in float32, then accuracy and texts/s
+with bfloat16 autocast and with dynamic int8 quantization (``--predict-levers``).
+"""
+
+
 def render_rst(result, dev=None):
     """The page ``docs/benchmarks_student.rst``, from the JSON results."""
     from skfreeal.slm import MIN_STEPS, STEP_TOKEN_BUDGET
@@ -472,6 +511,13 @@ def render_rst(result, dev=None):
                   "(2 means both cores busy): compare them within a row, not with an idle "
                   "machine.", ""]
     lines += _PROSE.splitlines()
+    variants = memory_rows(result)
+    if variants:
+        lines += [""] + _MEMORY_PROSE.splitlines() + [""]
+        lines += _table(variants, ["Data set", "Train", "Variant", "skfreeal", "Accuracy",
+                                   "Fit s (wall / CPU)", "Peak RSS fit", "Peak RSS predict",
+                                   "Predict texts/s", "bf16 predict", "int8 predict",
+                                   "Parameters"])
     if dev:
         lines += ["", "The dev split", "-------------", "",
                   "Checks of the defaults away from the test texts: trained on the first n "
