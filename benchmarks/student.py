@@ -473,9 +473,12 @@ Each cell ran in a process of its own, its revision of ``skfreeal`` given
 (``--tree``; *before* is the revision before the token budget). Peak RSS is
 the process's high-water mark during fit, then during predict (GiB, the
 process's whole memory: Python, torch, the encoder, the data); seconds are
-wall / CPU (the CPU seconds of both threads: wall far above CPU / 2 means the
-machine was busy); predict's texts/s in float32, then accuracy and texts/s
-with bfloat16 autocast and with dynamic int8 quantization (``--predict-levers``).
+wall / CPU (the CPU seconds of all the process's threads, ``--torch-threads``
+in Runs; wall far above CPU per thread means the machine was busy); predict's
+texts/s in float32, then accuracy and texts/s with bfloat16 autocast and with
+dynamic int8 quantization (``--predict-levers``). Variants named *short* ran a
+fixed, short schedule (``n_steps`` in Parameters) to measure memory and cost;
+their accuracies are not the default schedule's.
 """
 
 

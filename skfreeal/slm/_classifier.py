@@ -36,10 +36,10 @@ __all__ = ["RobustTextClassifier"]
 _INFER_BATCH = 64
 # Default token budget of a pass with gradients. all-MiniLM-L6-v2 in float32
 # holds 0.3-0.5 MB of activations per token of 256-token texts (the attention
-# maps grow with the length): 16 rows of 256 tokens took 2.1 GB above the
-# model, and a 4,096-token budget had reached 3.3 GB of RSS midway through a
+# maps grow with the length): 16 rows of 256 tokens took 2.0 GiB above the
+# model, and a 4,096-token budget had reached 3.1 GiB of RSS midway through a
 # fit on news-length texts. 2,048 tokens keep a pass near 1 GB (that fit:
-# 2.2 GB, against 8.4 GB with whole batches): 8 rows of 256 tokens, or a
+# 2.2 GiB, against 8.2 GiB with whole batches): 8 rows of 256 tokens, or a
 # default batch of 32 tweets (64 tokens) whole, its augmented views apart.
 MAX_BATCH_TOKENS = 2048
 
