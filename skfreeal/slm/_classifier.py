@@ -23,6 +23,7 @@ from ._data import (PadCollate, TrainingSet, auto_max_length, encoder_path, load
                     resolve_device, tokenize)
 from ._module import EncoderClassifier
 from ._net import NoiseSplit, RobustNet, linear_schedule
+from ._precision import quantize_int8, resolve_precision
 from ._probe import ProbeInit
 from ._schedule import auto_n_steps, count_steps, plan_epochs
 from ._step_progress import StepProgress
@@ -32,6 +33,14 @@ __all__ = ["RobustTextClassifier"]
 # Inference batches: no gradients, so larger than training ones; 64 is the
 # DESIGN.md reference size and where length sorting pays most on CPU.
 _INFER_BATCH = 64
+# Default token budget of a pass with gradients. all-MiniLM-L6-v2 in float32
+# holds 0.3-0.5 MB of activations per token of 256-token texts (the attention
+# maps grow with the length): 16 rows of 256 tokens took 2.0 GiB above the
+# model, and a 4,096-token budget had reached 3.1 GiB of RSS midway through a
+# fit on news-length texts. 2,048 tokens keep a pass near 1 GB (that fit:
+# 2.2 GiB, against 8.2 GiB with whole batches): 8 rows of 256 tokens, or a
+# default batch of 32 tweets (64 tokens) whole, its augmented views apart.
+MAX_BATCH_TOKENS = 2048
 
 
 class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, ClassifierMixin,
@@ -90,7 +99,9 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         starts from the probe, and longer warm-ups let the encoder fit an
         LLM's label errors before the first clean/noisy split.
     batch_size : int, default=32
-        Training batch size; inference uses ``max(64, 2 * batch_size)``.
+        Training batch size (the texts of one optimizer step, whatever
+        ``max_batch_tokens``); inference uses ``max(64, 2 * batch_size)``
+        texts a batch, fewer when they are long (see ``max_batch_tokens``).
     lr : float, default=5e-5
         Peak AdamW learning rate (10% linear warm-up, then linear decay);
         FreeAL's student used 5e-5 on noisy LLM labels, where 1e-4 fitted
@@ -101,6 +112,32 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         lengths, at least 64 and at most 256 and the tokenizer's
         ``model_max_length``. Batches are padded to their longest text, so
         a large value costs only where texts are long.
+    max_batch_tokens : int or None, default=2048
+        Memory bound: the padded tokens (texts times the longest of them,
+        the augmented views of a robust step counted too) that one forward
+        and backward pass may hold. A batch above it runs as micro-batches
+        whose gradients add up to the batch's (gradient accumulation: the
+        same update up to float error; a robust step runs its texts, then
+        their augmented views, and only when the texts alone exceed the
+        budget one extra forward pass of them); inference batches hold at
+        most 4 times as many tokens. The default is meant to keep the
+        student's peak memory under 3 GB with all-MiniLM-L6-v2 at 256
+        tokens, whatever the texts and ``batch_size``; lower it to use
+        less, raise it (or None: whole batches) where memory is plentiful.
+        Activations per token grow with the texts' length (``max_length``)
+        and the encoder's size.
+    precision : {"float32", "auto", "bfloat16"}, default="float32"
+        Arithmetic of the encoder's passes (training and inference):
+        ``"bfloat16"`` runs them under ``torch.autocast`` to bfloat16 (the
+        weights stay float32); ``"auto"`` does so only where the device
+        has native bfloat16 arithmetic (a CPU with AVX512-BF16 or AMX, a
+        GPU that supports it), float32 elsewhere.
+    predict_quantization : {None, "int8"}, default=None
+        ``"int8"``: after fitting, ``predict``, ``predict_proba``,
+        ``decision_function`` and ``embed`` run on a copy of the network
+        whose linear layers are dynamically quantized to int8 (CPU only;
+        about half the CPU time of float32). Training, the fitted losses
+        and :mod:`skfreeal.export` use the float32 network.
     head_init : {"probe", "random"}, default="probe"
         ``"probe"``: before training, the head is set to a logistic
         regression fitted on the frozen encoder's mean-pooled embeddings of
@@ -165,6 +202,12 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         Optimizer steps run.
     max_length_ : int
         The truncation length used (``max_length`` resolved).
+    int8_module_ : torch.nn.Module or None
+        The int8 copy of the network that inference runs with
+        ``predict_quantization="int8"``; None otherwise.
+    precision_ : str
+        The precision used, ``"float32"`` or ``"bfloat16"`` (``precision``
+        resolved on ``device_``).
     probe_C_ : float
         The probe's chosen ``C`` (NaN when ``head_init="random"``).
     probe_score_ : float
@@ -197,6 +240,9 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_length": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
+        "max_batch_tokens": [Interval(Integral, 1, None, closed="left"), None],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
+        "predict_quantization": [StrOptions({"int8"}), None],
         "head_init": [StrOptions({"probe", "random"})],
         "rampup_epochs": [Interval(Integral, 0, None, closed="left")],
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
@@ -220,7 +266,8 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
 
     def __init__(self, model_name_or_path=None, *, noise_filter=None, augmenter=None,
                  max_epochs="auto", n_steps="auto", warmup_epochs=1, batch_size=32, lr=5e-5,
-                 max_length="auto", head_init="probe", rampup_epochs=10,
+                 max_length="auto", max_batch_tokens=MAX_BATCH_TOKENS, precision="float32",
+                 predict_quantization=None, head_init="probe", rampup_epochs=10,
                  consistency_weight=1.0, mixup_weight=1.0, mixup_alpha=4.0,
                  sharpen_temperature=0.5, robust=True, device="auto", random_state=None,
                  verbose=0):
@@ -233,6 +280,9 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         self.batch_size = batch_size
         self.lr = lr
         self.max_length = max_length
+        self.max_batch_tokens = max_batch_tokens
+        self.precision = precision
+        self.predict_quantization = predict_quantization
         self.head_init = head_init
         self.rampup_epochs = rampup_epochs
         self.consistency_weight = consistency_weight
@@ -276,6 +326,13 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         torch_seed, loader_seed, net_seed, split_seed = draw_seed(rng, size=4)
         self.classes_ = classes
         self.device_ = resolve_device(self.device)
+        if self.predict_quantization is not None and torch.device(self.device_).type != "cpu":
+            raise ValueError(
+                f"predict_quantization={self.predict_quantization!r} runs on the CPU only, "
+                f"got device={self.device!r} (resolved to {self.device_!r}); use None there."
+            )
+        autocast_dtype = resolve_precision(self.precision, self.device_)
+        self.precision_ = "float32" if autocast_dtype is None else "bfloat16"
         path = encoder_path(self.model_name_or_path)
         self.tokenizer_ = load_tokenizer(path)
         self.max_length_ = (auto_max_length(self.tokenizer_, texts) if self.max_length == "auto"
@@ -294,14 +351,16 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         # fork it, seed the fork, and give the caller's state back afterwards.
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(int(torch_seed))
-            net = self._build_net(path, dataset, tokenize_fn, loader_seed, net_seed, split_seed)
+            net = self._build_net(path, dataset, tokenize_fn, loader_seed, net_seed, split_seed,
+                                  autocast_dtype)
             start = time.perf_counter()
             net.fit(dataset, None)
         self.fit_seconds_ = time.perf_counter() - start
         self._store_fit_results(net, dataset)
         return self
 
-    def _build_net(self, path, dataset, tokenize_fn, loader_seed, net_seed, split_seed):
+    def _build_net(self, path, dataset, tokenize_fn, loader_seed, net_seed, split_seed,
+                   autocast_dtype):
         from skorch.callbacks import LRScheduler
 
         augmenter = self.augmenter
@@ -361,6 +420,8 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
             sharpen_temperature=self.sharpen_temperature,
             pad_token_id=self.tokenizer_.pad_token_id or 0,
             infer_batch_size=max(_INFER_BATCH, 2 * self.batch_size),
+            max_batch_tokens=self.max_batch_tokens,
+            autocast_dtype=autocast_dtype,
             seed=int(net_seed),
             device=self.device_,
             verbose=int(self.verbose >= 3),
@@ -401,6 +462,8 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         for key in [k for k in vars(net) if k.startswith("iterator_train__")]:
             delattr(net, key)
         del net.rng_, net.torch_rng_
+        self.int8_module_ = quantize_int8(net.module_) \
+            if self.predict_quantization == "int8" else None
         self.net_ = net
 
     def _token_ids(self, X):
@@ -429,7 +492,7 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
     def _logits(self, X):
         """Logits of each class, shape ``(n_samples, n_classes)``, float32."""
         ids = self._token_ids(X)  # first: it checks that the model is fitted
-        return self.net_.predict_logits(ids)
+        return self.net_.predict_logits(ids, getattr(self, "int8_module_", None))
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -480,7 +543,7 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
             The mean of the last hidden states over each text's tokens.
         """
         ids = self._token_ids(X)
-        return self.net_.embed(ids)
+        return self.net_.embed(ids, getattr(self, "int8_module_", None))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -21,6 +21,7 @@ __all__ = [
     "load_tokenizer",
     "pad_sequences",
     "resolve_device",
+    "token_chunks",
     "tokenize",
 ]
 
@@ -112,12 +113,50 @@ def pad_sequences(sequences, pad_id):
     return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
-def batched_apply(fn, sequences, *, batch_size, pad_id, device):
+def token_chunks(lengths, max_tokens):
+    """Split a batch's rows into micro-batches of at most ``max_tokens`` padded tokens.
+
+    A micro-batch of ``m`` rows costs ``m * sum(longest row of each view)``:
+    the tokens its padded views hold (e.g. a text and its augmented view).
+    Rows are taken longest first, so rows of similar length share a
+    micro-batch; a single row above the budget makes a micro-batch alone.
+
+    Parameters
+    ----------
+    lengths : array-like of shape (n_rows,) or (n_rows, n_views)
+        Token count of each row (in each view).
+    max_tokens : int or None
+        The budget; None: one micro-batch.
+
+    Returns
+    -------
+    chunks : list of LongTensor
+        Row indices of each micro-batch; together each row once.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64).reshape(len(lengths), -1)
+    if max_tokens is None or len(lengths) * lengths.max(axis=0).sum() <= max_tokens:
+        return [torch.arange(len(lengths))]
+    order = np.argsort(-lengths.sum(axis=1), kind="stable")
+    chunks, start, longest = [], 0, np.zeros(lengths.shape[1], dtype=np.int64)
+    for k, row in enumerate(order):
+        grown = np.maximum(longest, lengths[row])
+        if k > start and (k - start + 1) * grown.sum() > max_tokens:
+            chunks.append(torch.from_numpy(order[start:k].copy()))
+            start, grown = k, lengths[row].copy()
+        longest = grown
+    chunks.append(torch.from_numpy(order[start:].copy()))
+    return chunks
+
+
+def batched_apply(fn, sequences, *, batch_size, pad_id, device, max_tokens=None):
     """Apply ``fn(input_ids, attention_mask)`` to all sequences, fast.
 
     Batches are formed in order of decreasing length (dynamic padding, the
     longest batch first so that a memory error shows at once) and run under
-    :func:`torch.inference_mode`; rows come back in input order.
+    :func:`torch.inference_mode`; rows come back in input order. With
+    ``max_tokens``, a batch also holds at most that many padded tokens (rows
+    times its longest sequence; at least one row), which bounds the memory
+    of a pass whatever the texts' length.
 
     Parameters
     ----------
@@ -128,6 +167,9 @@ def batched_apply(fn, sequences, *, batch_size, pad_id, device):
     batch_size : int
     pad_id : int
     device : str or torch.device
+    max_tokens : int, default=None
+        Padded tokens a batch may hold; None: ``batch_size`` rows whatever
+        their length.
 
     Returns
     -------
@@ -136,9 +178,14 @@ def batched_apply(fn, sequences, *, batch_size, pad_id, device):
     lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
     order = np.argsort(-lengths, kind="stable")
     out = None
+    start = 0
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
+        while start < len(order):
+            size = batch_size
+            if max_tokens is not None:  # the first row of the batch is its longest
+                size = min(size, max(1, max_tokens // max(1, int(lengths[order[start]]))))
+            rows = order[start : start + size]
+            start += size
             ids, mask = pad_sequences([sequences[i] for i in rows], pad_id)
             result = fn(ids.to(device), mask.to(device)).float().cpu().numpy()
             if out is None:
