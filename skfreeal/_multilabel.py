@@ -202,10 +202,13 @@ labeler_, slm_, judge_
     def predict(self, X):
         """The label sets the final student predicts, as an indicator matrix (no LLM call).
 
+        ``MultiLabelBinarizer(classes=clf.classes_).inverse_transform`` turns
+        the matrix into tuples of names.
+
         Parameters
         ----------
         X : iterable of str
-            Texts to classify.
+            Texts to label with the names of ``classes_`` that apply.
 
         Returns
         -------
