@@ -134,7 +134,7 @@ def _cli_args(srv, table, out, *extra):
     return ["label", table, "--text-column", "body", "--labels", ",".join(NAMES),
             "--task", "Which topics does the support ticket raise?", "--multi-label",
             "--llm", "openai", "--model", srv.model, "--base-url", srv.base_url,
-            "--n-demos", "2", "--seed", "0", "--out", out, "--quiet", *extra]
+            "--n-demos", "2", "--seed", "0", "--out", out, *extra]
 
 
 @pytest.mark.slow
@@ -144,13 +144,17 @@ def test_label_multi_label_writes_joined_sets_and_a_confidence_per_label(server,
     from skfreeal.io import read_table
 
     srv = server()
-    X, _ = make_tickets(30, seed=4)
-    write_csv(tmp_path / "in.csv", ["body", "n"], [[t, i] for i, t in enumerate(X)])
+    X, gold = make_tickets(30, seed=4)
+    gold[0] = ["refund"]  # not a label: left out of the scores
+    write_csv(tmp_path / "in.csv", ["body", "gold"], [[t, " | ".join(g)] for t, g in zip(X, gold)])
     proc = run_cli(*_cli_args(srv, tmp_path / "in.csv", tmp_path / "out.csv",
-                              "--label-separator", "|"), timeout=300)
+                              "--label-separator", "|", "--gold-column", "gold"), timeout=300)
     assert proc.returncode == 0, proc.stderr
+    # the keyword server answers the gold sets: the LLM's micro F1 is 1
+    assert "micro F1 on 29 texts with a gold label set: LLM labels 1.000, small model" \
+        in proc.stderr, proc.stderr
     columns, rows = read_table(tmp_path / "out.csv")
-    assert columns == ["body", "n", "label", "confidence", "clean", "round"] + [
+    assert columns == ["body", "gold", "label", "confidence", "clean", "round"] + [
         f"confidence_{name}" for name in NAMES]
     assert [r["label"] for r in rows] == ["|".join(keyword_sets(t)) for t in X]
     for r in rows:
@@ -168,6 +172,7 @@ def test_label_multi_label_refuses_what_it_cannot_do_by_option(tmp_path, extra, 
 
     write_csv(tmp_path / "in.csv", ["body"], [["a parcel"], ["a password"]])
     srv = type("Srv", (), {"model": "m", "base_url": "http://127.0.0.1:9/v1"})
-    proc = run_cli(*_cli_args(srv, tmp_path / "in.csv", tmp_path / "out.csv", *extra), timeout=120)
+    proc = run_cli(*_cli_args(srv, tmp_path / "in.csv", tmp_path / "out.csv", "--quiet", *extra),
+                   timeout=120)
     assert proc.returncode == 2 and message in error_lines(proc)[0], proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]

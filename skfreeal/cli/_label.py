@@ -14,6 +14,8 @@ from ._errors import CLIError, user_errors
 from ._multilabel import (
     build_multi_label_classifier,
     check_multi_label,
+    gold_label_sets,
+    gold_scores,
     label_set_columns,
     multi_label_options,
 )
@@ -102,14 +104,14 @@ def label(**kwargs):
         "labelling %d distinct texts from %s into %s", len(data.texts), opts.input_path,
         ", ".join(opts.labels),
     )
+    separator = opts.label_separator if opts.multi_label else None
     start = time.perf_counter()
     with user_errors("fit"), _progress_logging(opts.quiet):
-        clf.fit(data.texts, eval_set=_gold_eval_set(data, opts.labels))
+        clf.fit(data.texts, eval_set=_gold_eval_set(data, opts.labels, separator))
         slm_pred = clf.predict(data.texts) if (opts.report_path or data.gold) else None
     seconds = time.perf_counter() - start
 
-    out_rows = _labelled_rows(data, clf, new_columns,
-                              opts.label_separator if opts.multi_label else None)
+    out_rows = _labelled_rows(data, clf, new_columns, separator)
     report_html = None
     if opts.report_path:
         from ..report import build_report
@@ -128,7 +130,7 @@ def label(**kwargs):
                            quantize=opts.export_onnx)
         logger.info("wrote the small model to %s%s", opts.export_dir,
                     " (with onnx/model.onnx and onnx/model_int8.onnx)" if opts.export_onnx else "")
-    _log_summary(clf, data, seconds, slm_pred)
+    _log_summary(clf, data, seconds, slm_pred, separator)
 
 
 @click.command()
@@ -233,15 +235,20 @@ def _progress_logging(quiet):
         yield
 
 
-def _gold_eval_set(data, labels):
+def _gold_eval_set(data, labels, separator=None):
     """The training texts with a known gold label, so fit records accuracies per round.
 
     The eval set is never used for training; texts whose gold label is not one
-    of ``labels`` are left out here (the report counts them as errors).
+    of ``labels`` are left out here (the report counts them as errors). With a
+    ``separator``, a gold cell is a label set (:func:`gold_label_sets`).
     """
     if data.gold is None:
         return None
-    known = [(t, g) for t, g in zip(data.texts, data.gold) if g in labels]
+    if separator is not None:
+        known = [(t, g) for t, g in zip(data.texts, gold_label_sets(data.gold, labels, separator))
+                 if g is not None]
+    else:
+        known = [(t, g) for t, g in zip(data.texts, data.gold) if g in labels]
     if not known:
         logger.warning("no gold label is one of the label names %s", ", ".join(labels))
         return None
@@ -313,7 +320,7 @@ def _report_meta(opts, data, seconds):
     }
 
 
-def _log_summary(clf, data, seconds, slm_pred):
+def _log_summary(clf, data, seconds, slm_pred, separator=None):
     usage = dict(getattr(clf, "usage_", {}) or {})
     logger.info(
         "done in %s: %d rounds, %s LLM calls (%s answered from cache), %s prompt + %s completion "
@@ -328,7 +335,13 @@ def _log_summary(clf, data, seconds, slm_pred):
     else:  # label sets: the texts carrying each label
         names, counts = clf.classes_, clf.label_space_.counts(clf.label_ids_)
     logger.info("labels: %s", ", ".join(f"{n} {c}" for n, c in zip(names, counts)))
-    if data.gold is not None:
+    if data.gold is not None and separator is not None:
+        n, llm_f1, slm_f1 = gold_scores(
+            clf, gold_label_sets(data.gold, clf.classes_.tolist(), separator), slm_pred)
+        if n:  # none: _gold_eval_set warned
+            logger.info("micro F1 on %d texts with a gold label set: LLM labels %.3f, small "
+                        "model %.3f", n, llm_f1, slm_f1)
+    elif data.gold is not None:
         gold = np.array(data.gold, dtype=object)
         known = np.array([g is not None for g in gold])
         llm_acc = float(np.mean(clf.transduction_[known] == gold[known]))

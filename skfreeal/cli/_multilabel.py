@@ -7,6 +7,9 @@ labels (:meth:`~skfreeal.labels.MultiLabelSpace.from_proba`), and one
 (1 or 0 for a plain answer, which carries no logprobs; a re-asked text's is
 fused with the judge's).
 
+A gold column (``--gold-column``) holds label sets written the same way;
+the run then logs the micro F1 of the LLM's label sets and the student's.
+
 The student is a TF-IDF + one-vs-rest logistic regression for now: the small
 transformer model (``--slm``) trains on one label per text, and
 :class:`~skfreeal.MultiLabelFreeALClassifier` refuses it. What the run cannot
@@ -14,6 +17,7 @@ do with label sets yet is refused before any LLM call, by option name.
 """
 
 import click
+import numpy as np
 
 from ._errors import CLIError
 from ._options import _compose
@@ -23,6 +27,8 @@ __all__ = [
     "check_multi_label",
     "build_multi_label_classifier",
     "label_set_columns",
+    "gold_label_sets",
+    "gold_scores",
 ]
 
 multi_label_options = _compose(
@@ -45,7 +51,6 @@ _NOT_YET = {
     "n_generated_demos": ("--n-generated-demos",
                           "the LLM does not write multi-label demonstrations yet"),
     "report_path": ("--report", "the report shows one label per text"),
-    "gold_column": ("--gold-column", "gold label sets are not read yet"),
     "model_path": ("--save-model", "'skfreeal predict' writes one label per text"),
     "export_dir": ("--export-model", "the export holds a transformer model"),
 }
@@ -96,3 +101,30 @@ def build_multi_label_classifier(opts, labeler, *, verbose=0):
 def label_set_columns(labels, prefix):
     """The per-label confidence columns added after the others."""
     return [f"{prefix}confidence_{name}" for name in labels]
+
+
+def gold_label_sets(gold, labels, separator):
+    """Each gold cell read as a label set (a list of names split at ``separator``).
+
+    None where the cell is empty or names a label not in ``labels`` (such a
+    text is left out of the scores, as a single-label run leaves it out).
+    """
+    known = set(labels)
+    out = []
+    for value in gold:
+        names = [part.strip() for part in str(value or "").split(separator) if part.strip()]
+        out.append(names if names and set(names) <= known else None)
+    return out
+
+
+def gold_scores(clf, gold_sets, slm_pred):
+    """Micro F1 of the LLM's label sets and of ``slm_pred`` on the texts with a gold set.
+
+    Returns ``(n_texts, llm_f1, slm_f1)``; a text the LLM left unlabelled
+    counts as carrying no label.
+    """
+    rows = [i for i, g in enumerate(gold_sets) if g is not None]
+    gold = [gold_sets[i] for i in rows]
+    space = clf.label_space_
+    return (len(rows), space.score(clf.label_ids_[rows], gold),
+            space.score(np.asarray(slm_pred)[rows], gold))
