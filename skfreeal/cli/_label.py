@@ -11,8 +11,17 @@ import numpy as np
 
 from ._data import load_text_table
 from ._errors import CLIError, user_errors
+from ._multilabel import (
+    build_multi_label_classifier,
+    check_multi_label,
+    gold_label_sets,
+    gold_scores,
+    label_set_columns,
+    multi_label_options,
+)
 from ._options import (
     build_classifier,
+    build_labeler,
     check_endpoint,
     check_new_columns,
     describe_endpoint,
@@ -54,6 +63,7 @@ OUTPUT_COLUMNS = ("label", "confidence", "clean", "round")
               help="With --export-model: also write DIR/onnx/model.onnx (float32) and "
               "DIR/onnx/model_int8.onnx (int8 weights), for onnxruntime. Needs the export "
               "extra: pip install 'skfreeal[export]'.")
+@multi_label_options
 @run_options
 def label(**kwargs):
     """Label the texts of INPUT with FreeAL and write them with their labels.
@@ -64,18 +74,27 @@ def label(**kwargs):
     round that set the label). Empty texts stop the run unless --skip-empty;
     duplicate texts are labelled once. Nothing is written unless the whole run
     succeeds; after Ctrl-C the same command resumes from the LLM cache.
+
+    With --multi-label a text carries any of the labels (at least one): the
+    label column joins them with --label-separator (billing;login), and a
+    confidence_<label> column per label follows the four.
     """
     opts = collect(kwargs)
     setup_logging(quiet=opts.quiet, verbose=opts.verbose)
     new_columns = [opts.prefix + name for name in OUTPUT_COLUMNS]
+    if opts.multi_label:
+        new_columns += label_set_columns(opts.labels, opts.prefix)
     with user_errors("label"):
+        check_multi_label(opts)
         _check_outputs(opts)
         data = load_text_table(
             opts.input_path, opts.text_column, encoding=opts.encoding,
             skip_empty=opts.skip_empty, gold_column=opts.gold_column,
         )
         check_new_columns(opts.input_path, data.columns, new_columns)
-        clf = build_classifier(opts, verbose=estimator_verbose(opts.quiet))
+        clf = (build_multi_label_classifier(opts, build_labeler(opts),
+                                            verbose=estimator_verbose(opts.quiet))
+               if opts.multi_label else build_classifier(opts, verbose=estimator_verbose(opts.quiet)))
     if opts.llm == "openai":
         check_endpoint(opts.base_url)
         logger.info("LLM: model %r at %s%s", opts.model, describe_endpoint(opts.base_url),
@@ -85,13 +104,14 @@ def label(**kwargs):
         "labelling %d distinct texts from %s into %s", len(data.texts), opts.input_path,
         ", ".join(opts.labels),
     )
+    separator = opts.label_separator if opts.multi_label else None
     start = time.perf_counter()
     with user_errors("fit"), _progress_logging(opts.quiet):
-        clf.fit(data.texts, eval_set=_gold_eval_set(data, opts.labels))
+        clf.fit(data.texts, eval_set=_gold_eval_set(data, opts.labels, separator))
         slm_pred = clf.predict(data.texts) if (opts.report_path or data.gold) else None
     seconds = time.perf_counter() - start
 
-    out_rows = _labelled_rows(data, clf, new_columns)
+    out_rows = _labelled_rows(data, clf, new_columns, separator)
     report_html = None
     if opts.report_path:
         from ..report import build_report
@@ -110,7 +130,7 @@ def label(**kwargs):
                            quantize=opts.export_onnx)
         logger.info("wrote the small model to %s%s", opts.export_dir,
                     " (with onnx/model.onnx and onnx/model_int8.onnx)" if opts.export_onnx else "")
-    _log_summary(clf, data, seconds, slm_pred)
+    _log_summary(clf, data, seconds, slm_pred, separator)
 
 
 @click.command()
@@ -215,37 +235,49 @@ def _progress_logging(quiet):
         yield
 
 
-def _gold_eval_set(data, labels):
+def _gold_eval_set(data, labels, separator=None):
     """The training texts with a known gold label, so fit records accuracies per round.
 
     The eval set is never used for training; texts whose gold label is not one
-    of ``labels`` are left out here (the report counts them as errors).
+    of ``labels`` are left out here (the report counts them as errors). With a
+    ``separator``, a gold cell is a label set (:func:`gold_label_sets`).
     """
     if data.gold is None:
         return None
-    known = [(t, g) for t, g in zip(data.texts, data.gold) if g in labels]
+    if separator is not None:
+        known = [(t, g) for t, g in zip(data.texts, gold_label_sets(data.gold, labels, separator))
+                 if g is not None]
+    else:
+        known = [(t, g) for t, g in zip(data.texts, data.gold) if g in labels]
     if not known:
         logger.warning("no gold label is one of the label names %s", ", ".join(labels))
         return None
     return [t for t, _ in known], [g for _, g in known]
 
 
-def _labelled_rows(data, clf, new_columns):
-    """Input rows plus the label columns; rows with a skipped empty text get blanks."""
-    c_label, c_conf, c_clean, c_round = new_columns
+def _labelled_rows(data, clf, new_columns, separator=None):
+    """Input rows plus the label columns; rows with a skipped empty text get blanks.
+
+    ``new_columns``: label, confidence, clean, round, then (label sets) one
+    column per label of its probability; ``separator`` joins a label set.
+    """
+    c_label, c_conf, c_clean, c_round, *c_per_label = new_columns
     names = clf.transduction_
     out = []
     for row, t in zip(data.rows, data.text_index):
         row = dict(row)
         if t < 0:
-            row.update({c_label: None, c_conf: None, c_clean: None, c_round: None})
+            row.update(dict.fromkeys(new_columns))
         else:
             conf = float(clf.confidence_[t])
             rnd = int(clf.label_round_[t])
-            row[c_label] = names[t]
+            label = names[t]
+            row[c_label] = label if separator is None or label is None else separator.join(label)
             row[c_conf] = None if np.isnan(conf) else round(conf, 6)
             row[c_clean] = bool(clf.clean_mask_[t])
             row[c_round] = None if rnd < 0 else rnd
+            for column, p in zip(c_per_label, clf.label_proba_[t]):
+                row[column] = None if np.isnan(p) else round(float(p), 6)
         out.append(row)
     return out
 
@@ -288,7 +320,7 @@ def _report_meta(opts, data, seconds):
     }
 
 
-def _log_summary(clf, data, seconds, slm_pred):
+def _log_summary(clf, data, seconds, slm_pred, separator=None):
     usage = dict(getattr(clf, "usage_", {}) or {})
     logger.info(
         "done in %s: %d rounds, %s LLM calls (%s answered from cache), %s prompt + %s completion "
@@ -298,9 +330,18 @@ def _log_summary(clf, data, seconds, slm_pred):
         _fmt_number(usage.get("prompt_tokens", 0)), _fmt_number(usage.get("completion_tokens", 0)),
         _fmt_number(usage.get("cost", 0.0)),
     )
-    names, counts = np.unique([str(x) for x in clf.transduction_], return_counts=True)
+    if clf.label_space_.exclusive:
+        names, counts = np.unique([str(x) for x in clf.transduction_], return_counts=True)
+    else:  # label sets: the texts carrying each label
+        names, counts = clf.classes_, clf.label_space_.counts(clf.label_ids_)
     logger.info("labels: %s", ", ".join(f"{n} {c}" for n, c in zip(names, counts)))
-    if data.gold is not None:
+    if data.gold is not None and separator is not None:
+        n, llm_f1, slm_f1 = gold_scores(
+            clf, gold_label_sets(data.gold, clf.classes_.tolist(), separator), slm_pred)
+        if n:  # none: _gold_eval_set warned
+            logger.info("micro F1 on %d texts with a gold label set: LLM labels %.3f, small "
+                        "model %.3f", n, llm_f1, slm_f1)
+    elif data.gold is not None:
         gold = np.array(data.gold, dtype=object)
         known = np.array([g is not None for g in gold])
         llm_acc = float(np.mean(clf.transduction_[known] == gold[known]))

@@ -197,10 +197,16 @@ class AnnotationMixin:
         return self.labels if isinstance(self.labels, LabelSpace) else SingleLabelSpace(names)
 
     def _annotation_params(self, labels):
-        """Request parameters of an annotation (the backend adds its own: label scores, schema)."""
+        """Request parameters of an annotation (the backend adds its own: label scores, schema).
+
+        The backend is given the label names, or the label space itself when
+        the answer is a set of labels (its schema is a list, not one name).
+        """
         params = {"temperature": float(self.temperature),
                   "max_tokens": self._answer_max_tokens(labels)}
-        return self.get_backend().answer_params(labels, params, constrained=self.constrained)
+        space = self._label_space()
+        answers = labels if space.exclusive else space
+        return self.get_backend().answer_params(answers, params, constrained=self.constrained)
 
     def _answer_max_tokens(self, labels):
         # Room for the longest label plus a short lead-in ("Label: ..."): about

@@ -31,16 +31,33 @@ __all__ = [
 
 
 def label_schema(labels):
-    """The JSON schema of an answer that can only be one of ``labels``.
+    """The JSON schema of an answer that can only be one of ``labels`` (or a set of them).
+
+    ``labels`` is the label names (one per answer) or a label space: a
+    :class:`~skfreeal.labels.MultiLabelSpace` asks for ``{"labels": [...]}``,
+    distinct names, at least ``min_labels`` of them.
 
     Examples
     --------
     >>> label_schema(["neg", "pos"])["properties"]["label"]["enum"]
     ['neg', 'pos']
+    >>> from skfreeal.labels import MultiLabelSpace
+    >>> label_schema(MultiLabelSpace(["billing", "login"]))["properties"]["labels"]["minItems"]
+    1
     """
+    space = as_label_space(labels)
+    if not space.exclusive:
+        names = {"type": "string", "enum": space.names.tolist()}
+        return {
+            "type": "object",
+            "properties": {"labels": {"type": "array", "items": names,
+                                      "minItems": space.min_labels, "uniqueItems": True}},
+            "required": ["labels"],
+            "additionalProperties": False,
+        }
     return {
         "type": "object",
-        "properties": {"label": {"type": "string", "enum": list(labels)}},
+        "properties": {"label": {"type": "string", "enum": space.names.tolist()}},
         "required": ["label"],
         "additionalProperties": False,
     }

@@ -102,6 +102,10 @@ def read_completion(body):
 def schema_format(labels_or_format, level):
     """The ``response_format`` of level ``level`` for the labels (or of another format's schema).
 
+    ``labels_or_format``: the label names, a label space (a
+    :class:`~skfreeal.labels.MultiLabelSpace` asks for a set of labels, see
+    :func:`~skfreeal.labelers._annotation.label_schema`) or a ``response_format``.
+
     Examples
     --------
     >>> schema_format(["neg", "pos"], 1)["type"]
@@ -113,8 +117,9 @@ def schema_format(labels_or_format, level):
     else:
         schema = label_schema(labels_or_format)
     if SCHEMA_FORMATS[level] == "json_schema":
+        name = "labels" if "labels" in schema["properties"] else "label"  # a label set
         return {"type": "json_schema",
-                "json_schema": {"name": "label", "schema": schema, "strict": True}}
+                "json_schema": {"name": name, "schema": schema, "strict": True}}
     return {"type": "json_object", "schema": schema}
 
 

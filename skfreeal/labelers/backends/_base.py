@@ -127,9 +127,12 @@ class Backend:
     def answer_params(self, labels, params, *, constrained):
         """The parameters of an annotation request: ``params`` plus the answer format.
 
-        ``params`` holds ``temperature`` and ``max_tokens``; ``constrained``
-        asks for an answer that can only be a label, where the service can
-        enforce one. The default adds :meth:`logprob_params`.
+        ``labels`` is the label names, or the
+        :class:`~skfreeal.labels.MultiLabelSpace` when the answer is a set of
+        its labels. ``params`` holds ``temperature`` and ``max_tokens``;
+        ``constrained`` asks for an answer that can only be a label (a label
+        set), where the service can enforce one. The default adds
+        :meth:`logprob_params`.
         """
         return {**params, **self.logprob_params()}
 

@@ -159,7 +159,8 @@ class OpenAIBackend(OpenAICallsMixin, Backend):
     def answer_params(self, labels, params, *, constrained):
         params = super().answer_params(labels, params, constrained=constrained)
         if constrained:
-            # room for '{"label": "..."}' around the longest label
+            # room for '{"label": "..."}' around the longest label ('{"labels": [...]}'
+            # around a list of them all)
             params["max_tokens"] += 12
             params["response_format"] = schema_format(labels, 0)
         return params
