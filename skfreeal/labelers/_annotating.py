@@ -200,7 +200,10 @@ class AnnotationMixin:
         """Request parameters of an annotation (the backend adds its own: label scores, schema)."""
         params = {"temperature": float(self.temperature),
                   "max_tokens": self._answer_max_tokens(labels)}
-        return self.get_backend().answer_params(labels, params, constrained=self.constrained)
+        backend = self.get_backend()
+        if isinstance(self.labels, LabelSpace) and not self.labels.exclusive:
+            return backend.label_set_params(labels, params, constrained=self.constrained)
+        return backend.answer_params(labels, params, constrained=self.constrained)
 
     def _answer_max_tokens(self, labels):
         # Room for the longest label plus a short lead-in ("Label: ..."): about

@@ -139,7 +139,15 @@ class LlamaCppBackend(Backend):
         # No text is generated: the labels' own token sequences are scored.
         return {"score_labels": list(labels), "max_tokens": params["max_tokens"]}
 
+    def label_set_params(self, labels, params, *, constrained):
+        if not constrained:
+            return super().label_set_params(labels, params, constrained=constrained)
+        # Each label judged on its own: its "true"/"false" after the shared prompt.
+        return {"score_label_set": list(labels), "max_tokens": params["max_tokens"]}
+
     def complete(self, messages, params, *, run=None):
+        if "score_label_set" in params:
+            return self.runner().score_label_set(messages, params["score_label_set"])
         if "score_labels" in params:
             return self.runner().score_labels(messages, params["score_labels"])
         return self.runner().complete(
