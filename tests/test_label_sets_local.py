@@ -16,7 +16,11 @@ from sklearn.pipeline import make_pipeline
 
 from skfreeal import MultiLabelFreeALClassifier
 from skfreeal.labelers import LocalLabeler
-from skfreeal.labelers._label_sets import judgement_reads, label_set_probabilities
+from skfreeal.labelers._label_sets import (
+    JudgedLabelSets,
+    judgement_reads,
+    label_set_probabilities,
+)
 from skfreeal.labelers._label_trie import branch_batches
 from skfreeal.labels import MultiLabelSpace
 from skfreeal.loop import DemoPolicy, RoundPolicy
@@ -80,7 +84,7 @@ def _one_at_a_time(runner, messages, labels):
 def test_each_label_gets_its_own_probability_equal_to_scoring_it_alone(labeler):
     from skfreeal.labelers._prompts import annotation_messages, system_prompt
 
-    space = labeler.labels
+    space = JudgedLabelSets.of(labeler.labels)
     runner = labeler.get_backend().runner()
     system = system_prompt(space, TASK)
     sums = []
@@ -119,7 +123,34 @@ def test_annotate_proba_evaluates_each_prompt_once(labeler, monkeypatch):
     assert len(calls) == len(TEXTS) and used.calls == len(TEXTS)
     labels, confidence = labeler.annotate(TEXTS)
     assert labels.shape == (len(TEXTS), len(NAMES)) and (labels.sum(axis=1) >= 1).all()
-    np.testing.assert_array_equal(labels, MultiLabelSpace(NAMES).from_proba(proba)[0])
+    expected_labels, expected_confidence = MultiLabelSpace(NAMES).from_proba(proba)
+    np.testing.assert_array_equal(labels, expected_labels)
+    np.testing.assert_allclose(confidence, expected_confidence)
+
+
+def test_judged_prompt_asks_for_every_label_and_demos_show_their_truth_values():
+    space = JudgedLabelSets.of(MultiLabelSpace(NAMES[:3], threshold=0.4, min_labels=0))
+    assert space.threshold == 0.4 and space.min_labels == 0
+    assert "JSON object" in space.answer_instruction()
+    assert "at least one" not in space.answer_instruction()
+    answer = space.format_answer(space.encode([["login"]], 1)[0])
+    assert answer == '{"billing": false, "login": true, "shipping": false}'
+    # the answer reads back as the same set (the path of a backend without label_probs)
+    assert space.parse_answer(answer)[0].tolist() == [0, 1, 0]
+
+
+@pytest.mark.slow
+@needs_llama
+def test_the_local_labeler_prompts_with_the_judged_form(labeler, monkeypatch):
+    runner = labeler.get_backend().runner()
+    seen, real = [], runner.score_label_set
+    monkeypatch.setattr(runner, "score_label_set",
+                        lambda messages, labels: seen.append(messages) or real(messages, labels))
+    labeler.annotate_proba(TEXTS[:1], [(TEXTS[2], ["account_deletion"])])
+    (messages,) = seen
+    assert "true if it applies" in messages[0]["content"]
+    assert messages[2] == {"role": "assistant", "content": JudgedLabelSets(NAMES).format_answer(
+        MultiLabelSpace(NAMES).encode([["account_deletion"]], 1)[0])}
 
 
 @pytest.mark.slow

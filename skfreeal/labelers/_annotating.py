@@ -12,6 +12,7 @@ from ._annotation import (
     read_distributions,
 )
 from ._demos import check_demos
+from ._label_sets import SCORE_LABEL_SET, JudgedLabelSets
 
 __all__ = ["AnnotationMixin"]
 
@@ -170,9 +171,10 @@ class AnnotationMixin:
         space = self._label_space()
         texts = check_texts(texts, name="texts")
         per_text = check_demos(demos, len(texts), space)
-        requests = annotation_requests(
-            self, texts, per_text, space, self._annotation_params(space.names.tolist())
-        )
+        params = self._annotation_params(space.names.tolist())
+        # A backend judging each label on its own asks for every label's truth value.
+        prompt_space = JudgedLabelSets.of(space) if SCORE_LABEL_SET in params else space
+        requests = annotation_requests(self, texts, per_text, prompt_space, params)
         return read_distributions(self._run(requests), space), per_text
 
     def _calibration_prior(self, proba, per_text):

@@ -3,7 +3,8 @@
 For a multi-label space a local model is not asked which label the answer
 is (one distribution over the labels) but, for every label, whether the
 text carries it. The answer is read as a JSON object of truth values
-(``{"billing": true, "login": false}``): label ``k``'s continuation is the
+(``{"billing": true, "login": false}``), the form the prompt asks for and
+its demonstrations show (:class:`JudgedLabelSets`): label ``k``'s continuation is the
 opening of such an object that names it, ``{"billing":``, and the model's
 next token is read for ``true`` against ``false``:
 
@@ -22,11 +23,68 @@ import json
 
 import numpy as np
 
-__all__ = ["TRUTH_WORDS", "judgement_prefix", "judgement_reads", "label_set_probabilities"]
+from ..labels import MultiLabelSpace
+
+__all__ = [
+    "SCORE_LABEL_SET",
+    "TRUTH_WORDS",
+    "JudgedLabelSets",
+    "judgement_prefix",
+    "judgement_reads",
+    "label_set_probabilities",
+]
+
+#: The request parameter that asks a backend to judge each label of a set (its label names).
+SCORE_LABEL_SET = "score_label_set"
 
 #: The words read after a label's key: its "carries" and "does not carry", with and without
 #: the space JSON writes after the colon (each kept where it is one token).
 TRUTH_WORDS = ((" true", "true"), (" false", "false"))
+
+
+class JudgedLabelSets(MultiLabelSpace):
+    """A label set written as a JSON object of every label's truth value.
+
+    The prompt of a model that judges each label on its own: it asks for
+    ``{"billing": true, "login": false, ...}`` and the demonstrations show
+    their label sets so, for the continuations to be what the model expects.
+    (On 20 one-tag StackOverflow questions, zero-shot, the 0.5B Qwen model
+    asked for a JSON list put ``true`` above one half after 17.6 of the 20
+    tags a question, micro F1 0.10; asked for this object, after 2.5, micro
+    F1 0.44.)
+
+    Examples
+    --------
+    >>> JudgedLabelSets(["billing", "login"]).format_answer([1, 0])
+    '{"billing": true, "login": false}'
+    """
+
+    @classmethod
+    def of(cls, space):
+        """The same labels, threshold and ``min_labels`` as ``space``."""
+        return cls(space.names.tolist(), threshold=space.threshold, min_labels=space.min_labels)
+
+    def answer_instruction(self):
+        none = "" if self.min_labels == 0 else " (at least one is true)"
+        return ("Answer with a JSON object that maps every label to true if it applies to the "
+                f"text and false if not{none}, and nothing else.")
+
+    def format_answer(self, label):
+        row = self._rows(label)[0]
+        return json.dumps({name: bool(on) for name, on in zip(self.names.tolist(), row)},
+                          ensure_ascii=False)
+
+    def parse_answer(self, answer):
+        """An object of truth values (the labels mapped to true), else as a JSON list or text."""
+        try:
+            value = json.loads((answer or "").strip())
+        except ValueError:
+            value = None
+        if isinstance(value, dict) and value and all(isinstance(v, bool) for v in value.values()):
+            row = np.array([value.get(name) is True for name in self.names.tolist()],
+                           dtype=np.int8)
+            return (row if row.sum() >= self.min_labels else self.unknown(1)[0]), None
+        return super().parse_answer(answer)
 
 
 def judgement_prefix(label):

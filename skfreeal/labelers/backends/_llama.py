@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from ..._assets import LOCAL_LLMS, local_llm_path, sha256_of
+from .._label_sets import SCORE_LABEL_SET
 from .._llama_build import check_llama_build
 from ._base import Backend, never_pickled
 
@@ -143,11 +144,11 @@ class LlamaCppBackend(Backend):
         if not constrained:
             return super().label_set_params(labels, params, constrained=constrained)
         # Each label judged on its own: its "true"/"false" after the shared prompt.
-        return {"score_label_set": list(labels), "max_tokens": params["max_tokens"]}
+        return {SCORE_LABEL_SET: list(labels), "max_tokens": params["max_tokens"]}
 
     def complete(self, messages, params, *, run=None):
-        if "score_label_set" in params:
-            return self.runner().score_label_set(messages, params["score_label_set"])
+        if SCORE_LABEL_SET in params:
+            return self.runner().score_label_set(messages, params[SCORE_LABEL_SET])
         if "score_labels" in params:
             return self.runner().score_labels(messages, params["score_labels"])
         return self.runner().complete(
