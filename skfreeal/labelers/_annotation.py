@@ -6,6 +6,8 @@ and reads each answer into a probability per label:
 
 - an answer that carries label scores (the local model scores every label's
   token sequence) gives their softmax;
+- an answer that carries a probability per label (the local model judging
+  each label of a set on its own) gives them as they are;
 - a JSON answer ``{"label": ...}`` (structured output) or a free-text one is
   read into one label, and the ``top_logprobs`` at that label's first token
   spread the probability over the labels (one-hot without logprobs);
@@ -103,6 +105,9 @@ def content_free_requests(labeler, per_text_demos, labels, params, n_contexts=3)
 
 
 def _distribution(response, space):
+    probs = response.get("label_probs")  # a label set, each label judged on its own
+    if probs is not None:
+        return np.asarray(probs, dtype=np.float64)
     scores = response.get("label_logprobs")
     if scores is not None:
         return distribution_from_scores(scores)

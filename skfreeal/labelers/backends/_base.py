@@ -14,7 +14,8 @@ and sampling parameters (``temperature``, ``max_tokens``, ``seed``,
 or ``[token, logprob, [[alt, logprob], ...]]`` per generated token),
 ``prompt_tokens`` and ``completion_tokens`` (int), optionally
 ``cached_tokens`` (prompt tokens the model did not evaluate again) and
-``label_logprobs`` (one score per label, for a backend that scores labels).
+``label_logprobs`` (one score per label, for a backend that scores labels)
+or ``label_probs`` (the probability of each label of a set, each on its own).
 """
 
 __all__ = ["TOP_LOGPROBS", "Backend", "never_pickled"]
@@ -135,6 +136,18 @@ class Backend:
         :meth:`logprob_params`.
         """
         return {**params, **self.logprob_params()}
+
+    def label_set_params(self, labels, params, *, constrained):
+        """The parameters of an annotation request whose answer is a set of ``labels``.
+
+        As :meth:`answer_params`, for a multi-label space (the prompt asks for
+        a JSON list of labels): ``labels`` is the
+        :class:`~skfreeal.labels.MultiLabelSpace`. The default is
+        :meth:`answer_params`'s (a list schema for endpoints); a
+        backend that can score each label on its own (the local model)
+        overrides it, and its answer then carries ``label_probs``.
+        """
+        return self.answer_params(labels, params, constrained=constrained)
 
     def claim_lease(self):
         """Seconds a claim on a request holds in a shared cache when its process cannot be

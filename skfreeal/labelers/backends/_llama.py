@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from ..._assets import LOCAL_LLMS, local_llm_path, sha256_of
+from .._label_sets import SCORE_LABEL_SET
 from .._llama_build import check_llama_build
 from ._base import Backend, never_pickled
 
@@ -139,7 +140,16 @@ class LlamaCppBackend(Backend):
         # No text is generated: the labels' own token sequences are scored.
         return {"score_labels": list(labels), "max_tokens": params["max_tokens"]}
 
+    def label_set_params(self, labels, params, *, constrained):
+        if not constrained:
+            return super().label_set_params(labels, params, constrained=constrained)
+        # Each label judged on its own: its "true"/"false" after the shared prompt.
+        names = [str(name) for name in getattr(labels, "names", labels)]  # a space, or names
+        return {SCORE_LABEL_SET: names, "max_tokens": params["max_tokens"]}
+
     def complete(self, messages, params, *, run=None):
+        if SCORE_LABEL_SET in params:
+            return self.runner().score_label_set(messages, params[SCORE_LABEL_SET])
         if "score_labels" in params:
             return self.runner().score_labels(messages, params["score_labels"])
         return self.runner().complete(

@@ -6,12 +6,19 @@ and scores labels (:meth:`LlamaRunner.score_labels`), evaluating only the
 part of each prompt not shared with the previous one.
 """
 
+import json
 import threading
 
 import numpy as np
 
 from .._completion import KEPT_LOGPROB_TOKENS
 from .._distributions import label_surface_forms
+from .._label_sets import (
+    TRUTH_WORDS,
+    judgement_prefix,
+    judgement_reads,
+    label_set_probabilities,
+)
 from .._label_trie import score_label_sequences, trie_leaves, trie_reads
 from ._llama_tree import allow_sequences, eval_branches
 
@@ -190,6 +197,59 @@ class LlamaRunner:
             "label_logprobs": [float(v) for v in scores],
             "prompt_tokens": len(tokens),
             "completion_tokens": n_evaluated,
+            "cached_tokens": reused,
+        }
+
+
+    def _judgement_sequences(self, labels):
+        """Each label's continuation tokens, the truth-word ids, and the prefixes to evaluate."""
+        key = tuple(labels)
+        if getattr(self, "_judgements_for", None) != key:
+            sequences = [tuple(self.llm.tokenize(judgement_prefix(label).encode("utf-8"),
+                                                 add_bos=False, special=False))
+                         for label in labels]
+            truth_ids = tuple(
+                tuple(sorted({ids[0] for ids in (self.llm.tokenize(
+                    word.encode("utf-8"), add_bos=False, special=False) for word in words)
+                    if len(ids) == 1})) for words in TRUTH_WORDS)
+            if not all(truth_ids):
+                raise ValueError(f"The model's tokenizer writes none of {TRUTH_WORDS} as one "
+                                 "token: label sets cannot be scored with it.")
+            self._judgements = (sequences, truth_ids, judgement_reads(sequences, truth_ids))
+            self._judgements_for = key
+        return self._judgements
+
+    def score_label_set(self, messages, labels):
+        """The probability of each label, each judged on its own after the prompt.
+
+        The prompt is evaluated once; then every label's continuation
+        (``{"<label>":``, see :mod:`~skfreeal.labelers._label_sets`) in one
+        batch, each seeing the prompt and itself only
+        (:func:`~skfreeal.labelers.backends._llama_tree.eval_branches`), and
+        the next token is read for ``true`` against ``false``.
+
+        Returns
+        -------
+        response : dict
+            ``text`` (a JSON list of the labels above one half),
+            ``label_probs`` (one per label, in [0, 1], not summing to one),
+            token counts; ``completion_tokens`` counts the continuation
+            tokens evaluated.
+        """
+        with self.lock:
+            sequences, truth_ids, reads = self._judgement_sequences(labels)
+            max_seqs = allow_sequences(self.llm, len(trie_leaves(reads)))
+            max_seqs = min(max_seqs, self.max_branch_seqs or max_seqs)
+            tokens, reused = self._eval_prompt(messages)
+            table = eval_branches(self.llm, len(tokens), reads, max_seqs, self._logprobs)
+            proba = label_set_probabilities(table, sequences, truth_ids)
+        return {
+            "text": json.dumps([label for label, p in zip(labels, proba) if p >= 0.5],
+                               ensure_ascii=False),
+            "logprobs": None,
+            "label_probs": [float(p) for p in proba],
+            "prompt_tokens": len(tokens),
+            "completion_tokens": len(reads),
             "cached_tokens": reused,
         }
 

@@ -69,7 +69,9 @@ def eval_branches(llm, base, reads, max_seqs, logprobs_at):
     Returns
     -------
     table : dict of tuple of int to dict of int to float
-        For each prefix, the log-probability of each token in ``reads``.
+        For each prefix with tokens to read, the log-probability of each
+        token in ``reads`` (a prefix that reads none is only evaluated, as
+        context for the longer ones).
         The KV cache holds the prompt alone again on return.
     """
     import llama_cpp
@@ -85,7 +87,7 @@ def eval_branches(llm, base, reads, max_seqs, logprobs_at):
                 chunk = group[start: start + llm.n_batch]
                 batch = llama_cpp.llama_batch_init(len(chunk), 0, n_seqs)
                 try:
-                    rows = _fill(batch, chunk, base, table)
+                    rows = _fill(batch, chunk, base, table, reads)
                     code = llama_cpp.llama_decode(ctx, batch)
                     if code != 0:
                         raise RuntimeError(
@@ -102,7 +104,7 @@ def eval_branches(llm, base, reads, max_seqs, logprobs_at):
     return table
 
 
-def _fill(batch, chunk, base, done):
+def _fill(batch, chunk, base, done, reads):
     """Write ``chunk``'s tokens into ``batch``; the rows whose logits are wanted."""
     rows = []
     for i, (prefix, seq_ids) in enumerate(chunk):
@@ -111,8 +113,9 @@ def _fill(batch, chunk, base, done):
         batch.n_seq_id[i] = len(seq_ids)
         for j, seq in enumerate(seq_ids):
             batch.seq_id[i][j] = seq
-        # A prefix shared with an earlier group is only context here.
-        wanted = prefix not in done
+        # A prefix shared with an earlier group is only context here, as is one
+        # nothing is read after (a logits row costs an output-layer product).
+        wanted = prefix not in done and bool(reads[prefix])
         batch.logits[i] = wanted
         if wanted:
             rows.append((i, prefix))
