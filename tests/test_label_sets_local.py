@@ -166,6 +166,9 @@ def test_single_label_requests_are_unchanged_by_the_label_set_path(labeler):
 
 @pytest.mark.slow
 @needs_llama
+# the tiny model may give one label to every text: the plain one-vs-rest student
+# then says so (a scikit-learn warning about the student, not the labeler)
+@pytest.mark.filterwarnings("ignore:Label .* is present in all training examples")
 def test_multilabel_freeal_fits_end_to_end_with_the_local_labeler(labeler):
     texts = TEXTS + ["I forgot my password again.", "The invoice shows a wrong amount.",
                      "Where is my package? Tracking has not moved in a week.",

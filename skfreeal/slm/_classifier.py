@@ -545,6 +545,20 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         ids = self._token_ids(X)
         return self.net_.embed(ids, getattr(self, "int8_module_", None))
 
+    def __getstate__(self):
+        # The int8 copy is rebuilt from the float32 weights on loading (dynamic
+        # quantization is deterministic): a pickle of torch's quantized modules
+        # would go through its deprecated TypedStorage, and warn the user.
+        state = super().__getstate__()
+        if state.get("int8_module_") is not None:
+            state = {**state, "int8_module_": "rebuild"}
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if getattr(self, "int8_module_", None) == "rebuild":
+            self.int8_module_ = quantize_int8(self.net_.module_)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
