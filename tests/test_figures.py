@@ -124,6 +124,7 @@ def _report_result(name, zero_shot, freeal, gold, role="report"):
 @pytest.mark.parametrize("suffix", [".md", ".rst"])
 def test_the_report_table_has_a_row_per_draw_and_the_mean_gap(tmp_path, suffix):
     results = [_report_result("a-set", 0.5, 0.7, 0.9), _report_result("b-set", 0.6, 0.6, 0.5)]
+    results[1]["methods"]["freeal_slm"].update(llm_calls=300, llm_cache_hits=1200)
     files = []
     for i, result in enumerate(results):
         path = tmp_path / f"r{i}.json"
@@ -135,6 +136,7 @@ def test_the_report_table_has_a_row_per_draw_and_the_mean_gap(tmp_path, suffix):
     # one draw has no gap (its gold SLM is below the zero-shot LLM): the mean is of the other
     assert "n/a" in text and "the 1 of 2 draws" in text and "**50%**" in text
     assert "1.20" in text  # 1,200 fit calls over 1,000 training texts
+    assert "1.50" in text  # 300 new calls and 1,200 cache hits: 1,500 requests
     assert "/somewhere" not in text  # the machine-local cache folder is left out
     assert "the LLM on 1 thread(s) and the student on 1" in " ".join(text.split())
     assert "load average at the start of each draw 3.5, 3.5" in " ".join(text.split())
