@@ -148,6 +148,9 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
         Texts the final model judged clean.
     demos_ : list of (str, str)
         The last demonstration pool the LLM used, as (text, label name) pairs.
+    demos_per_label_ : dict of str to int
+        Demonstrations of each label name in that pool (0 for a label with
+        none; see ``DemoPolicy.min_per_label``).
     history_ : list of RoundRecord
         One record per round, with fixed fields (see
         :class:`~skfreeal.loop.RoundRecord`); each reads as a dict too.
@@ -168,7 +171,8 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
     stop_reason_ : str
         Why the loop ended: ``"max_rounds"``, ``"no_change"`` (a round
         changed no label), ``"nothing_to_annotate"`` (every noisy text had
-        used its ``max_annotations``), ``"one_class"`` (a later round's
+        used its ``max_annotations``), ``"request_budget"`` (the requests
+        ``rounds.max_requests_per_text`` allows were spent), ``"one_class"`` (a later round's
         answers would have left a single label: not taken), or
         ``"student_collapsed"`` / ``"judge_collapsed"`` (a later round's
         judge agreed with its own training labels at most 5 points more
@@ -314,6 +318,8 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
         self.transduction_ = self.label_space_.decode(state.labels)
         self.clean_mask_ = view.clean_mask
         self.demos_ = loop.pool.as_pairs(self.label_space_)
+        self.demos_per_label_ = dict(zip(self.label_space_.names.tolist(),
+                                         self.label_space_.counts(loop.pool.labels).tolist()))
         self.history_ = list(loop.records)
         self.round_labels_ = loop.round_labels
         self.round_clean_masks_ = loop.round_clean_masks
@@ -371,6 +377,9 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
         estimate : dict
             ``n_texts``, ``expected_calls`` (with ``min_calls`` and
             ``max_calls``: no text / every text re-annotated),
+            ``expected_requests_per_text`` and the cap
+            ``max_requests_per_text`` it stays within (``rounds``'; every
+            figure follows the cap as ``fit`` does),
             ``calls_per_round``, ``expected_prompt_tokens``,
             ``expected_completion_tokens``, ``expected_cost`` (None when the
             model's price is unknown), ``expected_llm_seconds`` (None unless

@@ -60,7 +60,13 @@ class Labeler(Protocol):
         """
 
     def generate_demos(self, n, examples, random_state=None):
-        """Write ``n`` synthetic ``(text, label id)`` pairs in the style of ``examples``."""
+        """Write ``n`` synthetic ``(text, label id)`` pairs in the style of ``examples``.
+
+        A labeler whose ``generate_demos`` also takes ``max_requests=`` (as
+        :class:`~skfreeal.labelers.BaseLabeler`'s does) is given round 0's
+        share of the fit's request budget
+        (``RoundPolicy.max_requests_per_text``); one without it may pass it.
+        """
 
 
 @runtime_checkable

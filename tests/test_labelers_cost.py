@@ -10,7 +10,9 @@ from skfreeal.labelers import LocalLabeler, OpenAILabeler
 LABELS = ["negative", "positive"]
 TEXTS = [f"review {i}: the service was {'good' if i % 2 else 'bad'} today" * (1 + i % 3)
          for i in range(40)]
-RULES = dict(rounds=RoundPolicy(2, label_fraction=1.0, max_annotations=2), noisy_fraction=0.25)
+# Uncapped, for the arithmetic itself; the cap has its own tests below.
+RULES = dict(rounds=RoundPolicy(2, label_fraction=1.0, max_annotations=2,
+                                max_requests_per_text=None), noisy_fraction=0.25)
 
 
 def test_request_cost_of_an_openai_labeler_makes_no_call():
@@ -85,6 +87,33 @@ def test_estimate_bounds_the_zero_shot_pass_that_fills_short_labels():
     fill = min(len(TEXTS), 8 * len(LABELS))
     assert est["max_generation_calls"] == 18 + fill and est["max_calls"] == 80 + 18 + fill
     assert est["expected_calls"] == 40 + 0.25 * 40 + 6  # a fill pass is not expected
+
+
+def test_estimate_keeps_every_figure_within_the_request_cap():
+    rounds = RoundPolicy(2)  # the paper's 2 requests a text
+    share = rounds.demo_request_share(len(TEXTS))
+    assert share == 80 - (40 + 0.25 * 40)  # what the cap leaves after the expected annotations
+    est = estimate_fit_cost(TEXTS, CostedLabeler(LABELS), n_demos=4, n_generated_demos=6,
+                            fill_missing_demos=True, rounds=rounds, noisy_fraction=0.25)
+    # the expected figure is the uncapped one (it is within the cap)
+    assert est["expected_calls"] == 40 + 10 + 6
+    assert est["expected_requests_per_text"] == pytest.approx(56 / 40)
+    assert est["max_requests_per_text"] == 2.0
+    # the worst case: writing and filling stop at their share, round 1 at the cap
+    assert est["max_generation_calls"] == share and est["max_calls"] == 80
+
+
+def test_estimate_at_many_labels_stays_within_two_requests_a_text():
+    labels = [f"intent {i}" for i in range(77)]
+    rounds = RoundPolicy(2)
+    est = estimate_fit_cost(TEXTS, CostedLabeler(labels), n_demos=4, n_generated_demos=77,
+                            fill_missing_demos=True, rounds=rounds, noisy_fraction=0.25)
+    share = rounds.demo_request_share(len(TEXTS))
+    assert est["generation_calls"] == share < 77  # writing is cut to its share of the cap
+    assert est["expected_requests_per_text"] <= 2.0 and est["max_calls"] <= 80
+    uncapped = estimate_fit_cost(TEXTS, CostedLabeler(labels), n_demos=4, n_generated_demos=77,
+                                 fill_missing_demos=True, **RULES)
+    assert uncapped["expected_requests_per_text"] > 2.0  # what the cap prevents
 
 
 def test_estimate_guesses_for_a_labeler_without_a_cost_model():

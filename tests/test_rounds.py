@@ -146,3 +146,24 @@ def test_a_later_pool_keeps_the_previous_demos_of_a_label_it_lost():
     kept = refined_pool(view, labels, texts, embeddings, None, previous=previous, **kwargs)
     assert kept.texts[-1] == "old negative" and kept.labels.tolist().count(0) == 1
     assert "old positive" not in kept.texts and kept.embeddings.shape == (len(kept.texts), 6)
+
+
+def test_a_later_pool_keeps_the_previous_demos_of_a_label_short_of_min_per_label():
+    """Label 1 has a single clean text the judge agrees with: with min_per_label=2 its
+    previous demonstrations stay too; with 1 (the default) they do not."""
+    from skfreeal.loop._pools import DemoPool, refined_pool
+
+    labels = np.array([0, 0, 0, 0, 1, 0])
+    view = JudgeView(proba=np.tile([0.8, 0.2], (6, 1)), losses=np.linspace(0.1, 0.6, 6),
+                     pred=labels.copy(), clean_mask=np.ones(6, dtype=bool))
+    texts = [f"text {i}" for i in range(6)]
+    previous = DemoPool(["old negative", "old positive"], np.array([0, 1]),
+                        np.zeros((2, 6), np.float32))
+    kwargs = {"space": TWO, "top_percent": 1.0, "per_class": 2, "previous": previous}
+    one = refined_pool(view, labels, texts, np.eye(6, dtype=np.float32), None,
+                       rng=np.random.RandomState(0), **kwargs)
+    assert one.labels.tolist().count(1) == 1 and "old positive" not in one.texts
+    two = refined_pool(view, labels, texts, np.eye(6, dtype=np.float32), None,
+                       rng=np.random.RandomState(0), min_per_label=2, **kwargs)
+    assert two.labels.tolist().count(1) == 2 and "old positive" in two.texts
+    assert "old negative" not in two.texts  # label 0 has its 2

@@ -29,11 +29,22 @@ def _texts_asked(k):
     return k + (k > 1)
 
 
+def _taking_turns(requests, owners, n):
+    """The first ``n`` requests when the labels take turns (label order within a turn)."""
+    turn = {}
+    ranks = []
+    for i, _ in owners:
+        ranks.append(turn.get(i, 0))
+        turn[i] = ranks[-1] + 1
+    keep = sorted(np.argsort(ranks, kind="stable")[:n])
+    return [requests[j] for j in keep], [owners[j] for j in keep]
+
+
 class DemoGenerationMixin:
     """``generate_demos`` for :class:`~skfreeal.labelers.BaseLabeler` (uses its ``_run``,
     ``annotate`` and prompt settings)."""
 
-    def generate_demos(self, n, examples, random_state=None):
+    def generate_demos(self, n, examples, random_state=None, *, max_requests=None):
         """Write ``n`` synthetic labelled texts in the style of ``examples``.
 
         FreeAL's demonstration generation: for each label, the LLM sees a
@@ -52,6 +63,12 @@ class DemoGenerationMixin:
             Unlabelled texts whose style to imitate.
         random_state : int, RandomState instance or None, default=None
             Which examples are shown; falls back to ``self.random_state``.
+        max_requests : int, default=None
+            Requests (writing and checking, answered from the cache or not)
+            to make at most: FreeAL's share of its request budget for this
+            step. When the passes would go beyond it, the labels take turns
+            for the requests left, so that each gets its share. None: no
+            limit.
 
         Returns
         -------
@@ -60,12 +77,18 @@ class DemoGenerationMixin:
             answers allow (a warning says when a label fell short).
         """
         with self._call("generation"):
-            return self._generate_demos(n, examples, random_state)
+            return self._generate_demos(n, examples, random_state, max_requests)
 
-    def _generate_demos(self, n, examples, random_state):
+    def _generate_demos(self, n, examples, random_state, max_requests):
         self._validate_params()
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, (Integral, np.integer)) or n < 1:
             raise ValueError(f"n must be a positive int, got {n!r}.")
+        if max_requests is not None and (
+                isinstance(max_requests, bool) or not isinstance(max_requests, Integral)
+                or max_requests < 0):
+            raise ValueError(f"max_requests must be a non-negative int or None, "
+                             f"got {max_requests!r}.")
+        left = np.inf if max_requests is None else int(max_requests)
         labels = self._check_labels()
         examples = check_texts(examples, name="examples")
         rng = check_random_state(self.random_state if random_state is None else random_state)
@@ -76,12 +99,17 @@ class DemoGenerationMixin:
         for _ in range(_GENERATION_PASSES):  # make up for short, copied or rejected answers
             wanted = [(i, q - len(c)) for i, (q, c) in enumerate(zip(quota, collected))
                       if q > len(c)]
-            if not wanted:
+            if not wanted or left < 1:
                 break
             requests, owners = self._generation_requests(wanted, labels, shown, rng)
+            if len(requests) > left:
+                requests, owners = _taking_turns(requests, owners, int(left))
+            left -= len(requests)
             candidates = self._new_texts(self._run(requests), owners, labels, seen)
             if candidates and self.filter_demos:
-                ids, _ = self.annotate([text for text, _ in candidates])
+                candidates = candidates[:int(min(len(candidates), left))]  # unchecked: not kept
+                left -= len(candidates)
+                ids, _ = self.annotate([text for text, _ in candidates]) if candidates else ([], [])
                 candidates = [c for c, got in zip(candidates, ids) if got == c[1]]
             for text, i in candidates:
                 if len(collected[i]) < quota[i]:
@@ -89,9 +117,10 @@ class DemoGenerationMixin:
         short = {labels[i]: (len(c), q) for i, (c, q) in enumerate(zip(collected, quota))
                  if len(c) < q}
         if short:
+            limit = f" (the limit of {max_requests} requests was reached)" if left < 1 else ""
             warnings.warn(
                 "The LLM wrote fewer usable demonstrations than asked for some labels "
-                f"(got, wanted): {short}.",
+                f"(got, wanted){limit}: {short}.",
                 stacklevel=3,
             )
         demos = []

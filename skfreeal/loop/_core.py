@@ -21,9 +21,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import Normalizer
 
 from ._annotate import annotate_with_demos
+from ._budget import RequestBudget
 from ._events import Step
 from ._judge import learned_nothing, train_and_view
-from ._pools import generated_pool, refined_pool
+from ._pools import generated_pool, refined_pool, top_up_pool
 from ._records import RoundMeter, StudentRecord
 
 __all__ = ["LoopData", "LoopResult", "RoundResult", "run_rounds", "stop_reason",
@@ -87,8 +88,9 @@ class RoundResult:
         Its ``history_`` record (None when it stopped before annotating).
     labels, clean_mask : ndarray or None
         The labels it left, and its judge's clean mask (with ``record``).
-    nothing_to_annotate, one_class, converged, collapsed : bool
-        The facts :func:`stop_reason` reads.
+    nothing_to_annotate, one_class, converged, collapsed, over_budget : bool
+        The facts :func:`stop_reason` reads (``over_budget``: the request
+        budget left out texts the round would have annotated).
     """
 
     round: int
@@ -101,6 +103,7 @@ class RoundResult:
     one_class: bool = False
     converged: bool = False
     collapsed: bool = False
+    over_budget: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,13 +135,14 @@ def stop_reason(result, *, judge_is_student):
     -------
     reason : str or None
         ``"nothing_to_annotate"`` (every noisy text has used its
-        annotations), ``"one_class"`` (the answers would leave a single
+        annotations), ``"request_budget"`` (the request budget is spent),
+        ``"one_class"`` (the answers would leave a single
         label: not taken), ``"no_change"`` (the labels converged),
         ``"student_collapsed"`` / ``"judge_collapsed"`` (the round's judge
         learned nothing: the previous one is kept).
     """
     if result.nothing_to_annotate:
-        return "nothing_to_annotate"
+        return "request_budget" if result.over_budget else "nothing_to_annotate"
     if result.one_class:
         return "one_class"
     if result.converged:
@@ -165,8 +169,9 @@ def run_rounds(data, parts, state, events, rng):
     result : LoopResult
     """
     kept, pool, results, reason = None, None, [], "max_rounds"
+    budget = RequestBudget(parts.labeler, parts.rounds.max_requests(len(data.texts)))
     for round_ in range(parts.rounds.n_rounds):
-        result = run_round(round_, data, parts, state, kept, pool, events, rng)
+        result = run_round(round_, data, parts, state, kept, pool, events, rng, budget)
         results.append(result)
         pool = result.pool or pool
         if result.judgement is not None and not result.collapsed:
@@ -192,14 +197,17 @@ def run_rounds(data, parts, state, events, rng):
         judgement=kept, pool=pool, stop_reason=reason)
 
 
-def run_round(round_, data, parts, state, kept, pool, events, rng):
+def run_round(round_, data, parts, state, kept, pool, events, rng, budget):
     """One round: pick the texts, build the pool, annotate, take the labels, judge them."""
     meter = RoundMeter(parts.labeler)
     view = kept.view if kept is not None else None
     todo = parts.rounds.to_annotate(round_, state, view, parts.query_strategy, rng)
+    n_over = 0
+    if round_ > 0:  # round 0's texts are in the budget's reserve
+        todo, n_over = parts.rounds.within_budget(todo, budget.left(), view)
     if round_ > 0 and not todo.any():
-        return RoundResult(round_, nothing_to_annotate=True)
-    pool = _demo_pool(round_, data, parts, state, kept, pool, events, rng)
+        return RoundResult(round_, nothing_to_annotate=True, over_budget=n_over > 0)
+    pool = _demo_pool(round_, data, parts, state, kept, pool, events, rng, budget)
     with events.step(Step("annotating", round_, n=int(todo.sum()))):
         answers = annotate_with_demos(
             parts.labeler, parts.retriever, data.texts, data.embeddings, todo, pool,
@@ -209,6 +217,10 @@ def run_round(round_, data, parts, state, kept, pool, events, rng):
     if round_ > 0 and state.leaves_one_class(answers):
         return RoundResult(round_, pool, one_class=True)
     changed, n_abstain = state.update(answers, round_)
+    if round_ == 0 and _tops_up(data, parts):
+        pool = top_up_pool(pool, state.labels, state.confidence, todo, data.texts,
+                           data.embeddings, space=data.space,
+                           min_per_label=parts.demos.min_per_label)
     converged = parts.rounds.converged(round_, changed)
     meter.llm_done()
     judgement = None
@@ -216,28 +228,42 @@ def run_round(round_, data, parts, state, kept, pool, events, rng):
         judgement = _train_judge(round_, data, parts, state, events)
         view = judgement.view
     record = meter.record(round_=round_, annotated=todo, n_abstain=n_abstain, changed=changed,
-                          state=state, view=view)
+                          state=state, view=view, n_over_budget=n_over)
     collapsed = (judgement is not None and kept is not None
                  and learned_nothing(judgement.view, state.labels, data.space))
     return RoundResult(round_, pool, judgement, record, state.labels.copy(),
-                       view.clean_mask.copy(), converged=converged, collapsed=collapsed)
+                       view.clean_mask.copy(), converged=converged, collapsed=collapsed,
+                       over_budget=n_over > 0)
 
 
-def _demo_pool(round_, data, parts, state, kept, pool, events, rng):
+def _n_generated(data, parts):
+    """Synthetic demonstrations round 0 asks for."""
+    n_first = parts.rounds.first_round_size(len(data.texts))
+    return parts.demos.n_generated_for(n_classes=data.space.n_labels, n_first_round=n_first)
+
+
+def _tops_up(data, parts):
+    """Whether round 0's answers top up its pool: the fill's rule, where demos were written."""
+    demos = parts.demos
+    return bool(demos.fill_missing and demos.min_per_label and _n_generated(data, parts))
+
+
+def _demo_pool(round_, data, parts, state, kept, pool, events, rng, budget):
     """Round 0: the LLM's synthetic demonstrations; later: the judge's clean medoids."""
     demos = parts.demos
     if round_ > 0:
         return refined_pool(
             kept.view, state.labels, data.texts, data.embeddings, kept.model, space=data.space,
             top_percent=demos.top_percent, per_class=demos.pool_per_class, rng=rng,
-            previous=pool if demos.fill_missing else None)
-    n_first = parts.rounds.first_round_size(len(data.texts))
-    n_generated = demos.n_generated_for(n_classes=data.space.n_labels, n_first_round=n_first)
+            previous=pool if demos.fill_missing else None, min_per_label=demos.min_per_label)
+    n_generated = _n_generated(data, parts)
     given = data.space.keep(state.labels, state.fixed)
     with events.step(Step("writing", 0, n=n_generated)):
         return generated_pool(
             parts.labeler, data.texts, given, n_generated=n_generated, space=data.space,
-            embed=data.embed, rng=rng, fill=demos.fill_missing)
+            embed=data.embed, rng=rng, fill=demos.fill_missing,
+            budget=budget.part(parts.rounds.demo_request_share(len(data.texts))),
+            min_per_label=demos.min_per_label if demos.fill_missing else 0)
 
 
 def _train_judge(round_, data, parts, state, events):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["estimate_fit_cost", "expected_llm_seconds"]
+__all__ = ["estimate_fit_cost", "expected_llm_seconds", "within_cap"]
 
 # Rough characters per token of English text for BPE tokenizers, and the
 # passes over short labels that skfreeal's labelers make when writing
@@ -21,6 +21,10 @@ def estimate_fit_cost(texts, labeler, *, rounds, n_demos, n_generated_demos, noi
     is guessed from the texts' length (characters / 4 as tokens), each
     generated demonstration counts as one call (two with ``filter_demos``)
     and the cost is unknown.
+
+    The cap ``rounds.max_requests_per_text`` applies as in ``fit``: writing
+    and filling take at most ``rounds.demo_request_share``, the later
+    rounds what is left, so that every figure stays within the cap.
 
     Parameters
     ----------
@@ -41,6 +45,7 @@ def estimate_fit_cost(texts, labeler, *, rounds, n_demos, n_generated_demos, noi
         some label, it labels ``8 * n_classes`` texts zero-shot to fill
         them. Counted in ``max_calls`` and ``max_generation_calls`` only.
 
+
     Returns
     -------
     estimate : dict
@@ -48,28 +53,34 @@ def estimate_fit_cost(texts, labeler, *, rounds, n_demos, n_generated_demos, noi
     if not 0 <= noisy_fraction <= 1:
         raise ValueError(f"noisy_fraction must be in [0, 1], got {noisy_fraction!r}.")
     n = len(texts)
-    per_round = rounds.expected_annotations(n, noisy_fraction=noisy_fraction)
-    low = sum(rounds.expected_annotations(n, noisy_fraction=0.0))
-    high = sum(rounds.expected_annotations(n, noisy_fraction=1.0))
+    cap, share = rounds.max_requests(n), rounds.demo_request_share(n)
     if hasattr(labeler, "request_cost"):  # optional in the Labeler protocol
         req = labeler.request_cost(texts, n_demos=n_demos, n_generated=n_generated_demos)
     else:
         req = _guessed_request_cost(labeler, texts, n_demos=n_demos, n_generated=n_generated_demos)
-    gen_calls = req["generation_calls"]
+    gen_calls = min(req["generation_calls"], share)
     fill_calls = (min(n, 8 * len(labeler.labels))
                   if fill_missing_demos and n_generated_demos else 0)
-    max_gen_calls = req["max_generation_calls"] + fill_calls
+    max_gen_calls = min(req["max_generation_calls"] + fill_calls, share)
+    per_round = within_cap(rounds.expected_annotations(n, noisy_fraction=noisy_fraction),
+                           cap - gen_calls)
+    low = sum(within_cap(rounds.expected_annotations(n, noisy_fraction=0.0), cap - gen_calls))
+    high = sum(within_cap(rounds.expected_annotations(n, noisy_fraction=1.0),
+                          cap - max_gen_calls))
     annotations = sum(per_round)
     prompt = annotations * req["prompt_tokens"] + gen_calls * req["generation_prompt_tokens"]
     completion = (annotations * req["completion_tokens"]
                   + gen_calls * req["generation_completion_tokens"])
     prices = req["prices"]
     checks = n_generated_demos if getattr(labeler, "filter_demos", False) else 0
+    checks = min(checks, gen_calls // 2)  # a capped writing checks what it wrote
     seconds = None if speed is None else expected_llm_seconds(
         speed, annotations=annotations, writes=gen_calls - checks, checks=checks)
     return {
         "n_texts": n,
         "expected_calls": int(round(annotations + gen_calls)),
+        "expected_requests_per_text": round((annotations + gen_calls) / n, 3),
+        "max_requests_per_text": rounds.max_requests_per_text,
         "min_calls": int(round(low + gen_calls)),
         "max_calls": int(round(high + max_gen_calls)),
         "calls_per_round": [int(round(c)) for c in per_round],
@@ -83,6 +94,25 @@ def estimate_fit_cost(texts, labeler, *, rounds, n_demos, n_generated_demos, noi
         "expected_llm_seconds": seconds,
         "llm_speed": speed,
     }
+
+
+def within_cap(per_round, left):
+    """Annotations per round once the cap stops the later rounds at ``left`` requests in all.
+
+    Round 0 is annotated in full (the budget reserves it); a later round
+    gets what the rounds before it left.
+
+    Examples
+    --------
+    >>> within_cap([100.0, 50.0, 30.0], 130)
+    [100.0, 30.0, 0.0]
+    """
+    capped = []
+    for round_, count in enumerate(per_round):
+        taken = count if round_ == 0 else min(count, max(left, 0))
+        capped.append(float(taken))
+        left -= taken
+    return capped
 
 
 def expected_llm_seconds(speed, *, annotations, writes=0, checks=0, zero_shot=0):

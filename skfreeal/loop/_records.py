@@ -62,6 +62,9 @@ class RoundRecord(_Record):
     judge_kept : bool
         Whether this round's judge is the kept one (``kept_round_``); known
         once the loop has stopped (False in the ``on_round_end`` event).
+    n_over_budget : int
+        Texts the round would have annotated but left out, the noisiest
+        kept, to stay within ``RoundPolicy.max_requests_per_text``.
     """
 
     round: int
@@ -82,6 +85,7 @@ class RoundRecord(_Record):
     seconds: float
     eval_accuracy: float = None
     judge_kept: bool = False
+    n_over_budget: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,7 +135,7 @@ class RoundMeter:
         """Mark the end of the LLM phase (the judge's training follows)."""
         self._t_llm = time.perf_counter()
 
-    def record(self, *, round_, annotated, n_abstain, changed, state, view):
+    def record(self, *, round_, annotated, n_abstain, changed, state, view, n_over_budget=0):
         """The record of the round that just ended.
 
         Parameters
@@ -146,6 +150,8 @@ class RoundMeter:
             Every text's label after the round.
         view : JudgeView
             The judge's view after the round.
+        n_over_budget : int, default=0
+            Texts left out for the request budget.
 
         Returns
         -------
@@ -163,5 +169,5 @@ class RoundMeter:
             **{k: usage[k] - self._usage0[k] for k in USAGE_KEYS},
             llm_seconds=round(self._t_llm - self._t0, 3),
             judge_seconds=round(end - self._t_llm, 3), seconds=round(end - self._t0, 3),
-            eval_accuracy=view.eval_accuracy,
+            eval_accuracy=view.eval_accuracy, n_over_budget=int(n_over_budget),
         )

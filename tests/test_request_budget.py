@@ -1,0 +1,196 @@
+"""Many labels: every label with demonstrations (or named), and the request cap (issue 41)."""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+from test_freeal import tfidf_embedder, tfidf_slm
+
+from skfreeal import DemoPolicy, FreeALClassifier, RoundPolicy
+from skfreeal.labelers import FunctionLabeler
+
+N_LABELS, NEVER = 30, range(25, 30)  # the LLM never gives the last five labels
+NAMES = [f"topic_{i:02d}" for i in range(N_LABELS)]
+DESCRIPTIONS = {name: f"texts about keyword kw{i:02d}" for i, name in enumerate(NAMES)}
+
+
+def many_texts(per_label=2):
+    return [f"a note on kw{i:02d} number {j}" for j in range(per_label) for i in range(N_LABELS)]
+
+
+def topics(prompts):
+    """An LLM that labels by keyword but answers topic_00 for the NEVER labels' texts, and
+    writes a text with the asked label's keyword. Keeps every prompt in ``prompts`` (a
+    function, so that the labeler's clone in ``fit`` keeps the same list)."""
+
+    def answer(messages, **params):
+        ask = messages[-1]["content"]
+        prompts.append(" ".join(m["content"] for m in messages))
+        if "seed" in params:  # a demonstration-writing request
+            label = int(re.search(r'"topic_(\d\d)"', ask).group(1))
+            return f"another note on kw{label:02d}, {distinct_words(params['seed'])}"
+        label = int(re.findall(r"kw(\d\d)", ask.rsplit("<text>", 1)[-1])[0])
+        return NAMES[0 if label in NEVER else label]
+
+    return answer
+
+
+WORDS = ["apple", "river", "stone", "cloud", "lamp", "forest", "engine", "violin", "harbor",
+         "pepper", "candle", "meadow"]
+
+
+def distinct_words(seed):
+    """Four words that differ from one seed to the next (no demonstration is a near copy)."""
+    return " ".join(WORDS[(seed // len(WORDS) ** k) % len(WORDS)] for k in range(4))
+
+
+def requests(clf):
+    """Requests the fit made, as the benchmarks count them (cached ones too)."""
+    return clf.usage_["calls"] + clf.usage_["cache_hits"]
+
+
+def fit_topics(texts, **demos):
+    prompts = []
+    clf = FreeALClassifier(DESCRIPTIONS, "The topic of a note.",
+                           labeler=FunctionLabeler(topics(prompts), model_id="topics", cache=None),
+                           slm=tfidf_slm(), embedder=tfidf_embedder(),
+                           demos=DemoPolicy(**demos), random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(texts)
+    return clf, prompts, [str(w.message) for w in caught]
+
+
+def test_labels_the_llm_never_gives_are_named_in_one_warning():
+    texts = many_texts()
+    clf, prompts, messages = fit_topics(texts)
+    named = [m for m in messages if "min_per_label=1" in m]
+    assert len(named) == 1
+    for i in range(N_LABELS):
+        assert (f"'{NAMES[i]}': 0" in named[0]) == (i in NEVER)
+    assert "gave them to too few of the 60 training texts" in named[0]
+    # every other label has a demonstration after round 0, and in the final pool
+    assert set(clf.demos_per_label_) == set(NAMES)
+    assert all(clf.demos_per_label_[n] >= 1 for i, n in enumerate(NAMES) if i not in NEVER)
+    pairs = dict.fromkeys(NAMES, 0)
+    for _, name in clf.demos_:
+        pairs[name] += 1
+    assert pairs == clf.demos_per_label_
+    # the LLM saw the descriptions when writing and when annotating
+    assert any('"topic_03" (texts about keyword kw03)' in p for p in prompts)
+    assert any("topic_03: texts about keyword kw03" in p for p in prompts)
+
+
+def test_thirty_labels_cost_at_most_two_requests_a_text():
+    texts = many_texts()
+    clf, _, _ = fit_topics(texts)
+    cap = RoundPolicy().max_requests(len(texts))
+    assert requests(clf) <= cap == 2 * len(texts)
+    # the same fit uncapped: its demonstration work grows with the labels and passes the cap
+    free = FreeALClassifier(DESCRIPTIONS, "The topic of a note.",
+                            labeler=FunctionLabeler(topics([]), model_id="topics", cache=None),
+                            slm=tfidf_slm(), embedder=tfidf_embedder(),
+                            rounds=RoundPolicy(max_requests_per_text=None), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        free.fit(texts)
+    assert requests(free) > cap
+    # the estimate says the figure before the run, within the cap
+    est = clf.estimate(texts, measure_speed=False)
+    assert est["expected_requests_per_text"] <= est["max_requests_per_text"] == 2.0
+    assert est["max_calls"] <= cap
+
+
+def test_a_round_over_the_cap_annotates_the_noisiest_texts_and_says_so():
+    texts = many_texts()
+    clf = FreeALClassifier(DESCRIPTIONS, "The topic of a note.",
+                           labeler=FunctionLabeler(topics([]), model_id="topics", cache=None),
+                           slm=tfidf_slm(), embedder=tfidf_embedder(),
+                           rounds=RoundPolicy(3, max_requests_per_text=1.1, max_annotations=3),
+                           demos=DemoPolicy(n_generated=0), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(texts)
+    cap = clf.rounds.max_requests(len(texts))
+    assert requests(clf) == cap  # round 0 took 60, round 1 the 6 left
+    h1 = clf.history_[1]
+    assert h1["n_annotated"] == cap - len(texts) and h1["n_over_budget"] > 0
+    # the 6 texts asked again are the noisy ones of the largest loss
+    asked = clf.n_annotations_ == 2
+    noisy = ~clf.round_clean_masks_[0]
+    assert noisy[asked].all() and asked.sum() == 6
+    # with nothing left for round 1, the loop stops and says why
+    clf.set_params(rounds__max_requests_per_text=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(texts)
+    assert clf.stop_reason_ == "request_budget" and clf.n_rounds_ == 1
+
+
+def few_label_fit(cap, texts, calls):
+    def answer(messages, **params):
+        calls.append((messages, params))
+        ask = messages[-1]["content"]
+        if "seed" in params:
+            word = "good" if '"positive"' in ask else "bad"
+            return f"the {distinct_words(params['seed'])} was {word}"
+        return "positive" if "good" in ask.rsplit("<text>", 1)[-1] else "negative"
+
+    return FreeALClassifier(
+        ["negative", "positive"], "Sentiment.",
+        labeler=FunctionLabeler(answer, model_id="few", cache=None), slm=tfidf_slm(),
+        embedder=tfidf_embedder(), rounds=RoundPolicy(max_requests_per_text=cap),
+        random_state=0).fit(texts)
+
+
+def test_a_few_label_fit_is_unchanged_by_the_cap():
+    rng = np.random.RandomState(0)
+    texts = [f"{rng.choice(['good', 'bad', 'fine'])} day number {i}" for i in range(100)]
+    capped_calls, free_calls = [], []
+    capped = few_label_fit(2.0, texts, capped_calls)
+    free = few_label_fit(None, texts, free_calls)
+    assert capped_calls == free_calls  # the same requests, in the same order
+    np.testing.assert_array_equal(capped.label_ids_, free.label_ids_)
+    assert capped.stop_reason_ == free.stop_reason_
+    # what the policies' arithmetic says: each demonstration written, then checked;
+    # every text in round 0; the texts judged noisy in round 1
+    n_generated = DemoPolicy().n_generated_for(n_classes=2, n_first_round=len(texts))
+    annotated = sum(h["n_annotated"] for h in capped.history_)
+    assert requests(capped) == len(capped_calls) == 2 * n_generated + annotated
+    assert all(h["n_over_budget"] == 0 for h in capped.history_)
+    assert requests(capped) <= RoundPolicy().max_requests(len(texts))
+
+
+def test_the_cap_must_leave_room_for_round_0():
+    with pytest.raises(ValueError, match="max_requests_per_text"):
+        RoundPolicy(max_requests_per_text=0.5).validate()
+
+
+def test_over_the_cap_the_noisiest_texts_go_first():
+    from skfreeal.loop import JudgeView
+
+    view = JudgeView(proba=None, losses=np.array([0.1, np.nan, 0.9, 0.5, 2.0]),
+                     pred=None, clean_mask=None)
+    todo = np.array([True, True, True, True, False])
+    cut, n_over = RoundPolicy().within_budget(todo, 2, view)
+    assert cut.tolist() == [False, True, True, False, False] and n_over == 2
+    assert RoundPolicy().within_budget(todo, np.inf, view)[0] is todo
+
+
+def test_writing_within_a_request_limit_lets_the_labels_take_turns():
+    asked = []
+
+    def write(messages, **params):
+        asked.append(re.search(r'"(\w+)"', messages[-1]["content"]).group(1))
+        return f"a text, {distinct_words(params['seed'])}"
+
+    labeler = FunctionLabeler(write, labels=["a", "b", "c"], task="Letters.", cache=None,
+                              filter_demos=False)
+    with pytest.warns(UserWarning, match="fewer usable demonstrations .* limit of 4 requests"):
+        demos = labeler.generate_demos(6, ["an example", "another one"], random_state=0,
+                                       max_requests=4)
+    # (requests go out sorted by their prompts, so the order asked is not the order built)
+    assert sorted(asked) == ["a", "a", "b", "c"] and [label for _, label in demos] == [0, 1, 2, 0]
+    with pytest.raises(ValueError, match="max_requests must be a non-negative int"):
+        labeler.generate_demos(6, ["an example"], max_requests=-1)
