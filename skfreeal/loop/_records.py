@@ -56,12 +56,23 @@ class RoundRecord(_Record):
     cost : float
         Its estimated cost.
     llm_seconds, judge_seconds, seconds : float
-        Wall time of the LLM phase, of the judge's training, of the round.
+        Wall time of the LLM phase, of the judge's training (and of the
+        ``label_consistency`` measure), of the round.
     eval_accuracy : float or None
         The judge's accuracy on ``eval_set`` (None without one).
     judge_kept : bool
         Whether this round's judge is the kept one (``kept_round_``); known
         once the loop has stopped (False in the ``on_round_end`` event).
+    label_consistency : float or None
+        How well the round's labels predict each other, with no gold label:
+        the share of the labelled texts whose label a probe trained on the
+        other texts' labels gives them (out of fold; see
+        ``RoundPolicy.rollback_tolerance``). None when not measured
+        (``rollback_tolerance=None``).
+    rolled_back : bool
+        Whether the round lowered the labels' consistency by more than
+        ``rollback_tolerance`` and was undone: the labels it proposed are
+        ``round_labels_[r]``, the previous round's were kept.
     """
 
     round: int
@@ -82,6 +93,8 @@ class RoundRecord(_Record):
     seconds: float
     eval_accuracy: float = None
     judge_kept: bool = False
+    label_consistency: float = None
+    rolled_back: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,7 +144,8 @@ class RoundMeter:
         """Mark the end of the LLM phase (the judge's training follows)."""
         self._t_llm = time.perf_counter()
 
-    def record(self, *, round_, annotated, n_abstain, changed, state, view):
+    def record(self, *, round_, annotated, n_abstain, changed, state, view,
+               label_consistency=None):
         """The record of the round that just ended.
 
         Parameters
@@ -146,6 +160,8 @@ class RoundMeter:
             Every text's label after the round.
         view : JudgeView
             The judge's view after the round.
+        label_consistency : float, default=None
+            The labels' out-of-fold consistency after the round.
 
         Returns
         -------
@@ -163,5 +179,5 @@ class RoundMeter:
             **{k: usage[k] - self._usage0[k] for k in USAGE_KEYS},
             llm_seconds=round(self._t_llm - self._t0, 3),
             judge_seconds=round(end - self._t_llm, 3), seconds=round(end - self._t0, 3),
-            eval_accuracy=view.eval_accuracy,
+            eval_accuracy=view.eval_accuracy, label_consistency=label_consistency,
         )
