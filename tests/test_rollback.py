@@ -5,7 +5,9 @@ except on a known fifth of the texts in its first answer, a TF-IDF student
 and embedder, and a noise filter that sends 80% of the texts to round 1.
 """
 
+import json
 import pickle
+import re
 import zlib
 
 import numpy as np
@@ -159,3 +161,21 @@ def test_a_snapshot_gives_back_the_labels_but_not_the_annotation_counts():
     state.labels[1] = 1
     assert before.labels[1] == 0  # a copy, not a view
 
+
+def test_rollback_choice_tabulates_the_signal_beside_the_gold_labels(tmp_path, capsys):
+    from benchmarks.rollback_choice import main, rollback_outcomes
+
+    worse = [{"round": 0, "label_consistency": 0.80, "llm_label_accuracy": 0.60},
+             {"round": 1, "label_consistency": 0.77, "llm_label_accuracy": 0.55}]
+    better = [{"round": 0, "label_consistency": 0.70, "llm_label_accuracy": 0.50},
+              {"round": 1, "label_consistency": 0.79, "llm_label_accuracy": 0.56}]
+    for name, rows in (("worse", worse), ("better", better)):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"rounds": rows}))
+    assert rollback_outcomes(worse, 0.02) == (1, 0.60)
+    assert rollback_outcomes(worse, 0.05) == (None, 0.55)
+    assert rollback_outcomes(better, 0.0) == (None, 0.56)
+    assert main([str(tmp_path / "worse.json"), str(tmp_path / "better.json")]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"worse\s+1\s+0\.770\s+-0\.030\s+0\.550\s+-0\.050", out)
+    assert re.search(r"\n\s+0\.02 worse:1 \(-0\.050\)\s+0\.580", out)  # (0.60 + 0.56) / 2
+    assert re.search(r"\n\s+0\.05 none\s+0\.555", out)
