@@ -435,7 +435,7 @@ def run_measured(argv, *, env=None, timeout=None):
 # (``n_rounds``, ``demo_top_percent``...); FreeALClassifier groups them in two policies.
 _ROUND_SETTINGS = {"n_rounds": "n_rounds", "label_fraction": "label_fraction",
                    "max_annotations": "max_annotations", "query_strategy": "query_strategy",
-                   "label_fusion": "label_fusion"}
+                   "label_fusion": "label_fusion", "rollback_tolerance": "rollback_tolerance"}
 _DEMO_SETTINGS = {"n_demos": "n_demos", "demo_top_percent": "top_percent",
                   "demos_per_class": "per_class", "n_generated_demos": "n_generated",
                   "fill_missing_demos": "fill_missing", "retriever": "retriever"}

@@ -162,7 +162,8 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
         The labeler's usage over the whole fit: calls, tokens, cache hits,
         estimated cost, failed texts.
     round_labels_ : ndarray of shape (n_rounds_, n_samples), dtype=int64
-        The labels after each round's annotation.
+        The labels after each round's annotation (a rolled-back round's row
+        holds the labels it proposed; ``label_ids_`` the kept ones).
     round_clean_masks_ : ndarray of shape (n_rounds_, n_samples), dtype=bool
         The clean mask of each round's judge: the texts of row ``r`` outside
         it are the ones re-annotated in round ``r + 1``.
@@ -172,9 +173,13 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
         Why the loop ended: ``"max_rounds"``, ``"no_change"`` (a round
         changed no label), ``"nothing_to_annotate"`` (every noisy text had
         used its ``max_annotations``), ``"request_budget"`` (the requests
-        ``rounds.max_requests_per_text`` allows were spent), ``"one_class"`` (a later round's
-        answers would have left a single label: not taken), or
-        ``"student_collapsed"`` / ``"judge_collapsed"`` (a later round's
+        ``rounds.max_requests_per_text`` allows were spent), ``"one_class"``
+        (a later round's answers would have left a single label: not taken),
+        ``"round_worse"`` (a later round made the labels less consistent,
+        with no gold label, by more than ``rounds.rollback_tolerance``: it
+        was rolled back, the previous round's labels, judge, clean mask and
+        demonstrations are kept; see :class:`~skfreeal.loop.RoundPolicy`),
+        or ``"student_collapsed"`` / ``"judge_collapsed"`` (a later round's
         judge agreed with its own training labels at most 5 points more
         often than always answering their most frequent label would, and
         recovered them per label no better than halfway from a constant's to

@@ -74,6 +74,7 @@ def test_round_meter_diffs_usage_into_a_record_with_fixed_fields():
     (dict(converged=True), False, "no_change"),
     (dict(collapsed=True), True, "student_collapsed"),
     (dict(collapsed=True), False, "judge_collapsed"),
+    (dict(rolled_back=True, collapsed=True), False, "round_worse"),  # its judge goes too
 ])
 def test_one_place_decides_why_the_loop_stops(facts, judge_is_student, reason):
     assert stop_reason(RoundResult(1, **facts), judge_is_student=judge_is_student) == reason

@@ -8,6 +8,12 @@ the final labels when a separate judge ran the rounds. Each round returns a
 only state carried from round to round is the ``LabelState`` (the labels,
 :mod:`skfreeal.loop._state`), the demonstration pool and the kept judge; the
 labeler keeps its own calibration (estimated on round 0's answers).
+
+A round may keep what the previous one left: a round whose judge learned
+nothing keeps the previous judge (with the new labels); a round that made
+the labels less consistent (:mod:`skfreeal.loop._consistency`, no gold
+label) is rolled back whole, labels, judge and demonstrations. Either stops
+the loop.
 """
 
 import dataclasses
@@ -22,6 +28,7 @@ from sklearn.preprocessing import Normalizer
 
 from ._annotate import annotate_with_demos
 from ._budget import RequestBudget
+from ._consistency import consistency_probe, label_consistency
 from ._events import Step
 from ._judge import learned_nothing, train_and_view
 from ._pools import generated_pool, refined_pool, top_up_pool
@@ -88,9 +95,14 @@ class RoundResult:
         Its ``history_`` record (None when it stopped before annotating).
     labels, clean_mask : ndarray or None
         The labels it left, and its judge's clean mask (with ``record``).
-    nothing_to_annotate, one_class, converged, collapsed, over_budget : bool
+    nothing_to_annotate, one_class, converged, collapsed, over_budget, rolled_back : bool
         The facts :func:`stop_reason` reads (``over_budget``: the request
-        budget left out texts the round would have annotated).
+        budget left out texts the round would have annotated;
+        ``rolled_back``: the round made the labels less consistent, the
+        previous round's labels are back).
+    consistency : tuple or None
+        The labels' consistency before and after the round, on the texts
+        labelled before it (None: not compared).
     """
 
     round: int
@@ -104,6 +116,13 @@ class RoundResult:
     converged: bool = False
     collapsed: bool = False
     over_budget: bool = False
+    rolled_back: bool = False
+    consistency: tuple = None
+
+    @property
+    def keeps_previous_judge(self):
+        """Whether the previous round's judge stays the kept one (this round's is dropped)."""
+        return self.collapsed or self.rolled_back
 
 
 @dataclass(frozen=True)
@@ -138,8 +157,9 @@ def stop_reason(result, *, judge_is_student):
         annotations), ``"request_budget"`` (the request budget is spent),
         ``"one_class"`` (the answers would leave a single
         label: not taken), ``"no_change"`` (the labels converged),
-        ``"student_collapsed"`` / ``"judge_collapsed"`` (the round's judge
-        learned nothing: the previous one is kept).
+        ``"round_worse"`` (the round made the labels less consistent: it is
+        rolled back), ``"student_collapsed"`` / ``"judge_collapsed"`` (the
+        round's judge learned nothing: the previous one is kept).
     """
     if result.nothing_to_annotate:
         return "request_budget" if result.over_budget else "nothing_to_annotate"
@@ -147,6 +167,8 @@ def stop_reason(result, *, judge_is_student):
         return "one_class"
     if result.converged:
         return "no_change"
+    if result.rolled_back:  # the round's judge is dropped with its labels, collapsed or not
+        return "round_worse"
     if result.collapsed:
         return "student_collapsed" if judge_is_student else "judge_collapsed"
     return None
@@ -168,26 +190,23 @@ def run_rounds(data, parts, state, events, rng):
     -------
     result : LoopResult
     """
-    kept, pool, results, reason = None, None, [], "max_rounds"
+    kept, pool, results, reason, consistency = None, None, [], "max_rounds", None
     budget = RequestBudget(parts.labeler, parts.rounds.max_requests(len(data.texts)))
     for round_ in range(parts.rounds.n_rounds):
-        result = run_round(round_, data, parts, state, kept, pool, events, rng, budget)
+        result = run_round(round_, data, parts, state, kept, pool, consistency, events, rng,
+                           budget)
         results.append(result)
-        pool = result.pool or pool
-        if result.judgement is not None and not result.collapsed:
+        if not result.rolled_back:
+            pool = result.pool or pool
+        if result.judgement is not None and not result.keeps_previous_judge:
             kept = result.judgement
         if result.record is not None:
+            consistency = result.record.label_consistency
             events.emit("on_round_end", result.record)
         reason = stop_reason(result, judge_is_student=parts.judge_is_student) or reason
         if reason != "max_rounds":
             break
-    if kept is not None and results[-1].collapsed:
-        judged_by = parts.judge_name
-        logger.warning(
-            "Round %d's %s agrees with its training labels hardly more than always answering "
-            "their most frequent label would, and recovers them no better per label (it "
-            "collapsed): round %d's %s is kept and the loop stops.",
-            results[-1].round, judged_by, kept.round, judged_by)
+    _warn_previous_kept(results[-1], kept, parts)
     ran = [r for r in results if r.record is not None]
     records = tuple(dataclasses.replace(r.record, judge_kept=r.round == kept.round) for r in ran)
     return LoopResult(
@@ -197,8 +216,34 @@ def run_rounds(data, parts, state, events, rng):
         judgement=kept, pool=pool, stop_reason=reason)
 
 
-def run_round(round_, data, parts, state, kept, pool, events, rng, budget):
-    """One round: pick the texts, build the pool, annotate, take the labels, judge them."""
+def _warn_previous_kept(result, kept, parts):
+    """Say why the last round's judge (and, rolled back, its labels) gave way to an earlier one."""
+    if kept is None or not result.keeps_previous_judge:
+        return
+    judged_by = parts.judge_name
+    if result.rolled_back:
+        before, after = result.consistency
+        logger.warning(
+            "Round %d made the labels less consistent: a probe trained on the other texts' "
+            "labels gives %.3f of the texts their label, against %.3f before the round (lower "
+            "by more than rollback_tolerance=%g; no gold label used). The round is rolled "
+            "back: round %d's labels, %s and demonstrations are kept and the loop stops.",
+            result.round, after, before, parts.rounds.rollback_tolerance, kept.round, judged_by)
+        return
+    logger.warning(
+        "Round %d's %s agrees with its training labels hardly more than always answering "
+        "their most frequent label would, and recovers them no better per label (it "
+        "collapsed): round %d's %s is kept and the loop stops.",
+        result.round, judged_by, kept.round, judged_by)
+
+
+def run_round(round_, data, parts, state, kept, pool, consistency, events, rng, budget):
+    """One round: pick the texts, build the pool, annotate, take the labels, judge them.
+
+    ``consistency`` is the previous round's labels' (None in round 0); a
+    round that lowers it by more than ``rollback_tolerance`` gives ``state``
+    its previous labels back.
+    """
     meter = RoundMeter(parts.labeler)
     view = kept.view if kept is not None else None
     todo = parts.rounds.to_annotate(round_, state, view, parts.query_strategy, rng)
@@ -216,6 +261,7 @@ def run_round(round_, data, parts, state, kept, pool, events, rng, budget):
                      data.space)
     if round_ > 0 and state.leaves_one_class(answers):
         return RoundResult(round_, pool, one_class=True)
+    before = state.snapshot() if round_ > 0 else None
     changed, n_abstain = state.update(answers, round_)
     if round_ == 0 and _tops_up(data, parts):
         pool = top_up_pool(pool, state.labels, state.confidence, todo, data.texts,
@@ -223,17 +269,29 @@ def run_round(round_, data, parts, state, kept, pool, events, rng, budget):
                            min_per_label=parts.demos.min_per_label)
     converged = parts.rounds.converged(round_, changed)
     meter.llm_done()
-    judgement = None
+    judgement, previous = None, consistency  # unchanged labels: the same figure
     if not converged:  # unchanged labels would train the same judge again
         judgement = _train_judge(round_, data, parts, state, events)
         view = judgement.view
+        consistency = _consistency(data, parts, state.labels, state.known)
     record = meter.record(round_=round_, annotated=todo, n_abstain=n_abstain, changed=changed,
-                          state=state, view=view, n_over_budget=n_over)
+                          state=state, view=view, n_over_budget=n_over,
+                          label_consistency=consistency)
     collapsed = (judgement is not None and kept is not None
                  and learned_nothing(judgement.view, state.labels, data.space))
-    return RoundResult(round_, pool, judgement, record, state.labels.copy(),
-                       view.clean_mask.copy(), converged=converged, collapsed=collapsed,
-                       over_budget=n_over > 0)
+    labels, compared = state.labels.copy(), None
+    if judgement is not None and before is not None and previous is not None:
+        # on the texts labelled before the round (the large-data mode adds new ones)
+        same = np.array_equal(before.known, state.known)
+        compared = (previous, consistency if same else
+                    _consistency(data, parts, state.labels, before.known))
+    rolled_back = compared is not None and parts.rounds.round_is_worse(*compared)
+    if rolled_back:
+        state.restore(before)
+        record = dataclasses.replace(record, rolled_back=True)
+    return RoundResult(round_, pool, judgement, record, labels, view.clean_mask.copy(),
+                       converged=converged, collapsed=collapsed, over_budget=n_over > 0,
+                       rolled_back=rolled_back, consistency=compared)
 
 
 def _n_generated(data, parts):
@@ -264,6 +322,16 @@ def _demo_pool(round_, data, parts, state, kept, pool, events, rng, budget):
             embed=data.embed, rng=rng, fill=demos.fill_missing,
             budget=budget.part(parts.rounds.demo_request_share(len(data.texts))),
             min_per_label=demos.min_per_label if demos.fill_missing else 0)
+
+
+def _consistency(data, parts, labels, on):
+    """The labels' out-of-fold consistency on the texts ``on``, None when not measured."""
+    if parts.rounds.rollback_tolerance is None:
+        return None
+    probe = consistency_probe(parts.judge, parts.judge_is_student, data.space)
+    if probe is None:
+        return None
+    return label_consistency(probe, data.embeddings, labels, on, data.space)
 
 
 def _train_judge(round_, data, parts, state, events):

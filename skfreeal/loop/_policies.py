@@ -100,6 +100,34 @@ class RoundPolicy(_Policy):
         (``"request_budget"``). It must leave room for round 0's texts, so
         it is at least 1. None: no cap. Counted from the labeler's
         ``usage_`` (a labeler without one is not capped).
+    rollback_tolerance : float or None, default=None
+        How far a round may lower the labels' consistency before it is
+        rolled back. The consistency of a round's labels (no gold label
+        used; ``history_[r].label_consistency``) is the share of the
+        labelled texts whose label a probe trained on the other texts'
+        labels gives them (5 folds, out of fold; the probe judge itself, or
+        a logistic regression of the retrieval embeddings when the student
+        judges). From round 1 on it is measured on the texts labelled before
+        the round, with the same folds, and compared with the previous
+        round's: when it drops by more than ``rollback_tolerance``, the
+        round's labels, judge, clean mask and demonstrations are dropped for
+        the previous round's and the loop stops (``stop_reason_ ==
+        "round_worse"``; the round's ``history_`` record says
+        ``rolled_back``). None: nothing is measured, no round is rolled back
+        (the loop as before, without the probe's 5 extra fits a round);
+        ``float("inf")``: measured and recorded, never rolled back (how dev
+        draws are run to choose the tolerance:
+        ``python -m benchmarks.rollback_choice``). Limits: learnable is not
+        right. Labels pulled towards the previous judge (``label_fusion=
+        "product"``) are more learnable by a probe of the same embeddings
+        whether or not they are right, so a round that confirms the judge's
+        errors is not caught, only one whose answers contradict the labels
+        of similar texts; a round that changes few labels moves the figure
+        little and is kept. Off by default until the dev draws choose a
+        tolerance (``python -m benchmarks.rollback_choice``); 0.02, the
+        candidate the tests use, leaves room for the folds' noise and rolls
+        back a round that makes two labels in a hundred less predictable
+        from the rest.
 
     Examples
     --------
@@ -115,6 +143,7 @@ class RoundPolicy(_Policy):
         "query_strategy": "no_validation",  # a name, or checked against its contract
         "label_fusion": [StrOptions({"llm", "product"})],
         "max_requests_per_text": [Interval(Real, 1, None, closed="left"), None],
+        "rollback_tolerance": [Interval(Real, 0, None, closed="both"), None],
     }
 
     n_rounds: int = 2
@@ -124,6 +153,7 @@ class RoundPolicy(_Policy):
     query_strategy: object = "random"
     label_fusion: str = "product"
     max_requests_per_text: float = 2.0
+    rollback_tolerance: float = None
 
     def make_query_strategy(self):
         """The query strategy: a fresh built-in one for a name, else a clone."""
@@ -205,6 +235,24 @@ class RoundPolicy(_Policy):
         large-data mode a round also brings new texts.
         """
         return round_ > 0 and not np.any(changed) and self.label_fraction >= 1
+
+    def round_is_worse(self, before, after):
+        """Whether a round lowered its labels' consistency by more than the tolerance.
+
+        Parameters
+        ----------
+        before, after : float or None
+            The labels' consistency before and after the round, on the same
+            texts (None: not measured).
+
+        Returns
+        -------
+        bool
+            False when ``rollback_tolerance`` is None or either is unmeasured.
+        """
+        if self.rollback_tolerance is None or before is None or after is None:
+            return False
+        return bool(after < before - self.rollback_tolerance)
 
     def expected_annotations(self, n_texts, *, noisy_fraction):
         """Expected LLM annotations per round, following :meth:`to_annotate`.

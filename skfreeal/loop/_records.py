@@ -56,7 +56,8 @@ class RoundRecord(_Record):
     cost : float
         Its estimated cost.
     llm_seconds, judge_seconds, seconds : float
-        Wall time of the LLM phase, of the judge's training, of the round.
+        Wall time of the LLM phase, of the judge's training (and of the
+        ``label_consistency`` measure), of the round.
     eval_accuracy : float or None
         The judge's accuracy on ``eval_set`` (None without one).
     judge_kept : bool
@@ -65,6 +66,16 @@ class RoundRecord(_Record):
     n_over_budget : int
         Texts the round would have annotated but left out, the noisiest
         kept, to stay within ``RoundPolicy.max_requests_per_text``.
+    label_consistency : float or None
+        How well the round's labels predict each other, with no gold label:
+        the share of the labelled texts whose label a probe trained on the
+        other texts' labels gives them (out of fold; see
+        ``RoundPolicy.rollback_tolerance``). None when not measured
+        (``rollback_tolerance=None``).
+    rolled_back : bool
+        Whether the round lowered the labels' consistency by more than
+        ``rollback_tolerance`` and was undone: the labels it proposed are
+        ``round_labels_[r]``, the previous round's were kept.
     """
 
     round: int
@@ -86,6 +97,8 @@ class RoundRecord(_Record):
     eval_accuracy: float = None
     judge_kept: bool = False
     n_over_budget: int = 0
+    label_consistency: float = None
+    rolled_back: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,7 +148,8 @@ class RoundMeter:
         """Mark the end of the LLM phase (the judge's training follows)."""
         self._t_llm = time.perf_counter()
 
-    def record(self, *, round_, annotated, n_abstain, changed, state, view, n_over_budget=0):
+    def record(self, *, round_, annotated, n_abstain, changed, state, view, n_over_budget=0,
+               label_consistency=None):
         """The record of the round that just ended.
 
         Parameters
@@ -152,6 +166,8 @@ class RoundMeter:
             The judge's view after the round.
         n_over_budget : int, default=0
             Texts left out for the request budget.
+        label_consistency : float, default=None
+            The labels' out-of-fold consistency after the round.
 
         Returns
         -------
@@ -170,4 +186,5 @@ class RoundMeter:
             llm_seconds=round(self._t_llm - self._t0, 3),
             judge_seconds=round(end - self._t_llm, 3), seconds=round(end - self._t0, 3),
             eval_accuracy=view.eval_accuracy, n_over_budget=int(n_over_budget),
+            label_consistency=label_consistency,
         )

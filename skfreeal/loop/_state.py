@@ -1,10 +1,14 @@
 """The loop's state: the current label of every training text and how it got there."""
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
 
 __all__ = ["LabelState"]
+
+# What a rolled-back round gives back; n_annotations stays: its requests were made.
+_LABEL_FIELDS = ("labels", "proba", "confidence", "round")
 
 
 @dataclass
@@ -80,6 +84,23 @@ class LabelState:
                            else np.asarray(proba, dtype=np.float64)[answered])
         self.round[upd] = round_
         return changed, int((~answered).sum())
+
+    def snapshot(self):
+        """A copy of the labels, to :meth:`restore` should the next round be rolled back."""
+        kept = copy.copy(self)
+        for name in _LABEL_FIELDS:
+            setattr(kept, name, getattr(self, name).copy())
+        return kept
+
+    def restore(self, snapshot):
+        """Take back the labels of ``snapshot`` (:meth:`snapshot`).
+
+        The annotation counts are left as they are: the rolled-back round's
+        requests were made, and a text asked in it is not asked again
+        beyond ``max_annotations``.
+        """
+        for name in _LABEL_FIELDS:
+            setattr(self, name, getattr(snapshot, name).copy())
 
     def leaves_one_class(self, answers):
         """Whether taking ``answers`` would leave the texts with fewer than two labels in use."""

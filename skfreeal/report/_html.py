@@ -29,7 +29,8 @@ _HISTORY_LABELS = {
     "n_labelled": "labelled", "clean_fraction": "clean", "judge_agreement": "LLM/SLM agree",
     "prompt_tokens": "prompt tok", "completion_tokens": "completion tok", "cache_hits": "cache hits",
     "llm_seconds": "LLM s", "judge_seconds": "SLM s", "eval_accuracy": "SLM accuracy (gold)",
-    "judge_kept": "student kept",
+    "judge_kept": "student kept", "label_consistency": "labels consistent (out of fold)",
+    "rolled_back": "rolled back",
 }
 # With a judge, a round's figures are the judge's; the final student's get their own keys.
 _JUDGE_LABELS = {
