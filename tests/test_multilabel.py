@@ -367,7 +367,7 @@ def test_the_default_student_is_the_robust_text_classifier():
 
 @pytest.mark.parametrize("judge", ["probe", None])
 def test_fits_with_the_robust_student(tiny_encoder_path, judge):
-    X, gold = make_tickets(60, seed=1)
+    X, _ = make_tickets(60, seed=1)
     student = RobustTextClassifier(tiny_encoder_path, max_epochs=4, warmup_epochs=2,
                                    batch_size=8, lr=3e-3)
     clf = make_clf(judge=judge)

@@ -14,14 +14,20 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GridSearchCV
+from test_slm import tiny
 
 from skfreeal import RobustTextClassifier
 from skfreeal.slm._data import CLEAN, NOISY, UNLABELLED
-from skfreeal.slm._losses import (binary_cross_entropy_rows, binary_mixup_loss, sharpen,
-                                  sharpen_binary, symmetric_binary_kl, symmetric_kl)
+from skfreeal.slm._losses import (
+    binary_cross_entropy_rows,
+    binary_mixup_loss,
+    sharpen,
+    sharpen_binary,
+    symmetric_binary_kl,
+    symmetric_kl,
+)
 from skfreeal.slm._module import EncoderClassifier
 from skfreeal.slm._probe import fit_linear_probe, fit_multilabel_probe
-from test_slm import tiny
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
@@ -48,18 +54,17 @@ def toy_sets(n, seed=0):
 
 
 def planted(n=64):
-    """Texts, gold rows, the noisy rows (sentiment swapped) and the noise mask."""
+    """Texts, their rows with the sentiment swapped on NOISY_ROWS, and the noise mask."""
     X, Y = toy_sets(n)
     noisy = np.zeros(n, dtype=bool)
     noisy[NOISY_ROWS] = True
-    Y_noisy = Y.copy()
-    Y_noisy[noisy, :2] = 1 - Y_noisy[noisy, :2]
-    return X, Y, Y_noisy, noisy
+    Y[noisy, :2] = 1 - Y[noisy, :2]
+    return X, Y, noisy
 
 
 @pytest.fixture(scope="module")
 def fitted(tiny_encoder_path, torch_single_thread):
-    X, Y, Y_noisy, noisy = planted()
+    X, Y_noisy, noisy = planted()
     clf = tiny(tiny_encoder_path, max_epochs=8, warmup_epochs=5).fit(X, Y_noisy)
     return clf, X, Y_noisy, noisy
 
@@ -188,7 +193,7 @@ def test_multilabel_probe_is_a_binary_probe_per_label():
 
 
 def test_fits_an_indicator_matrix_and_predicts_one(fitted):
-    clf, X, _, _ = fitted
+    clf = fitted[0]
     X_new, Y_new = toy_sets(40, seed=1)
     assert clf.multilabel_ and clf.classes_.tolist() == [0, 1, 2]
     proba = clf.predict_proba(X_new)

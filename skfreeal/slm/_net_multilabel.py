@@ -8,8 +8,12 @@ as it was.
 
 import torch
 
-from ._losses import (binary_cross_entropy_rows, binary_mixup_loss, sharpen_binary,
-                      symmetric_binary_kl)
+from ._losses import (
+    binary_cross_entropy_rows,
+    binary_mixup_loss,
+    sharpen_binary,
+    symmetric_binary_kl,
+)
 from ._net import RobustNet
 
 __all__ = ["MultiLabelRobustNet"]
