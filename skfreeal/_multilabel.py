@@ -7,7 +7,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._freeal import FreeALClassifier
 from ._validation import check_texts
-from .base import RobustStudentMixin
 from .labels import MultiLabelSpace
 from .loop._components import default_component
 from .loop._policies import DemoPolicy, RoundPolicy
@@ -56,13 +55,17 @@ class MultiLabelFreeALClassifier(FreeALClassifier):
         ``labels`` (a :class:`~skfreeal.labelers.BaseLabeler` then asks for
         a JSON list of labels). Its calibration is not applied to label
         sets yet (the probabilities are the answers' own).
-    slm : classifier
-        The student: a classifier of texts that fits the indicator matrix
-        of the labels (e.g. a pipeline ending in a
-        :class:`~sklearn.multiclass.OneVsRestClassifier` or
+    slm : classifier, default=None
+        The student, fitted on the indicator matrix of the labels. None
+        means :class:`~skfreeal.RobustTextClassifier` (the packaged
+        MiniLM), which learns an indicator matrix with one sigmoid per
+        label, robustly: it gets every text (a row of -1 where unknown),
+        splits the texts clean/noisy on their mean binary cross-entropy and
+        judges the rounds itself with ``judge=None``. Any classifier of
+        texts that fits an indicator matrix also works (e.g. a pipeline
+        ending in a :class:`~sklearn.multiclass.OneVsRestClassifier` or
         :class:`~sklearn.multioutput.MultiOutputClassifier`), trained on the
-        labelled texts. Required for now: the default
-        :class:`~skfreeal.RobustTextClassifier` takes one label per text.
+        labelled texts only.
     judge : "probe", None or classifier, default="probe"
         ``"probe"``: one logistic regression per label
         (:class:`~sklearn.multiclass.OneVsRestClassifier`) on the frozen
@@ -154,13 +157,6 @@ labeler_, slm_, judge_
 
     def _component_params(self):
         params = self.get_params(deep=False)
-        slm = params["slm"]
-        if slm is None or isinstance(slm, RobustStudentMixin):
-            raise TypeError(
-                f"slm={slm!r} trains on one label per text; MultiLabelFreeALClassifier needs a "
-                "student that fits an indicator matrix, e.g. slm=make_pipeline(TfidfVectorizer(), "
-                "OneVsRestClassifier(LogisticRegression())) (a multi-label RobustTextClassifier "
-                "comes next).")
         if params["judge"] == "probe":
             params["judge"] = _probe()
         demos = params["demos"] or DemoPolicy()

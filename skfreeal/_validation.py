@@ -16,8 +16,10 @@ __all__ = [
     "check_fit_texts",
     "check_label_names",
     "label_descriptions",
+    "check_partial_indicator",
     "check_partial_labels",
     "check_texts",
+    "is_indicator_target",
     "label_key",
 ]
 
@@ -311,6 +313,77 @@ def check_partial_labels(y, n_samples, *, classes=None, name="y"):
     codes = np.full(n_samples, -1, dtype=np.int64)
     codes[~missing] = [lookup[v] for v in known]
     return classes, codes
+
+
+def is_indicator_target(y):
+    """Whether ``y`` is a 2-D target with several columns: scikit-learn's multi-label form.
+
+    A column vector, shape ``(n, 1)``, is not one (scikit-learn reads it
+    as one label per sample), nor is a sequence of label names.
+    """
+    from scipy.sparse import issparse
+
+    if issparse(y):
+        return y.shape[1] > 1
+    if isinstance(y, (str, bytes)):
+        return False
+    shape = getattr(y, "shape", None)
+    if shape is None:
+        try:
+            shape = np.asarray(y, dtype=object).shape
+        except ValueError:  # ragged rows: label sets, not an indicator matrix
+            return False
+    return len(shape) == 2 and shape[1] > 1
+
+
+def check_partial_indicator(y, n_samples, *, name="y"):
+    """Validate an indicator matrix of labels where a row of -1 (or NaN) means "no labels".
+
+    Parameters
+    ----------
+    y : array-like or sparse matrix of shape (n_samples, n_labels)
+        1 where a sample carries the label, 0 where not; a row of -1 or NaN
+        marks an unlabelled sample.
+    n_samples : int
+        The expected number of rows.
+    name : str, default="y"
+        The parameter name used in error messages.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples, n_labels), dtype=float32
+        The rows in {0, 1}, unlabelled rows all -1.
+
+    Examples
+    --------
+    >>> check_partial_indicator([[1, 0, 1], [-1, -1, -1]], 2).tolist()
+    [[1.0, 0.0, 1.0], [-1.0, -1.0, -1.0]]
+    """
+    from scipy.sparse import issparse
+
+    values = y.toarray() if issparse(y) else np.asarray(y)
+    if values.ndim != 2 or values.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} must be an indicator matrix of shape ({n_samples}, n_labels), one row per "
+            f"text, got shape {values.shape}.")
+    try:
+        values = values.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must hold 0 and 1 (and -1 or NaN for unlabelled rows), got "
+                         f"values of dtype {values.dtype}.") from None
+    values = np.where(np.isnan(values), -1.0, values)
+    bad = np.argwhere(~np.isin(values, (0.0, 1.0, -1.0)))
+    if bad.size:
+        i, k = bad[0]
+        raise ValueError(f"{name}[{i}, {k}] = {values[i, k]:g}: an indicator matrix holds 0 "
+                         "and 1 (a row of -1 or NaN for an unlabelled text).")
+    missing = values < 0
+    partial = np.flatnonzero(missing.any(axis=1) & ~missing.all(axis=1))
+    if partial.size:
+        raise ValueError(
+            f"{name}[{partial[0]}] = {values[partial[0]].tolist()} mixes known and unknown "
+            f"labels ({partial.size} such row(s)): a row is labelled in full, or all -1.")
+    return values.astype(np.float32)
 
 
 def check_eval_set(eval_set, classes):

@@ -342,8 +342,6 @@ def test_a_space_as_labels_sets_threshold_and_min_labels():
 
 
 @pytest.mark.parametrize("params, match", [
-    ({"slm": None}, "slm=None"),
-    ({"slm": RobustTextClassifier()}, "slm=RobustTextClassifier"),
     ({"demos": DemoPolicy(n_generated=6)}, "demos.n_generated=6"),
     ({"rounds": RoundPolicy(query_strategy="uncertainty")}, "uncertainty"),
 ])
@@ -355,3 +353,32 @@ def test_what_is_single_label_still_is_refused_by_name(params, match):
 def test_tags_say_multi_label():
     tags = make_clf().__sklearn_tags__()
     assert tags.classifier_tags.multi_label and tags.target_tags.multi_output
+
+
+# --- the robust student --------------------------------------------------------------------
+
+
+def test_the_default_student_is_the_robust_text_classifier():
+    clf = MultiLabelFreeALClassifier(NAMES, "Which topics does the ticket raise?")
+    clf.set_params(slm__threshold=0.4)  # builds the default to set it
+    assert isinstance(clf.slm, RobustTextClassifier) and clf.slm.threshold == 0.4
+    assert clf.slm.model_name_or_path is None  # the packaged MiniLM
+
+
+@pytest.mark.parametrize("judge", ["probe", None])
+def test_fits_with_the_robust_student(tiny_encoder_path, judge):
+    X, _ = make_tickets(60, seed=1)
+    student = RobustTextClassifier(tiny_encoder_path, max_epochs=4, warmup_epochs=2,
+                                   batch_size=8, lr=3e-3)
+    clf = make_clf(judge=judge)
+    clf.set_params(slm=student).fit(X)
+    assert isinstance(clf.slm_, RobustTextClassifier) and clf.slm_.multilabel_
+    # the robust student got every text, as an indicator row
+    assert clf.slm_.sample_losses_.shape == (60,) and clf.slm_.classes_.tolist() == [0, 1, 2]
+    proba = clf.predict_proba(X[:7])
+    assert proba.shape == (7, 3) and ((proba >= 0) & (proba <= 1)).all()
+    np.testing.assert_array_equal(proba, clf.slm_.predict_proba(X[:7]))
+    pred = clf.predict(X[:7])
+    assert pred.shape == (7, 3) and (pred.sum(axis=1) >= 1).all()
+    known = clf.label_space_.is_known(clf.label_ids_)
+    np.testing.assert_array_equal(clf.clean_mask_[~known], False)

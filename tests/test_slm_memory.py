@@ -46,14 +46,17 @@ def test_batched_apply_caps_the_tokens_of_a_batch():
     np.testing.assert_array_equal(capped[:, 0], [len(s) for s in sequences])
 
 
-def _net(path, budget, **params):
+def _net(path, budget, multilabel=False, **params):
     from skfreeal.slm._net import RobustNet
+    from skfreeal.slm._net_multilabel import MultiLabelRobustNet
 
     torch.manual_seed(0)  # the same head in both nets
-    net = RobustNet(EncoderClassifier, module__model_name_or_path=path, module__n_classes=3,
-                    criterion=torch.nn.CrossEntropyLoss, criterion__ignore_index=-1,
-                    warmup_epochs=1, rampup_epochs=2, train_split=None, seed=3,
-                    max_batch_tokens=budget, **params).initialize()
+    cls, criterion = (MultiLabelRobustNet, {"criterion": torch.nn.BCEWithLogitsLoss}) \
+        if multilabel else \
+        (RobustNet, {"criterion": torch.nn.CrossEntropyLoss, "criterion__ignore_index": -1})
+    net = cls(EncoderClassifier, module__model_name_or_path=path, module__n_classes=3,
+              **criterion, warmup_epochs=1, rampup_epochs=2, train_split=None, seed=3,
+              max_batch_tokens=budget, **params).initialize()
     for module in net.module_.modules():  # no dropout: the two runs must draw nothing
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.0
@@ -63,7 +66,7 @@ def _net(path, budget, **params):
     return net
 
 
-def _batch(robust):
+def _batch(robust, multilabel=False):
     rng = np.random.RandomState(1)
     seqs = [[101, *rng.randint(1000, 5000, n), 102] for n in rng.randint(3, 30, 10)]
     ids, mask = pad_sequences(seqs, 0)
@@ -75,17 +78,24 @@ def _batch(robust):
         X["aug_input_ids"], X["aug_attention_mask"] = pad_sequences(augs, 0)
     else:
         y = torch.tensor([0, 1, 2, 0, 1, 2, 2, 0, 1, 2])
+    if multilabel:  # each class as a label, plus label 0 on every third text
+        known = y >= 0
+        y = torch.where(known[:, None], torch.nn.functional.one_hot(y.clamp(min=0), 3), -1)
+        y[::3, 0] = torch.where(known[::3], 1, -1)
+        y = y.float()
     return X, y
 
 
 # 60 tokens split everything; 320 holds the texts (at most 31 tokens each) whole
 # but not the texts and their views together.
+@pytest.mark.parametrize("multilabel", [False, True])
 @pytest.mark.parametrize("robust, budget", [(False, 60), (True, 60), (True, 320)])
-def test_micro_batches_give_the_whole_batch_gradient(tiny_encoder_path, robust, budget):
-    X, y = _batch(robust)
+def test_micro_batches_give_the_whole_batch_gradient(tiny_encoder_path, robust, budget,
+                                                     multilabel):
+    X, y = _batch(robust, multilabel)
     steps, grads = [], []
     for limit in (None, budget):
-        net = _net(tiny_encoder_path, limit)
+        net = _net(tiny_encoder_path, limit, multilabel)
         calls, accumulated = [], []
         net.module_.encoder.register_forward_hook(lambda *args: calls.append(1))
         for name in ("_plain_step_accumulated", "_robust_step_accumulated"):

@@ -11,9 +11,10 @@ A gold column (``--gold-column``) holds label sets written the same way;
 the run then logs the micro F1 of the LLM's label sets and the student's.
 
 The student is a TF-IDF + one-vs-rest logistic regression for now: the small
-transformer model (``--slm``) trains on one label per text, and
-:class:`~skfreeal.MultiLabelFreeALClassifier` refuses it. What the run cannot
-do with label sets yet is refused before any LLM call, by option name.
+transformer model learns label sets in
+:class:`~skfreeal.MultiLabelFreeALClassifier`, but this command does not
+build it (``--slm``, ``--slm-epochs``) yet. What the run cannot do with label
+sets yet is refused before any LLM call, by option name.
 """
 
 import click
@@ -46,8 +47,10 @@ multi_label_options = _compose(
 
 # Options whose multi-label path is not written yet, and why.
 _NOT_YET = {
-    "slm_path": ("--slm", "the small transformer model trains on one label per text"),
-    "slm_epochs": ("--slm-epochs", "the small transformer model trains on one label per text"),
+    "slm_path": ("--slm", "the multi-label run trains a TF-IDF student, not the small "
+                 "transformer model"),
+    "slm_epochs": ("--slm-epochs", "the multi-label run trains a TF-IDF student, not the small "
+                   "transformer model"),
     "n_generated_demos": ("--n-generated-demos",
                           "the LLM does not write multi-label demonstrations yet"),
     "report_path": ("--report", "the report shows one label per text"),

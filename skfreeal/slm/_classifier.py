@@ -15,7 +15,8 @@ from sklearn_compat.base import _fit_context
 
 from .._defaults import DefaultComponentsMixin
 from .._seeds import draw_seed
-from .._validation import check_partial_labels, check_texts
+from .._validation import (check_partial_indicator, check_partial_labels, check_texts,
+                           is_indicator_target)
 from ..base import RobustStudentMixin
 from ..noise import GMMNoiseFilter
 from ._augment import EDAAugmenter, FunctionAugmenter
@@ -23,6 +24,7 @@ from ._data import (PadCollate, TrainingSet, auto_max_length, encoder_path, load
                     resolve_device, tokenize)
 from ._module import EncoderClassifier
 from ._net import NoiseSplit, RobustNet, linear_schedule
+from ._net_multilabel import MultiLabelRobustNet
 from ._precision import quantize_int8, resolve_precision
 from ._probe import ProbeInit
 from ._schedule import auto_n_steps, count_steps, plan_epochs
@@ -66,6 +68,20 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
     label (cross-entropy; clean samples), and ``w`` rises linearly over
     ``rampup_epochs``. Unlabelled samples (``-1`` or ``None``) never enter a
     supervised term; they do take part in the consistency term.
+
+    Multi-label: fitted on an indicator matrix ``y`` of shape ``(n_samples,
+    n_labels)`` (scikit-learn's convention; a row of -1 or NaN for an
+    unlabelled text), the head has one sigmoid per label and every term
+    above takes its per-label binary form, averaged over the labels: binary
+    cross-entropy, mixup of the indicator rows, and the symmetric KL between
+    each label's sharpened probability on the text and on its augmented
+    view. The noise filter splits *texts* on their mean binary
+    cross-entropy over the labels (see :ref:`the user guide
+    <slm-multilabel>` for why not each (text, label) pair). ``predict``
+    then returns the indicator matrix of the probabilities at or above
+    ``threshold``, ``predict_proba`` each label's probability and
+    ``classes_`` the label indices ``0 .. n_labels - 1``, as
+    :class:`~sklearn.multiclass.OneVsRestClassifier` does.
 
     Parameters
     ----------
@@ -155,6 +171,11 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         Parameter of the Beta distribution of the mixup weight.
     sharpen_temperature : float, default=0.5
         Temperature of the sharpened consistency target.
+    threshold : float, default=0.5
+        Multi-label only: ``predict`` marks a label where its probability
+        is at least this (one threshold for every label; tune it with
+        ``GridSearchCV`` and a multi-label scorer such as ``"f1_samples"``).
+        Ignored with one label per text.
     robust : bool, default=True
         False gives plain fine-tuning with cross-entropy on all labelled
         samples for ``max_epochs`` (the baseline); losses and the clean split
@@ -174,7 +195,10 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels.
+        The class labels; with an indicator matrix ``y``, the label
+        indices ``0 .. n_labels - 1``.
+    multilabel_ : bool
+        Whether ``fit`` got an indicator matrix (one sigmoid per label).
     net_ : RobustNet
         The fitted skorch net (trimmed for prediction).
     tokenizer_ : transformers tokenizer
@@ -183,8 +207,9 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
     noise_filter_ : estimator
         The noise filter fitted on the final losses.
     sample_losses_ : ndarray of shape (n_samples,)
-        Final per-sample cross-entropy (eval mode) on the training texts,
-        NaN for unlabelled ones.
+        Final per-sample cross-entropy (eval mode) on the training texts
+        (multi-label: the mean binary cross-entropy over the labels), NaN
+        for unlabelled ones.
     clean_proba_ : ndarray of shape (n_samples,)
         Final clean score (the noise filter's ``score_samples``; for the
         GMM the probability of being clean), NaN for unlabelled texts.
@@ -208,11 +233,14 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
     precision_ : str
         The precision used, ``"float32"`` or ``"bfloat16"`` (``precision``
         resolved on ``device_``).
-    probe_C_ : float
-        The probe's chosen ``C`` (NaN when ``head_init="random"``).
+    probe_C_ : float or ndarray of shape (n_labels,)
+        The probe's chosen ``C`` (NaN when ``head_init="random"``);
+        multi-label: each label's probe's (NaN for a label that every
+        labelled text, or none, carries).
     probe_score_ : float
         The probe's cross-validated accuracy on the labelled texts (NaN when
-        ``head_init="random"`` or a class has a single text).
+        ``head_init="random"`` or a class has a single text); multi-label:
+        the mean of the labels' accuracies.
     fit_seconds_ : float
         Wall time of the net's fit: loading the encoder's weights and the
         probe's search (with ``head_init="probe"``) included, tokenizing not.
@@ -249,6 +277,7 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         "mixup_weight": [Interval(Real, 0, None, closed="left")],
         "mixup_alpha": [Interval(Real, 0, None, closed="neither")],
         "sharpen_temperature": [Interval(Real, 0, 1, closed="right")],
+        "threshold": [Interval(Real, 0, 1, closed="both")],
         "robust": ["boolean"],
         "device": [str, torch.device],
         "random_state": ["random_state"],
@@ -269,8 +298,8 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
                  max_length="auto", max_batch_tokens=MAX_BATCH_TOKENS, precision="float32",
                  predict_quantization=None, head_init="probe", rampup_epochs=10,
                  consistency_weight=1.0, mixup_weight=1.0, mixup_alpha=4.0,
-                 sharpen_temperature=0.5, robust=True, device="auto", random_state=None,
-                 verbose=0):
+                 sharpen_temperature=0.5, threshold=0.5, robust=True, device="auto",
+                 random_state=None, verbose=0):
         self.model_name_or_path = model_name_or_path
         self.noise_filter = noise_filter
         self.augmenter = augmenter
@@ -289,6 +318,7 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         self.mixup_weight = mixup_weight
         self.mixup_alpha = mixup_alpha
         self.sharpen_temperature = sharpen_temperature
+        self.threshold = threshold
         self.robust = robust
         self.device = device
         self.random_state = random_state
@@ -302,16 +332,22 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         ----------
         X : iterable of str
             Training texts.
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels (strings or integers); ``-1``, ``None`` or NaN mark
-            unlabelled texts (e.g. an LLM abstained).
+            unlabelled texts (e.g. an LLM abstained). Or, multi-label, an
+            indicator matrix (dense or sparse) of 0 and 1, a row of -1 or
+            NaN for an unlabelled text.
 
         Returns
         -------
         self : RobustTextClassifier
         """
         texts = check_texts(X)
-        classes, codes = check_partial_labels(y, len(texts))
+        self.multilabel_ = is_indicator_target(y)
+        if self.multilabel_:
+            classes, codes = self._check_indicator(y, len(texts))
+        else:
+            classes, codes = check_partial_labels(y, len(texts))
         if len(classes) < 2:
             raise ValueError(
                 f"y must hold at least 2 classes among its labelled entries, got "
@@ -359,6 +395,15 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         self._store_fit_results(net, dataset)
         return self
 
+    @staticmethod
+    def _check_indicator(y, n_samples):
+        """Label indices and the float indicator rows; at least one row labelled."""
+        codes = check_partial_indicator(y, n_samples)
+        if not (codes[:, 0] >= 0).any():
+            raise ValueError(f"y marks all {n_samples} rows unlabelled (-1 or NaN): at least one "
+                             "labelled row is needed.")
+        return np.arange(codes.shape[1]), codes
+
     def _build_net(self, path, dataset, tokenize_fn, loader_seed, net_seed, split_seed,
                    autocast_dtype):
         from skorch.callbacks import LRScheduler
@@ -396,12 +441,15 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         if self.head_init == "probe":
             callbacks.insert(0, ("probe_init", ProbeInit(seed=split_seed)))
         callbacks.append(("step_progress", StepProgress(total_steps, self.verbose)))
-        return RobustNet(
+        # Multi-label: one sigmoid per label, the same step with binary loss terms.
+        net_class, criterion = (MultiLabelRobustNet, {"criterion": torch.nn.BCEWithLogitsLoss}) \
+            if self.multilabel_ else \
+            (RobustNet, {"criterion": torch.nn.CrossEntropyLoss, "criterion__ignore_index": -1})
+        return net_class(
             EncoderClassifier,
             module__model_name_or_path=path,
             module__n_classes=len(self.classes_),
-            criterion=torch.nn.CrossEntropyLoss,
-            criterion__ignore_index=-1,
+            **criterion,
             optimizer=torch.optim.AdamW,
             lr=self.lr,
             max_epochs=n_epochs,
@@ -475,7 +523,8 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
 
         With two classes, one score per text, the second class's logit minus
         the first's (positive: ``classes_[1]``), as scikit-learn's binary
-        scorers (``roc_auc``, ``average_precision``) expect.
+        scorers (``roc_auc``, ``average_precision``) expect. Multi-label:
+        each label's logit (positive: the label's probability is above 0.5).
 
         Parameters
         ----------
@@ -487,6 +536,8 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         scores : ndarray of shape (n_samples, n_classes), or (n_samples,) with two classes
         """
         logits = self._logits(X)
+        if getattr(self, "multilabel_", False):
+            return logits
         return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
 
     def _logits(self, X):
@@ -506,8 +557,11 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Softmax of the logits; columns in the order of ``classes_``.
+            Multi-label: each label's sigmoid (rows need not sum to one).
         """
         logits = torch.from_numpy(self._logits(X)).double()
+        if getattr(self, "multilabel_", False):
+            return torch.sigmoid(logits).numpy()
         return torch.softmax(logits, dim=1).numpy()
 
     def predict(self, X):
@@ -523,9 +577,13 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
-            One of ``classes_`` per text, the most probable.
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            One of ``classes_`` per text, the most probable. Multi-label:
+            the indicator matrix (int64) of the labels whose probability is
+            at least ``threshold``.
         """
+        if getattr(self, "multilabel_", False):
+            return (self.predict_proba(X) >= self.threshold).astype(np.int64)
         logits = self._logits(X)
         return self.classes_[np.argmax(logits, axis=1)]
 
@@ -563,4 +621,5 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         tags.input_tags.two_d_array = False
+        tags.classifier_tags.multi_label = True
         return tags

@@ -207,16 +207,19 @@ class TrainingSet(torch.utils.data.Dataset):
     ----------
     texts : list of str
     input_ids : list of list of int
-    y : ndarray of shape (n_samples,), dtype=int64
-        Class index, -1 when unlabelled.
+    y : ndarray of shape (n_samples,), dtype=int64, or (n_samples, n_labels), dtype=float32
+        Class index, -1 when unlabelled; or (multi-label) indicator rows, a
+        row of -1 when unlabelled.
     """
 
     def __init__(self, texts, input_ids, y):
         self.texts = texts
         self.input_ids = input_ids
-        self.y = np.asarray(y, dtype=np.int64)
-        self.labelled = np.flatnonzero(self.y >= 0)
-        self.status = np.where(self.y >= 0, CLEAN, UNLABELLED)
+        y = np.asarray(y)
+        self.y = y.astype(np.float32) if y.ndim == 2 else y.astype(np.int64)
+        labelled = np.all(self.y.reshape(len(self.y), -1) >= 0, axis=1)
+        self.labelled = np.flatnonzero(labelled)
+        self.status = np.where(labelled, CLEAN, UNLABELLED)
         self.aug_ids = None
         self.active = self.labelled
 
@@ -252,4 +255,5 @@ class PadCollate:
         }
         if augs[0] is not None:
             X["aug_input_ids"], X["aug_attention_mask"] = pad_sequences(augs, self.pad_id)
-        return X, torch.as_tensor(np.asarray(ys, dtype=np.int64))
+        # int64 class indices, or float32 indicator rows (multi-label)
+        return X, torch.as_tensor(np.asarray(ys))

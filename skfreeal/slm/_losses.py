@@ -4,11 +4,15 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "binary_cross_entropy_rows",
+    "binary_mixup_loss",
     "mixup_lambda",
     "mixup_loss",
     "ramp_weight",
     "sharpen",
+    "sharpen_binary",
     "soft_cross_entropy",
+    "symmetric_binary_kl",
     "symmetric_kl",
 ]
 
@@ -89,3 +93,63 @@ def ramp_weight(epoch, warmup_epochs, rampup_epochs):
         return 1.0
     return min(1.0, robust_epoch / rampup_epochs)
 
+
+
+# -- multi-label (one sigmoid per label) -------------------------------------------
+# Each label is its own Bernoulli; a sample's term is the mean over its labels,
+# so it stays on the scale of one binary decision whatever the number of labels.
+
+
+def binary_cross_entropy_rows(logits, target):
+    """Binary cross-entropy per sample, the mean over its labels.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n, n_labels)
+    target : Tensor of shape (n, n_labels)
+        Indicator rows, or soft targets in [0, 1] (mixed rows).
+
+    Returns
+    -------
+    loss : Tensor of shape (n,)
+    """
+    return F.binary_cross_entropy_with_logits(logits, target.to(logits.dtype),
+                                              reduction="none").mean(dim=1)
+
+
+def sharpen_binary(logits, temperature):
+    """Each label's logit sharpened as a two-class distribution: ``logits / temperature``.
+
+    :func:`sharpen` of a label's ``(1 - p, p)`` is ``p ** (1/T) / (p ** (1/T)
+    + (1 - p) ** (1/T))``, that is ``sigmoid(logit / T)``. Kept as logits:
+    a sharpened probability rounds to 1 in float32 from a logit of about 8
+    at T = 0.5, and its log-odds would then be infinite.
+    """
+    return logits / temperature
+
+
+def symmetric_binary_kl(target_logits, logits):
+    """Symmetric KL between per-label Bernoulli distributions, the mean over labels.
+
+    Parameters
+    ----------
+    target_logits : Tensor of shape (n, n_labels)
+        Logits of the target probabilities, treated as a constant (detach
+        them first), e.g. :func:`sharpen_binary` of the text's logits.
+    logits : Tensor of shape (n, n_labels)
+        The prediction on the augmented view.
+
+    Returns
+    -------
+    loss : Tensor of shape (n,)
+    """
+    # KL(t||q) + KL(q||t) of two Bernoullis is (t - q) * (logit t - logit q):
+    # written on the logits, it has no log of a probability that rounds to 0 or 1.
+    return ((torch.sigmoid(target_logits) - torch.sigmoid(logits))
+            * (target_logits - logits)).mean(dim=1)
+
+
+def binary_mixup_loss(mixed_logits, y_rows, y_partners, lam):
+    """Mean binary cross-entropy of mixed samples against their mixed indicator rows."""
+    target = lam * y_rows.float() + (1.0 - lam) * y_partners.float()
+    return binary_cross_entropy_rows(mixed_logits, target).mean()

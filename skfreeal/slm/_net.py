@@ -191,13 +191,14 @@ class RobustNet(NeuralNet):
 
     def _plain_step_accumulated(self, Xi, yi, chunks):
         """Cross-entropy of the labelled rows, micro-batch by micro-batch."""
-        n_labelled = max(1, int((yi >= 0).sum()))
+        # A row is labelled when all its targets are (one, or every label's).
+        n_labelled = max(1, int((yi >= 0).reshape(len(yi), -1).all(dim=1).sum()))
         logits_all, total = None, 0.0
         for rows in chunks:
             with autocast(self.device, self.autocast_dtype):
                 logits = self.module_(*_trimmed(Xi, rows)).float()
-            loss = F.cross_entropy(logits, yi[rows], ignore_index=-1,
-                                   reduction="sum") / n_labelled
+            loss = self._supervised_loss(logits, yi[rows], ignore_index=-1,
+                                         reduction="sum") / n_labelled
             loss.backward()
             total += float(loss.detach())
             logits_all = _scatter_rows(logits_all, rows, logits.detach(), len(yi))
@@ -217,9 +218,10 @@ class RobustNet(NeuralNet):
                     mix_partners=partners, mix_lambda=lam,
                 )
             logits = logits.float()
-            ce = F.cross_entropy(logits[clean], yi[clean]) if clean.any() else logits.new_zeros(())
-            mix = mixup_loss(mixed_logits.float(), yi[clean_rows], yi[partners], lam,
-                             logits.shape[1]) if len(clean_rows) else logits.new_zeros(())
+            ce = self._supervised_loss(logits[clean], yi[clean]) if clean.any() \
+                else logits.new_zeros(())
+            mix = self._mixup_loss(mixed_logits.float(), yi[clean_rows], yi[partners], lam) \
+                if len(clean_rows) else logits.new_zeros(())
             (ce + weight * self.mixup_weight * mix).backward()
             ce, mix, logits = float(ce.detach()), float(mix.detach()), logits.detach()
         else:
@@ -263,8 +265,7 @@ class RobustNet(NeuralNet):
             mixed = lam * pooled_all[clean_rows] + (1.0 - lam) * pooled_all[partners]
             with autocast(self.device, self.autocast_dtype):
                 mixed_logits = module.classify(mixed).float()
-            term = mixup_loss(mixed_logits, yi[clean_rows], yi[partners], lam,
-                              mixed_logits.shape[1])
+            term = self._mixup_loss(mixed_logits, yi[clean_rows], yi[partners], lam)
             (weight * self.mixup_weight * term).backward()
             mix, pooled_grad = float(term.detach()), pooled_all.grad
         # ... then each micro-batch with a graph (the same dropout draws): its
@@ -277,7 +278,8 @@ class RobustNet(NeuralNet):
                 pooled = module.encode(*_trimmed(Xi, rows))
                 logits = module.classify(pooled).float()
             clean = status[rows] == CLEAN
-            share = F.cross_entropy(logits[clean], yi[rows][clean], reduction="sum") / n_clean \
+            share = self._supervised_loss(logits[clean], yi[rows][clean],
+                                          reduction="sum") / n_clean \
                 if clean.any() else logits.new_zeros(())
             loss = share if pooled_grad is None else \
                 share + (pooled.float() * pooled_grad[rows]).sum()
@@ -285,6 +287,15 @@ class RobustNet(NeuralNet):
             ce += float(share.detach())
             logits_all = _scatter_rows(logits_all, rows, logits.detach(), len(yi))
         return ce, mix, logits_all
+
+    # -- the loss terms (overridden for multi-label, MultiLabelRobustNet) --------
+    def _supervised_loss(self, logits, y, **kwargs):
+        """Cross-entropy of logits against class indices (``kwargs`` to ``F.cross_entropy``)."""
+        return F.cross_entropy(logits, y, **kwargs)
+
+    def _mixup_loss(self, mixed_logits, y_rows, y_partners, lam):
+        """Mixup term of mixed pairs against their mixed one-hot labels."""
+        return mixup_loss(mixed_logits, y_rows, y_partners, lam, mixed_logits.shape[1])
 
     def _consistency_rows(self, logits, aug_logits, y, clean):
         """Per-sample consistency: CE of the augmented view for clean rows, else the
@@ -309,14 +320,13 @@ class RobustNet(NeuralNet):
         status = X["status"]
         clean = status == CLEAN
         logits, aug_logits = y_pred["logits"], y_pred["aug_logits"]
-        n_classes = logits.shape[1]
         zero = logits.new_zeros(())
 
-        ce = F.cross_entropy(logits[clean], y_true[clean]) if clean.any() else zero
+        ce = self._supervised_loss(logits[clean], y_true[clean]) if clean.any() else zero
         if len(y_pred["clean_rows"]):
-            mix = mixup_loss(
+            mix = self._mixup_loss(
                 y_pred["mixed_logits"], y_true[y_pred["clean_rows"]],
-                y_true[y_pred["partners"]], y_pred["lam"], n_classes,
+                y_true[y_pred["partners"]], y_pred["lam"],
             )
         else:
             mix = zero

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
-__all__ = ["PROBE_CS", "ProbeInit", "fit_linear_probe"]
+__all__ = ["PROBE_CS", "ProbeInit", "fit_linear_probe", "fit_multilabel_probe"]
 
 # Inverse regularisation strengths tried by cross-validation. Mean-pooled
 # MiniLM states have norms near 3-5: the best C on the benchmark data sets ran
@@ -89,6 +89,48 @@ def fit_linear_probe(embeddings, y, n_classes, *, Cs=PROBE_CS, cv=5, random_stat
     return weight, bias, float(C), float(score)
 
 
+def fit_multilabel_probe(embeddings, Y, *, Cs=PROBE_CS, cv=5, random_state=0):
+    """One binary probe per label (:func:`fit_linear_probe` on its column), as sigmoid logits.
+
+    Parameters
+    ----------
+    embeddings : ndarray of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_labels)
+        Indicator rows of the labelled texts.
+    Cs, cv, random_state
+        As for :func:`fit_linear_probe`, each label searched on its own.
+
+    Returns
+    -------
+    weight : ndarray of shape (n_labels, n_features)
+    bias : ndarray of shape (n_labels,)
+        ``sigmoid(embeddings @ weight.T + bias)`` is each label's probe
+        probability. A label no text carries (or every text does) gets a
+        zero weight and the logit of its smoothed frequency,
+        ``log((c + 0.5) / (n - c + 0.5))``.
+    C : ndarray of shape (n_labels,)
+        Each label's chosen C (NaN for a constant label).
+    cv_score : float
+        The mean over the searched labels of their cross-validated accuracy.
+    """
+    Y = np.asarray(Y).astype(np.int64)
+    n, n_labels = Y.shape
+    weight = np.zeros((n_labels, np.shape(embeddings)[1]))
+    bias, C, scores = np.zeros(n_labels), np.full(n_labels, np.nan), []
+    for k in range(n_labels):
+        carried = int(Y[:, k].sum())
+        if carried in (0, n):
+            bias[k] = np.log((carried + 0.5) / (n - carried + 0.5))
+            continue
+        # A two-class probe is softmax([-s/2, s/2]): its sigmoid logit is s.
+        w, b, C[k], score = fit_linear_probe(embeddings, Y[:, k], 2, Cs=Cs, cv=cv,
+                                             random_state=random_state)
+        weight[k], bias[k] = w[1] - w[0], b[1] - b[0]
+        scores.append(score)
+    cv_score = float(np.nanmean(scores)) if np.isfinite(scores).any() else float("nan")
+    return weight, bias, C, cv_score
+
+
 class ProbeInit(Callback):
     """Set the net's head to a linear probe of the frozen encoder, before training.
 
@@ -103,10 +145,11 @@ class ProbeInit(Callback):
 
     Attributes
     ----------
-    C_ : float
-        The chosen inverse regularisation strength.
+    C_ : float, or ndarray of shape (n_labels,) for indicator targets
+        The chosen inverse regularisation strength (each label's).
     cv_score_ : float
-        The probe's cross-validated accuracy on the labelled texts.
+        The probe's cross-validated accuracy on the labelled texts (for
+        indicator targets, the mean of the labels').
     seconds_ : float
         Time of the embedding pass and the search.
     """
@@ -120,9 +163,13 @@ class ProbeInit(Callback):
         labelled = data.labelled
         emb = net.embed([data.input_ids[i] for i in labelled])
         head = net.module_.head
-        weight, bias, self.C_, self.cv_score_ = fit_linear_probe(
-            emb, data.y[labelled], head.out_features, random_state=self.seed
-        )
+        if data.y.ndim == 2:  # multi-label: a probe per label
+            weight, bias, self.C_, self.cv_score_ = fit_multilabel_probe(
+                emb, data.y[labelled], random_state=self.seed)
+        else:
+            weight, bias, self.C_, self.cv_score_ = fit_linear_probe(
+                emb, data.y[labelled], head.out_features, random_state=self.seed
+            )
         with torch.no_grad():
             head.weight.copy_(torch.as_tensor(weight, dtype=head.weight.dtype))
             head.bias.copy_(torch.as_tensor(bias, dtype=head.bias.dtype))
