@@ -20,17 +20,27 @@ or, in reStructuredText (both lines are comments)::
 differs from its rendering, so a figure cannot drift from its source. The
 prose of a block lives in its template here: edit it there, then ``--write``.
 A block whose file does not exist yet keeps its text and is reported as
-unsourced (the test skips it, saying which file is missing).
+unsourced (the test skips it, saying which file is missing). A file written
+``?path`` is optional: its absence leaves the block sourced, and the template
+is given a :class:`~benchmarks._figure_parts.Missing` in its place (and says
+what is not measured yet), so a page can quote the figures that exist beside
+the ones a running job will write. The file list may run on indented lines.
 """
 
 import argparse
 import json
-import math
 import re
 import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+
+from ._claims_page import CLAIM_TEMPLATES
+from ._figure_parts import Missing, Table
+from ._figure_parts import command as _command
+from ._figure_parts import revision as _revision
+from ._figure_parts import role as _role
+from ._figure_parts import standard_error as _standard_error
 
 __all__ = ["Block", "TEMPLATES", "Table", "check", "find_blocks", "main", "render_block", "write"]
 
@@ -55,8 +65,8 @@ class Block:
     end: int
 
     def missing(self):
-        """The source files that do not exist (yet)."""
-        return [f for f in self.files if not (ROOT / f).exists()]
+        """The required source files that do not exist (yet); optional ones never count."""
+        return [f for f in self.files if not f.startswith("?") and not (ROOT / f).exists()]
 
 
 def find_blocks(page):
@@ -84,19 +94,19 @@ def render_block(block):
     if block.template not in TEMPLATES:
         raise ValueError(f"{block.page}: template must be one of {sorted(TEMPLATES)}, "
                          f"got {block.template!r}.")
-    results = [json.loads((ROOT / f).read_text()) for f in block.files]
+    results = [_load(f) for f in block.files]
     markdown = block.page.suffix == ".md"
     paragraphs = TEMPLATES[block.template](*results)
     body = "\n\n".join(_render(p, markdown) for p in paragraphs)
     return body + "\n"
 
 
-@dataclass
-class Table:
-    """A template's table: a header row and rows of cell strings."""
-
-    header: list
-    rows: list
+def _load(name):
+    """A source file's result, or a ``Missing`` for an optional file not written yet."""
+    path = ROOT / name.removeprefix("?")
+    if name.startswith("?") and not path.exists():
+        return Missing(name.removeprefix("?"))
+    return json.loads(path.read_text())
 
 
 def _render(paragraph, markdown):
@@ -180,23 +190,8 @@ def _minutes(seconds):
     return f"{seconds / 60:.1f} min"
 
 
-def _revision(git):
-    git = git or {}
-    return (git.get("commit") or "unknown")[:7] + (" with uncommitted changes"
-                                                   if git.get("dirty") else "")
-
-
 def _accuracy(result, method):
     return result["methods"][method]["accuracy"]
-
-
-def _standard_error(p, n):
-    return math.sqrt(p * (1 - p) / n)
-
-
-def _command(result):
-    """The suite's command without the machine-local cache folder."""
-    return re.sub(r" --cache-dir \S+", "", result["command"])
 
 
 def _gap(value, zero_shot, gold):
@@ -499,11 +494,6 @@ def _ablation_demos():
     return str(inspect.signature(run_row).parameters["n_demos"].default)
 
 
-def _role(result):
-    """A suite result's role; files from before issue 40 are dev runs (no ``role`` key)."""
-    return result.get("role") or "dev"
-
-
 def _gain_verdict(what, dev, report, se, unit):
     """One sentence: does the report draw's gain confirm the dev draw's?"""
     if dev is None or report is None:
@@ -610,7 +600,7 @@ def _corpus_verdict(key, dev, report):
 TEMPLATES = {"ablation-choices": ablation_choices, "demo": demo_paragraphs,
              "dev-vs-report": dev_vs_report, "freeal": freeal_paragraph,
              "freeal-vs-icl": freeal_vs_icl, "many-labels": many_label_table,
-             "report-table": report_table}
+             "report-table": report_table, **CLAIM_TEMPLATES}
 
 
 def main(argv=None):

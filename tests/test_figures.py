@@ -247,3 +247,105 @@ def test_ablation_choices_quote_each_default_against_the_row_without_it(tmp_path
     assert "ran with 4 demonstrations per text" in text
     with pytest.raises(ValueError, match="no dev draw tweets 1234/500"):
         _render(tmp_path, "ablation-choices", [_ablation_result("tweets", 1234, [0.7] * 8)])
+
+
+# -- the paper's claims (docs/claims.rst, issue 36) ---------------------------------------
+
+def test_the_claims_page_is_rendered_and_a_planted_wrong_figure_fails(tmp_path):
+    page = tmp_path / "claims.rst"
+    shutil.copy(figures.ROOT / "docs" / "claims.rst", page)
+    blocks = figures.find_blocks(page)
+    # the report files are optional: the blocks are sourced (checked) before they exist
+    assert {b.template for b in blocks} == {"claims", "claims-active-learning"}
+    assert all(not b.missing() for b in blocks) and figures.check([page]) == ([], [])
+    text = page.read_text()
+    assert text.count("yahoo (dev) 0.426 → 0.532") == 1
+    page.write_text(text.replace("yahoo (dev) 0.426 → 0.532", "yahoo (dev) 0.426 → 0.535"))
+    wrong, _ = figures.check([page])
+    assert len(wrong) == 1 and "yahoo (dev) 0.426 → 0.532" in wrong[0][1]
+
+
+def _claim_rows(tmp_path, results, missing=()):
+    files = []
+    for i, result in enumerate(results):
+        path = tmp_path / f"{result['suite']}-{i}.json"
+        path.write_text(json.dumps(result))
+        files.append(str(path))
+    files += [f"?{tmp_path}/{name}" for name in missing]
+    block = figures.Block(tmp_path / "page.rst", "claims", files, "", 0, 0)
+    text = figures.render_block(block)
+    # one line per claim in the table, by its first words
+    return {" ".join(line.split()[:5]): " ".join(line.split()) for line in text.splitlines()
+            if line and not line.startswith("=")}, " ".join(text.split())
+
+
+def _claims_result(suite, key, methods=None, role="report", **more):
+    return {"suite": suite, "role": role, "llm": "qwen2.5-coder-0.5b",
+            "command": f"python -m benchmarks.{suite} --role report --cache-dir /x",
+            "dataset": {"key": key, "name": key, "n_train": 1000, "n_test": 500},
+            "methods": {k: {"accuracy": a} for k, a in (methods or {}).items()},
+            "machine": {"git": {"commit": "feedbee1234", "dirty": False}}, **more}
+
+
+def _al_methods(freeal, random, least, given):
+    methods = {"freeal_no_labels": freeal, "slm_gold": 0.9}
+    for pct, (r, lc) in zip(("20pct", "50pct"), zip(random, least)):
+        methods[f"al_random_{pct}"], methods[f"al_least_confidence_{pct}"] = r, lc
+    return methods, given
+
+
+def test_the_claims_table_decides_each_claim_from_its_files(tmp_path):
+    al = []
+    for key, freeal, random, least, given in (
+            ("tweets", 0.70, (0.65, 0.75), (0.68, 0.72), 0.80),
+            ("yahoo", 0.50, (0.45, 0.48), (0.44, 0.49), 0.47)):
+        methods, given = _al_methods(freeal, random, least, given)
+        result = _claims_result("active_learning", key, methods,
+                                settings={"budgets": [0.2, 0.5],
+                                          "strategies": ["random", "least_confidence"],
+                                          "seed_size": 20, "batch_size": 25},
+                                small_text="1.4.1")
+        for (name, row) in result["methods"].items():
+            row.update(strategy=name.split("_", 1)[1].rsplit("_", 1)[0] if name.startswith(
+                "al_") else None)
+        result["methods"]["freeal_labels_random_20pct"] = {
+            "accuracy": given, "strategy": "random", "budget": 0.2}
+        al.append(result)
+    si = _claims_result("self_improvement", "tweets",
+                        {"freeal_slm": 0.70, "freeal_demos_llm": 0.72,
+                         "self_improvement_llm": 0.66},
+                        train_label_accuracy={"freeal_final": 0.74,
+                                              "self_improvement_final": 0.71})
+    dev = _claims_result("freeal", "tweets", {"zero_shot_llm": 0.6, "freeal_slm": 0.65,
+                                              "freeal_demos_llm": 0.6}, role=None)
+    dev["rounds"] = [{"llm_label_accuracy": 0.7}, {"llm_label_accuracy": 0.72}]
+    rows, text = _claim_rows(tmp_path, al + [si, dev],
+                             missing=["larger_student-report-tweets-qwen2.5-coder-0.5b.json"])
+    # classic active learning beats FreeAL on tweets at 50% (0.75 > 0.70), not at 20%
+    # (0.68 < 0.70, by less than one standard error: 2.0 points at 500 texts)
+    assert ("at 20%: **holds**; within one standard error on tweets (report); at 50%: "
+            "**does not hold** (not on tweets (report)); within one standard error on yahoo "
+            "(report)") in rows["Classic active learning with 20%"]
+    assert "tweets (report) at 50%: FreeAL 0.700, best classic 0.750 (random)" in text
+    # FreeAL given the labels: 0.80 beats both on tweets; 0.47 beats neither on yahoo
+    assert "**does not hold** (not on yahoo (report) random 20%)" in rows[
+        "FreeAL given the same human"]
+    # the self-improved labels are 3 points below the collaboration's: holds
+    assert "tweets (report) labels 71.0% alone, 74.0% with the student" in text
+    assert "**holds**" in rows["The LLM improves itself less"]
+    # the report draw (the self-improvement file's LLM with FreeAL's demos) wins over the dev
+    assert "tweets (report) LLM 0.720, SLM 0.700" in text and "LLM 0.600" not in text
+    # a claim whose only file is missing is not measured, naming the command
+    assert ("not measured: none of its 1 result files is written yet (``python -m "
+            "benchmarks.larger_student --role report``)") in rows["A larger student does better"]
+    # a dev draw is said to be the data the defaults were chosen on; no cache folder
+    assert "tweets (dev) 0.600 → 0.650" in text and "defaults were chosen on" in text
+    assert "/x" not in text and "revision feedbee" in text
+
+
+def test_the_active_learning_block_says_not_measured_until_its_files_exist(tmp_path):
+    block = figures.Block(tmp_path / "page.rst", "claims-active-learning",
+                          [f"?{tmp_path}/active_learning-report-tweets.json"], "", 0, 0)
+    assert not block.missing()
+    assert figures.render_block(block).startswith(
+        "Not measured yet: ``python -m benchmarks.active_learning --role report``")
