@@ -77,9 +77,15 @@ class MultiLabelFreeALClassifier(FreeALClassifier):
         ``"uncertainty"`` query strategy is refused (its margin is one
         distribution's).
     demos : DemoPolicy, default=None
-        As for :class:`FreeALClassifier`, but round 0 writes no synthetic
-        demonstrations yet (``n_generated`` is taken as 0; a positive one
-        is refused): round 0 is zero-shot unless given labels seed the pool.
+        As for :class:`FreeALClassifier`, but ``n_generated=None`` writes no
+        synthetic demonstrations (round 0 is zero-shot unless given labels
+        seed the pool): whether the LLM's label sets help is not measured
+        yet. A positive ``n_generated`` has the LLM write that many texts
+        in round 0, two thirds for one label and one third for a pair of
+        labels, each kept (with ``filter_demos``) only when the LLM gives
+        it exactly that set zero-shot (see
+        :meth:`~skfreeal.labelers.BaseLabeler.generate_demos`), within
+        round 0's share of ``rounds.max_requests_per_text``.
     use_labels : bool, default=False
         Use the given ``y`` (label sets or indicator rows, None or a row of
         -1 for unlabelled texts) as for :class:`FreeALClassifier`.
@@ -160,11 +166,8 @@ labeler_, slm_, judge_
         if params["judge"] == "probe":
             params["judge"] = _probe()
         demos = params["demos"] or DemoPolicy()
-        if demos.n_generated:
-            raise ValueError(
-                f"demos.n_generated={demos.n_generated}: the LLM does not write multi-label "
-                "demonstrations yet; leave it None (or 0).")
-        params["demos"] = clone(demos).set_params(n_generated=0)
+        if demos.n_generated is None:  # written label sets are not measured yet: opt in
+            params["demos"] = clone(demos).set_params(n_generated=0)
         rounds = params["rounds"] or RoundPolicy()
         if isinstance(rounds.query_strategy, str) and rounds.query_strategy == "uncertainty":
             raise ValueError(

@@ -176,3 +176,37 @@ def test_label_multi_label_refuses_what_it_cannot_do_by_option(tmp_path, extra, 
                    timeout=120)
     assert proc.returncode == 2 and message in error_lines(proc)[0], proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+# --- round 0's written label sets over HTTP ---------------------------------------------------
+
+
+class WritingServer(LabelSetServer):
+    """Also writes a ticket for a generation prompt: two words of each topic asked for."""
+
+    def answer(self, text, structured=False):
+        from test_multilabel_demos import asked_sets, written_ticket
+
+        wanted = asked_sets([{"content": text}])
+        if wanted is None:
+            return super().answer(text, structured)
+        with self._lock:
+            self.written = getattr(self, "written", 0) + 1
+            return written_ticket(wanted, self.written)
+
+
+@pytest.fixture
+def writing_server():
+    yield from _servers(WritingServer)
+
+
+def test_round_0_has_the_endpoint_write_label_sets_as_free_text(writing_server):
+    srv = writing_server()
+    X, gold = make_tickets(40, seed=3)
+    clf = make_clf(srv).set_params(demos=DemoPolicy(n_demos=4, n_generated=6)).fit(X)
+    asks = [e for e in srv.log if e["response_format"] is None]
+    assert srv.written >= 6 and len(asks) == srv.written  # the writing is free text
+    # every answer asked for a label set is asked by schema (the written texts' checks too)
+    assert all(f is None or f["type"] == "json_schema" for f in srv.formats)
+    assert sum(f is not None for f in srv.formats) >= 40 + 6
+    assert (as_rows(clf.transduction_) == as_rows(gold)).mean() > 0.9
