@@ -148,7 +148,8 @@ def test_label_multi_label_writes_joined_sets_and_a_confidence_per_label(server,
     gold[0] = ["refund"]  # not a label: left out of the scores
     write_csv(tmp_path / "in.csv", ["body", "gold"], [[t, " | ".join(g)] for t, g in zip(X, gold)])
     proc = run_cli(*_cli_args(srv, tmp_path / "in.csv", tmp_path / "out.csv",
-                              "--label-separator", "|", "--gold-column", "gold"), timeout=300)
+                              "--label-separator", "|", "--gold-column", "gold",
+                              "--report", tmp_path / "report.html"), timeout=300)
     assert proc.returncode == 0, proc.stderr
     # the keyword server answers the gold sets: the LLM's micro F1 is 1
     assert "micro F1 on 29 texts with a gold label set: LLM labels 1.000, small model" \
@@ -161,6 +162,10 @@ def test_label_multi_label_writes_joined_sets_and_a_confidence_per_label(server,
         carried = r["label"].split("|")
         assert all((float(r[f"confidence_{n}"]) >= 0.5) == (n in carried) for n in NAMES)
     assert all(entry["response_format"] == "json_schema" for entry in srv.log)
+    # the report: a row per label, each label's accuracy against the gold sets
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Per label (training texts)</h2>" in page and "micro F1" in page
+    assert "On 29 texts with a gold label set" in page
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -53,7 +53,6 @@ _NOT_YET = {
                  "transformer model"),
     "slm_epochs": ("--slm-epochs", "the multi-label run trains a TF-IDF student, not the small "
                    "transformer model"),
-    "report_path": ("--report", "the report shows one label per text"),
     "model_path": ("--save-model", "'skfreeal predict' writes one label per text"),
     "export_dir": ("--export-model", "the export holds a transformer model"),
 }
