@@ -1,12 +1,16 @@
 """MultiLabelFreeALClassifier: FreeAL for texts that carry any number of the labels."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._freeal import FreeALClassifier
 from ._validation import check_texts
+from .calibration import frequency_thresholds
 from .labels import MultiLabelSpace
 from .loop._components import default_component
 from .loop._policies import DemoPolicy, RoundPolicy
@@ -77,12 +81,38 @@ class MultiLabelFreeALClassifier(FreeALClassifier):
         ``"uncertainty"`` query strategy is refused (its margin is one
         distribution's).
     demos : DemoPolicy, default=None
-        As for :class:`FreeALClassifier`, but round 0 writes no synthetic
-        demonstrations yet (``n_generated`` is taken as 0; a positive one
-        is refused): round 0 is zero-shot unless given labels seed the pool.
+        As for :class:`FreeALClassifier`, but ``n_generated=None`` writes no
+        synthetic demonstrations (round 0 is zero-shot unless given labels
+        seed the pool): whether the LLM's label sets help is not measured
+        yet. A positive ``n_generated`` has the LLM write that many texts
+        in round 0, two thirds for one label and one third for a pair of
+        labels, each kept (with ``filter_demos``) only when the LLM gives
+        it exactly that set zero-shot (see
+        :meth:`~skfreeal.labelers.BaseLabeler.generate_demos`), within
+        round 0's share of ``rounds.max_requests_per_text``.
     use_labels : bool, default=False
         Use the given ``y`` (label sets or indicator rows, None or a row of
         -1 for unlabelled texts) as for :class:`FreeALClassifier`.
+    threshold : float, "auto" or None, default=None
+        Where ``predict`` puts each label's cut on the student's
+        probabilities (``threshold_`` after ``fit``; never a gold label,
+        and the loop's own labels are not affected). None: the label
+        space's threshold (0.5, or the
+        :class:`~skfreeal.labels.MultiLabelSpace`'s). A float in (0, 1):
+        one threshold for every label. ``"auto"``: one per label, chosen so
+        that the student gives each label, on the training texts, to as
+        many texts as the final labels (``label_ids_``: the LLM's refined,
+        fused labels) do (:func:`~skfreeal.calibration.frequency_thresholds`). It
+        reads the student's probabilities of the texts it was trained on,
+        not out of fold (that would train the student once a fold): where
+        the student fits its labels closely the thresholds stay near 0.5,
+        and what it corrects is a label the student gives more or less
+        often than the labels do (a rare label pushed below 0.5 by the
+        binary cross-entropy). It trusts the LLM's label frequencies: a
+        label the LLM over-uses stays over-used. Not measured on a
+        benchmark yet. Every text still gets ``min_labels`` labels at
+        least. A grid search can tune it (``{"threshold": [0.3, 0.5,
+        "auto"]}``), each candidate a full fit.
 
     Attributes
     ----------
@@ -98,12 +128,15 @@ class MultiLabelFreeALClassifier(FreeALClassifier):
         The probability of each label behind each text's label set.
     confidence_ : ndarray of shape (n_samples,)
         The mean, over the labels, of the probability of each decision.
+    threshold_ : ndarray of shape (n_labels,)
+        The threshold ``predict`` applies to each label's probability.
     demos_ : list of (str, tuple of str)
         The last demonstration pool, with each text's label set.
     history_, student_record_, usage_, round_labels_, round_clean_masks_, \
 n_rounds_, stop_reason_, kept_round_, label_round_, n_annotations_, clean_mask_, \
 labeler_, slm_, judge_
-        As for :class:`FreeALClassifier` (``round_labels_`` holds indicator rows).
+        As for :class:`FreeALClassifier` (``round_labels_`` holds indicator
+        rows: shape ``(n_rounds_, n_samples, n_labels)``).
 
     Examples
     --------
@@ -121,7 +154,17 @@ labeler_, slm_, judge_
     _parameter_constraints = {
         **FreeALClassifier._parameter_constraints,
         "labels": ["array-like", dict, MultiLabelSpace],
+        "threshold": [Interval(Real, 0, 1, closed="neither"), StrOptions({"auto"}), None],
     }
+
+    def __init__(self, labels, task, *, labeler=None, slm=None, judge="probe", embedder=None,
+                 noise_filter=None, demos=None, rounds=None, use_labels=False,
+                 random_state=None, verbose=0, threshold=None):
+        super().__init__(labels, task, labeler=labeler, slm=slm, judge=judge,
+                         embedder=embedder, noise_filter=noise_filter, demos=demos,
+                         rounds=rounds, use_labels=use_labels, random_state=random_state,
+                         verbose=verbose)
+        self.threshold = threshold
 
     @staticmethod
     def _default_component(name, value):
@@ -142,6 +185,15 @@ labeler_, slm_, judge_
             return MultiLabelSpace(names, threshold=given.threshold, min_labels=given.min_labels)
         return MultiLabelSpace(names)
 
+    def _store(self, parts, state, loop, student, view):
+        super()._store(parts, state, loop, student, view)
+        space, k = self.label_space_, self.label_space_.n_labels
+        if self.threshold == "auto":
+            self.threshold_ = frequency_thresholds(view.proba, state.labels)
+        else:
+            given = space.threshold if self.threshold is None else self.threshold
+            self.threshold_ = np.broadcast_to(np.asarray(given, dtype=np.float64), (k,)).copy()
+
     def _check_eval_set(self, eval_set):
         if eval_set is None:
             return None
@@ -160,11 +212,8 @@ labeler_, slm_, judge_
         if params["judge"] == "probe":
             params["judge"] = _probe()
         demos = params["demos"] or DemoPolicy()
-        if demos.n_generated:
-            raise ValueError(
-                f"demos.n_generated={demos.n_generated}: the LLM does not write multi-label "
-                "demonstrations yet; leave it None (or 0).")
-        params["demos"] = clone(demos).set_params(n_generated=0)
+        if demos.n_generated is None:  # written label sets are not measured yet: opt in
+            params["demos"] = clone(demos).set_params(n_generated=0)
         rounds = params["rounds"] or RoundPolicy()
         if isinstance(rounds.query_strategy, str) and rounds.query_strategy == "uncertainty":
             raise ValueError(
@@ -210,10 +259,13 @@ labeler_, slm_, judge_
         -------
         labels : ndarray of shape (n_samples, n_labels), dtype=int64
             1 where the text carries the label of that column of
-            ``classes_`` (its probability reaches the space's threshold, and
-            at least ``min_labels`` per text).
+            ``classes_`` (its probability reaches that label's
+            ``threshold_``, and at least ``min_labels`` per text).
         """
-        return self.label_space_.from_proba(self.predict_proba(X))[0].astype(np.int64)
+        space = self.label_space_
+        decide = MultiLabelSpace(space.names, threshold=self.threshold_,
+                                 min_labels=space.min_labels)
+        return decide.from_proba(self.predict_proba(X))[0].astype(np.int64)
 
     def score(self, X, y, sample_weight=None):
         """Subset accuracy (every label of a text right), as scikit-learn's multi-label classifiers.

@@ -1,4 +1,5 @@
-"""Label distributions: prior calibration without gold labels, and LLM/student fusion.
+"""Label distributions: prior calibration without gold labels, LLM/student fusion, and
+the per-label thresholds of label sets.
 
 An LLM asked to pick a label is tilted towards some labels whatever the text
 (the label it saw last, the more frequent word, ...). Two gold-free remedies
@@ -21,6 +22,7 @@ __all__ = [
     "CONTENT_FREE_INPUTS",
     "batch_prior",
     "calibrate",
+    "frequency_thresholds",
     "fuse_distributions",
     "most_probable",
     "normalize_rows",
@@ -169,3 +171,49 @@ def most_probable(proba):
         ids[known] = proba[known].argmax(axis=1)
         confidence[known] = proba[known].max(axis=1)
     return ids, confidence
+
+
+def frequency_thresholds(proba, labels):
+    """Per-label thresholds under which each label is as frequent as in ``labels`` (no gold).
+
+    For label sets (one probability per label): label ``k``'s threshold is
+    put half-way between the ``m``-th and the ``m+1``-th largest
+    probability of ``k`` among the texts with a known label set, ``m``
+    being the texts whose set in ``labels`` carries ``k``; so a model's
+    probabilities cut there give ``k`` to as many of these texts as
+    ``labels`` does (fewer where probabilities tie). A label no text
+    carries gets a threshold above every probability, one every text
+    carries one below them all.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_texts, n_labels)
+        A model's probability of each label, for the texts of ``labels``.
+    labels : array-like of shape (n_texts, n_labels)
+        Indicator rows (1: carried, 0: not), a row of -1 for an unknown
+        label set (left out).
+
+    Returns
+    -------
+    thresholds : ndarray of shape (n_labels,)
+        In (0, 1); 0.5 for every label when no label set is known.
+
+    Examples
+    --------
+    >>> proba = [[0.9, 0.30], [0.6, 0.20], [0.2, 0.45], [0.1, 0.05]]
+    >>> labels = [[1, 0], [1, 1], [0, 1], [0, 0]]
+    >>> frequency_thresholds(proba, labels).round(3).tolist()
+    [0.4, 0.25]
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    labels = np.asarray(labels)
+    known = np.all(labels >= 0, axis=1)
+    thresholds = np.full(proba.shape[1], 0.5)
+    if not known.any():
+        return thresholds
+    p = -np.sort(-proba[known], axis=0)  # each label's probabilities, largest first
+    edges = np.vstack([np.ones((1, p.shape[1])), p, np.zeros((1, p.shape[1]))])
+    m = np.sum(labels[known] == 1, axis=0)
+    cols = np.arange(p.shape[1])
+    thresholds = (edges[m, cols] + edges[m + 1, cols]) / 2
+    return np.clip(thresholds, 1e-6, 1 - 1e-6)

@@ -184,3 +184,20 @@ def test_multilabel_freeal_fits_end_to_end_with_the_local_labeler(labeler):
     assert clf.label_proba_.shape == (len(texts), len(NAMES))
     pred = clf.predict(["I was charged twice"])
     assert pred.shape == (1, len(NAMES)) and pred.sum() >= 1
+
+
+@pytest.mark.slow
+@needs_llama
+def test_the_local_model_writes_a_text_for_a_pair_of_labels_and_checks_it(labeler, monkeypatch):
+    sent = []
+    run = type(labeler)._run
+    monkeypatch.setattr(type(labeler), "_run",
+                        lambda self, requests: sent.extend(requests) or run(self, requests))
+    # 3 demonstrations: 2 single labels and 1 pair written, then one text checked (4 requests)
+    with pytest.warns(UserWarning, match="limit of 4 requests"):
+        demos = labeler.generate_demos(3, TEXTS, random_state=0, max_requests=4)
+    writes = [m for m, _ in sent if "It must clearly have" in m[-1]["content"]]
+    assert len(writes) == 3 and sum("labels are" in m[-1]["content"] for m in writes) == 1
+    checks = [m for m, _ in sent if m not in writes]
+    assert len(checks) == 1 and "JSON object" in checks[0][0]["content"]  # each label judged
+    assert len(demos) <= 1 and all(row.shape == (len(NAMES),) for _, row in demos)

@@ -342,7 +342,6 @@ def test_a_space_as_labels_sets_threshold_and_min_labels():
 
 
 @pytest.mark.parametrize("params, match", [
-    ({"demos": DemoPolicy(n_generated=6)}, "demos.n_generated=6"),
     ({"rounds": RoundPolicy(query_strategy="uncertainty")}, "uncertainty"),
 ])
 def test_what_is_single_label_still_is_refused_by_name(params, match):

@@ -148,7 +148,8 @@ def test_label_multi_label_writes_joined_sets_and_a_confidence_per_label(server,
     gold[0] = ["refund"]  # not a label: left out of the scores
     write_csv(tmp_path / "in.csv", ["body", "gold"], [[t, " | ".join(g)] for t, g in zip(X, gold)])
     proc = run_cli(*_cli_args(srv, tmp_path / "in.csv", tmp_path / "out.csv",
-                              "--label-separator", "|", "--gold-column", "gold"), timeout=300)
+                              "--label-separator", "|", "--gold-column", "gold",
+                              "--report", tmp_path / "report.html"), timeout=300)
     assert proc.returncode == 0, proc.stderr
     # the keyword server answers the gold sets: the LLM's micro F1 is 1
     assert "micro F1 on 29 texts with a gold label set: LLM labels 1.000, small model" \
@@ -161,6 +162,10 @@ def test_label_multi_label_writes_joined_sets_and_a_confidence_per_label(server,
         carried = r["label"].split("|")
         assert all((float(r[f"confidence_{n}"]) >= 0.5) == (n in carried) for n in NAMES)
     assert all(entry["response_format"] == "json_schema" for entry in srv.log)
+    # the report: a row per label, each label's accuracy against the gold sets
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Per label (training texts)</h2>" in page and "micro F1" in page
+    assert "On 29 texts with a gold label set" in page
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -176,3 +181,37 @@ def test_label_multi_label_refuses_what_it_cannot_do_by_option(tmp_path, extra, 
                    timeout=120)
     assert proc.returncode == 2 and message in error_lines(proc)[0], proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+# --- round 0's written label sets over HTTP ---------------------------------------------------
+
+
+class WritingServer(LabelSetServer):
+    """Also writes a ticket for a generation prompt: two words of each topic asked for."""
+
+    def answer(self, text, structured=False):
+        from test_multilabel_demos import asked_sets, written_ticket
+
+        wanted = asked_sets([{"content": text}])
+        if wanted is None:
+            return super().answer(text, structured)
+        with self._lock:
+            self.written = getattr(self, "written", 0) + 1
+            return written_ticket(wanted, self.written)
+
+
+@pytest.fixture
+def writing_server():
+    yield from _servers(WritingServer)
+
+
+def test_round_0_has_the_endpoint_write_label_sets_as_free_text(writing_server):
+    srv = writing_server()
+    X, gold = make_tickets(40, seed=3)
+    clf = make_clf(srv).set_params(demos=DemoPolicy(n_demos=4, n_generated=6)).fit(X)
+    asks = [e for e in srv.log if e["response_format"] is None]
+    assert srv.written >= 6 and len(asks) == srv.written  # the writing is free text
+    # every answer asked for a label set is asked by schema (the written texts' checks too)
+    assert all(f is None or f["type"] == "json_schema" for f in srv.formats)
+    assert sum(f is not None for f in srv.formats) >= 40 + 6
+    assert (as_rows(clf.transduction_) == as_rows(gold)).mean() > 0.9

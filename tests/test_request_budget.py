@@ -194,3 +194,17 @@ def test_writing_within_a_request_limit_lets_the_labels_take_turns():
     assert sorted(asked) == ["a", "a", "b", "c"] and [label for _, label in demos] == [0, 1, 2, 0]
     with pytest.raises(ValueError, match="max_requests must be a non-negative int"):
         labeler.generate_demos(6, ["an example"], max_requests=-1)
+
+
+def test_no_share_for_writing_leaves_round_0_zero_shot_and_tops_up_its_empty_pool():
+    # 1.2 requests a text leave round 0's writing no share: the pool starts empty, and the
+    # labels short of min_per_label take round 0's answers (an empty pool's embeddings
+    # used to have no width, and joining them failed)
+    rng = np.random.RandomState(0)
+    texts = [f"{rng.choice(['good', 'bad'])} day number {i}" for i in range(40)]
+    assert RoundPolicy(max_requests_per_text=1.2).demo_request_share(len(texts)) == 0
+    calls = []
+    clf = few_label_fit(1.2, texts, calls)
+    assert not any("seed" in params for _, params in calls)  # nothing written
+    assert sorted({label for _, label in clf.demos_}) == ["negative", "positive"]
+    assert requests(clf) <= RoundPolicy(max_requests_per_text=1.2).max_requests(len(texts))

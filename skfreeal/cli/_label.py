@@ -116,8 +116,11 @@ def label(**kwargs):
     if opts.report_path:
         from ..report import build_report
 
+        gold = data.gold
+        if separator is not None and gold is not None:  # label sets; None for a foreign one
+            gold = gold_label_sets(gold, opts.labels, separator)
         report_html = build_report(
-            clf, data.texts, gold=data.gold, slm_pred=slm_pred,
+            clf, data.texts, gold=gold, slm_pred=slm_pred,
             meta=_report_meta(opts, data, seconds),
         )
     with user_errors("writing the outputs"):  # a table that cannot be stored: one line, exit 2

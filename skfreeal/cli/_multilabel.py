@@ -37,7 +37,9 @@ multi_label_options = _compose(
         "--multi-label", is_flag=True,
         help="Each text carries one or more of the labels: the label column holds them "
         "joined by --label-separator, and a confidence_<label> column per label holds its "
-        "probability. The small model is then a TF-IDF + one-vs-rest logistic regression.",
+        "probability. The small model is then a TF-IDF + one-vs-rest logistic regression. "
+        "The LLM writes demonstrations (single labels and pairs) only when "
+        "--n-generated-demos says how many.",
     ),
     click.option(
         "--label-separator", default=";", show_default=True,
@@ -51,9 +53,6 @@ _NOT_YET = {
                  "transformer model"),
     "slm_epochs": ("--slm-epochs", "the multi-label run trains a TF-IDF student, not the small "
                    "transformer model"),
-    "n_generated_demos": ("--n-generated-demos",
-                          "the LLM does not write multi-label demonstrations yet"),
-    "report_path": ("--report", "the report shows one label per text"),
     "model_path": ("--save-model", "'skfreeal predict' writes one label per text"),
     "export_dir": ("--export-model", "the export holds a transformer model"),
 }
@@ -93,7 +92,8 @@ def build_multi_label_classifier(opts, labeler, *, verbose=0):
         slm=make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
                           OneVsRestClassifier(LogisticRegression(max_iter=1000))),
         judge=None if opts.judge == "student" else opts.judge,
-        demos=DemoPolicy(opts.n_demos),
+        # None writes no label sets (MultiLabelFreeALClassifier's default); a number opts in
+        demos=DemoPolicy(opts.n_demos, n_generated=opts.n_generated_demos),
         rounds=RoundPolicy(opts.n_rounds, label_fraction=opts.label_fraction,
                            label_fusion=opts.label_fusion),
         random_state=opts.seed,

@@ -30,7 +30,8 @@ def _texts_asked(k):
 
 
 def _taking_turns(requests, owners, n):
-    """The first ``n`` requests when the labels take turns (label order within a turn)."""
+    """The first ``n`` requests when the labels (or label sets) take turns (their order
+    within a turn)."""
     turn = {}
     ranks = []
     for i, _ in owners:
@@ -38,6 +39,29 @@ def _taking_turns(requests, owners, n):
         turn[i] = ranks[-1] + 1
     keep = sorted(np.argsort(ranks, kind="stable")[:n])
     return [requests[j] for j in keep], [owners[j] for j in keep]
+
+
+def _targets(n, space, rng):
+    """What round 0 asks the LLM to write: label sets (tuples of ids) and how many of each.
+
+    One label per text: each label, the ``n`` shared out evenly (no draw of
+    ``rng``). A set of labels per text: two thirds of the ``n`` single
+    labels shared out the same way, one third pairs of labels, every pair
+    as often as the others, drawn in a random order, so that the
+    demonstrations show texts with more than one label. (The share of pairs
+    is a choice, not a measurement; single labels still come first.)
+    """
+    k = space.n_labels
+    n_pairs = n // 3 if not space.exclusive and k > 1 else 0
+    singles = n - n_pairs
+    targets = [(i,) for i in range(k)]
+    quota = [singles // k + (i < singles % k) for i in range(k)]
+    if n_pairs:
+        pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
+        pairs = [pairs[j] for j in rng.permutation(len(pairs))]
+        targets += pairs
+        quota += [n_pairs // len(pairs) + (j < n_pairs % len(pairs)) for j in range(len(pairs))]
+    return targets, quota
 
 
 class DemoGenerationMixin:
@@ -55,6 +79,13 @@ class DemoGenerationMixin:
         with ``filter_demos``, so are texts the model itself does not label
         as intended (zero-shot). The result is balanced over the labels.
 
+        With a :class:`~skfreeal.labels.MultiLabelSpace` as ``labels``, the
+        LLM writes texts for label sets: two thirds for one label each (and
+        none of the others), one third for a pair of labels (every pair in
+        turn, in a random order); a text may then name the labels of its
+        set, and with ``filter_demos`` it is kept only when the model gives
+        it exactly that set zero-shot.
+
         Parameters
         ----------
         n : int
@@ -62,19 +93,22 @@ class DemoGenerationMixin:
         examples : iterable of str
             Unlabelled texts whose style to imitate.
         random_state : int, RandomState instance or None, default=None
-            Which examples are shown; falls back to ``self.random_state``.
+            Which examples are shown (and which pairs of labels are asked
+            for); falls back to ``self.random_state``.
         max_requests : int, default=None
             Requests (writing and checking, answered from the cache or not)
             to make at most: FreeAL's share of its request budget for this
-            step. When the passes would go beyond it, the labels take turns
-            for the requests left, so that each gets its share. None: no
-            limit.
+            step. When the passes would go beyond it, the labels (or label
+            sets) take turns for the requests left, so that each gets its
+            share. None: no limit.
 
         Returns
         -------
-        demos : list of (str, int)
+        demos : list of (str, int) or list of (str, ndarray)
             (text, label id) pairs, labels interleaved, as balanced as the
-            answers allow (a warning says when a label fell short).
+            answers allow (a warning says when a label fell short); for a
+            :class:`~skfreeal.labels.MultiLabelSpace`, (text, indicator row)
+            pairs.
         """
         with self._call("generation"):
             return self._generate_demos(n, examples, random_state, max_requests)
@@ -90,10 +124,15 @@ class DemoGenerationMixin:
                              f"got {max_requests!r}.")
         left = np.inf if max_requests is None else int(max_requests)
         labels = self._check_labels()
+        space = self._label_space()
         examples = check_texts(examples, name="examples")
         rng = check_random_state(self.random_state if random_state is None else random_state)
-        quota = [n // len(labels) + (i < n % len(labels)) for i in range(len(labels))]
-        collected = [[] for _ in labels]
+        targets, quota = _targets(n, space, rng)
+        # each target's label as the space stores it: an id, or an indicator row
+        written = space.asarray([space.check_label(
+            labels[t[0]] if space.exclusive else [labels[j] for j in t], where="target")
+            for t in targets])
+        collected = [[] for _ in targets]
         shown = [e for e in examples if e.strip()] or examples
         seen = {text_signature(e) for e in shown}  # examples, then every text kept
         for _ in range(_GENERATION_PASSES):  # make up for short, copied or rejected answers
@@ -101,21 +140,23 @@ class DemoGenerationMixin:
                       if q > len(c)]
             if not wanted or left < 1:
                 break
-            requests, owners = self._generation_requests(wanted, labels, shown, rng)
+            requests, owners = self._generation_requests(wanted, targets, labels, shown, rng,
+                                                         exclusive=space.exclusive)
             if len(requests) > left:
                 requests, owners = _taking_turns(requests, owners, int(left))
             left -= len(requests)
-            candidates = self._new_texts(self._run(requests), owners, labels, seen)
+            candidates = self._new_texts(self._run(requests), owners, targets, labels, seen)
             if candidates and self.filter_demos:
                 candidates = candidates[:int(min(len(candidates), left))]  # unchecked: not kept
                 left -= len(candidates)
                 ids, _ = self.annotate([text for text, _ in candidates]) if candidates else ([], [])
-                candidates = [c for c, got in zip(candidates, ids) if got == c[1]]
+                intended = written[[i for _, i in candidates]]
+                candidates = [c for c, ok in zip(candidates, space.agree(ids, intended)) if ok]
             for text, i in candidates:
                 if len(collected[i]) < quota[i]:
                     collected[i].append(text)
-        short = {labels[i]: (len(c), q) for i, (c, q) in enumerate(zip(collected, quota))
-                 if len(c) < q}
+        short = {_target_name(targets[i], labels): (len(c), q)
+                 for i, (c, q) in enumerate(zip(collected, quota)) if len(c) < q}
         if short:
             limit = f" (the limit of {max_requests} requests was reached)" if left < 1 else ""
             warnings.warn(
@@ -125,22 +166,30 @@ class DemoGenerationMixin:
             )
         demos = []
         for rank in range(max(quota)):
-            demos.extend((c[rank], i) for i, c in enumerate(collected) if rank < len(c))
+            demos.extend((c[rank], written[i].tolist() if space.exclusive else written[i].copy())
+                         for i, c in enumerate(collected) if rank < len(c))
         return demos
 
-    def _generation_requests(self, wanted, labels, shown, rng):
-        """One request per text still wanted of each label; who asked for each."""
+    def _generation_requests(self, wanted, targets, labels, shown, rng, *, exclusive=True):
+        """One request per text still wanted of each target; who asked for each."""
         mean_chars = np.mean([min(len(e), self.max_demo_chars) for e in shown])
         tokens_per_text = int(mean_chars / 3) + 12
+        descriptions = self.label_descriptions or {}
         requests, owners = [], []
         for i, missing in wanted:
+            names = [labels[j] for j in targets[i]]
+            if exclusive:  # one label per text: the prompt FreeAL's single-label runs measured
+                label, about, others = names[0], descriptions.get(names[0]), None
+            else:
+                label, about = tuple(names), tuple(descriptions.get(name) for name in names)
+                others = [name for name in labels if name not in names]
             for start in range(0, missing, _TEXTS_PER_CALL):
                 k = _texts_asked(min(_TEXTS_PER_CALL, missing - start))
                 picked = rng.choice(len(shown), min(_EXAMPLES_PER_CALL, len(shown)), replace=False)
                 messages = generation_messages(
-                    labels[i], [shown[j] for j in picked], k, task=self.task,
-                    label_description=(self.label_descriptions or {}).get(labels[i]),
-                    max_example_chars=self.max_demo_chars,
+                    label, [shown[j] for j in picked], k, task=self.task,
+                    label_description=about, max_example_chars=self.max_demo_chars,
+                    others=others,
                 )
                 params = {
                     "temperature": float(self.generation_temperature),
@@ -152,7 +201,7 @@ class DemoGenerationMixin:
         return requests, owners
 
     @staticmethod
-    def _new_texts(responses, owners, labels, seen):
+    def _new_texts(responses, owners, targets, labels, seen):
         """The usable new texts of the answers: not a copy, a repeat or talk about the task."""
         candidates = []
         for (i, k), response in zip(owners, responses):
@@ -160,8 +209,14 @@ class DemoGenerationMixin:
                 continue
             for text in parse_generated_texts(response["text"], labels)[:k]:
                 key = text_signature(text)
-                if key in seen or talks_about_task(text, labels) or is_near_copy(key, seen):
+                if (key in seen or talks_about_task(text, labels, max_named=len(targets[i]))
+                        or is_near_copy(key, seen)):
                     continue
                 seen.add(key)
                 candidates.append((text, i))
         return candidates
+
+
+def _target_name(target, labels):
+    """A label set's name in a warning: its label names joined (one label: its name)."""
+    return " & ".join(labels[j] for j in target)

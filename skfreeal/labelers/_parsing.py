@@ -306,12 +306,13 @@ _TASK_WORDS = re.compile(
 )
 
 
-def talks_about_task(text, labels):
+def talks_about_task(text, labels, max_named=1):
     """Whether a generated text is commentary or a refusal, not a data text.
 
     Small models answer a generation prompt with "The sentiment of this
     tweet is negative." or "Sorry, but I can't assist": such a text names
-    several labels, or names one beside words of the task (label,
+    several labels (more than ``max_named``: a text written for a set of
+    labels may name each), or names one beside words of the task (label,
     sentiment, classify, "this text"...), or is a refusal.
 
     Examples
@@ -322,7 +323,7 @@ def talks_about_task(text, labels):
     False
     """
     named = mentioned_labels(text, labels)
-    if len(named) > 1 or _REFUSAL.search(text):
+    if len(named) > max_named or _REFUSAL.search(text):
         return True
     return bool(named) and bool(_TASK_WORDS.search(text))
 

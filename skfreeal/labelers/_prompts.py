@@ -177,40 +177,66 @@ def annotation_messages(text, demos, labels, system, *, max_text_chars=None, max
 
 
 def generation_messages(
-    label, examples, n, *, task=None, label_description=None, max_example_chars=None
+    label, examples, n, *, task=None, label_description=None, max_example_chars=None,
+    others=None,
 ):
-    """The chat messages that ask for ``n`` new texts of one label.
+    """The chat messages that ask for ``n`` new texts of one label (or one label set).
 
     The model sees unlabelled examples of the data and writes texts in
     their style for the given label (FreeAL's demonstration generation).
 
     Parameters
     ----------
-    label : str
-        The label the new texts must have.
+    label : str or tuple of str
+        The label the new texts must have; a tuple: the labels of a set
+        they must all carry (a multi-label task).
     examples : sequence of str
         Unlabelled texts whose style to imitate.
     n : int
         How many texts to ask for.
     task : str or None, default=None
-    label_description : str or None, default=None
+    label_description : str, tuple of (str or None) or None, default=None
+        The label's description; for a tuple of labels, one per label.
     max_example_chars : int or None, default=None
         Cut each example to this many characters.
+    others : sequence of str or None, default=None
+        The labels the texts must not carry (a multi-label task, where a
+        text may carry several): named in the request. None: not said (one
+        label per text).
 
     Returns
     -------
     messages : list of dict
+
+    Examples
+    --------
+    >>> ask = generation_messages(("billing", "login"), ["my bill"], 1, others=["shipping"])
+    >>> print(ask[1]["content"].split("\\n\\n")[1])
+    Write one new text in this style, on another subject, whose correct labels are "billing" \
+and "login". It must clearly have each of these labels and none of the others ("shipping"). \
+Reply with the text only.
     """
-    target = f'"{label}"' + (f" ({label_description})" if label_description else "")
+    if isinstance(label, str):
+        target = f'label is "{label}"' + (f" ({label_description})" if label_description else "")
+        have = "this label"
+    else:
+        named = [f'"{name}"' + (f" ({about})" if about else "")
+                 for name, about in zip(label, label_description or [None] * len(label))]
+        target = (f"label is {named[0]}" if len(named) == 1 else
+                  f"labels are {', '.join(named[:-1])} and {named[-1]}")
+        have = "this label" if len(named) == 1 else "each of these labels"
+    if others is not None:
+        have += (" and none of the others (" + ", ".join(f'"{o}"' for o in others) + ")"
+                 if len(others) else "")
     shown = "\n".join(
         f"<text>{clean_text(example, max_example_chars)}</text>" for example in examples
     )
     if n == 1:
-        ask = (f"Write one new text in this style, on another subject, whose correct label "
-               f"is {target}. It must clearly have this label. Reply with the text only.")
+        ask = (f"Write one new text in this style, on another subject, whose correct "
+               f"{target}. It must clearly have {have}. Reply with the text only.")
     else:
-        ask = (f"Write {n} new texts in this style whose correct label is {target}. Each must "
-               "clearly have this label and differ from the texts above and from each other. "
+        ask = (f"Write {n} new texts in this style whose correct {target}. Each must "
+               f"clearly have {have} and differ from the texts above and from each other. "
                "Reply with a numbered list of the texts only.")
     user = (
         f"Texts from a dataset for this task: {task.strip() if task else 'text classification'}"

@@ -211,7 +211,8 @@ def run_rounds(data, parts, state, events, rng):
     records = tuple(dataclasses.replace(r.record, judge_kept=r.round == kept.round) for r in ran)
     return LoopResult(
         records=records,
-        round_labels=np.vstack([r.labels for r in ran]),
+        # stacked on a new first axis: indicator matrices too (vstack joined their rows)
+        round_labels=np.stack([r.labels for r in ran]),
         round_clean_masks=np.vstack([r.clean_mask for r in ran]),
         judgement=kept, pool=pool, stop_reason=reason)
 

@@ -52,7 +52,9 @@ def generated_pool(labeler, texts, given, *, n_generated, space, embed, rng, fil
         examples = [texts[i] for i in rng.choice(len(texts), n_examples, replace=False)]
         generated = _generate(labeler, n_generated, examples, draw_seed(rng), budget)
         pool_texts += [t for t, _ in generated]
-        pool_labels += [int(c) for _, c in generated]
+        # the space reads each label: an id (or name), or a set's indicator row
+        pool_labels += [space.check_label(c, where=f"generate_demos()[{j}]")
+                        for j, (_, c) in enumerate(generated)]
         target = max(1, n_generated // n_classes // 2)
         counts = space.counts(space.asarray(pool_labels))
         if fill and (counts < target).any():
@@ -73,9 +75,10 @@ def fill_short_labels(labeler, texts, counts, target, rng, *, space, candidates=
     The LLM labels a random sample of ``8 * n_classes`` of the ``candidates``
     (default: every training text; at most ``max_requests`` of them)
     zero-shot; each short label takes the texts it labelled with that label
-    most confidently (calibrated, for a labeler that gives distributions).
-    A label no text got stays short, with a warning (unless it is left
-    below ``floor``: the caller names those).
+    most confidently (calibrated, for a labeler that gives distributions),
+    each with the label the LLM gave it (for label sets, the whole set; a
+    text is taken once). A label no text got stays short, with a warning
+    (unless it is left below ``floor``: the caller names those).
 
     Parameters
     ----------
@@ -102,8 +105,9 @@ def fill_short_labels(labeler, texts, counts, target, rng, *, space, candidates=
 
     Returns
     -------
-    added : list of (int, int)
-        ``(text index, label id)`` pairs.
+    added : list of (int, label)
+        ``(text index, label)`` pairs: a label id, or a set's indicator row
+        (as a list).
     """
     n_classes = counts.size
     candidates = np.arange(len(texts)) if candidates is None else np.asarray(candidates)
@@ -120,12 +124,16 @@ def fill_short_labels(labeler, texts, counts, target, rng, *, space, candidates=
         else:
             ids, confidence = (np.asarray(a) for a in labeler.annotate(batch))
     added, still_short = [], {}
+    taken = np.zeros(size, dtype=bool)  # a text carrying two short labels is added once
     for label in np.flatnonzero(counts < target):
-        mine = np.flatnonzero(space.carriers(ids, label))
-        best = mine[np.argsort(-confidence[mine], kind="stable")][: target - counts[label]]
-        added += [(int(sample[j]), int(label)) for j in best]
-        if floor <= counts[label] + best.size < target:
-            still_short[int(label)] = int(counts[label] + best.size)
+        carries = space.carriers(ids, label)
+        have = counts[label] + np.count_nonzero(carries & taken)  # with another label's texts
+        mine = np.flatnonzero(carries & ~taken)
+        best = mine[np.argsort(-confidence[mine], kind="stable")][: max(0, target - have)]
+        taken[best] = True
+        added += [(int(sample[j]), ids[j].tolist()) for j in best]
+        if floor <= have + best.size < target:
+            still_short[int(label)] = int(have + best.size)
     if still_short:
         warnings.warn(
             "Some labels have fewer round-0 demonstrations than the "
@@ -201,9 +209,11 @@ def top_up_pool(pool, labels, confidence, candidates, texts, embeddings, *, spac
     if not added:
         return pool
     idx = np.asarray(added, dtype=int)
+    # an empty pool's embeddings have no width (round 0 wrote nothing: no share of the budget)
+    before = pool.embeddings if pool.texts else pool.embeddings.reshape(0, embeddings.shape[1])
     return DemoPool(pool.texts + [texts[i] for i in idx],
                     np.concatenate([pool.labels, labels[idx]]),
-                    np.concatenate([pool.embeddings, embeddings[idx]]))
+                    np.concatenate([before, embeddings[idx]]))
 
 
 def _purpose(labeler, name):

@@ -6,7 +6,10 @@ texts it was fitted on) into one HTML page, with its plots embedded as PNG
 the label distribution after round 0 and after refinement, the per-round
 history, the LLM-vs-small-model confusion matrix on the training texts, the
 demonstration pool, LLM usage and cost, and, given gold labels, accuracy per
-round. Plots need matplotlib (``pip install 'skfreeal[report]'``).
+round. For a multi-label fit a table per label replaces the confusion matrix:
+the texts that carry it (round 0, final), the clean share of them, how often
+the student takes the same decision and, given gold label sets, each label's
+accuracy (micro F1 per round). Plots need matplotlib (``pip install 'skfreeal[report]'``).
 """
 
 from ._data import UNKNOWN, report_data, round_labels
@@ -34,9 +37,11 @@ def build_report(clf, texts, *, gold=None, slm_pred=None, meta=None, title="skfr
         The texts ``clf`` was fitted on, in the same order.
     gold : sequence, default=None
         Known label names per text (None where unknown): adds accuracy per round.
+        For a :class:`~skfreeal.MultiLabelFreeALClassifier`, label sets (lists
+        of names): adds micro F1 per round and each label's accuracy.
     slm_pred : sequence of str, default=None
-        The final small model's predictions on ``texts``, when already computed;
-        None calls ``clf.predict(texts)``.
+        The final small model's predictions on ``texts``, when already computed
+        (an indicator matrix for label sets); None calls ``clf.predict(texts)``.
     meta : dict, default=None
         Run settings listed at the end of the report.
     title : str, default="skfreeal labelling report"
@@ -54,7 +59,8 @@ def build_report(clf, texts, *, gold=None, slm_pred=None, meta=None, title="skfr
     row_names = data["distribution"]["names"]
     images = {
         "distribution": _plots.distribution_png(data["distribution"]),
-        "confusion": _plots.confusion_png(data["confusion"], row_names, data["classes"]),
+        "confusion": (_plots.confusion_png(data["confusion"], row_names, data["classes"])
+                      if data["confusion"] is not None else None),  # None: label sets
         "history": (_plots.history_png(data["history"], data["round_model"])
                     if data["history"] else None),
         "accuracy": _plots.accuracy_png(data["accuracy"]) if data["accuracy"] else None,

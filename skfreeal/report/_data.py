@@ -63,9 +63,13 @@ def report_data(clf, texts, *, gold=None, slm_pred=None):
     texts : list of str
         The training texts, in the order ``fit`` saw them.
     gold : sequence, default=None
-        Known label names per text (None where unknown), for accuracy.
+        Known label names per text (None where unknown), for accuracy; for a
+        multi-label fit, label sets (see
+        :func:`~skfreeal.report._label_sets.label_set_report_data`, which
+        answers for a fit whose label space is not exclusive).
     slm_pred : sequence of str, default=None
-        The final small model's predicted label names on ``texts``; None calls
+        The final small model's predicted label names on ``texts``
+        (an indicator matrix for label sets); None calls
         ``clf.predict(texts)``.
 
     Returns
@@ -77,13 +81,18 @@ def report_data(clf, texts, *, gold=None, slm_pred=None):
         ``history`` holds: ``"judge"`` or ``"small model"``), ``demos``,
         ``usage``, ``accuracy`` (None without gold), ``notes``.
     """
+    space = getattr(clf, "label_space_", None)  # a FreeAL-like object may not name its space
+    if space is not None and not space.exclusive:
+        from ._label_sets import label_set_report_data
+
+        return label_set_report_data(clf, texts, gold=gold, slm_pred=slm_pred, unknown=UNKNOWN)
     classes = [str(c) for c in clf.classes_]
     n_classes = len(classes)
     labels = np.asarray(clf.label_ids_)
     if len(labels) != len(texts):
         raise ValueError(f"texts has {len(texts)} entries but the model was fitted on {len(labels)}.")
     notes = []
-    round_model = "judge" if getattr(clf, "judge_", None) is not None else "small model"
+    round_model = _round_model(clf)
 
     rounds = round_labels(clf)
     before = _counts(rounds[0][1], n_classes)
@@ -138,14 +147,22 @@ def _gold_accuracy(clf, codes, rounds, labels, slm_ids, round_model, notes):
         "rounds": [(r, _accuracy(ids, codes)) for r, ids in rounds],
         # the round's judge (the small model with judge=None) after each round, when
         # fit was given an eval_set
-        "slm_rounds": [
-            (h.get("round", i), h["eval_accuracy"])
-            for i, h in enumerate(clf.history_) if h.get("eval_accuracy") is not None
-        ],
+        "slm_rounds": _judged_rounds(clf),
         "final_llm": _accuracy(labels, codes),
         "final_slm": _accuracy(slm_ids, codes),
         "round_model": round_model,
     }
+
+
+def _round_model(clf):
+    """What judged the rounds (whose figures ``history_`` holds)."""
+    return "judge" if getattr(clf, "judge_", None) is not None else "small model"
+
+
+def _judged_rounds(clf):
+    """``(round, score)`` of the round's judge on ``eval_set``, where fit was given one."""
+    return [(h.get("round", i), h["eval_accuracy"])
+            for i, h in enumerate(clf.history_) if h.get("eval_accuracy") is not None]
 
 
 def _history_rows(clf):

@@ -102,14 +102,31 @@ def _history_section(history, png, round_model="small model"):
     return _table(header, [[h.get(k) for k in keys] for h in history]) + _img(png, "per-round history")
 
 
+def _per_label_section(data):
+    """Label sets: a row per label instead of a confusion matrix."""
+    keys = ["label", "round0", "final", "clean_fraction", "agreement"]
+    header = ["label", "texts, round 0 (LLM)", "texts, final", "clean (of its texts)",
+              "LLM/SLM take the same decision"]
+    if data["per_label"] and "llm_accuracy" in data["per_label"][0]:
+        keys += ["llm_accuracy", "slm_accuracy"]
+        header += ["accuracy of the final labels (gold)", "small-model accuracy (gold)"]
+    return _table(header, [[row[k] for k in keys] for row in data["per_label"]])
+
+
 def _accuracy_section(accuracy, png):
     rows = [[f"LLM labels after round {r}", a] for r, a in accuracy["rounds"]]
     who = accuracy.get("round_model", "small model")
     rows += [[f"{who} after round {r}", a] for r, a in accuracy.get("slm_rounds", [])]
     rows += [["final labels (LLM, refined)", accuracy["final_llm"]],
              ["final small model on the same texts", accuracy["final_slm"]]]
-    intro = f"<p>On {accuracy['n_gold']:,} texts with a gold label (a text without a label counts as wrong).</p>"
-    return intro + '<div class="grid">' + _table(["labels", "accuracy"], rows) + _img(png, "accuracy per round") + "</div>"
+    metric = accuracy.get("metric", "accuracy")
+    if metric == "accuracy":
+        intro = (f"<p>On {accuracy['n_gold']:,} texts with a gold label (a text without a label "
+                 "counts as wrong).</p>")
+    else:  # label sets: every (text, label) decision pooled
+        intro = (f"<p>On {accuracy['n_gold']:,} texts with a gold label set, {_e(metric)} (a "
+                 "text without a label set counts as carrying none).</p>")
+    return intro + '<div class="grid">' + _table(["labels", metric], rows) + _img(png, f"{metric} per round") + "</div>"
 
 
 def render_html(data, meta, images, *, title="skfreeal labelling report"):
@@ -134,12 +151,13 @@ def render_html(data, meta, images, *, title="skfreeal labelling report"):
     history = data["history"]
     last = history[-1] if history else {}
     cards = [("texts", data["n_texts"]), ("rounds", len(history)),
-             ("labelled", sum(dist["after"][:-1])), ("no label", dist["after"][-1]),
+             ("labelled", data.get("n_labelled", sum(dist["after"][:-1]))),
+             ("no label", dist["after"][-1]),
              ("clean fraction", data.get("clean_fraction", last.get("clean_fraction"))),
              ("LLM/SLM agreement", data["agreement"]),
              ("LLM calls", usage.get("calls")), ("cost", usage.get("cost"))]
     if acc is not None:
-        cards.append(("small-model accuracy", acc["final_slm"]))
+        cards.append((f"small-model {acc.get('metric', 'accuracy')}", acc["final_slm"]))
     dist_rows = [[n, b, a, c] for n, b, a, c in zip(
         dist["names"], dist["before"] or [None] * len(dist["names"]), dist["after"], dist["after_clean"])]
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -157,9 +175,15 @@ def render_html(data, meta, images, *, title="skfreeal labelling report"):
     ]
     if acc is not None:
         parts += ["<h2>Accuracy against gold labels</h2>", _accuracy_section(acc, images.get("accuracy"))]
+    if data["confusion"] is None:  # label sets
+        parts += ["<h2>Per label (training texts)</h2>", _per_label_section(data)]
+    else:
+        parts += [
+            "<h2>LLM labels vs the small model's predictions (training texts)</h2>",
+            '<div class="grid">', _confusion_table(data),
+            _img(images.get("confusion"), "confusion matrix"), "</div>",
+        ]
     parts += [
-        "<h2>LLM labels vs the small model's predictions (training texts)</h2>",
-        '<div class="grid">', _confusion_table(data), _img(images.get("confusion"), "confusion matrix"), "</div>",
         f"<h2>Demonstration pool ({len(data['demos'])})</h2>",
         _table(["text", "label"], [[_clip(t), c] for t, c in data["demos"]], cls="demo")
         if data["demos"] else "<p>No demonstrations (zero-shot).</p>",

@@ -111,7 +111,7 @@ def accuracy_png(accuracy):
         ax.axhline(accuracy["final_slm"], color=_CLEAN, ls="--", label="final small model")
     ax.set_xticks(rounds)
     ax.set_xlabel("round")
-    ax.set_ylabel("accuracy")
+    ax.set_ylabel(accuracy.get("metric", "accuracy"))
     ax.set_ylim(0, 1.05)
     ax.legend(frameon=False, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
