@@ -251,6 +251,10 @@ labeler_, slm_, judge_
         1.08 against 0.26 with 20, for one label a text:
         ``benchmarks/results/label_sets_timing.json``). The completion tokens
         of such a request are counted as half its longest answer, a guess.
+        Round 0 is counted and timed as requests with ``demos.n_demos``
+        demonstrations, as for one label; with no demonstration written or
+        given it asks zero-shot, so round 0's prompt tokens and time are
+        overstated (an upper side, not a middle).
 
         Parameters
         ----------
