@@ -18,8 +18,12 @@ A draw also names the result tables it belongs to (``tables``):
 ``"report"``, the report table of ``python -m benchmarks.freeal --report``
 and README; ``"many-labels"``, the many-label benchmark
 (``python -m benchmarks.many_labels``, issue 41: banking77's 77 and
-CLINC150's 150 intents, StackOverflow's 20 tags). :func:`table_draws` gives
-a table's draws of one role.
+CLINC150's 150 intents, StackOverflow's 20 tags); ``"multilabel"``, the
+multi-label benchmark (``python -m benchmarks.multilabel``, issue 37), whose
+draws are the source rows of its texts of one to three of them (sizes: the
+source rows; Yahoo's dev rows are rows of the other dev draws, so that the
+report draws keep their rows). :func:`table_draws` gives a table's draws of
+one role.
 
 ``draw(name, n_train, n_test, role=...)`` gives either; :func:`list_draws`
 lists them all with their role. Every draw is deduplicated between training
@@ -46,7 +50,7 @@ ROLES = ("dev", "report")
 # dev draws are excluded anyway.
 REPORT_SEED = 11
 # The result tables a draw may belong to (``Draw.tables``).
-TABLES = ("report", "many-labels")
+TABLES = ("report", "many-labels", "multilabel")
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,14 @@ DEV_DRAWS = (
          tables=("many-labels",)),
     Draw("clinc150", 1000, 500, used_by="many_labels", tables=("many-labels",)),
     Draw("banking77", 40, 20, used_by="many_labels --quick; tests/test_many_labels.py"),
+    # the multi-label table's composites (benchmarks/multilabel.py) of rows other dev draws
+    # hold already (the 1,000/500 and 100/20 draws' rows, texts cut): a new dev row of a
+    # corpus would change its report draws, drawn from the rows no dev draw holds
+    Draw("yahoo", 1000, 500, options=(("max_chars", 100),),
+         used_by="multilabel (500/250 texts of one to three of these questions)",
+         tables=("multilabel",)),
+    Draw("yahoo", 100, 20, options=(("max_chars", 100),),
+         used_by="multilabel --quick; tests/test_multilabel_benchmark.py"),
 )
 
 _REPORT_OPTIONS = (("deduplicate", "normalized"),)
@@ -135,6 +147,11 @@ REPORT_DRAWS = (
          "new rows of banking77's 77 intents", ("many-labels",)),
     Draw("clinc150", 1000, 500, REPORT_SEED, _REPORT_OPTIONS, "report",
          "new rows of CLINC150's 150 intents", ("many-labels",)),
+    # the multi-label table's: source rows of 1,000/500 texts of one to three of them
+    Draw("stackoverflow", 2000, 1000, REPORT_SEED, _REPORT_OPTIONS, "report",
+         "StackOverflow titles for the multi-label composites", ("multilabel",)),
+    Draw("yahoo", 2000, 1000, REPORT_SEED, _REPORT_OPTIONS + (("max_chars", 100),), "report",
+         "new Yahoo! Answers rows for the multi-label composites", ("multilabel",)),
 )
 
 

@@ -426,6 +426,54 @@ def many_label_table(*results):
     ]
 
 
+_MULTILABEL_COLUMNS = (("Zero-shot LLM", "zero_shot_llm"), ("FreeAL SLM", "freeal_slm"),
+                       ("Gold SLM", "slm_gold"))
+
+
+def _multilabel_row(result):
+    d, m = result["dataset"], result["methods"]
+    fit = m["freeal_slm"]
+    cells = [f"{d['key']} ({d['n_labels']})", result["llm"], _role(result),
+             f"{d['n_train']:,}/{d['n_test']:,}"]
+    cells += [f"{m[key]['micro_f1']:.3f}" for _, key in _MULTILABEL_COLUMNS]
+    cells += [f"{m[key]['samples_f1']:.3f} / {m[key]['macro_f1']:.3f}"
+              for _, key in _MULTILABEL_COLUMNS]
+    cells += [" → ".join(f"{a:.3f}" for a in result["train_label_micro_f1_by_round"]),
+              f"{result['calls_per_text']:.2f}", _minutes(fit["seconds"]),
+              f"{fit['peak_rss_mib'] / 1024:.1f}"]
+    return cells
+
+
+def multilabel_table(*results):
+    """The multi-label table (issue 37): texts of one to three single-label texts."""
+    suites = {r.get("suite") for r in results}
+    if suites != {"multilabel"}:
+        raise ValueError("the multilabel table quotes benchmarks.multilabel files only, got "
+                         f"suites {sorted(map(str, suites))}.")
+    header = ["Data set (labels)", "LLM", "Draw", "Train/test",
+              *(f"{name} micro F1" for name, _ in _MULTILABEL_COLUMNS),
+              *(f"{name} samples / macro F1" for name, _ in _MULTILABEL_COLUMNS),
+              "FreeAL's labels by round (micro F1)", "Calls per text", "FreeAL time",
+              "Peak GiB"]
+    below = ", ".join(f"{r['dataset']['key']} with {r['llm']}" for r in results
+                      if r["methods"]["freeal_slm"]["micro_f1"]
+                      <= r["methods"]["zero_shot_llm"]["micro_f1"]) or "none"
+    revisions = sorted({_revision(r["machine"].get("git")) for r in results})
+    commands = sorted({f"`{_command(r)}`" for r in results})
+    parts = results[0]["dataset"]["parts"]["test"]
+    return [
+        Table(header, [_multilabel_row(r) for r in results]),
+        "Each text joins one, two or three source texts of different labels (test texts of "
+        f"{', '.join(f'{n} part(s): {c}' for n, c in parts.items())} in the first draw), its "
+        "gold label set the union of theirs; MultiLabelFreeALClassifier at its defaults; "
+        "labels by round: the micro F1 of FreeAL's labels of the training texts after each "
+        "round, against their gold sets; calls per text: FreeAL's requests (new or from the "
+        "answer cache) over its training texts; time and peak memory: FreeAL's fit and "
+        "predict. Draws where FreeAL's SLM does not beat the zero-shot LLM in micro F1: "
+        f"{below}. Commands: {'; '.join(commands)} (revision {', '.join(revisions)}).",
+    ]
+
+
 # -- how the defaults were chosen (docs/selection.rst, issue 40 item 4) ------------------
 
 # The ablation's rows that decided a default: (the default, its row, the row without it,
@@ -600,7 +648,7 @@ def _corpus_verdict(key, dev, report):
 TEMPLATES = {"ablation-choices": ablation_choices, "demo": demo_paragraphs,
              "dev-vs-report": dev_vs_report, "freeal": freeal_paragraph,
              "freeal-vs-icl": freeal_vs_icl, "many-labels": many_label_table,
-             "report-table": report_table, **CLAIM_TEMPLATES}
+             "multilabel": multilabel_table, "report-table": report_table, **CLAIM_TEMPLATES}
 
 
 def main(argv=None):

@@ -54,7 +54,7 @@ from .freeal import (
 from .freeal import PRESETS as FREEAL_PRESETS
 
 __all__ = ["PRESETS", "ROWS", "draws", "estimate_draws", "main", "many_label_fields",
-           "result_name", "run_many_labels"]
+           "print_estimates", "result_name", "run_many_labels", "table_parser"]
 
 TABLE = "many-labels"
 # the rows the issue asks for: the FreeAL suite's rows no run may skip; the skippable
@@ -226,7 +226,8 @@ def estimate_draws(*, mode="dev", datasets=None, llms=None, measure_speed=False)
     return out
 
 
-def _print_estimates(rows):
+def print_estimates(rows):
+    """One line per row of :func:`estimate_draws` (or a table's like it)."""
     for row in rows:
         fit = row["fit"]
         seconds = fit.get("expected_llm_seconds")
@@ -240,19 +241,26 @@ def _print_estimates(rows):
               + f"; plus {row['zero_shot_calls']} zero-shot requests", flush=True)
 
 
-def build_parser(prog="python -m benchmarks.many_labels"):
-    """Command-line options of the many-label benchmark."""
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+def table_parser(prog, description, *, quick):
+    """The options of a table's benchmark: ``--quick`` (its help: ``quick``) or ``--report``,
+    ``--estimate``, ``--measure-speed`` and ``--llms``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     modes = parser.add_mutually_exclusive_group()
-    modes.add_argument("--quick", action="store_true", help="40 banking77 texts, minutes")
+    modes.add_argument("--quick", action="store_true", help=quick)
     modes.add_argument("--report", action="store_true",
                        help="the report draws (default: the dev draws)")
     parser.add_argument("--estimate", action="store_true",
                         help="print FreeAL's expected LLM requests per draw and stop")
     parser.add_argument("--measure-speed", action="store_true",
                         help="with --estimate: time a few requests (loads each LLM)")
-    parser.add_argument("--datasets", nargs="+")
     parser.add_argument("--llms", nargs="+", choices=list(LLMS), default=list(LLMS[:1]))
+    return parser
+
+
+def build_parser(prog="python -m benchmarks.many_labels"):
+    """Command-line options of the many-label benchmark."""
+    parser = table_parser(prog, __doc__.split("\n")[0], quick="40 banking77 texts, minutes")
+    parser.add_argument("--datasets", nargs="+")
     parser.add_argument("--with-rows", nargs="+", choices=list(SKIPPABLE), default=[],
                         help="the FreeAL suite's rows to run besides " + ", ".join(ROWS))
     return add_run_options(parser)
@@ -265,7 +273,7 @@ def main(argv=None):
     mode = "quick" if args.quick else ("report" if args.report else "dev")
     setup_environment(cache_dir=args.cache_dir, torch_threads=args.torch_threads)
     if args.estimate:
-        _print_estimates(estimate_draws(mode=mode, datasets=args.datasets, llms=args.llms,
+        print_estimates(estimate_draws(mode=mode, datasets=args.datasets, llms=args.llms,
                                         measure_speed=args.measure_speed))
         return 0
     command = " ".join(["python -m benchmarks.many_labels", *argv])

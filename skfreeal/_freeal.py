@@ -394,16 +394,20 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
         from .loop._estimate import estimate_fit_cost
 
         texts = check_texts(X, name="X")
-        labeler = make_labeler(self.labeler, self._label_names(), self.task,
-                               label_descriptions(self.labels))
-        rounds = (self.rounds or RoundPolicy()).validate()
-        demos = (self.demos or DemoPolicy()).validate()
+        names = self._label_names()
+        # the labeler, rounds and demonstrations fit would use (a space of label sets
+        # goes to the labeler as its labels; a setting fit refuses is refused here)
+        labeler = make_labeler(self.labeler, names, self.task, label_descriptions(self.labels),
+                               space=self._make_space(names))
+        params = self._component_params()
+        rounds = (params["rounds"] or RoundPolicy()).validate()
+        demos = (params["demos"] or DemoPolicy()).validate()
         speed = None
         if measure_speed and isinstance(labeler, LocalLabeler):
             from .labelers._speed import measure_speed as measure
 
             speed = measure(labeler, texts, n_demos=demos.n_demos)
-        n_generated = demos.n_generated_for(n_classes=len(labeler.labels),
+        n_generated = demos.n_generated_for(n_classes=len(names),
                                             n_first_round=rounds.first_round_size(len(texts)))
         return estimate_fit_cost(
             texts, labeler, rounds=rounds, n_demos=demos.n_demos,

@@ -168,12 +168,9 @@ class AnnotationMixin:
     def _raw_distributions(self, texts, demos):
         """Uncalibrated label distributions of ``texts`` and the per-text demos used."""
         self._validate_params()
-        space = self._label_space()
+        space, params, prompt_space = self._annotation_setup()
         texts = check_texts(texts, name="texts")
         per_text = check_demos(demos, len(texts), space)
-        params = self._annotation_params(space.names.tolist())
-        # A backend judging each label on its own asks for every label's truth value.
-        prompt_space = JudgedLabelSets.of(space) if SCORE_LABEL_SET in params else space
         requests = annotation_requests(self, texts, per_text, prompt_space, params)
         return read_distributions(self._run(requests), space), per_text
 
@@ -192,6 +189,20 @@ class AnnotationMixin:
             )
             return mean_prior(self._run(requests), space)
         return None
+
+    def _annotation_setup(self):
+        """The label space, an annotation's request parameters and the space its prompt shows.
+
+        What every annotation request is built from, also the dry run's
+        (:meth:`request_cost`) and the timed ones
+        (:func:`~skfreeal.labelers._speed.measure_speed`), so that those are
+        requests of the same kind and length.
+        """
+        space = self._label_space()
+        params = self._annotation_params(space.names.tolist())
+        # A backend judging each label on its own asks for every label's truth value.
+        prompt_space = JudgedLabelSets.of(space) if SCORE_LABEL_SET in params else space
+        return space, params, prompt_space
 
     def _label_space(self):
         """What a label is for this labeler: the space given as ``labels``, else one name per text."""

@@ -6,7 +6,17 @@ from .._validation import check_texts
 from ._generation import _EXAMPLES_PER_CALL, _GENERATION_PASSES, _TEXTS_PER_CALL, _texts_asked
 from ._prompts import annotation_messages, generation_messages, order_demos, system_prompt
 
-__all__ = ["RequestCostMixin"]
+__all__ = ["RequestCostMixin", "demo_label"]
+
+
+def demo_label(space, j):
+    """A made-up label of the ``j``-th demonstration of a dry run or a timed request.
+
+    Label ``j`` (modulo the labels); for a space of label sets, the set of
+    that one label (a judged set writes every label whatever it carries).
+    """
+    j %= space.n_labels
+    return j if space.exclusive else np.eye(space.n_labels, dtype=np.int8)[j]
 
 
 def _approximate_tokens(messages):
@@ -54,12 +64,15 @@ class RequestCostMixin:
         rng = np.random.RandomState(0)
         sample = [texts[i] for i in rng.choice(len(texts), min(len(texts), 50), replace=False)]
         mean_chars = float(np.mean([len(t) for t in sample]))
-        system = system_prompt(labels, self.task, self.label_descriptions)
+        # the prompts of real requests: a label set's answers as the backend asks for them
+        space, _, prompt_space = self._annotation_setup()
+        system = system_prompt(prompt_space, self.task, self.label_descriptions)
         sizes = []
         for i, text in enumerate(sample[:10]):
-            demos = [(sample[(i + j + 1) % len(sample)], j % len(labels)) for j in range(n_demos)]
+            demos = [(sample[(i + j + 1) % len(sample)], demo_label(space, j))
+                     for j in range(n_demos)]
             messages = annotation_messages(
-                text, order_demos(demos), labels, system,
+                text, order_demos(demos), prompt_space, system,
                 max_text_chars=self.max_text_chars, max_demo_chars=self.max_demo_chars,
             )
             sizes.append(_approximate_tokens(messages))

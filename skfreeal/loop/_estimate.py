@@ -59,7 +59,7 @@ def estimate_fit_cost(texts, labeler, *, rounds, n_demos, n_generated_demos, noi
     else:
         req = _guessed_request_cost(labeler, texts, n_demos=n_demos, n_generated=n_generated_demos)
     gen_calls = min(req["generation_calls"], share)
-    fill_calls = (min(n, 8 * len(labeler.labels))
+    fill_calls = (min(n, 8 * _n_labels(labeler))
                   if fill_missing_demos and n_generated_demos else 0)
     max_gen_calls = min(req["max_generation_calls"] + fill_calls, share)
     per_round = within_cap(rounds.expected_annotations(n, noisy_fraction=noisy_fraction),
@@ -152,7 +152,7 @@ def _guessed_request_cost(labeler, texts, *, n_demos, n_generated):
     rng = np.random.RandomState(0)
     sample = [texts[i] for i in rng.choice(len(texts), min(len(texts), 50), replace=False)]
     mean_chars = float(np.mean([len(t) for t in sample]))
-    header = len(getattr(labeler, "task", "") or "") + 40 * len(labeler.labels or [])
+    header = len(getattr(labeler, "task", "") or "") + 40 * _n_labels(labeler)
     prompt = (header + (n_demos + 1) * (mean_chars + 20)) / CHARS_PER_TOKEN
     calls = n_generated * (2 if getattr(labeler, "filter_demos", False) else 1)
     return {
@@ -164,3 +164,11 @@ def _guessed_request_cost(labeler, texts, *, n_demos, n_generated):
         "generation_completion_tokens": mean_chars / CHARS_PER_TOKEN,
         "prices": None,
     }
+
+
+def _n_labels(labeler):
+    """The labels of the labeler's ``labels``: names, or a label space (a set of them a text)."""
+    from ..labels import LabelSpace
+
+    labels = labeler.labels
+    return labels.n_labels if isinstance(labels, LabelSpace) else len(labels or [])
