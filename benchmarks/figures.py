@@ -305,8 +305,17 @@ def _report_row(result):
     return cells
 
 
-def report_table(*results):
-    """The report table (issue 40): every report draw's comparison at FreeAL's defaults."""
+def report_table(*sources):
+    """The report table (issue 40): every report draw's comparison at FreeAL's defaults.
+
+    A draw whose file is optional (``?path``) and not written yet is named
+    below the table as not measured, never left out silently.
+    """
+    results = [r for r in sources if not isinstance(r, Missing)]
+    missing = [_report_draw_name(r.path) for r in sources if isinstance(r, Missing)]
+    if not results:
+        return [f"Not measured yet: `python -m benchmarks.freeal --report` writes the result "
+                f"files this table is rendered from (several hours on 2 cores)."]
     if any(r.get("role") != "report" for r in results):
         raise ValueError("the report table quotes report draws only, got a file with role "
                          f"{[r.get('role') for r in results if r.get('role') != 'report']}.")
@@ -319,6 +328,7 @@ def report_table(*results):
     revisions = sorted({_revision(r["machine"].get("git")) for r in results})
     states = sorted({r["cache"]["state"] for r in results})
     machine = results[0]["machine"]
+    warm = [r for r in results if r["methods"]["freeal_slm"].get("llm_cache_hits")]
     llm_threads = re.search(r"n_threads=(\d+)", results[0]["settings"].get("labeler", ""))
     loads = [f"{(r['machine'].get('load_average_at_start') or [float('nan')])[0]:.1f}"
              for r in results]
@@ -338,7 +348,27 @@ def report_table(*results):
         f"{llm_threads[1] + ' thread(s)' if llm_threads else 'every core'} and the student on "
         f"{machine.get('torch_threads')}, load average at the start of each draw "
         f"{', '.join(loads)}; {', '.join(states)} answer cache).",
+        *([f"Time is understated where the answer cache was warm: "
+           + ", ".join(f"{r['dataset']['name']} {_fit_cache_share(r)}" for r in warm)
+           + " (answers kept in the cache by an interrupted earlier run of this benchmark; no time is "
+           f"charged for them)."] if warm else []),
+        *([f"Not measured yet: {', '.join(missing)} (`python -m benchmarks.freeal --report "
+           f"--datasets {' '.join(missing)}`); the mean gap closed is over the measured draws "
+           f"only."] if missing else []),
     ]
+
+
+def _fit_cache_share(result):
+    """FreeAL's requests answered from the cache, as "N of M requests"."""
+    fit = result["methods"]["freeal_slm"]
+    hits = fit.get("llm_cache_hits", 0)
+    return f"{hits:,} of FreeAL's {hits + fit.get('llm_calls', 0):,} requests"
+
+
+def _report_draw_name(path):
+    """The data set of a report-table file's name, ``freeal-report-<name>-<llm>.json``."""
+    stem = path.rsplit("/", 1)[-1].removeprefix("freeal-report-").removesuffix(".json")
+    return stem.rsplit("-qwen", 1)[0]
 
 
 _MANY_LABEL_COLUMNS = (("Zero-shot LLM", "zero_shot_llm"), ("FreeAL SLM", "freeal_slm"),

@@ -51,14 +51,22 @@ def test_the_request_budget_stops_the_later_rounds():
     assert est["calls_per_round"] == [200, 20, 0] and est["max_calls"] == 220
 
 
-@pytest.mark.parametrize("params, match", [
-    ({"demos": DemoPolicy(n_generated=6)}, "n_generated"),
-    ({"rounds": RoundPolicy(query_strategy="uncertainty")}, "uncertainty"),
-])
-def test_what_fit_refuses_the_estimate_refuses(params, match):
-    clf = MultiLabelFreeALClassifier(names(3), TASK, **params)
-    with pytest.raises(ValueError, match=match):
+def test_what_fit_refuses_the_estimate_refuses():
+    clf = MultiLabelFreeALClassifier(names(3), TASK,
+                                     rounds=RoundPolicy(query_strategy="uncertainty"))
+    with pytest.raises(ValueError, match="uncertainty"):
         clf.estimate(TEXTS, measure_speed=False)
+
+
+def test_written_label_sets_count_as_the_single_label_writing_does():
+    """Round 0 writes label sets when asked (n_generated > 0): as many requests as one label."""
+    demos = DemoPolicy(n_generated=6)
+    multi = MultiLabelFreeALClassifier(names(3), TASK, demos=demos)
+    single = FreeALClassifier(names(3), TASK, demos=demos)
+    calls = multi.estimate(TEXTS, measure_speed=False)["generation_calls"]
+    assert calls >= 6 and calls == single.estimate(TEXTS, measure_speed=False)["generation_calls"]
+    assert MultiLabelFreeALClassifier(names(3), TASK).estimate(
+        TEXTS, measure_speed=False)["generation_calls"] == 0  # writes none by default
 
 
 def test_a_local_models_label_set_prompts_grow_with_the_labels():
