@@ -199,9 +199,8 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
         final pool) and FreeAL's diagnostics.
     """
     tick = tick or (lambda name: None)
-    unknown = sorted(set(skip) - set(SKIPPABLE))
-    if unknown:
-        raise ValueError(f"skip must hold rows of {list(SKIPPABLE)}, got {unknown}.")
+    if sorted(set(skip) - set(SKIPPABLE)):
+        raise ValueError(f"skip must hold rows of {list(SKIPPABLE)}, got {sorted(skip)}.")
     names = list(data.label_names)
     gold_train = np.array([names.index(str(v)) for v in data.y_train], dtype=np.int64)
     llm = clone(labeler).set_params(labels=names, task=data.task)
@@ -210,7 +209,6 @@ def run_dataset(data, *, labeler, slm, embedder, n_rounds=2, n_demos=4, cv=3, ra
 
     methods["zero_shot_llm"], zs_train, zs_step = _zero_shot_llm(llm, data, tick)
     zs_train_acc = float(np.mean(zs_train == gold_train))
-
     methods.update(_zero_shot_label_rows(plain, data, zs_train, zs_step, gold_train, cv=cv,
                                          random_state=random_state, skip=skip, tick=tick))
 

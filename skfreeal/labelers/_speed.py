@@ -59,12 +59,9 @@ def measure_speed(labeler, texts, *, n_demos, n_calls=3):
     side of a real pass, where a prefix serves more neighbours. (Measured on
     tweets with 4 demonstrations: 1.0 s a request, against 0.7 s in the
     real pass; with distinct demonstrations per request it was 2.8 s.)
-    The labelling requests are built as the labeler's own are
-    (``_annotation_setup``): for a label set, the local model judges every
-    label after the prompt and the demonstrations show every label's truth
-    value, so the timings include what the labels add (about 0.53 against
-    0.26 CPU seconds a request with 5 labels, 1.08 against 0.26 with 20:
-    ``benchmarks/results/label_sets_timing.json``).
+    Labelling requests are built as the labeler's own (``_annotation_setup``),
+    so a label set's per-label judgements are timed too (0.53 against 0.26
+    CPU s a request at 5 labels, 1.08 at 20: ``label_sets_timing.json``).
 
     Parameters
     ----------

@@ -15,12 +15,10 @@ def estimate_fit_cost(texts, labeler, *, rounds, n_demos, n_generated_demos, noi
                       speed=None, fill_missing_demos=False):
     """Expected calls, tokens and cost of a FreeAL fit on ``texts``.
 
-    The rounds' arithmetic is here; what one request costs comes from the
-    labeler's ``request_cost`` (skfreeal's labelers build their real prompts
-    and count characters / 4 as tokens). For a labeler without it, a prompt
-    is guessed from the texts' length (characters / 4 as tokens), each
-    generated demonstration counts as one call (two with ``filter_demos``)
-    and the cost is unknown.
+    The rounds' arithmetic is here; a request's cost comes from the labeler's
+    ``request_cost`` (real prompts, characters / 4 as tokens), or without it
+    is guessed from the texts' length (a written demonstration one call, two
+    with ``filter_demos``; the cost unknown).
 
     The cap ``rounds.max_requests_per_text`` applies as in ``fit``: writing
     and filling take at most ``rounds.demo_request_share``, the later
@@ -44,7 +42,6 @@ def estimate_fit_cost(texts, labeler, *, rounds, n_demos, n_generated_demos, noi
         ``DemoPolicy.fill_missing``: when the LLM writes too few demonstrations of
         some label, it labels ``8 * n_classes`` texts zero-shot to fill
         them. Counted in ``max_calls`` and ``max_generation_calls`` only.
-
 
     Returns
     -------

@@ -9,6 +9,9 @@ used when present.
 
 import numpy as np
 
+from ._label_sets import label_set_report_data
+from ._rounds import _history_rows, _judged_rounds, _round_model
+
 __all__ = ["UNKNOWN", "report_data", "round_labels"]
 
 #: Shown for texts without a label (never annotated, or the LLM abstained).
@@ -83,8 +86,6 @@ def report_data(clf, texts, *, gold=None, slm_pred=None):
     """
     space = getattr(clf, "label_space_", None)  # a FreeAL-like object may not name its space
     if space is not None and not space.exclusive:
-        from ._label_sets import label_set_report_data
-
         return label_set_report_data(clf, texts, gold=gold, slm_pred=slm_pred, unknown=UNKNOWN)
     classes = [str(c) for c in clf.classes_]
     n_classes = len(classes)
@@ -152,23 +153,3 @@ def _gold_accuracy(clf, codes, rounds, labels, slm_ids, round_model, notes):
         "final_slm": _accuracy(slm_ids, codes),
         "round_model": round_model,
     }
-
-
-def _round_model(clf):
-    """What judged the rounds (whose figures ``history_`` holds)."""
-    return "judge" if getattr(clf, "judge_", None) is not None else "small model"
-
-
-def _judged_rounds(clf):
-    """``(round, score)`` of the round's judge on ``eval_set``, where fit was given one."""
-    return [(h.get("round", i), h["eval_accuracy"])
-            for i, h in enumerate(clf.history_) if h.get("eval_accuracy") is not None]
-
-
-def _history_rows(clf):
-    """``history_`` as dicts; the final student's record joins the last round's row."""
-    rows = [dict(h) for h in clf.history_]
-    student = getattr(clf, "student_record_", None)
-    if rows and student is not None:
-        rows[-1].update({f"student_{k}": v for k, v in dict(student).items()})
-    return rows

@@ -11,7 +11,7 @@ and, given gold label sets, the accuracy of that decision).
 
 import numpy as np
 
-from ._data import _history_rows, _judged_rounds, _round_model
+from ._rounds import _history_rows, _judged_rounds, _round_model
 
 __all__ = ["label_set_report_data"]
 

@@ -1,0 +1,21 @@
+"""What a fitted FreeAL's rounds recorded, read for the report (both label kinds)."""
+
+
+def _round_model(clf):
+    """What judged the rounds (whose figures ``history_`` holds)."""
+    return "judge" if getattr(clf, "judge_", None) is not None else "small model"
+
+
+def _judged_rounds(clf):
+    """``(round, score)`` of the round's judge on ``eval_set``, where fit was given one."""
+    return [(h.get("round", i), h["eval_accuracy"])
+            for i, h in enumerate(clf.history_) if h.get("eval_accuracy") is not None]
+
+
+def _history_rows(clf):
+    """``history_`` as dicts; the final student's record joins the last round's row."""
+    rows = [dict(h) for h in clf.history_]
+    student = getattr(clf, "student_record_", None)
+    if rows and student is not None:
+        rows[-1].update({f"student_{k}": v for k, v in dict(student).items()})
+    return rows
