@@ -5,6 +5,7 @@ judgements are weak: these tests check the scoring, not accuracy).
 """
 
 import importlib.util
+import warnings
 
 import numpy as np
 import pytest
@@ -193,11 +194,14 @@ def test_the_local_model_writes_a_text_for_a_pair_of_labels_and_checks_it(labele
     run = type(labeler)._run
     monkeypatch.setattr(type(labeler), "_run",
                         lambda self, requests: sent.extend(requests) or run(self, requests))
-    # 3 demonstrations: 2 single labels and 1 pair written, then one text checked (4 requests)
-    with pytest.warns(UserWarning, match="limit of 4 requests"):
-        demos = labeler.generate_demos(3, TEXTS, random_state=0, max_requests=4)
+    # 3 demonstrations: 2 single labels and 1 pair written, each text written then checked
+    # (6 requests: every write keeps a request for its check)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the 135M model may write too few
+        demos = labeler.generate_demos(3, TEXTS, random_state=0, max_requests=6)
     writes = [m for m, _ in sent if "It must clearly have" in m[-1]["content"]]
     assert len(writes) == 3 and sum("labels are" in m[-1]["content"] for m in writes) == 1
     checks = [m for m, _ in sent if m not in writes]
-    assert len(checks) == 1 and "JSON object" in checks[0][0]["content"]  # each label judged
-    assert len(demos) <= 1 and all(row.shape == (len(NAMES),) for _, row in demos)
+    assert 1 <= len(checks) <= len(writes) and len(sent) <= 6
+    assert all("JSON object" in m[0]["content"] for m in checks)  # each label judged
+    assert len(demos) <= len(checks) and all(row.shape == (len(NAMES),) for _, row in demos)

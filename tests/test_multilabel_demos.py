@@ -104,8 +104,10 @@ def test_the_writing_keeps_within_max_requests():
     examples, _ = make_tickets(20, seed=5)
     with pytest.warns(UserWarning, match="the limit of 5 requests was reached"):
         demos = labeler(writer).generate_demos(9, examples, random_state=0, max_requests=5)
-    assert len(writer.prompts) == 5  # writing and checking together
-    assert len(demos) <= 5
+    # writing and checking together; each text written keeps a request for its check
+    written = len(writer.generation_prompts())
+    assert len(writer.prompts) <= 5 and len(writer.prompts) == 2 * written
+    assert len(demos) <= written
 
 
 def writing_clf(writer, n_generated, **rounds):

@@ -196,6 +196,28 @@ def test_writing_within_a_request_limit_lets_the_labels_take_turns():
         labeler.generate_demos(6, ["an example"], max_requests=-1)
 
 
+def test_a_tight_limit_writes_only_what_it_can_check_and_the_labels_take_turns():
+    # 12 requests for 6 labels: 6 writes and their 6 checks, one label each (writing all 12
+    # first, as before, left no request to check them, and an unchecked text is not kept)
+    names = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]
+    kinds = []
+
+    def llm(messages, **params):
+        asked = re.search(r'correct label is "(\w+)"', messages[-1]["content"])
+        kinds.append("write" if asked else "check")
+        if asked:
+            return f"{asked.group(1)} {distinct_words(params['seed'])}"
+        return next(n for n in names if n in messages[-1]["content"].rsplit("<text>", 1)[-1])
+
+    labeler = FunctionLabeler(llm, labels=names, task="Greek letters.", cache=None,
+                              constrained=False, calibration=None)
+    with pytest.warns(UserWarning, match="limit of 12 requests"):
+        demos = labeler.generate_demos(12, ["an example", "another one"], random_state=0,
+                                       max_requests=12)
+    assert kinds.count("write") == kinds.count("check") == 6
+    assert sorted(label for _, label in demos) == list(range(6))
+
+
 def test_no_share_for_writing_leaves_round_0_zero_shot_and_tops_up_its_empty_pool():
     # 1.2 requests a text leave round 0's writing no share: the pool starts empty, and the
     # labels short of min_per_label take round 0's answers (an empty pool's embeddings

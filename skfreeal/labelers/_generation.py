@@ -142,8 +142,13 @@ class DemoGenerationMixin:
                 break
             requests, owners = self._generation_requests(wanted, targets, labels, shown, rng,
                                                          exclusive=space.exclusive)
-            if len(requests) > left:
-                requests, owners = _taking_turns(requests, owners, int(left))
+            # a text written is kept only once checked: each write keeps a request for it, or
+            # a tight limit would buy writes it cannot check (and keep nothing)
+            affordable = left // 2 if self.filter_demos else left
+            if len(requests) > affordable:
+                requests, owners = _taking_turns(requests, owners, int(affordable))
+            if not requests:
+                break
             left -= len(requests)
             candidates = self._new_texts(self._run(requests), owners, targets, labels, seen)
             if candidates and self.filter_demos:
@@ -158,7 +163,8 @@ class DemoGenerationMixin:
         short = {_target_name(targets[i], labels): (len(c), q)
                  for i, (c, q) in enumerate(zip(collected, quota)) if len(c) < q}
         if short:
-            limit = f" (the limit of {max_requests} requests was reached)" if left < 1 else ""
+            spent = left < (2 if self.filter_demos else 1)  # not enough for one more text
+            limit = f" (the limit of {max_requests} requests was reached)" if spent else ""
             warnings.warn(
                 "The LLM wrote fewer usable demonstrations than asked for some labels "
                 f"(got, wanted){limit}: {short}.",
