@@ -21,7 +21,7 @@ import click
 import numpy as np
 
 from ._errors import CLIError
-from ._options import _compose
+from ._options import _compose, loop_params
 
 __all__ = [
     "multi_label_options",
@@ -83,22 +83,14 @@ def build_multi_label_classifier(opts, labeler, *, verbose=0):
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.pipeline import make_pipeline
 
-    from .. import DemoPolicy, MultiLabelFreeALClassifier, RoundPolicy
+    from .. import MultiLabelFreeALClassifier
 
+    # n_generated_demos None writes no label sets (the class's default); a number opts in
     return MultiLabelFreeALClassifier(
-        opts.labels,
-        opts.task,
-        labeler=labeler,
+        opts.labels, opts.task, labeler=labeler,
         slm=make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
                           OneVsRestClassifier(LogisticRegression(max_iter=1000))),
-        judge=None if opts.judge == "student" else opts.judge,
-        # None writes no label sets (MultiLabelFreeALClassifier's default); a number opts in
-        demos=DemoPolicy(opts.n_demos, n_generated=opts.n_generated_demos),
-        rounds=RoundPolicy(opts.n_rounds, label_fraction=opts.label_fraction,
-                           label_fusion=opts.label_fusion),
-        random_state=opts.seed,
-        verbose=verbose,
-    )
+        **loop_params(opts, verbose=verbose))
 
 
 def label_set_columns(labels, prefix):

@@ -11,6 +11,7 @@ import click
 from ._errors import CLIError, one_line
 
 __all__ = [
+    "loop_params",
     "table_options",
     "task_options",
     "output_options",
@@ -325,22 +326,38 @@ def build_slm(opts):
     return RobustTextClassifier(**params)
 
 
+def loop_params(opts, *, verbose=0):
+    """The loop's parameters the options set, shared by both kinds of classifier.
+
+    Parameters
+    ----------
+    opts : argparse.Namespace
+    verbose : int, default=0
+
+    Returns
+    -------
+    params : dict
+        ``judge``, ``demos``, ``rounds``, ``random_state`` and ``verbose``
+        (``n_generated_demos`` None keeps the classifier's own default).
+    """
+    from .. import DemoPolicy, RoundPolicy
+
+    return {
+        "judge": None if opts.judge == "student" else opts.judge,
+        "demos": DemoPolicy(opts.n_demos, n_generated=opts.n_generated_demos),
+        "rounds": RoundPolicy(opts.n_rounds, label_fraction=opts.label_fraction,
+                              label_fusion=opts.label_fusion),
+        "random_state": opts.seed,
+        "verbose": verbose,
+    }
+
+
 def build_classifier(opts, *, verbose=0):
     """A :class:`~skfreeal.FreeALClassifier` configured from the options."""
-    from .. import DemoPolicy, FreeALClassifier, RoundPolicy
+    from .. import FreeALClassifier
 
-    return FreeALClassifier(
-        opts.labels,
-        opts.task,
-        labeler=build_labeler(opts),
-        slm=build_slm(opts),
-        judge=None if opts.judge == "student" else opts.judge,
-        demos=DemoPolicy(opts.n_demos, n_generated=opts.n_generated_demos),
-        rounds=RoundPolicy(opts.n_rounds, label_fraction=opts.label_fraction,
-                           label_fusion=opts.label_fusion),
-        random_state=opts.seed,
-        verbose=verbose,
-    )
+    return FreeALClassifier(opts.labels, opts.task, labeler=build_labeler(opts),
+                            slm=build_slm(opts), **loop_params(opts, verbose=verbose))
 
 
 def describe_endpoint(base_url):
