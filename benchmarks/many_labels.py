@@ -266,23 +266,49 @@ def build_parser(prog="python -m benchmarks.many_labels"):
     return add_run_options(parser)
 
 
-def main(argv=None):
-    """Run the many-label benchmark (or its estimate) from the command line."""
+def run_table_command(argv, parser, prog, *, estimate, run):
+    """A table benchmark's command line: its estimate, or its run with the files printed.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        The arguments (None: ``sys.argv[1:]``).
+    parser : argparse.ArgumentParser
+        From :func:`table_parser` (with the run options).
+    prog : str
+        The command, recorded in the result files.
+    estimate : callable
+        ``estimate(args, mode)``: the rows :func:`print_estimates` prints.
+    run : callable
+        ``run(args, mode, command, tick)``: the paths of the files written.
+
+    Returns
+    -------
+    status : int
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(argv)
+    args = parser.parse_args(argv)
     mode = "quick" if args.quick else ("report" if args.report else "dev")
     setup_environment(cache_dir=args.cache_dir, torch_threads=args.torch_threads)
     if args.estimate:
-        print_estimates(estimate_draws(mode=mode, datasets=args.datasets, llms=args.llms,
-                                        measure_speed=args.measure_speed))
+        print_estimates(estimate(args, mode))
         return 0
-    command = " ".join(["python -m benchmarks.many_labels", *argv])
-    for path in run_many_labels(mode=mode, datasets=args.datasets, llms=args.llms,
-                                with_rows=args.with_rows, random_state=args.seed,
-                                llm_threads=args.llm_threads, command=command,
-                                tick=lambda name: print(f"done: {name}", flush=True)):
+    command = " ".join([prog, *argv])
+    for path in run(args, mode, command, lambda name: print(f"done: {name}", flush=True)):
         print(path)
     return 0
+
+
+def main(argv=None):
+    """Run the many-label benchmark (or its estimate) from the command line."""
+    return run_table_command(
+        argv, build_parser(), "python -m benchmarks.many_labels",
+        estimate=lambda args, mode: estimate_draws(
+            mode=mode, datasets=args.datasets, llms=args.llms,
+            measure_speed=args.measure_speed),
+        run=lambda args, mode, command, tick: run_many_labels(
+            mode=mode, datasets=args.datasets, llms=args.llms, with_rows=args.with_rows,
+            random_state=args.seed, llm_threads=args.llm_threads, command=command, tick=tick))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -32,18 +32,17 @@ them. Run ``python -m benchmarks.multilabel`` (dev draw), ``--report``
 (FreeAL's own estimate of each fit, no run).
 """
 
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import machine_info, measure, setup_environment, usage_of, write_result
+from ._common import machine_info, measure, usage_of, write_result
 from .datasets import Draw, dataset_info, table_draws
 from .freeal import LLMS, Components, add_run_options, cache_state, calls_per_text, student_clone
 from .freeal import PRESETS as FREEAL_PRESETS
-from .many_labels import print_estimates, table_parser
+from .many_labels import run_table_command, table_parser
 
 __all__ = ["MIX", "PRESETS", "QUICK_DRAW", "MultiLabelData", "compose", "draws",
            "estimate_draws", "f1_scores", "main", "run_draw_multilabel", "run_multilabel"]
@@ -335,21 +334,14 @@ def build_parser(prog="python -m benchmarks.multilabel"):
 
 def main(argv=None):
     """Run the multi-label benchmark (or its estimate) from the command line."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(argv)
-    mode = "quick" if args.quick else ("report" if args.report else "dev")
-    setup_environment(cache_dir=args.cache_dir, torch_threads=args.torch_threads)
-    if args.estimate:
-        print_estimates(estimate_draws(mode=mode, llms=args.llms,
-                                        measure_speed=args.measure_speed,
-                                        random_state=args.seed))
-        return 0
-    command = " ".join(["python -m benchmarks.multilabel", *argv])
-    for path in run_multilabel(mode=mode, llms=args.llms, random_state=args.seed,
-                               llm_threads=args.llm_threads, command=command,
-                               tick=lambda name: print(f"done: {name}", flush=True)):
-        print(path)
-    return 0
+    return run_table_command(
+        argv, build_parser(), "python -m benchmarks.multilabel",
+        estimate=lambda args, mode: estimate_draws(
+            mode=mode, llms=args.llms, measure_speed=args.measure_speed,
+            random_state=args.seed),
+        run=lambda args, mode, command, tick: run_multilabel(
+            mode=mode, llms=args.llms, random_state=args.seed,
+            llm_threads=args.llm_threads, command=command, tick=tick))
 
 
 if __name__ == "__main__":  # pragma: no cover
