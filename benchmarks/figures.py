@@ -41,6 +41,7 @@ from ._figure_parts import command as _command
 from ._figure_parts import revision as _revision
 from ._figure_parts import role as _role
 from ._figure_parts import standard_error as _standard_error
+from ._student_figures import student_before_after
 
 __all__ = ["Block", "TEMPLATES", "Table", "check", "find_blocks", "main", "render_block", "write"]
 
@@ -678,7 +679,8 @@ def _corpus_verdict(key, dev, report):
 TEMPLATES = {"ablation-choices": ablation_choices, "demo": demo_paragraphs,
              "dev-vs-report": dev_vs_report, "freeal": freeal_paragraph,
              "freeal-vs-icl": freeal_vs_icl, "many-labels": many_label_table,
-             "multilabel": multilabel_table, "report-table": report_table, **CLAIM_TEMPLATES}
+             "multilabel": multilabel_table, "report-table": report_table,
+             "student-before-after": student_before_after, **CLAIM_TEMPLATES}
 
 
 def main(argv=None):

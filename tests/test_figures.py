@@ -371,3 +371,48 @@ def test_the_active_learning_block_says_not_measured_until_its_files_exist(tmp_p
     assert not block.missing()
     assert figures.render_block(block).startswith(
         "Not measured yet: ``python -m benchmarks.active_learning --role report``")
+
+
+def _student_cell(dataset, n_train, tag, accuracy, seconds, rss_mib, commit):
+    return {"method": "student", "tag": tag, "dataset": dataset, "n_train": n_train,
+            "n_eval": 500, "accuracy": accuracy, "fit_seconds": seconds,
+            "fit_cpu_seconds": seconds * 1.8, "peak_rss_fit_mib": rss_mib,
+            "peak_rss_predict_mib": rss_mib / 2, "predict_texts_per_s": 100.0,
+            "skfreeal_git": {"commit": commit, "dirty": False}, "load_average": [1.0, 1.0, 1.0]}
+
+
+def _demo_run(commit, seconds, final):
+    return {"revision": {"commit": commit, "dirty": False}, "seconds": seconds,
+            "peak_rss_mib": 3000.0, "final_slm_accuracy": final, "llm_calls": 1285,
+            "machine": {"load_average_at_start": [0.5, 0.5, 0.5]}}
+
+
+def test_the_student_before_after_block_pairs_cells_and_judges_each_target(tmp_path):
+    student = {"cells": [
+        _student_cell("news", 200, "before", 0.960, 786.0, 9000.0, "8827314aaa"),
+        _student_cell("news", 200, "after", 0.955, 250.0, 2200.0, "2ae72cfbbb"),
+        _student_cell("tweets", 200, "before", 0.820, 120.0, 1800.0, "8827314aaa"),
+        _student_cell("tweets", 200, "after", 0.800, 110.0, 3100.0, "2ae72cfbbb"),
+        _student_cell("yahoo", 200, "after", 0.600, 300.0, 2000.0, "2ae72cfbbb"),  # unpaired
+    ]}
+    text = _render(tmp_path, "student-before-after",
+                   [student, _demo_run("2ae72cfbbb", 900.0, 0.71),
+                    _demo_run("8827314aaa", 1000.0, 0.70)])
+    assert "skfreeal 8827314" in text and "skfreeal 2ae72cf" in text
+    assert "0.960 → 0.955" in text and "9.4 → 2.3" in text  # GB of 9,000 and 2,200 MiB
+    assert "Yahoo" not in text  # a cell without its pair is left out
+    # 3,100 MiB is 3.25 GB: missed; tweets lost 2 points: missed; news 4.2 min: met
+    assert "at most 3 GB: missed on tweets 200 (3.3 GB)" in text
+    assert "missed on tweets 200 (0.820 → 0.800)" in text
+    assert "200 news-length texts in at most 5 minutes: 4.2 min, met" in text
+    assert "before (revision 8827314, load average 0.5 at the start): 16.7 min" in text
+    assert "after (revision 2ae72cf, load average 0.5 at the start): 15.0 min" in text
+
+
+def test_the_student_before_after_block_says_when_no_pair_is_measured(tmp_path):
+    student = {"cells": [_student_cell("news", 200, "after", 0.955, 250.0, 2200.0, "2ae72cf")]}
+    path = tmp_path / "student.json"
+    path.write_text(json.dumps(student))
+    block = figures.Block(tmp_path / "page.rst", "student-before-after",
+                          [str(path), "?missing-demo.json", "?missing-before.json"], "", 0, 0)
+    assert "Not measured yet" in figures.render_block(block)
