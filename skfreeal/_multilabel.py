@@ -262,10 +262,19 @@ labeler_, slm_, judge_
             ``classes_`` (its probability reaches that label's
             ``threshold_``, and at least ``min_labels`` per text).
         """
+        return self._decision_space().from_proba(self.predict_proba(X))[0].astype(np.int64)
+
+    def _decision_space(self):
+        """The label space ``predict`` decides with: ``threshold_`` and ``min_labels``.
+
+        Its :meth:`~skfreeal.labels.MultiLabelSpace.from_proba` turns
+        ``predict_proba``'s rows into ``predict``'s (and their mean
+        certainty); ``skfreeal predict`` and :mod:`skfreeal.export` read it.
+        """
+        check_is_fitted(self)
         space = self.label_space_
-        decide = MultiLabelSpace(space.names, threshold=self.threshold_,
-                                 min_labels=space.min_labels)
-        return decide.from_proba(self.predict_proba(X))[0].astype(np.int64)
+        return MultiLabelSpace(space.names, threshold=self.threshold_,
+                               min_labels=space.min_labels)
 
     def score(self, X, y, sample_weight=None):
         """Subset accuracy (every label of a text right), as scikit-learn's multi-label classifiers.

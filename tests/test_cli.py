@@ -184,3 +184,32 @@ def test_judge_and_label_fusion_options_reach_the_classifier(tmp_path, args, jud
                                        str(tmp_path / "out.csv"), *args])
     clf = build_classifier(collect(ctx.params))
     assert clf.judge == judge and clf.rounds.label_fusion == fusion
+
+
+@pytest.mark.parametrize("args, path, epochs", [
+    ([], None, None),  # None: the default student, the packaged MiniLM
+    (["--slm", "{folder}", "--slm-epochs", "3"], "{folder}", 3),
+])
+def test_multi_label_builds_the_same_student_as_one_label(tmp_path, args, path, epochs):
+    from skfreeal import FreeALClassifier, MultiLabelFreeALClassifier
+    from skfreeal.cli._label import label
+    from skfreeal.cli._options import build_classifier, collect
+
+    table = write_csv(tmp_path / "in.csv", ["text"], [["a"], ["b"]])
+    (tmp_path / "encoder").mkdir()
+    args = [a.format(folder=tmp_path / "encoder") for a in args]
+    built = {}
+    for extra in ([], ["--multi-label"]):
+        ctx = label.make_context("label", [str(table), "--text-column", "text", "--labels",
+                                           LABELS, "--task", TASK, "--out",
+                                           str(tmp_path / "out.csv"), *args, *extra])
+        built[bool(extra)] = build_classifier(collect(ctx.params))
+    assert type(built[False]) is FreeALClassifier
+    assert type(built[True]) is MultiLabelFreeALClassifier
+    students = [clf.slm for clf in built.values()]
+    if path is None:
+        assert students == [None, None]
+    else:
+        for slm in students:
+            assert slm.model_name_or_path == path.format(folder=tmp_path / "encoder")
+            assert slm.max_epochs == epochs

@@ -11,6 +11,7 @@ from sklearn.exceptions import NotFittedError
 
 from skfreeal import DemoPolicy, FreeALClassifier, RobustTextClassifier, RoundPolicy
 from skfreeal.export import OnnxStudent, export_student
+from skfreeal.labels import MultiLabelSpace
 from test_freeal import RuleLabeler, make_clf, make_texts, tfidf_embedder
 
 LABELS = ["negative", "neutral", "positive"]
@@ -52,18 +53,24 @@ def new_texts():
     return texts + ["great " * 300]  # longer than max_length_: cut where the student cut it
 
 
-def test_the_folder_loads_in_a_pipeline_and_predicts_what_predict_does(student, exported,
-                                                                       new_texts):
+def pipeline_scores(folder, texts, names):
+    """The scores ``transformers.pipeline`` gives each label of ``names``: (texts, labels)."""
     from transformers import pipeline
 
-    pipe = pipeline("text-classification", model=str(exported), trust_remote_code=True,
+    pipe = pipeline("text-classification", model=str(folder), trust_remote_code=True,
                     top_k=None, device="cpu")
-    answers = pipe(new_texts, batch_size=32)
-    columns = {str(c): j for j, c in enumerate(student.classes_)}
-    proba = np.zeros((len(new_texts), len(columns)))
-    for row, scores in zip(proba, answers):
+    columns = {str(name): j for j, name in enumerate(names)}
+    proba = np.zeros((len(texts), len(columns)))
+    for row, scores in zip(proba, pipe(texts, batch_size=32)):
         for score in scores:
             row[columns[score["label"]]] = score["score"]
+    return proba, pipe.model.config
+
+
+def test_the_folder_loads_in_a_pipeline_and_predicts_what_predict_does(student, exported,
+                                                                       new_texts):
+    proba, config = pipeline_scores(exported, new_texts, student.classes_)
+    assert config.problem_type is None and not hasattr(config, "thresholds")
     expected = student.predict_proba(new_texts)
     assert len(set(student.predict(new_texts))) == 3  # a student that tells labels apart
     np.testing.assert_array_equal(student.classes_[proba.argmax(1)], student.predict(new_texts))
@@ -95,6 +102,60 @@ def test_a_freeal_classifier_exports_its_student_under_its_label_names(tiny_enco
     got = [answer["label"] for answer in pipe(texts)]
     assert got == clf.predict(texts).tolist()
     assert set(pipe.model.config.id2label.values()) == {"negative", "positive"}
+
+
+# --- label sets: sigmoid scores and the fitted thresholds -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def multi_label(tiny_encoder_path, tmp_path_factory):
+    """A MultiLabelFreeALClassifier with the tiny robust student and a threshold per label,
+    exported with ONNX; a few dozen new tickets."""
+    pytest.importorskip("onnxruntime")
+    from test_multilabel import make_clf as make_multi_label_clf, make_tickets
+
+    student = RobustTextClassifier(tiny_encoder_path, max_epochs=4, warmup_epochs=2,
+                                   batch_size=8, lr=3e-3, random_state=0)
+    clf = make_multi_label_clf(threshold="auto").set_params(slm=student)
+    clf.fit(make_tickets(60, seed=1)[0])
+    folder = export_student(clf, tmp_path_factory.mktemp("label-sets"), onnx=True)
+    return clf, folder, make_tickets(40, seed=5)[0]
+
+
+def test_a_label_set_folder_gives_sigmoid_scores_and_the_thresholds(multi_label):
+    clf, folder, texts = multi_label
+    expected = clf.predict(texts)
+    assert len({tuple(row) for row in expected}) > 1  # a student that tells texts apart
+    proba, config = pipeline_scores(folder, texts, clf.classes_)
+    assert config.problem_type == "multi_label_classification"
+    assert config.id2label == dict(enumerate(clf.classes_))
+    assert config.thresholds == dict(zip(clf.classes_, clf.threshold_.tolist()))
+    assert config.min_labels == 1
+    np.testing.assert_allclose(proba, clf.predict_proba(texts), atol=1e-4)  # sigmoids
+    # the documented rule: each label whose score reaches its threshold, at least min_labels
+    rule = MultiLabelSpace(list(config.thresholds), threshold=list(config.thresholds.values()),
+                           min_labels=config.min_labels)
+    np.testing.assert_array_equal(rule.from_proba(proba)[0], expected)
+
+
+def test_a_label_set_onnx_file_predicts_the_indicator_matrix(multi_label):
+    clf, folder, texts = multi_label
+    onnx = OnnxStudent(folder)
+    np.testing.assert_array_equal(onnx.classes_, clf.classes_)
+    np.testing.assert_allclose(onnx.predict_proba(texts), clf.predict_proba(texts), atol=1e-4)
+    np.testing.assert_array_equal(onnx.predict(texts), clf.predict(texts))
+    logits = onnx.predict_logits(texts)  # what the file outputs: a sigmoid gives the scores
+    np.testing.assert_allclose(1 / (1 + np.exp(-logits)), clf.predict_proba(texts), atol=1e-4)
+
+
+def test_a_label_set_student_alone_exports_its_own_threshold(multi_label, tmp_path):
+    clf, _, texts = multi_label
+    student = clf.slm_
+    folder = export_student(student, tmp_path / "student", onnx=True)
+    onnx = OnnxStudent(folder)
+    assert onnx.label_sets_.min_labels == 0 and onnx.classes_.tolist() == ["0", "1", "2"]
+    np.testing.assert_array_equal(onnx.label_sets_.threshold, [student.threshold] * 3)
+    np.testing.assert_array_equal(onnx.predict(texts), student.predict(texts))
 
 
 def test_an_unfitted_estimator_is_refused(tmp_path):

@@ -7,6 +7,7 @@ otherwise. It keeps the ``response_format`` of every request it answers.
 """
 
 import json
+import pickle
 import sys
 from pathlib import Path
 
@@ -137,20 +138,66 @@ def _cli_args(srv, table, out, *extra):
             "--n-demos", "2", "--seed", "0", "--out", out, *extra]
 
 
+KEY = "sk-multi-label-SECRET-0123456789"
+
+
+def test_joblib_dump_of_a_fitted_classifier_holds_no_key(server, tmp_path):
+    import joblib
+
+    srv = server(api_key=KEY)
+    X, _ = make_tickets(30, seed=3)
+    clf = make_clf(srv, api_key=KEY).fit(X)
+    assert clf.labeler_.client_ is not None
+    joblib.dump(clf, tmp_path / "clf.joblib")
+    assert KEY.encode() not in (tmp_path / "clf.joblib").read_bytes()
+    assert KEY.encode() not in pickle.dumps(clf)
+    restored = joblib.load(tmp_path / "clf.joblib")
+    assert restored.labeler.api_key is None and restored.labeler_.api_key is None
+    np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
+
+
 @pytest.mark.slow
-def test_label_multi_label_writes_joined_sets_and_a_confidence_per_label(server, tmp_path):
+def test_label_multi_label_writes_joined_sets_saves_and_exports_the_student(
+        server, tmp_path, tiny_encoder_path):
+    pytest.importorskip("onnxruntime")
+    import joblib
     from cli_helpers import run_cli, write_csv
 
+    from skfreeal import MultiLabelFreeALClassifier, RobustTextClassifier
+    from skfreeal.export import OnnxStudent
     from skfreeal.io import read_table
 
-    srv = server()
+    srv = server(api_key=KEY)
     X, gold = make_tickets(30, seed=4)
     gold[0] = ["refund"]  # not a label: left out of the scores
     write_csv(tmp_path / "in.csv", ["body", "gold"], [[t, " | ".join(g)] for t, g in zip(X, gold)])
     proc = run_cli(*_cli_args(srv, tmp_path / "in.csv", tmp_path / "out.csv",
                               "--label-separator", "|", "--gold-column", "gold",
-                              "--report", tmp_path / "report.html"), timeout=300)
+                              "--report", tmp_path / "report.html",
+                              "--slm", tiny_encoder_path, "--slm-epochs", "2",
+                              "--save-model", tmp_path / "clf.joblib",
+                              "--export-model", tmp_path / "served", "--export-onnx"),
+                   env={"OPENAI_API_KEY": KEY}, timeout=300)
     assert proc.returncode == 0, proc.stderr
+    # the student is the robust transformer one, set by --slm and --slm-epochs
+    assert KEY.encode() not in (tmp_path / "clf.joblib").read_bytes()
+    clf = joblib.load(tmp_path / "clf.joblib")
+    assert isinstance(clf, MultiLabelFreeALClassifier)
+    assert isinstance(clf.slm_, RobustTextClassifier) and clf.slm_.multilabel_
+    assert clf.slm_.n_epochs_ == 2 and clf.slm_.model_name_or_path == tiny_encoder_path
+    np.testing.assert_array_equal(OnnxStudent(tmp_path / "served").predict(X), clf.predict(X))
+    # skfreeal predict writes the saved model's label sets, joined
+    again = run_cli("predict", tmp_path / "clf.joblib", tmp_path / "in.csv", "--text-column",
+                    "body", "--label-separator", "|", "--prefix", "p_", "--out",
+                    tmp_path / "predicted.csv", "--quiet")
+    assert again.returncode == 0, again.stderr
+    columns, rows = read_table(tmp_path / "predicted.csv")
+    assert columns == ["body", "gold", "p_label", "p_confidence"] + [
+        f"p_confidence_{name}" for name in NAMES]
+    assert [r["p_label"] for r in rows] == ["|".join(s) for s in clf.label_space_.decode(
+        clf.predict(X))]
+    np.testing.assert_allclose([[float(r[f"p_confidence_{n}"]) for n in NAMES] for r in rows],
+                               clf.predict_proba(X), atol=1e-6)
     # the keyword server answers the gold sets: the LLM's micro F1 is 1
     assert "micro F1 on 29 texts with a gold label set: LLM labels 1.000, small model" \
         in proc.stderr, proc.stderr
@@ -169,8 +216,8 @@ def test_label_multi_label_writes_joined_sets_and_a_confidence_per_label(server,
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--slm-epochs", "1"], "--slm-epochs cannot be used with --multi-label yet"),
     (["--label-separator", "i"], "--label-separator 'i' appears in the label name(s)"),
+    (["--label-separator", ""], "--label-separator must not be empty"),
 ])
 def test_label_multi_label_refuses_what_it_cannot_do_by_option(tmp_path, extra, message):
     from cli_helpers import error_lines, run_cli, write_csv

@@ -6,6 +6,7 @@ encoder of the other student tests learns them in a few epochs.
 """
 
 import io
+import pickle
 
 import joblib
 import numpy as np
@@ -272,6 +273,19 @@ def test_joblib_round_trip_keeps_the_mode(fitted):
     assert loaded.multilabel_
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+
+
+def test_a_pickle_from_before_threshold_gets_its_default(fitted):
+    clf, X, _, _ = fitted
+    state = dict(clf.__getstate__())  # a copy: the default state is clf's own __dict__
+    del state["threshold"]  # as pickled before the parameter existed
+    old = RobustTextClassifier.__new__(RobustTextClassifier)
+    old.__setstate__(state)
+    assert old.get_params()["threshold"] == 0.5
+    np.testing.assert_array_equal(old.predict(X), clf.predict(X))
+    # the same through pickle itself, on a model without the attribute
+    del old.threshold
+    assert pickle.loads(pickle.dumps(old)).get_params()["threshold"] == 0.5
 
 
 def test_grid_search_tunes_the_threshold_with_a_multilabel_scorer(tiny_encoder_path):

@@ -12,7 +12,6 @@ import numpy as np
 from ._data import load_text_table
 from ._errors import CLIError, user_errors
 from ._multilabel import (
-    build_multi_label_classifier,
     check_multi_label,
     gold_label_sets,
     gold_scores,
@@ -21,7 +20,6 @@ from ._multilabel import (
 )
 from ._options import (
     build_classifier,
-    build_labeler,
     check_endpoint,
     check_new_columns,
     describe_endpoint,
@@ -58,11 +56,15 @@ OUTPUT_COLUMNS = ("label", "confidence", "clean", "round")
 @click.option("--export-model", "export_dir", type=click.Path(file_okay=False), default=None,
               help="Write the small model here as a transformers model folder, for serving "
               "without skfreeal: pipeline('text-classification', model=DIR, "
-              "trust_remote_code=True) predicts what 'skfreeal predict' would.")
+              "trust_remote_code=True) predicts what 'skfreeal predict' would. With "
+              "--multi-label its scores (top_k=None) are each label's sigmoid, and a text "
+              "carries the labels whose score reaches DIR/config.json's thresholds (at "
+              "least min_labels, its best ones).")
 @click.option("--export-onnx", is_flag=True,
               help="With --export-model: also write DIR/onnx/model.onnx (float32) and "
-              "DIR/onnx/model_int8.onnx (int8 weights), for onnxruntime. Needs the export "
-              "extra: pip install 'skfreeal[export]'.")
+              "DIR/onnx/model_int8.onnx (int8 weights), for onnxruntime; they output "
+              "logits (softmax them, or with --multi-label apply a sigmoid and the "
+              "thresholds). Needs the export extra: pip install 'skfreeal[export]'.")
 @multi_label_options
 @run_options
 def label(**kwargs):
@@ -77,7 +79,9 @@ def label(**kwargs):
 
     With --multi-label a text carries any of the labels (at least one): the
     label column joins them with --label-separator (billing;login), and a
-    confidence_<label> column per label follows the four.
+    confidence_<label> column per label follows the four. The small model
+    then learns label sets (one sigmoid per label); --slm, --slm-epochs,
+    --save-model and --export-model work as for one label a text.
     """
     opts = collect(kwargs)
     setup_logging(quiet=opts.quiet, verbose=opts.verbose)
@@ -92,9 +96,7 @@ def label(**kwargs):
             skip_empty=opts.skip_empty, gold_column=opts.gold_column,
         )
         check_new_columns(opts.input_path, data.columns, new_columns)
-        clf = (build_multi_label_classifier(opts, build_labeler(opts),
-                                            verbose=estimator_verbose(opts.quiet))
-               if opts.multi_label else build_classifier(opts, verbose=estimator_verbose(opts.quiet)))
+        clf = build_classifier(opts, verbose=estimator_verbose(opts.quiet))
     if opts.llm == "openai":
         check_endpoint(opts.base_url)
         logger.info("LLM: model %r at %s%s", opts.model, describe_endpoint(opts.base_url),

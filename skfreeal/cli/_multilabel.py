@@ -10,23 +10,24 @@ fused with the judge's).
 A gold column (``--gold-column``) holds label sets written the same way;
 the run then logs the micro F1 of the LLM's label sets and the student's.
 
-The student is a TF-IDF + one-vs-rest logistic regression for now: the small
-transformer model learns label sets in
-:class:`~skfreeal.MultiLabelFreeALClassifier`, but this command does not
-build it (``--slm``, ``--slm-epochs``) yet. What the run cannot do with label
-sets yet is refused before any LLM call, by option name.
+The student is the one :class:`~skfreeal.MultiLabelFreeALClassifier` trains
+by default, the small transformer model with one sigmoid per label
+(``--slm`` and ``--slm-epochs`` set it as for one label a text);
+``--save-model`` saves the classifier for ``skfreeal predict``, and
+``--export-model`` writes the student for serving, with the thresholds that
+turn its scores into label sets.
 """
 
 import click
 import numpy as np
 
 from ._errors import CLIError
-from ._options import _compose, loop_params
+from ._options import _compose
 
 __all__ = [
     "multi_label_options",
     "check_multi_label",
-    "build_multi_label_classifier",
+    "check_separator",
     "label_set_columns",
     "gold_label_sets",
     "gold_scores",
@@ -37,9 +38,9 @@ multi_label_options = _compose(
         "--multi-label", is_flag=True,
         help="Each text carries one or more of the labels: the label column holds them "
         "joined by --label-separator, and a confidence_<label> column per label holds its "
-        "probability. The small model is then a TF-IDF + one-vs-rest logistic regression. "
-        "The LLM writes demonstrations (single labels and pairs) only when "
-        "--n-generated-demos says how many.",
+        "probability. The small model learns label sets (one sigmoid per label; --slm, "
+        "--slm-epochs, --save-model and --export-model as for one label). The LLM writes "
+        "demonstrations (single labels and pairs) only when --n-generated-demos says how many.",
     ),
     click.option(
         "--label-separator", default=";", show_default=True,
@@ -47,50 +48,24 @@ multi_label_options = _compose(
     ),
 )
 
-# Options whose multi-label path is not written yet, and why.
-_NOT_YET = {
-    "slm_path": ("--slm", "the multi-label run trains a TF-IDF student, not the small "
-                 "transformer model"),
-    "slm_epochs": ("--slm-epochs", "the multi-label run trains a TF-IDF student, not the small "
-                   "transformer model"),
-    "model_path": ("--save-model", "'skfreeal predict' writes one label per text"),
-    "export_dir": ("--export-model", "the export holds a transformer model"),
-}
-
 
 def check_multi_label(opts):
-    """Refuse, before any call, what ``--multi-label`` cannot do, and a bad separator."""
+    """Refuse, before any call, a separator without ``--multi-label`` or a bad one."""
     if not opts.multi_label:
         if opts.label_separator != ";":
             raise CLIError("--label-separator is only used with --multi-label")
         return
-    for attr, (option, why) in _NOT_YET.items():
-        if getattr(opts, attr, None):
-            raise CLIError(f"{option} cannot be used with --multi-label yet: {why}")
-    sep = opts.label_separator
+    check_separator(opts.label_separator, opts.labels)
+
+
+def check_separator(sep, labels):
+    """Refuse an empty ``--label-separator`` or one that a label name holds."""
     if not sep:
         raise CLIError("--label-separator must not be empty")
-    clash = [name for name in opts.labels if sep in name]
+    clash = [name for name in labels if sep in name]
     if clash:
         raise CLIError(f"--label-separator {sep!r} appears in the label name(s) "
                        f"{', '.join(map(repr, clash))}; choose another separator")
-
-
-def build_multi_label_classifier(opts, labeler, *, verbose=0):
-    """A :class:`~skfreeal.MultiLabelFreeALClassifier` configured from the options."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.multiclass import OneVsRestClassifier
-    from sklearn.pipeline import make_pipeline
-
-    from .. import MultiLabelFreeALClassifier
-
-    # n_generated_demos None writes no label sets (the class's default); a number opts in
-    return MultiLabelFreeALClassifier(
-        opts.labels, opts.task, labeler=labeler,
-        slm=make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-                          OneVsRestClassifier(LogisticRegression(max_iter=1000))),
-        **loop_params(opts, verbose=verbose))
 
 
 def label_set_columns(labels, prefix):

@@ -353,11 +353,17 @@ def loop_params(opts, *, verbose=0):
 
 
 def build_classifier(opts, *, verbose=0):
-    """A :class:`~skfreeal.FreeALClassifier` configured from the options."""
-    from .. import FreeALClassifier
+    """The classifier the options describe, its student built by :func:`build_slm`.
 
-    return FreeALClassifier(opts.labels, opts.task, labeler=build_labeler(opts),
-                            slm=build_slm(opts), **loop_params(opts, verbose=verbose))
+    A :class:`~skfreeal.MultiLabelFreeALClassifier` with ``--multi-label``
+    (the same student, which learns label sets from an indicator matrix),
+    else a :class:`~skfreeal.FreeALClassifier`.
+    """
+    from .. import FreeALClassifier, MultiLabelFreeALClassifier
+
+    kind = MultiLabelFreeALClassifier if getattr(opts, "multi_label", False) else FreeALClassifier
+    return kind(opts.labels, opts.task, labeler=build_labeler(opts), slm=build_slm(opts),
+                **loop_params(opts, verbose=verbose))
 
 
 def describe_endpoint(base_url):

@@ -37,15 +37,28 @@ def export_student(estimator, folder, *, onnx=False, quantize=False):
     which truncates texts as the student did and predicts what
     ``estimator.predict`` predicts, without skfreeal.
 
+    A student of label sets (a :class:`~skfreeal.MultiLabelFreeALClassifier`'s,
+    or a RobustTextClassifier fitted on an indicator matrix) is written with
+    ``problem_type="multi_label_classification"``, so the pipeline's scores
+    (``top_k=None`` for every label) are each label's sigmoid, and with the
+    rule ``predict`` applies to them: ``thresholds`` (by label name) and
+    ``min_labels`` in ``config.json``. A text carries each label whose
+    score is at least its threshold; where fewer than ``min_labels`` pass,
+    its ``min_labels`` highest-scoring labels are added (the classifier's
+    default is 1: a text whose scores pass no threshold gets its best
+    label; a bare RobustTextClassifier's is 0).
+
     Parameters
     ----------
-    estimator : FreeALClassifier or RobustTextClassifier
+    estimator : FreeALClassifier, MultiLabelFreeALClassifier or RobustTextClassifier
         Fitted.
     folder : str or path-like
         Created if missing; files of the same names are replaced.
     onnx : bool, default=False
         Also write ``onnx/model.onnx`` (run by onnxruntime, see
-        :class:`OnnxStudent`). Needs the ``export`` extra.
+        :class:`OnnxStudent`). Needs the ``export`` extra. It outputs
+        logits: a softmax gives one label's probabilities, a sigmoid each
+        label's score of a label set (then the thresholds above).
     quantize : bool, default=False
         Also write ``onnx/model_int8.onnx``, with int8 weights (dynamic
         quantization: smaller, faster on CPU; check its agreement on your
@@ -65,10 +78,10 @@ def export_student(estimator, folder, *, onnx=False, quantize=False):
     """
     from ._folder import write_model_folder
 
-    student, names = fitted_student(estimator)
+    student, names, label_sets = fitted_student(estimator)
     if onnx or quantize:
         _check_onnx_installed()
-    folder = write_model_folder(student, names, folder)
+    folder = write_model_folder(student, names, folder, label_sets)
     if onnx or quantize:
         write_onnx(student, folder, quantize=quantize)
     return Path(folder)

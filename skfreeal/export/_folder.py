@@ -18,7 +18,7 @@ def _auto_map():
     }
 
 
-def write_model_folder(student, label_names, folder):
+def write_model_folder(student, label_names, folder, label_sets=None):
     """Write ``student`` (a fitted RobustTextClassifier) to ``folder``.
 
     The folder holds ``config.json`` (``id2label``/``label2id`` from
@@ -33,6 +33,11 @@ def write_model_folder(student, label_names, folder):
         One per output of the head.
     folder : path-like
         Created if missing; files of the same names are replaced.
+    label_sets : dict, default=None
+        A multi-label student's decision rule (``thresholds``, a dict of
+        label name to threshold, and ``min_labels``), stored in
+        ``config.json`` beside ``problem_type="multi_label_classification"``
+        (so that the pipeline applies a sigmoid); None for one label a text.
 
     Returns
     -------
@@ -58,6 +63,8 @@ def write_model_folder(student, label_names, folder):
             "impl": f"{MODELING_FILE.removesuffix('.py')}.SkfreealStudentPipeline",
             "pt": ["AutoModelForSequenceClassification"], "type": "text",
         }},
+        **({} if label_sets is None else
+           {"problem_type": "multi_label_classification", **label_sets}),
     )
     model = SkfreealStudentForSequenceClassification(config)
     state = {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype)

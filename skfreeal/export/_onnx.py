@@ -87,7 +87,11 @@ class OnnxStudent:
     serving without skfreeal is this class's few lines, copied. Texts are
     tokenized by ``tokenizer.json``, cut at ``config.json``'s
     ``student_max_length``, batched by similar length with padding, and
-    their logits softmaxed.
+    their logits softmaxed. A student of label sets (``problem_type`` is
+    ``"multi_label_classification"``) gets a sigmoid per label instead, and
+    ``predict`` returns the indicator matrix of the labels whose score
+    reaches ``config.json``'s ``thresholds``, at least ``min_labels`` a
+    text (its best ones), as the exported classifier's ``predict`` does.
 
     Parameters
     ----------
@@ -104,6 +108,9 @@ class OnnxStudent:
     ----------
     classes_ : ndarray of str
         The label of each output.
+    label_sets_ : MultiLabelSpace or None
+        For label sets, the names with their ``thresholds`` and
+        ``min_labels``; None for one label a text.
     """
 
     def __init__(self, folder, *, int8=False, batch_size=64, n_threads=None):
@@ -114,6 +121,13 @@ class OnnxStudent:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         labels = config["id2label"]
         self.classes_ = np.asarray([labels[str(i)] for i in range(len(labels))])
+        self.label_sets_ = None
+        if config.get("problem_type") == "multi_label_classification":
+            from ..labels import MultiLabelSpace
+
+            self.label_sets_ = MultiLabelSpace(
+                self.classes_.tolist(), min_labels=int(config["min_labels"]),
+                threshold=[config["thresholds"][name] for name in self.classes_])
         self.batch_size = int(batch_size)
         # The tokenizers library alone (transformers' AutoTokenizer would read
         # config.json, whose model needs trust_remote_code): the same fast
@@ -147,12 +161,16 @@ class OnnxStudent:
         return out
 
     def predict_proba(self, texts):
-        """Label probabilities, shape ``(n_texts, n_labels)``."""
+        """Label probabilities, shape ``(n_texts, n_labels)`` (label sets: each a sigmoid)."""
         logits = self.predict_logits(texts).astype(np.float64)
+        if self.label_sets_ is not None:
+            return 1.0 / (1.0 + np.exp(-logits))
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, texts):
-        """The most probable label of each text."""
+        """The most probable label of each text; label sets: the indicator matrix (int64)."""
+        if self.label_sets_ is not None:
+            return self.label_sets_.from_proba(self.predict_proba(texts))[0].astype(np.int64)
         return self.classes_[np.argmax(self.predict_logits(texts), axis=1)]

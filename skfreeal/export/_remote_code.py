@@ -25,7 +25,14 @@ from transformers.pipelines.base import Pipeline
 
 
 class SkfreealStudentConfig(PretrainedConfig):
-    """The student's settings: its encoder's config (a dict), truncation length, dropout."""
+    """The student's settings: its encoder's config (a dict), truncation length, dropout.
+
+    A student of label sets has ``problem_type="multi_label_classification"``
+    (the pipeline's scores are then each label's sigmoid) and two more keys:
+    ``thresholds``, the score each label needs (a dict by label name), and
+    ``min_labels``: a text whose scores pass fewer thresholds also gets its
+    highest-scoring labels, up to that many.
+    """
 
     model_type = "skfreeal-student"
 
@@ -64,7 +71,9 @@ class SkfreealStudentForSequenceClassification(PreTrainedModel):
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
         logits = self.head(self.dropout(mean_pool(out.last_hidden_state, attention_mask)))
         loss = None
-        if labels is not None:
+        if labels is not None and self.config.problem_type == "multi_label_classification":
+            loss = nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+        elif labels is not None:
             loss = nn.functional.cross_entropy(logits, labels)
         return SequenceClassifierOutput(loss=loss, logits=logits)
 

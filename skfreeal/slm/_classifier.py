@@ -1,6 +1,7 @@
 """RobustTextClassifier: a transformers text classifier that learns from noisy labels."""
 
 import functools
+import inspect
 import os
 import time
 from numbers import Integral, Real
@@ -614,6 +615,12 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        # A pickle made before a parameter existed (threshold: such a model has
+        # one label a text and never read it) lacks it, and get_params would
+        # raise AttributeError: it gets the parameter's default.
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if param.default is not param.empty and name not in vars(self):
+                setattr(self, name, param.default)
         if getattr(self, "int8_module_", None) == "rebuild":
             self.int8_module_ = quantize_int8(self.net_.module_)
 
