@@ -12,6 +12,7 @@ from ._validation import (check_eval_set, check_fit_texts, check_label_names, ch
                           label_descriptions)
 from .labelers import observing
 from .labels import SingleLabelSpace
+from .loop._budget import calibration_requests
 from .loop._components import default_component, make_labeler, resolve_components
 from .loop._core import LoopData, run_rounds, train_final_student
 from .loop._embedding import embed_reusing, embedding_function
@@ -185,6 +186,15 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
         recovered them per label no better than halfway from a constant's to
         a perfect fit's: the previous round's judge is kept, with the new
         labels; see :func:`~skfreeal.loop.learned_nothing`).
+    n_over_budget_ : int
+        Annotations the request budget (``rounds.max_requests_per_text``)
+        left out: texts a round would have sent to the LLM and did not,
+        summed over the rounds (a text left out by two rounds counts
+        twice), those of a round the budget stopped included. 0: the cap
+        never bound. A round cut only partly leaves the loop going on, or
+        ending for another reason (``stop_reason_`` is then not
+        ``"request_budget"``): this count, and each round's
+        ``history_[r].n_over_budget``, say that the budget cut it.
     kept_round_ : int
         The round whose judge was kept (with ``judge=None``, whose student
         ``predict`` uses).
@@ -284,7 +294,10 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         parts = resolve_components(self._component_params(), classes=self.classes_, rng=rng,
                                    verbose=self.verbose, space=self.label_space_)
-        parts.rounds.check_first_round(int(state.never_annotated().sum()), int(state.fixed.sum()))
+        n_first = parts.rounds.first_round_size(len(texts))
+        parts.rounds.check_first_round(
+            int(state.never_annotated().sum()), int(state.fixed.sum()),
+            calibration_requests=calibration_requests(parts.labeler, n_first, refit=True))
         events = Events(callbacks, builtin=[LogCallback(self.verbose),
                                             ProgressCallback(self.verbose)])
         events.emit("on_fit_begin", len(texts))
@@ -331,6 +344,7 @@ class FreeALClassifier(DefaultComponentsMixin, ClassifierMixin, BaseEstimator):
         self.usage_ = labeler_usage(parts.labeler)
         self.n_rounds_ = len(loop.records)
         self.stop_reason_ = loop.stop_reason
+        self.n_over_budget_ = loop.n_over_budget
         self.kept_round_ = loop.kept_round
 
     def _make_space(self, names):

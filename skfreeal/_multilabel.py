@@ -133,7 +133,7 @@ class MultiLabelFreeALClassifier(FreeALClassifier):
     demos_ : list of (str, tuple of str)
         The last demonstration pool, with each text's label set.
     history_, student_record_, usage_, round_labels_, round_clean_masks_, \
-n_rounds_, stop_reason_, kept_round_, label_round_, n_annotations_, clean_mask_, \
+n_rounds_, stop_reason_, n_over_budget_, kept_round_, label_round_, n_annotations_, clean_mask_, \
 labeler_, slm_, judge_
         As for :class:`FreeALClassifier` (``round_labels_`` holds indicator
         rows: shape ``(n_rounds_, n_samples, n_labels)``).

@@ -45,8 +45,11 @@ class Labeler(Protocol):
     :class:`~skfreeal.labelers.BaseLabeler`, which adds the cache, the
     budget and the retries). A labeler may also keep a ``usage_`` record
     (calls, tokens, cache hits, cost), which FreeAL copies into
-    ``history_`` and ``usage_``, and a ``request_cost`` method used by
-    :meth:`~skfreeal.FreeALClassifier.estimate`.
+    ``history_`` and ``usage_``, a ``request_cost`` method used by
+    :meth:`~skfreeal.FreeALClassifier.estimate`, and a
+    ``calibration_requests`` method saying how many requests its
+    calibration adds to an annotation (counted by the request budget,
+    ``RoundPolicy.max_requests_per_text``; none without it).
     """
 
     def set_params(self, **params):

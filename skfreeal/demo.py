@@ -60,7 +60,9 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
         ``zero_shot_abstentions``), ``history`` (the fit's ``history_``, as dicts),
         ``student`` (its ``student_record_`` as a dict, None when the student judged),
         ``train_label_accuracy`` (of the labels after each round),
-        ``final_slm_accuracy``, ``llm_calls`` (the fit's), ``seconds``,
+        ``final_slm_accuracy``, ``llm_calls`` (the fit's), ``n_over_budget``
+        (annotations the request budget left out, the fit's
+        ``n_over_budget_``), ``seconds``,
         ``expected_seconds`` (None when not measured) and ``dataset``.
     """
     from . import DemoPolicy, FreeALClassifier, RoundPolicy
@@ -97,7 +99,8 @@ def run_demo(*, n_train=1000, n_test=500, n_rounds=2, n_demos=4, random_state=0,
             "history": [dict(h) for h in clf.history_],
             "student": None if clf.student_record_ is None else dict(clf.student_record_),
             "train_label_accuracy": label_accuracy, "final_slm_accuracy": final,
-            "judged_by": judged_by, "llm_calls": int(clf.usage_["calls"]), "seconds": seconds,
+            "judged_by": judged_by, "llm_calls": int(clf.usage_["calls"]),
+            "n_over_budget": int(clf.n_over_budget_), "seconds": seconds,
             "expected_seconds": expected,
             "dataset": {"name": data.name, "n_train": len(data.X_train),
                         "n_test": len(data.X_test), "seed": random_state,
@@ -126,6 +129,8 @@ def _zero_shot(labeler, data, out, start):
 
 def _report_rounds(clf, y_train, judged_by, out):
     """Print each round of the fitted ``clf``; return its labels' accuracy on ``y_train``."""
+    from .loop._records import over_budget_summary
+
     label_accuracy = []
     for record in clf.history_:
         llm_acc = float(np.mean(
@@ -138,6 +143,9 @@ def _report_rounds(clf, y_train, judged_by, out):
             f"{record['eval_accuracy']:.3f}  [{record['seconds']:.0f} s]")
     if clf.student_record_ is not None:  # with a judge: the SLM trains once, on the final labels
         out(f"SLM trained on the final labels  [{clf.student_record_.seconds:.0f} s]")
+    over = over_budget_summary(clf)
+    if over is not None:
+        out(over)
     return label_accuracy
 
 

@@ -71,6 +71,14 @@ def test_help_is_fast_and_imports_no_torch():
         ("openai without model", "--llm openai needs --model"),
         ("missing option", "Missing option '--task'"),
         ("bad round count", "Invalid value for '--n-rounds'"),
+        ("request cap below 1", "Invalid value for '--max-requests-per-text': must be a number "
+         "of LLM requests per text of at least 1 (round 0 asks every text once), or none for "
+         "no cap; got '0.5'"),
+        ("request cap not a number", "Invalid value for '--max-requests-per-text': must be a "
+         "number"),
+        ("negative rollback tolerance", "Invalid value for '--rollback-tolerance': must be a "
+         "non-negative share of the texts, e.g. 0.02 (inf: measure the labels' consistency, "
+         "never roll back); got '-0.1'"),
     ],
 )
 def test_bad_label_input_exits_2_with_one_line(tmp_path, reviews, case, fragment):
@@ -113,6 +121,12 @@ def test_bad_label_input_exits_2_with_one_line(tmp_path, reviews, case, fragment
         args = ["label", reviews, "--text-column", "text", "--labels", LABELS, "--out", out]
     elif case == "bad round count":
         args = label_args(reviews, out, "--n-rounds", "0")
+    elif case == "request cap below 1":
+        args = label_args(reviews, out, "--max-requests-per-text", "0.5")
+    elif case == "request cap not a number":
+        args = label_args(reviews, out, "--max-requests-per-text", "nan")
+    elif case == "negative rollback tolerance":
+        args = label_args(reviews, out, "--rollback-tolerance", "-0.1")
     assert_bad_input(run_cli(*args), fragment, tmp_path)
 
 
@@ -184,6 +198,27 @@ def test_judge_and_label_fusion_options_reach_the_classifier(tmp_path, args, jud
                                        str(tmp_path / "out.csv"), *args])
     clf = build_classifier(collect(ctx.params))
     assert clf.judge == judge and clf.rounds.label_fusion == fusion
+
+
+@pytest.mark.parametrize("args, cap, tolerance", [
+    ([], 2.0, None),  # RoundPolicy's defaults
+    (["--max-requests-per-text", "1.5", "--rollback-tolerance", "0.02"], 1.5, 0.02),
+    (["--max-requests-per-text", "none", "--rollback-tolerance", "inf"], None, float("inf")),
+])
+def test_request_cap_and_rollback_options_reach_the_classifier(tmp_path, args, cap, tolerance):
+    from skfreeal import RoundPolicy
+    from skfreeal.cli._label import label
+    from skfreeal.cli._options import build_classifier, collect
+
+    table = write_csv(tmp_path / "in.csv", ["text"], [["a"], ["b"]])
+    ctx = label.make_context("label", [str(table), "--text-column", "text", "--labels",
+                                       LABELS, "--task", TASK, "--out",
+                                       str(tmp_path / "out.csv"), *args])
+    rounds = build_classifier(collect(ctx.params)).rounds
+    assert rounds.max_requests_per_text == cap and rounds.rollback_tolerance == tolerance
+    if not args:
+        assert (RoundPolicy().max_requests_per_text, RoundPolicy().rollback_tolerance) == (
+            cap, tolerance)
 
 
 @pytest.mark.parametrize("args, path, epochs", [

@@ -157,3 +157,20 @@ def test_report_renders_in_headless_chromium(tmp_path):
     blue = (rgb[:, 2] > 0.55) & (rgb[:, 0] < 0.35)
     assert blue.mean() > 0.002
     assert (rgb.min(axis=1) > 0.95).mean() > 0.5
+
+
+def test_a_rolled_back_round_is_marked_in_the_table_the_notes_and_the_plots():
+    from skfreeal.report._rounds import _rolled_back, _round_tick
+
+    clf = fitted_like()
+    clf.history_[1]["rolled_back"] = True
+    page = build_report(clf, TEXTS, gold=GOLD)
+    assert "<td>1 (rolled back)</td>" in page and "<td class=n>0</td>" in page
+    assert "Round 1 was rolled back" in page
+    assert "LLM labels after round 1 (rolled back: proposed, not kept)" in page
+    assert "small model after round 1 (rolled back: proposed, not kept)" in page
+    assert "LLM labels after round 0<" in page  # the kept round is not marked
+    assert _rolled_back(clf.history_) == {1}
+    assert [_round_tick(r, {1}) for r in (0, 1)] == ["0", "1\n(rolled back)"]
+    plain = build_report(fitted_like(), TEXTS, gold=GOLD)
+    assert "rolled back" not in plain

@@ -8,6 +8,7 @@ import pytest
 from test_freeal import tfidf_embedder, tfidf_slm
 
 from skfreeal import DemoPolicy, FreeALClassifier, RoundPolicy
+from skfreeal.calibration import CONTENT_FREE_INPUTS
 from skfreeal.labelers import FunctionLabeler
 
 N_LABELS, NEVER = 30, range(25, 30)  # the LLM never gives the last five labels
@@ -230,3 +231,171 @@ def test_no_share_for_writing_leaves_round_0_zero_shot_and_tops_up_its_empty_poo
     assert not any("seed" in params for _, params in calls)  # nothing written
     assert sorted({label for _, label in clf.demos_}) == ["negative", "positive"]
     assert requests(clf) <= RoundPolicy(max_requests_per_text=1.2).max_requests(len(texts))
+
+
+def test_a_round_cut_only_partly_is_told_by_the_fit_and_its_summaries():
+    # round 1 of 2 is cut to the 6 requests left: the loop ends for another reason (its
+    # answers changed no label), and only n_over_budget_ (and the round's record) say that
+    # the budget cut it
+    from types import SimpleNamespace
+
+    from skfreeal.demo import _report_rounds
+    from skfreeal.loop._records import over_budget_summary
+
+    texts = many_texts()
+    clf = FreeALClassifier(DESCRIPTIONS, "The topic of a note.",
+                           labeler=FunctionLabeler(topics([]), model_id="topics", cache=None),
+                           slm=tfidf_slm(), embedder=tfidf_embedder(),
+                           rounds=RoundPolicy(2, max_requests_per_text=1.1),
+                           demos=DemoPolicy(n_generated=0), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(texts)
+    left_out = clf.history_[1].n_over_budget
+    assert clf.stop_reason_ == "no_change" and left_out > 0
+    assert clf.n_over_budget_ == left_out
+    line = over_budget_summary(clf)
+    assert line == (f"the request budget (max_requests_per_text) left {left_out} annotation(s) "
+                    f"un-asked (round 1: {left_out}); the loop stopped: no_change")
+    # the demo prints that line after its rounds
+    printed = []
+    y = clf.classes_[np.maximum(clf.label_ids_, 0)]
+    fake = SimpleNamespace(**{k: getattr(clf, k) for k in (
+        "history_", "round_labels_", "classes_", "n_over_budget_", "n_rounds_", "stop_reason_")},
+        student_record_=None)
+    fake.history_ = [{**dict(h), "eval_accuracy": 0.5} for h in clf.history_]
+    _report_rounds(fake, y, "judge", printed.append)
+    assert printed[-1] == line
+    # the round the budget stops has no record: its texts are counted all the same
+    clf.set_params(rounds=RoundPolicy(3, max_requests_per_text=1.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(texts)
+    assert clf.stop_reason_ == "request_budget" and clf.n_rounds_ == 1
+    assert clf.history_[0].n_over_budget == 0 and clf.n_over_budget_ > 0
+    assert f"(round 1, stopped: {clf.n_over_budget_})" in over_budget_summary(clf)
+
+
+def test_a_fit_the_cap_never_bound_has_nothing_over_budget(caplog):
+    from types import SimpleNamespace
+
+    from skfreeal.cli._label import _log_summary
+    from skfreeal.loop._records import over_budget_summary
+
+    rng = np.random.RandomState(0)
+    texts = [f"{rng.choice(['good', 'bad', 'fine'])} day number {i}" for i in range(100)]
+    clf = few_label_fit(2.0, texts, [])
+    assert clf.n_over_budget_ == 0 and over_budget_summary(clf) is None
+    # the command line's summary says it only when the budget cut something
+    data = SimpleNamespace(gold=None)
+    with caplog.at_level("INFO", logger="skfreeal"):
+        _log_summary(clf, data, 1.0, None)
+        assert "request budget" not in caplog.text
+        clf.n_over_budget_ = 7
+        _log_summary(clf, data, 1.0, None)
+    assert ("the request budget (max_requests_per_text) left 7 annotation(s) un-asked "
+            f"(round {clf.n_rounds_}, stopped: 7); the loop stopped: {clf.stop_reason_} "
+            "(--max-requests-per-text raises the budget)") in caplog.text
+
+
+def contextual_llm(kinds):
+    """Sentiment by keyword; records each request's kind (write, content-free or label)."""
+
+    def answer(messages, **params):
+        ask = messages[-1]["content"]
+        if "seed" in params:
+            kinds.append("write")
+            word = "good" if '"positive"' in ask else "bad"
+            return f"the {distinct_words(params['seed'])} was {word}"
+        kinds.append("content-free" if ask in CONTENT_FREE_INPUTS else "label")
+        return "positive" if "good" in ask else "negative"
+
+    return answer
+
+
+def test_contextual_calibration_requests_are_counted_by_the_labeler():
+    from skfreeal.labels import MultiLabelSpace
+
+    labeler = FunctionLabeler(contextual_llm([]), labels=["negative", "positive"],
+                              task="Sentiment.", cache=None, calibration="contextual")
+    assert labeler.calibration_requests(40) == 9 and labeler.calibration_requests(2) == 6
+    assert labeler.set_params(calibration="batch").calibration_requests(40) == 0
+    labeler.set_params(calibration="contextual")
+    labeler.fit_annotate_proba(["good day", "bad day", "good one", "bad one"])
+    usage = labeler.usage_
+    assert usage.calls + usage.cache_hits == 4 + 9  # the content-free inputs count
+    # the tilt is kept: a later annotation makes none, fit_annotate_proba estimates it again
+    assert labeler.calibration_requests(40) == 0
+    assert labeler.calibration_requests(40, refit=True) == 9
+    sets = FunctionLabeler(contextual_llm([]), labels=MultiLabelSpace(["a", "b"]),
+                           task="Topics.", calibration="contextual")
+    assert sets.calibration_requests(40) == 0  # a set of labels is not calibrated
+
+
+def test_writing_within_a_limit_counts_the_checks_contextual_calibration():
+    # 12 requests: each check of written texts adds 9 content-free requests (they used to
+    # come on top: 6 writes, 6 checks and 9 = 21 requests for a limit of 12)
+    kinds = []
+    labeler = FunctionLabeler(contextual_llm(kinds), labels=["negative", "positive"],
+                              task="Sentiment.", cache=None, calibration="contextual")
+    with pytest.warns(UserWarning, match="limit of 12 requests"):
+        labeler.generate_demos(12, ["an example", "another one"], random_state=0,
+                               max_requests=12)
+    usage = labeler.usage_
+    assert usage.calls + usage.cache_hits <= 12
+    # one write and its check, with the check's content-free inputs (3 sent: zero-shot,
+    # the three contexts are the same; the 6 repeats count as cache hits)
+    assert kinds.count("write") >= 1 and kinds.count("content-free") == 3
+    assert len(kinds) == usage.calls
+
+
+def contextual_fit(cap, texts, kinds, n_rounds=1):
+    return FreeALClassifier(
+        ["negative", "positive"], "Sentiment.",
+        labeler=FunctionLabeler(contextual_llm(kinds), model_id="ctx", cache=None,
+                                calibration="contextual"),
+        slm=tfidf_slm(), embedder=tfidf_embedder(),
+        rounds=RoundPolicy(n_rounds, max_requests_per_text=cap), random_state=0)
+
+
+def test_a_capped_fit_counts_contextual_calibration_and_so_does_its_estimate():
+    rng = np.random.RandomState(0)
+    texts = [f"{rng.choice(['good', 'bad'])} day number {i}" for i in range(40)]
+    cap = RoundPolicy(max_requests_per_text=1.5).max_requests(len(texts))
+    clf = contextual_fit(1.5, texts, [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(texts)
+    assert requests(clf) <= cap
+    # round 0's 9 content-free requests are reserved beside its 40 annotations
+    assert clf.rounds.demo_request_share(40, reserved=9) == cap - 40 - 9
+    assert clf.history_[0].calls + clf.history_[0].cache_hits >= 40 + 9
+    # the estimate counts them where fit makes them
+    est = clf.estimate(texts, measure_speed=False)
+    batch = clone_with(clf, calibration="batch").estimate(texts, measure_speed=False)
+    assert est["calls_per_round"][0] == 40 + 9 and batch["calls_per_round"][0] == 40
+    assert est["expected_calls"] <= cap and est["max_calls"] <= cap
+    assert est["expected_requests_per_text"] == pytest.approx(est["expected_calls"] / 40,
+                                                              abs=1e-3)
+
+
+def clone_with(clf, **labeler_params):
+    from sklearn.base import clone
+
+    again = clone(clf)
+    again.labeler.set_params(**labeler_params)
+    return again
+
+
+def test_a_cap_without_room_for_round_0s_calibration_is_refused_before_any_request():
+    texts = [f"good day number {i}" for i in range(40)]
+    kinds = []
+    with pytest.raises(ValueError, match=r"max_requests_per_text=1\.1 allows 44 LLM requests "
+                       r"for the 40 texts, and round 0 alone makes 49: 40 annotations and 9 "
+                       r".*at least 1\.23"):
+        contextual_fit(1.1, texts, kinds).fit(texts)
+    assert kinds == []
+
+
+def test_an_infinite_cap_is_no_cap():
+    assert RoundPolicy(max_requests_per_text=float("inf")).max_requests(40) == np.inf

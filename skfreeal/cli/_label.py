@@ -326,6 +326,8 @@ def _report_meta(opts, data, seconds):
 
 
 def _log_summary(clf, data, seconds, slm_pred, separator=None):
+    from ..loop._records import over_budget_summary
+
     usage = dict(getattr(clf, "usage_", {}) or {})
     logger.info(
         "done in %s: %d rounds, %s LLM calls (%s answered from cache), %s prompt + %s completion "
@@ -340,6 +342,9 @@ def _log_summary(clf, data, seconds, slm_pred, separator=None):
     else:  # label sets: the texts carrying each label
         names, counts = clf.classes_, clf.label_space_.counts(clf.label_ids_)
     logger.info("labels: %s", ", ".join(f"{n} {c}" for n, c in zip(names, counts)))
+    over = over_budget_summary(clf)
+    if over is not None:
+        logger.info("%s (--max-requests-per-text raises the budget)", over)
     if data.gold is not None and separator is not None:
         n, llm_f1, slm_f1 = gold_scores(
             clf, gold_label_sets(data.gold, clf.classes_.tolist(), separator), slm_pred)

@@ -70,6 +70,39 @@ def parse_prices(ctx, param, value):
     return prices
 
 
+def _number(value):
+    """``value`` as a float, None when it is not a number (NaN is none)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
+def parse_request_cap(ctx, param, value):
+    """``--max-requests-per-text 1.5`` -> ``1.5``; ``none`` -> None (no cap)."""
+    if value is None or value.strip().lower() == "none":
+        return None
+    number = _number(value)
+    if number is None or not 1 <= number < float("inf"):
+        raise click.BadParameter(
+            "must be a number of LLM requests per text of at least 1 (round 0 asks every "
+            f"text once), or none for no cap; got {value!r}", ctx, param)
+    return number
+
+
+def parse_tolerance(ctx, param, value):
+    """``--rollback-tolerance 0.02`` -> ``0.02``; ``inf`` measures and never rolls back."""
+    if value is None:
+        return None
+    number = _number(value)
+    if number is None or number < 0:
+        raise click.BadParameter(
+            "must be a non-negative share of the texts, e.g. 0.02 (inf: measure the labels' "
+            f"consistency, never roll back); got {value!r}", ctx, param)
+    return number
+
+
 def _non_blank(ctx, param, value):
     if value is not None and not value.strip():
         raise click.BadParameter("must not be empty", ctx, param)
@@ -215,6 +248,19 @@ llm_options = _compose(
         help="A re-asked text's new label: the one most probable under the LLM's and the "
         "judge's distributions together, or the LLM's answer alone (the paper's).",
     ),
+    click.option(
+        "--max-requests-per-text", callback=parse_request_cap, default="2", show_default=True,
+        metavar="N|none",
+        help="LLM requests the run makes at most, per text: demonstration writing and every "
+        "round's annotations (at least 1; none: no cap). A later round over it asks again only "
+        "the texts its judge finds noisiest, and the run's summary says how many it left out.",
+    ),
+    click.option(
+        "--rollback-tolerance", callback=parse_tolerance, default=None, metavar="SHARE",
+        help="Roll back, and stop after, a round that lowers its labels' consistency (how well "
+        "a probe trained on the other texts' labels gives each text its label; no gold label) "
+        "by more than SHARE, e.g. 0.02; inf measures it without rolling back. Default: off.",
+    ),
     click.option("--seed", type=int, default=None, help="Random seed, for repeatable runs."),
 )
 
@@ -346,7 +392,9 @@ def loop_params(opts, *, verbose=0):
         "judge": None if opts.judge == "student" else opts.judge,
         "demos": DemoPolicy(opts.n_demos, n_generated=opts.n_generated_demos),
         "rounds": RoundPolicy(opts.n_rounds, label_fraction=opts.label_fraction,
-                              label_fusion=opts.label_fusion),
+                              label_fusion=opts.label_fusion,
+                              max_requests_per_text=opts.max_requests_per_text,
+                              rollback_tolerance=opts.rollback_tolerance),
         "random_state": opts.seed,
         "verbose": verbose,
     }

@@ -9,6 +9,7 @@ from ._annotation import (
     annotation_requests,
     content_free_requests,
     mean_prior,
+    n_content_free_requests,
     read_distributions,
 )
 from ._demos import check_demos
@@ -164,6 +165,36 @@ class AnnotationMixin:
             per_text = check_demos(demos, len(check_texts(texts, name="texts")),
                                    self._label_space())
             return self._calibration_prior(np.asarray(raw, dtype=np.float64), per_text)
+
+    def calibration_requests(self, n_texts, *, refit=False):
+        """Requests an annotation of ``n_texts`` texts adds to estimate its calibration.
+
+        Only ``calibration="contextual"`` makes any: the content-free inputs
+        in up to three of the call's prompt contexts (9 from three texts
+        on), each counted in ``usage_`` like an annotation. ``"batch"``
+        reads the call's own answers, None divides nothing out, and a set
+        of labels a text is not calibrated: 0. So is an :meth:`annotate` or
+        :meth:`annotate_proba` that divides out the tilt
+        :meth:`fit_annotate_proba` kept, unless ``refit`` (the requests of
+        :meth:`fit_annotate_proba` itself). FreeAL's request budget
+        (``RoundPolicy.max_requests_per_text``) counts them.
+
+        Parameters
+        ----------
+        n_texts : int
+        refit : bool, default=False
+            Count the calibration of :meth:`fit_annotate_proba`, which
+            estimates the tilt again.
+
+        Returns
+        -------
+        n_requests : int
+        """
+        if self.calibration != "contextual" or not self._label_space().exclusive:
+            return 0
+        if not refit and "calibration_prior_" in self.__dict__:
+            return 0
+        return n_content_free_requests(n_texts)
 
     def _raw_distributions(self, texts, demos):
         """Uncalibrated label distributions of ``texts`` and the per-text demos used."""

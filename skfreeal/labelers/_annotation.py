@@ -28,6 +28,7 @@ __all__ = [
     "annotation_requests",
     "content_free_requests",
     "label_schema",
+    "n_content_free_requests",
     "read_distributions",
 ]
 
@@ -96,12 +97,30 @@ def content_free_requests(labeler, per_text_demos, labels, params, n_contexts=3)
     demonstrations it sees.
     """
     n = len(per_text_demos)
-    picks = sorted({0, n // 2, n - 1})[:n_contexts] if n else [0]
-    contexts = [per_text_demos[i] if n else [] for i in picks]
+    contexts = [per_text_demos[i] if n else [] for i in _context_picks(n, n_contexts)]
     return annotation_requests(
         labeler, [c for c in CONTENT_FREE_INPUTS for _ in contexts],
         [d for _ in CONTENT_FREE_INPUTS for d in contexts], labels, params,
     )
+
+
+def n_content_free_requests(n_texts, n_contexts=3):
+    """Requests :func:`content_free_requests` makes for a call on ``n_texts`` texts.
+
+    Each counts in the labeler's ``usage_`` (as a call, or a cache hit when
+    two contexts are the same, as zero-shot ones are).
+
+    Examples
+    --------
+    >>> n_content_free_requests(40), n_content_free_requests(2)
+    (9, 6)
+    """
+    return len(CONTENT_FREE_INPUTS) * len(_context_picks(n_texts, n_contexts))
+
+
+def _context_picks(n, n_contexts):
+    """The texts whose prompt contexts the content-free inputs are shown in."""
+    return sorted({0, n // 2, n - 1})[:n_contexts] if n else [0]
 
 
 def _distribution(response, space):

@@ -66,7 +66,7 @@ def _targets(n, space, rng):
 
 class DemoGenerationMixin:
     """``generate_demos`` for :class:`~skfreeal.labelers.BaseLabeler` (uses its ``_run``,
-    ``annotate`` and prompt settings)."""
+    ``annotate``, ``calibration_requests`` and prompt settings)."""
 
     def generate_demos(self, n, examples, random_state=None, *, max_requests=None):
         """Write ``n`` synthetic labelled texts in the style of ``examples``.
@@ -96,8 +96,9 @@ class DemoGenerationMixin:
             Which examples are shown (and which pairs of labels are asked
             for); falls back to ``self.random_state``.
         max_requests : int, default=None
-            Requests (writing and checking, answered from the cache or not)
-            to make at most: FreeAL's share of its request budget for this
+            Requests (writing and checking, a check's calibration
+            requests included, answered from the cache or not) to make at
+            most: FreeAL's share of its request budget for this
             step. When the passes would go beyond it, the labels (or label
             sets) take turns for the requests left, so that each gets its
             share. None: no limit.
@@ -135,6 +136,8 @@ class DemoGenerationMixin:
         collected = [[] for _ in targets]
         shown = [e for e in examples if e.strip()] or examples
         seen = {text_signature(e) for e in shown}  # examples, then every text kept
+        # a check's calibration requests (contextual: 9 for three texts or more), kept aside
+        calibrating = self.calibration_requests(3) if self.filter_demos else 0
         for _ in range(_GENERATION_PASSES):  # make up for short, copied or rejected answers
             wanted = [(i, q - len(c)) for i, (q, c) in enumerate(zip(quota, collected))
                       if q > len(c)]
@@ -144,26 +147,23 @@ class DemoGenerationMixin:
                                                          exclusive=space.exclusive)
             # a text written is kept only once checked: each write keeps a request for it, or
             # a tight limit would buy writes it cannot check (and keep nothing)
-            affordable = left // 2 if self.filter_demos else left
+            affordable = (left - calibrating) // 2 if self.filter_demos else left
             if len(requests) > affordable:
-                requests, owners = _taking_turns(requests, owners, int(affordable))
+                requests, owners = _taking_turns(requests, owners, int(max(affordable, 0)))
             if not requests:
                 break
             left -= len(requests)
             candidates = self._new_texts(self._run(requests), owners, targets, labels, seen)
             if candidates and self.filter_demos:
-                candidates = candidates[:int(min(len(candidates), left))]  # unchecked: not kept
-                left -= len(candidates)
-                ids, _ = self.annotate([text for text, _ in candidates]) if candidates else ([], [])
-                intended = written[[i for _, i in candidates]]
-                candidates = [c for c, ok in zip(candidates, space.agree(ids, intended)) if ok]
+                candidates, left = self._checked(candidates, written, left, space)
             for text, i in candidates:
                 if len(collected[i]) < quota[i]:
                     collected[i].append(text)
         short = {_target_name(targets[i], labels): (len(c), q)
                  for i, (c, q) in enumerate(zip(collected, quota)) if len(c) < q}
         if short:
-            spent = left < (2 if self.filter_demos else 1)  # not enough for one more text
+            # not enough for one more text (written, then checked with its calibration)
+            spent = left < (2 + calibrating if self.filter_demos else 1)
             limit = f" (the limit of {max_requests} requests was reached)" if spent else ""
             warnings.warn(
                 "The LLM wrote fewer usable demonstrations than asked for some labels "
@@ -175,6 +175,22 @@ class DemoGenerationMixin:
             demos.extend((c[rank], written[i].tolist() if space.exclusive else written[i].copy())
                          for i, c in enumerate(collected) if rank < len(c))
         return demos
+
+    def _checked(self, candidates, written, left, space):
+        """The candidates the model labels as intended zero-shot, and the requests left.
+
+        Only as many are checked as ``left`` pays for, with the check's
+        calibration requests (:meth:`calibration_requests`); an unchecked
+        text is not kept.
+        """
+        room = left - self.calibration_requests(len(candidates))
+        candidates = candidates[:int(max(0, min(len(candidates), room)))]
+        if not candidates:
+            return [], left
+        left -= len(candidates) + self.calibration_requests(len(candidates))
+        ids, _ = self.annotate([text for text, _ in candidates])
+        intended = written[[i for _, i in candidates]]
+        return [c for c, ok in zip(candidates, space.agree(ids, intended)) if ok], left
 
     def _generation_requests(self, wanted, targets, labels, shown, rng, *, exclusive=True):
         """One request per text still wanted of each target; who asked for each."""

@@ -35,7 +35,8 @@ class RequestCostMixin:
         characters / 4 plus 4 tokens a message: no tokenizer or model is
         loaded. Demo generation follows :meth:`generate_demos`: one call per
         text asked of a label, plus one zero-shot check per text written
-        when ``filter_demos`` is on, and up to 5 passes when answers fall
+        when ``filter_demos`` is on (and the check's calibration requests,
+        :meth:`calibration_requests`), and up to 5 passes when answers fall
         short.
 
         Parameters
@@ -85,12 +86,14 @@ class RequestCostMixin:
                  for i in range(len(labels))]
         asks = [_texts_asked(min(_TEXTS_PER_CALL, q - start))
                 for q in quota for start in range(0, q, _TEXTS_PER_CALL)]
+        # with filter_demos each pass checks what it wrote (and calibrates the check)
+        checks = [n_generated, sum(asks)] if self.filter_demos and n_generated else [0, 0]
+        checks = [c + self.calibration_requests(c) if c else 0 for c in checks]
         return {
             "prompt_tokens": float(np.mean(sizes)),
             "completion_tokens": float(self._answer_max_tokens(labels)) / 2,
-            "generation_calls": len(asks) + (n_generated if self.filter_demos else 0),
-            "max_generation_calls": _GENERATION_PASSES * (
-                len(asks) + (sum(asks) if self.filter_demos else 0)),
+            "generation_calls": len(asks) + checks[0],
+            "max_generation_calls": _GENERATION_PASSES * (len(asks) + checks[1]),
             "generation_prompt_tokens": float(_approximate_tokens(generation)),
             "generation_completion_tokens": asked * (
                 min(mean_chars, self.max_demo_chars) / 3 + 12),

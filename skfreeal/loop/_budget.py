@@ -4,13 +4,25 @@ import numpy as np
 
 from ._records import labeler_usage
 
-__all__ = ["RequestBudget"]
+__all__ = ["RequestBudget", "calibration_requests"]
 
 
 def _requests(labeler):
     """Requests the labeler has made: answered by the model or from the cache."""
     usage = labeler_usage(labeler)
     return usage["calls"] + usage["cache_hits"]
+
+
+def calibration_requests(labeler, n_texts, *, refit=False):
+    """Requests ``labeler`` adds to an annotation of ``n_texts`` texts to calibrate it.
+
+    Contextual calibration's content-free inputs
+    (:meth:`~skfreeal.labelers.BaseLabeler.calibration_requests`; ``refit``:
+    those of ``fit_annotate_proba``, round 0's). A labeler without the
+    method (optional in the Labeler contract) adds none.
+    """
+    count = getattr(labeler, "calibration_requests", None)
+    return 0 if count is None or not n_texts else int(count(int(n_texts), refit=refit))
 
 
 class RequestBudget:

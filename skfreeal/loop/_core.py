@@ -27,7 +27,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import Normalizer
 
 from ._annotate import annotate_with_demos
-from ._budget import RequestBudget
+from ._budget import RequestBudget, calibration_requests
 from ._consistency import consistency_probe, label_consistency
 from ._events import Step
 from ._judge import learned_nothing, train_and_view
@@ -95,11 +95,12 @@ class RoundResult:
         Its ``history_`` record (None when it stopped before annotating).
     labels, clean_mask : ndarray or None
         The labels it left, and its judge's clean mask (with ``record``).
-    nothing_to_annotate, one_class, converged, collapsed, over_budget, rolled_back : bool
-        The facts :func:`stop_reason` reads (``over_budget``: the request
-        budget left out texts the round would have annotated;
-        ``rolled_back``: the round made the labels less consistent, the
-        previous round's labels are back).
+    nothing_to_annotate, one_class, converged, collapsed, rolled_back : bool
+        The facts :func:`stop_reason` reads (``rolled_back``: the round made
+        the labels less consistent, the previous round's labels are back).
+    n_over_budget : int
+        Texts the round would have annotated but the request budget left
+        out (with ``nothing_to_annotate``: every text it would have asked).
     consistency : tuple or None
         The labels' consistency before and after the round, on the texts
         labelled before it (None: not compared).
@@ -115,9 +116,14 @@ class RoundResult:
     one_class: bool = False
     converged: bool = False
     collapsed: bool = False
-    over_budget: bool = False
+    n_over_budget: int = 0
     rolled_back: bool = False
     consistency: tuple = None
+
+    @property
+    def over_budget(self):
+        """Whether the request budget left out texts the round would have annotated."""
+        return self.n_over_budget > 0
 
     @property
     def keeps_previous_judge(self):
@@ -127,7 +133,12 @@ class RoundResult:
 
 @dataclass(frozen=True)
 class LoopResult:
-    """The rounds' outcome: records, kept judge, last pool, why the loop stopped."""
+    """The rounds' outcome: records, kept judge, last pool, why the loop stopped.
+
+    ``n_over_budget`` is the annotations the request budget left out over
+    the rounds, those of a round that stopped the loop without a record
+    included.
+    """
 
     records: tuple
     round_labels: np.ndarray
@@ -135,6 +146,7 @@ class LoopResult:
     judgement: Judgement
     pool: object
     stop_reason: str
+    n_over_budget: int = 0
 
     @property
     def kept_round(self):
@@ -214,7 +226,8 @@ def run_rounds(data, parts, state, events, rng):
         # stacked on a new first axis: indicator matrices too (vstack joined their rows)
         round_labels=np.stack([r.labels for r in ran]),
         round_clean_masks=np.vstack([r.clean_mask for r in ran]),
-        judgement=kept, pool=pool, stop_reason=reason)
+        judgement=kept, pool=pool, stop_reason=reason,
+        n_over_budget=sum(r.n_over_budget for r in results))
 
 
 def _warn_previous_kept(result, kept, parts):
@@ -250,9 +263,10 @@ def run_round(round_, data, parts, state, kept, pool, consistency, events, rng, 
     todo = parts.rounds.to_annotate(round_, state, view, parts.query_strategy, rng)
     n_over = 0
     if round_ > 0:  # round 0's texts are in the budget's reserve
-        todo, n_over = parts.rounds.within_budget(todo, budget.left(), view)
+        left = budget.left() - calibration_requests(parts.labeler, todo.sum())  # 0: tilt kept
+        todo, n_over = parts.rounds.within_budget(todo, left, view)
     if round_ > 0 and not todo.any():
-        return RoundResult(round_, nothing_to_annotate=True, over_budget=n_over > 0)
+        return RoundResult(round_, nothing_to_annotate=True, n_over_budget=n_over)
     pool = _demo_pool(round_, data, parts, state, kept, pool, events, rng, budget)
     with events.step(Step("annotating", round_, n=int(todo.sum()))):
         answers = annotate_with_demos(
@@ -261,7 +275,7 @@ def run_round(round_, data, parts, state, kept, pool, consistency, events, rng, 
         ).fused_with(view.proba if view is not None else None, parts.rounds.label_fusion,
                      data.space)
     if round_ > 0 and state.leaves_one_class(answers):
-        return RoundResult(round_, pool, one_class=True)
+        return RoundResult(round_, pool, one_class=True, n_over_budget=n_over)
     before = state.snapshot() if round_ > 0 else None
     changed, n_abstain = state.update(answers, round_)
     if round_ == 0 and _tops_up(data, parts):
@@ -291,7 +305,7 @@ def run_round(round_, data, parts, state, kept, pool, consistency, events, rng, 
         state.restore(before)
         record = dataclasses.replace(record, rolled_back=True)
     return RoundResult(round_, pool, judgement, record, labels, view.clean_mask.copy(),
-                       converged=converged, collapsed=collapsed, over_budget=n_over > 0,
+                       converged=converged, collapsed=collapsed, n_over_budget=n_over,
                        rolled_back=rolled_back, consistency=compared)
 
 
@@ -299,6 +313,12 @@ def _n_generated(data, parts):
     """Synthetic demonstrations round 0 asks for."""
     n_first = parts.rounds.first_round_size(len(data.texts))
     return parts.demos.n_generated_for(n_classes=data.space.n_labels, n_first_round=n_first)
+
+
+def _first_calibration(data, parts):
+    """Requests round 0's annotation adds to calibrate the labeler (contextual calibration)."""
+    n_first = parts.rounds.first_round_size(len(data.texts))
+    return calibration_requests(parts.labeler, n_first, refit=True)
 
 
 def _tops_up(data, parts):
@@ -321,7 +341,8 @@ def _demo_pool(round_, data, parts, state, kept, pool, events, rng, budget):
         return generated_pool(
             parts.labeler, data.texts, given, n_generated=n_generated, space=data.space,
             embed=data.embed, rng=rng, fill=demos.fill_missing,
-            budget=budget.part(parts.rounds.demo_request_share(len(data.texts))),
+            budget=budget.part(parts.rounds.demo_request_share(
+                len(data.texts), reserved=_first_calibration(data, parts))),
             min_per_label=demos.min_per_label if demos.fill_missing else 0)
 
 

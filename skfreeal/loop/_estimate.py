@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from ._budget import calibration_requests
+
 __all__ = ["estimate_fit_cost", "expected_llm_seconds", "within_cap"]
 
 # Rough characters per token of English text for BPE tokenizers, and the
@@ -23,6 +25,9 @@ def estimate_fit_cost(texts, labeler, *, rounds, n_demos, n_generated_demos, noi
     The cap ``rounds.max_requests_per_text`` applies as in ``fit``: writing
     and filling take at most ``rounds.demo_request_share``, the later
     rounds what is left, so that every figure stays within the cap.
+    Contextual calibration's requests count as in ``fit``: round 0's in
+    ``calls_per_round[0]``, the checks' in ``generation_calls`` (from
+    ``request_cost``), the fill's in ``max_generation_calls``.
 
     Parameters
     ----------
@@ -50,20 +55,16 @@ def estimate_fit_cost(texts, labeler, *, rounds, n_demos, n_generated_demos, noi
     if not 0 <= noisy_fraction <= 1:
         raise ValueError(f"noisy_fraction must be in [0, 1], got {noisy_fraction!r}.")
     n = len(texts)
-    cap, share = rounds.max_requests(n), rounds.demo_request_share(n)
-    if hasattr(labeler, "request_cost"):  # optional in the Labeler protocol
-        req = labeler.request_cost(texts, n_demos=n_demos, n_generated=n_generated_demos)
-    else:
-        req = _guessed_request_cost(labeler, texts, n_demos=n_demos, n_generated=n_generated_demos)
+    # round 0's calibration requests (contextual calibration) go with its annotations
+    calibration = calibration_requests(labeler, rounds.first_round_size(n), refit=True)
+    cap, share = rounds.max_requests(n), rounds.demo_request_share(n, reserved=calibration)
+    req = _request_cost(labeler, texts, n_demos=n_demos, n_generated=n_generated_demos)
     gen_calls = min(req["generation_calls"], share)
-    fill_calls = (min(n, 8 * _n_labels(labeler))
-                  if fill_missing_demos and n_generated_demos else 0)
+    fill_calls = _fill_calls(labeler, n) if fill_missing_demos and n_generated_demos else 0
     max_gen_calls = min(req["max_generation_calls"] + fill_calls, share)
-    per_round = within_cap(rounds.expected_annotations(n, noisy_fraction=noisy_fraction),
-                           cap - gen_calls)
-    low = sum(within_cap(rounds.expected_annotations(n, noisy_fraction=0.0), cap - gen_calls))
-    high = sum(within_cap(rounds.expected_annotations(n, noisy_fraction=1.0),
-                          cap - max_gen_calls))
+    per_round = _per_round(rounds, n, noisy_fraction, calibration, cap - gen_calls)
+    low = sum(_per_round(rounds, n, 0.0, calibration, cap - gen_calls))
+    high = sum(_per_round(rounds, n, 1.0, calibration, cap - max_gen_calls))
     annotations = sum(per_round)
     prompt = annotations * req["prompt_tokens"] + gen_calls * req["generation_prompt_tokens"]
     completion = (annotations * req["completion_tokens"]
@@ -142,6 +143,25 @@ def expected_llm_seconds(speed, *, annotations, writes=0, checks=0, zero_shot=0)
     return float(annotations * speed["annotation_seconds"]
                  + writes * speed["generation_seconds"]
                  + (checks + zero_shot) * speed["zero_shot_seconds"])
+
+
+def _per_round(rounds, n, noisy_fraction, calibration, left):
+    """Requests per round within the cap: the annotations, round 0's calibration with its own."""
+    per_round = rounds.expected_annotations(n, noisy_fraction=noisy_fraction)
+    return within_cap([per_round[0] + calibration, *per_round[1:]], left)
+
+
+def _request_cost(labeler, texts, *, n_demos, n_generated):
+    """The labeler's ``request_cost`` (optional in the Labeler protocol), else a guess."""
+    if hasattr(labeler, "request_cost"):
+        return labeler.request_cost(texts, n_demos=n_demos, n_generated=n_generated)
+    return _guessed_request_cost(labeler, texts, n_demos=n_demos, n_generated=n_generated)
+
+
+def _fill_calls(labeler, n):
+    """Requests of the fill, at most: ``8 * n_classes`` texts labelled zero-shot, calibrated."""
+    texts = min(n, 8 * _n_labels(labeler))
+    return texts + calibration_requests(labeler, texts)
 
 
 def _guessed_request_cost(labeler, texts, *, n_demos, n_generated):

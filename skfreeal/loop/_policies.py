@@ -89,17 +89,25 @@ class RoundPolicy(_Policy):
         The fit's LLM requests at most, per training text: round 0's
         demonstration writing and filling, and every round's annotations
         (a request answered from the cache counts: the method made it).
+        Contextual calibration's requests count too
+        (``calibration="contextual"``: the content-free inputs, 9 requests
+        for each annotation call that estimates its tilt: round 0's, the
+        fill's, each check of written demonstrations; see
+        :meth:`~skfreeal.labelers.BaseLabeler.calibration_requests`); the
+        later rounds divide out the tilt round 0 kept and make none.
         The default is the paper's bound, two in-context annotations per
         text. Round 0's demonstration work may use what the cap leaves
         after the annotations the rounds are expected to make with a
-        quarter of the annotated texts judged noisy
-        (:meth:`demo_request_share`); a later round that would pass the cap
-        annotates only the texts its judge finds noisiest (the largest
-        loss; texts never asked first) and says so in ``history_``
-        (``n_over_budget``); with nothing left, the loop stops
-        (``"request_budget"``). It must leave room for round 0's texts, so
-        it is at least 1. None: no cap. Counted from the labeler's
-        ``usage_`` (a labeler without one is not capped).
+        quarter of the annotated texts judged noisy, and round 0's
+        calibration (:meth:`demo_request_share`); a later round that would
+        pass the cap annotates only the texts its judge finds noisiest (the
+        largest loss; texts never asked first) and says so in ``history_``
+        (``n_over_budget``, and the fit's ``n_over_budget_``); with nothing
+        left, the loop stops (``"request_budget"``). It must leave room
+        for round 0's texts (and their calibration: refused before any
+        request otherwise), so it is at least 1. None: no cap. Counted
+        from the labeler's ``usage_`` (a labeler without one is not
+        capped).
     rollback_tolerance : float or None, default=None
         How far a round may lower the labels' consistency before it is
         rolled back. The consistency of a round's labels (no gold label
@@ -173,8 +181,8 @@ class RoundPolicy(_Policy):
         """Texts round 0 sends to the LLM (before given labels are left out)."""
         return min(n_texts, ceil_share(self.label_fraction, n_texts))
 
-    def check_first_round(self, never_asked, n_given):
-        """Refuse, before any LLM call, a first round too small to learn from.
+    def check_first_round(self, never_asked, n_given, *, calibration_requests=0):
+        """Refuse, before any LLM call, a first round too small to learn from, or over the cap.
 
         Parameters
         ----------
@@ -182,6 +190,10 @@ class RoundPolicy(_Policy):
             Texts without a given label.
         n_given : int
             Texts with one.
+        calibration_requests : int, default=0
+            Requests round 0's annotation adds to calibrate the labeler
+            (contextual calibration): with its annotations, within
+            :meth:`max_requests`.
         """
         n = never_asked + n_given
         first = min(self.first_round_size(n), never_asked)
@@ -190,6 +202,14 @@ class RoundPolicy(_Policy):
                 f"label_fraction={self.label_fraction!r} has the LLM label {first} of the {n} "
                 "texts in round 0, and the student needs at least two labelled texts; use a "
                 f"label_fraction of at least {2 / n:.3g} or more texts.")
+        needed = first + calibration_requests
+        if needed > self.max_requests(n):
+            raise ValueError(
+                f"max_requests_per_text={self.max_requests_per_text!r} allows "
+                f"{self.max_requests(n)} LLM requests for the {n} texts, and round 0 alone makes "
+                f"{needed}: {first} annotations and {calibration_requests} for the labeler's "
+                "contextual calibration; use a max_requests_per_text of at least "
+                f"{np.ceil(needed / n * 100) / 100:g}, None, or calibration='batch'.")
 
     def to_annotate(self, round_, state, view, query_strategy, rng):
         """The texts a round sends to the LLM.
@@ -283,18 +303,27 @@ class RoundPolicy(_Policy):
 
     def max_requests(self, n_texts):
         """The fit's cap on LLM requests for ``n_texts`` texts (inf: no cap)."""
-        if self.max_requests_per_text is None:
+        if self.max_requests_per_text is None or self.max_requests_per_text == np.inf:
             return np.inf
         return int(np.floor(round(self.max_requests_per_text * n_texts, 9)))
 
-    def demo_request_share(self, n_texts):
+    def demo_request_share(self, n_texts, *, reserved=0):
         """Requests round 0's demonstration writing and filling may make at most.
 
         What the cap leaves after the annotations the rounds are expected to
         make when a quarter of the annotated texts is judged noisy in each
-        round (the judge found 22% on tweets, 44% on Yahoo's 10 topics):
-        it grows with the texts, not with the labels, and leaves the later
-        rounds at least that quarter (the cap itself stops them beyond).
+        round (the judge found 22% on tweets, 44% on Yahoo's 10 topics),
+        and after ``reserved``: it grows with the texts, not with the
+        labels, and leaves the later rounds at least that quarter (the cap
+        itself stops them beyond).
+
+        Parameters
+        ----------
+        n_texts : int
+        reserved : int, default=0
+            Other requests round 0 makes besides its annotations: the
+            labeler's calibration (contextual calibration's content-free
+            inputs, :func:`~skfreeal.loop._budget.calibration_requests`).
 
         Returns
         -------
@@ -304,7 +333,7 @@ class RoundPolicy(_Policy):
         if cap == np.inf:
             return np.inf
         reserve = sum(self.expected_annotations(n_texts, noisy_fraction=_RESERVED_NOISY))
-        return max(0, int(np.floor(cap - reserve)))
+        return max(0, int(np.floor(cap - reserve - reserved)))
 
     def within_budget(self, todo, left, view):
         """``todo`` cut to the ``left`` texts the judge finds noisiest.

@@ -10,6 +10,7 @@ import numpy as np
 from ..base import ProbabilisticLabeler
 from .._seeds import draw_seed
 from ..demonstrations import select_demo_pool
+from ._budget import calibration_requests
 from ._judge import model_embeddings
 
 __all__ = ["DemoPool", "fill_short_labels", "generated_pool", "refined_pool", "top_up_pool"]
@@ -98,8 +99,10 @@ def fill_short_labels(labeler, texts, counts, target, rng, *, space, candidates=
         out the texts whose labels the user gave, which are never sent
         to the LLM for a label (and are in the pool already).
     max_requests : int, default=None
-        Texts to label at most (round 0's share of the request budget
-        left); None: no limit.
+        Requests to make at most (round 0's share of the request budget
+        left): texts labelled, and the labeler's calibration requests
+        (:func:`~skfreeal.loop._budget.calibration_requests`); None: no
+        limit.
     floor : int, default=0
         Labels left with fewer demonstrations are not in the warning.
 
@@ -112,8 +115,8 @@ def fill_short_labels(labeler, texts, counts, target, rng, *, space, candidates=
     n_classes = counts.size
     candidates = np.arange(len(texts)) if candidates is None else np.asarray(candidates)
     size = min(candidates.size, 8 * n_classes)
-    if max_requests is not None:
-        size = int(min(size, max_requests))
+    if max_requests is not None:  # the annotation's calibration requests count too
+        size = int(min(size, max_requests - calibration_requests(labeler, size)))
     if size <= 0:
         return []
     sample = candidates[rng.choice(candidates.size, size, replace=False)]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RoundMeter", "RoundRecord", "StudentRecord", "labeler_usage"]
+__all__ = ["RoundMeter", "RoundRecord", "StudentRecord", "labeler_usage", "over_budget_summary"]
 
 USAGE_KEYS = ("calls", "prompt_tokens", "completion_tokens", "cache_hits", "cost", "failed")
 
@@ -129,6 +129,32 @@ def labeler_usage(labeler):
     if hasattr(usage, "as_dict"):
         usage = usage.as_dict()
     return {k: usage.get(k, 0) for k in USAGE_KEYS}
+
+
+def over_budget_summary(clf):
+    """One line on what the request budget left un-asked in a fitted FreeAL (None: nothing).
+
+    For the run summaries (the command line's, the demo's): ``stop_reason_``
+    says ``"request_budget"`` only when the budget stopped the loop, not
+    when it cut a round short.
+
+    Parameters
+    ----------
+    clf : fitted FreeALClassifier
+
+    Returns
+    -------
+    line : str or None
+    """
+    n = getattr(clf, "n_over_budget_", 0)
+    if not n:
+        return None
+    per_round = {h["round"]: h["n_over_budget"] for h in clf.history_ if h["n_over_budget"]}
+    where = [f"round {r}: {k}" for r, k in per_round.items()]
+    if n > sum(per_round.values()):  # the round that stopped the loop keeps no record
+        where.append(f"round {clf.n_rounds_}, stopped: {n - sum(per_round.values())}")
+    return (f"the request budget (max_requests_per_text) left {n} annotation(s) un-asked "
+            f"({', '.join(where)}); the loop stopped: {clf.stop_reason_}")
 
 
 class RoundMeter:

@@ -53,6 +53,7 @@ def build_report(clf, texts, *, gold=None, slm_pred=None, meta=None, title="skfr
     """
     from . import _plots
     from ._html import render_html
+    from ._rounds import _rolled_back
 
     check_report_dependencies()
     data = report_data(clf, texts, gold=gold, slm_pred=slm_pred)
@@ -63,7 +64,8 @@ def build_report(clf, texts, *, gold=None, slm_pred=None, meta=None, title="skfr
                       if data["confusion"] is not None else None),  # None: label sets
         "history": (_plots.history_png(data["history"], data["round_model"])
                     if data["history"] else None),
-        "accuracy": _plots.accuracy_png(data["accuracy"]) if data["accuracy"] else None,
+        "accuracy": (_plots.accuracy_png(data["accuracy"], _rolled_back(data["history"]))
+                     if data["accuracy"] else None),
     }
     return render_html(data, dict(meta or {}), images, title=title)
 

@@ -8,6 +8,8 @@ No template engine, no external URL: styles are inline, figures are base64
 import datetime
 import html
 
+from ._rounds import _rolled_back
+
 __all__ = ["render_html"]
 
 _CSS = """
@@ -99,7 +101,19 @@ def _history_section(history, png, round_model="small model"):
         keys += [k for k in h if k not in keys]
     labels = _JUDGE_LABELS if round_model == "judge" else _HISTORY_LABELS
     header = [labels.get(k, k.replace("_", " ")) for k in keys]
-    return _table(header, [[h.get(k) for k in keys] for h in history]) + _img(png, "per-round history")
+    rows = [[f"{h[k]} (rolled back)" if k == "round" and h.get("rolled_back") else h.get(k)
+             for k in keys] for h in history]
+    return _rollback_note(history) + _table(header, rows) + _img(png, "per-round history")
+
+
+def _rollback_note(history):
+    """A line under "Rounds" for each rolled-back round: its figures are what it proposed."""
+    undone = sorted(_rolled_back(history))
+    return "".join(
+        f"<p class=note>Round {r} was rolled back: it made the labels less consistent (no "
+        "gold label used; see rollback_tolerance), so the labels, judge and demonstrations "
+        "of the round before it were kept. Its row and its points in the plots show what it "
+        "proposed, not what was kept.</p>" for r in undone)
 
 
 def _per_label_section(data):
@@ -113,10 +127,13 @@ def _per_label_section(data):
     return _table(header, [[row[k] for k in keys] for row in data["per_label"]])
 
 
-def _accuracy_section(accuracy, png):
-    rows = [[f"LLM labels after round {r}", a] for r, a in accuracy["rounds"]]
+def _accuracy_section(accuracy, png, rolled_back=()):
+    def undone(r):
+        return " (rolled back: proposed, not kept)" if r in rolled_back else ""
+
+    rows = [[f"LLM labels after round {r}{undone(r)}", a] for r, a in accuracy["rounds"]]
     who = accuracy.get("round_model", "small model")
-    rows += [[f"{who} after round {r}", a] for r, a in accuracy.get("slm_rounds", [])]
+    rows += [[f"{who} after round {r}{undone(r)}", a] for r, a in accuracy.get("slm_rounds", [])]
     rows += [["final labels (LLM, refined)", accuracy["final_llm"]],
              ["final small model on the same texts", accuracy["final_slm"]]]
     metric = accuracy.get("metric", "accuracy")
@@ -174,7 +191,8 @@ def render_html(data, meta, images, *, title="skfreeal labelling report"):
                                             data.get("round_model", "small model")),
     ]
     if acc is not None:
-        parts += ["<h2>Accuracy against gold labels</h2>", _accuracy_section(acc, images.get("accuracy"))]
+        parts += ["<h2>Accuracy against gold labels</h2>",
+                  _accuracy_section(acc, images.get("accuracy"), _rolled_back(history))]
     if data["confusion"] is None:  # label sets
         parts += ["<h2>Per label (training texts)</h2>", _per_label_section(data)]
     else:

@@ -19,3 +19,13 @@ def _history_rows(clf):
     if rows and student is not None:
         rows[-1].update({f"student_{k}": v for k, v in dict(student).items()})
     return rows
+
+
+def _rolled_back(history):
+    """The rounds of ``history`` (its rows) that were rolled back."""
+    return {h.get("round", i) for i, h in enumerate(history) if h.get("rolled_back")}
+
+
+def _round_tick(round_, rolled_back):
+    """A round's name on a plot's axis: marked when it was rolled back."""
+    return f"{round_}\n(rolled back)" if round_ in rolled_back else str(round_)
