@@ -93,7 +93,8 @@ def student_before_after(student, demo_after, demo_before):
         "accuracy on the cell's evaluation texts, fit seconds (wall, then CPU of all threads), "
         "peak RSS of the fit and of predict in GB, predict's texts/s in float32 (today's "
         "default on CPUs without native bfloat16), and after the change predict's accuracy and "
-        "texts/s with bfloat16 autocast and with dynamic int8 quantization. Each cell ran alone "
+        "texts/s with bfloat16 autocast (measured only on a CPU with native bfloat16, - "
+        "elsewhere) and with dynamic int8 quantization. Each cell ran alone "
         "in its own process, one after another, with the machine's default torch threads "
         f"(1-minute load average {min(loads):.1f} to {max(loads):.1f} when the cells ended)."
         if loads else "",

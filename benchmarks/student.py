@@ -202,7 +202,11 @@ def _predict_levers(clf, X_eval, y_eval):
     from ._common import measure
 
     out = {}
-    if hasattr(clf.net_, "autocast_dtype"):  # revisions before issue 38 have no autocast
+    if not _native_bf16():
+        # Emulated bfloat16 is many times slower than float32 (a news cell was still in
+        # its bf16 predict 37 minutes after it started, on an AVX2-only AMD EPYC).
+        out["predict_bf16_skipped"] = "no native bfloat16 (avx512_bf16 or amx_bf16) on this CPU"
+    elif hasattr(clf.net_, "autocast_dtype"):  # revisions before issue 38 have no autocast
         bf16 = copy.copy(clf)
         bf16.net_ = copy.copy(clf.net_)
         bf16.net_.autocast_dtype = torch.bfloat16
@@ -220,6 +224,15 @@ def _predict_levers(clf, X_eval, y_eval):
     out["predict_int8_texts_per_s"] = round(len(X_eval) / step["seconds"], 1)
     out["predict_int8_cpu_seconds"] = round(step["cpu_seconds"], 2)
     return out
+
+
+def _native_bf16():
+    """Whether this CPU has native bfloat16 arithmetic (read from /proc/cpuinfo)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def run_cell_in_child(spec):
