@@ -135,3 +135,33 @@ def test_robust_loss_ignores_labels_of_noisy_and_unlabelled_samples(tiny_encoder
     assert set(batch) >= {"ce", "mixup", "consistency"}
     expected = batch["ce"] + 0.5 * (batch["mixup"] + batch["consistency"])
     assert loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_attention_dropout_overrides_the_encoder_config(tiny_encoder_path):
+    own = EncoderClassifier(tiny_encoder_path, n_classes=2).encoder.config
+    assert own.attention_probs_dropout_prob > 0
+    module = EncoderClassifier(tiny_encoder_path, n_classes=2, attention_dropout=0.0)
+    assert module.encoder.config.attention_probs_dropout_prob == 0.0
+    # only the attention's dropout: the hidden states' stays the encoder's own
+    assert module.encoder.config.hidden_dropout_prob == own.hidden_dropout_prob
+
+
+def test_attention_dropout_reaches_the_fitted_student(tiny_encoder_path):
+    from skfreeal.slm import RobustTextClassifier
+
+    X = ["good film", "bad film", "great fun", "awful plot"] * 4
+    y = ["pos", "neg", "pos", "neg"] * 4
+    clf = RobustTextClassifier(tiny_encoder_path, attention_dropout=0.0, n_steps=2,
+                               robust=False, random_state=0).fit(X, y)
+    assert clf.net_.module_.encoder.config.attention_probs_dropout_prob == 0.0
+    with pytest.raises(ValueError, match="attention_dropout"):
+        RobustTextClassifier(tiny_encoder_path, attention_dropout=1.5).fit(X, y)
+
+
+def test_auto_attention_dropout_is_off_for_long_texts_only():
+    from skfreeal.slm._module import LONG_TEXT_TOKENS, resolve_attention_dropout
+
+    assert resolve_attention_dropout("auto", LONG_TEXT_TOKENS) == 0.0
+    assert resolve_attention_dropout("auto", 64) is None
+    assert resolve_attention_dropout(0.05, 512) == 0.05
+    assert resolve_attention_dropout(None, 512) is None

@@ -2,21 +2,70 @@
 
 from torch import nn
 
-__all__ = ["EncoderClassifier", "load_encoder", "mean_pool", "pooled_embeddings"]
+__all__ = ["EncoderClassifier", "LONG_TEXT_TOKENS", "load_encoder", "mean_pool",
+           "pooled_embeddings", "resolve_attention_dropout"]
 
 
-def load_encoder(model_name_or_path):
+#: Names transformers configurations give the dropout on attention weights.
+ATTENTION_DROPOUT_KEYS = ("attention_probs_dropout_prob", "attention_dropout", "attn_pdrop")
+
+
+#: Truncation length from which ``attention_dropout="auto"`` trains without
+#: dropout on the attention weights. Their dropout is a pass over
+#: heads x length x length values a layer and keeps PyTorch's CPU attention off
+#: its fused kernel: without it a training pass of 16 texts of 256 tokens of
+#: all-MiniLM-L6-v2 took 2.3 s instead of 4.0 s on 2 cores, of 32 texts of 128
+#: tokens 2.3 s instead of 3.4 s, and of 32 texts of 48 tokens no less.
+LONG_TEXT_TOKENS = 128
+
+
+def resolve_attention_dropout(attention_dropout, max_length):
+    """The attention dropout a fit uses.
+
+    Parameters
+    ----------
+    attention_dropout : float, "auto" or None
+        ``"auto"``: 0 when ``max_length`` reaches :data:`LONG_TEXT_TOKENS`,
+        else None (the encoder's own).
+    max_length : int
+        The fit's truncation length.
+
+    Returns
+    -------
+    attention_dropout : float or None
+    """
+    if attention_dropout == "auto":
+        return 0.0 if max_length >= LONG_TEXT_TOKENS else None
+    return attention_dropout
+
+
+def load_encoder(model_name_or_path, attention_dropout=None):
     """Load a pretrained transformers encoder (no task head) from a name or folder.
 
     Loaded without transformers' "Loading weights" bar, wherever the load
     happens (a fit, an embedder used alone, a model unpickled for predict).
+
+    Parameters
+    ----------
+    model_name_or_path : str or path
+    attention_dropout : float, default=None
+        Dropout on the attention weights while training, set in the
+        configuration under the name it uses (BERT's
+        ``attention_probs_dropout_prob``, DistilBERT's ``attention_dropout``,
+        GPT-2's ``attn_pdrop``); None keeps the encoder's own. An encoder whose
+        configuration has none of these names keeps its own too.
     """
-    from transformers import AutoModel
+    from transformers import AutoConfig, AutoModel
 
     from .._console import quiet_transformers
 
     with quiet_transformers():
-        return AutoModel.from_pretrained(model_name_or_path)
+        overrides = {}
+        if attention_dropout is not None:
+            config = AutoConfig.from_pretrained(model_name_or_path)
+            overrides = {key: float(attention_dropout) for key in ATTENTION_DROPOUT_KEYS
+                         if hasattr(config, key)}
+        return AutoModel.from_pretrained(model_name_or_path, **overrides)
 
 
 def mean_pool(hidden_states, attention_mask):
@@ -50,11 +99,14 @@ class EncoderClassifier(nn.Module):
         Number of outputs of the head.
     dropout : float, default=0.1
         Dropout on the pooled vector before the head.
+    attention_dropout : float, default=None
+        Dropout on the encoder's attention weights (see :func:`load_encoder`);
+        None keeps the encoder's own.
     """
 
-    def __init__(self, model_name_or_path, n_classes, dropout=0.1):
+    def __init__(self, model_name_or_path, n_classes, dropout=0.1, attention_dropout=None):
         super().__init__()
-        self.encoder = load_encoder(model_name_or_path)
+        self.encoder = load_encoder(model_name_or_path, attention_dropout)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.encoder.config.hidden_size, n_classes)
 
