@@ -57,8 +57,14 @@ class MultiLabelFreeALClassifier(FreeALClassifier):
     labeler : labeler, default=None
         As for :class:`FreeALClassifier`; it is given the label space as its
         ``labels`` (a :class:`~skfreeal.labelers.BaseLabeler` then asks for
-        a JSON list of labels). Its calibration is not applied to label
-        sets yet (the probabilities are the answers' own).
+        a JSON list of labels). Its ``calibration="contextual"`` divides
+        each label's tilt, relative to the other labels', out of the
+        answers where each label is judged on its own (the local model):
+        see :func:`~skfreeal.calibration.calibrate_label_sets`; its
+        requests count in ``rounds.max_requests_per_text``. A labeler's
+        default, ``"batch"``, leaves label sets uncalibrated (their batch
+        mixes each label's frequency with the tilt); whether contextual
+        calibration helps is not measured on a benchmark yet.
     slm : classifier, default=None
         The student, fitted on the indicator matrix of the labels. None
         means :class:`~skfreeal.RobustTextClassifier` (the packaged

@@ -12,6 +12,28 @@ divide that tilt out of each text's label distribution before the argmax:
   distribution the LLM gives to content-free inputs (``"N/A"``, an empty
   text, ``"[MASK]"``) in the same prompt; a few extra calls.
 
+A set of labels judged one label at a time (a probability per label, the
+rows not summing to one) has a tilt per label: the model says "yes" to some
+labels more readily than to others whatever the text. Only contextual
+calibration applies to it (:func:`label_set_prior`,
+:func:`calibrate_label_sets`), and only the tilt *between* the labels is
+divided out:
+
+- each label's probability is a yes/no distribution of its own, and label
+  ``k``'s tilt is its mean P(yes) on the content-free inputs; the part
+  of it shared by every label (their mean log-odds) is kept, so a label
+  the model says yes to more readily than to the others on a text with no
+  content loses that excess, and the others gain what it loses;
+- the absolute level is not divided out: a model that says no to every
+  label on ``"N/A"`` is right to, and dividing that out (Zhao et al.'s
+  uniform target, P(yes) = 1/2 on the content-free inputs) would give
+  every label to any text that hints at it, rare labels most;
+- batch calibration is left out: a label's mean P(yes) over a batch is
+  its frequency in the data times the tilt, and without gold labels the two
+  cannot be told apart, so dividing it out (absolutely, or between the
+  labels) would push every label towards the same frequency, wrong where
+  labels are rare. A content-free input has no frequency to confound.
+
 Pure functions of probability arrays; the labelers and
 :class:`~skfreeal.FreeALClassifier` call them.
 """
@@ -22,8 +44,10 @@ __all__ = [
     "CONTENT_FREE_INPUTS",
     "batch_prior",
     "calibrate",
+    "calibrate_label_sets",
     "frequency_thresholds",
     "fuse_distributions",
+    "label_set_prior",
     "most_probable",
     "normalize_rows",
 ]
@@ -70,17 +94,23 @@ def calibrate(proba, prior):
     >>> calibrate(p, p.mean(axis=0)).argmax(axis=1).tolist()   # the LLM's tilt to label 0 removed
     [1, 0, 1]
     """
+    proba, prior = _checked_prior(proba, prior, "class")
+    if prior is None or prior.max() <= 0:
+        return proba.copy()
+    return normalize_rows(proba / np.maximum(prior, 1e-6 * prior.max()))
+
+
+def _checked_prior(proba, prior, entry):
+    """``proba`` as floats, and ``prior`` of one ``entry`` per column (None: no finite tilt)."""
     proba = np.asarray(proba, dtype=np.float64)
     if prior is None:
-        return proba.copy()
+        return proba, None
     prior = np.asarray(prior, dtype=np.float64)
     if prior.shape != (proba.shape[1],):
         raise ValueError(
-            f"prior must have one entry per class ({proba.shape[1]}), got shape {prior.shape}."
+            f"prior must have one entry per {entry} ({proba.shape[1]}), got shape {prior.shape}."
         )
-    if not np.all(np.isfinite(prior)) or prior.max() <= 0:
-        return proba.copy()
-    return normalize_rows(proba / np.maximum(prior, 1e-6 * prior.max()))
+    return proba, (prior if np.all(np.isfinite(prior)) else None)
 
 
 def batch_prior(proba, *, pseudo_count=5.0):
@@ -117,6 +147,100 @@ def batch_prior(proba, *, pseudo_count=5.0):
     n_classes = proba.shape[1]
     weight = pseudo_count * n_classes
     return (proba[known].sum(axis=0) + weight / n_classes) / (known.sum() + weight)
+
+
+def label_set_prior(proba, *, pseudo_count=5.0):
+    """Each label's mean P(yes) over answers, shrunk towards the mean over the labels.
+
+    The tilt of a set of labels judged one at a time (for contextual
+    calibration: the answers to the content-free inputs). A few answers say
+    little about it: label ``k``'s mean over the ``n`` rows that have an
+    answer is averaged with the mean over every label, weighted as
+    ``pseudo_count`` answers per outcome (yes, no), as
+    :func:`batch_prior` weighs a distribution over two labels. So the tilt
+    between the labels is damped, never the level they share, which
+    :func:`calibrate_label_sets` keeps anyway.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_answers, n_labels)
+        Each answer's probability of each label (rows need not sum to
+        one); rows with a NaN are left out.
+    pseudo_count : float, default=5.0
+        Pseudo-answers per outcome, at the mean over the labels.
+
+    Returns
+    -------
+    prior : ndarray of shape (n_labels,) or None
+        None when no row has an answer.
+
+    Examples
+    --------
+    >>> content_free = [[0.9, 0.2, 0.2], [0.7, 0.1, 0.3], [0.8, 0.2, 0.1]]
+    >>> label_set_prior(content_free, pseudo_count=0).round(3).tolist()
+    [0.8, 0.167, 0.2]
+    >>> label_set_prior(content_free).round(3).tolist()    # 3 answers: damped
+    [0.484, 0.338, 0.345]
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    known = np.all(np.isfinite(proba), axis=1)
+    if not known.any():
+        return None
+    weight = 2.0 * pseudo_count
+    return (proba[known].sum(axis=0) + weight * proba[known].mean()) / (known.sum() + weight)
+
+
+def calibrate_label_sets(proba, prior):
+    """Divide each label's tilt, relative to the mean over the labels, out of its P(yes).
+
+    Label ``k``'s probability ``p`` is a yes/no distribution ``(p, 1 - p)``;
+    it is divided by its tilt ``(t_k, 1 - t_k)`` and multiplied by the
+    reference ``(t, 1 - t)`` whose log-odds are the mean over the labels
+    of the tilts' log-odds, then renormalised. In log-odds::
+
+        logit p'_k = logit p_k - (logit t_k - mean_j logit t_j)
+
+    A label at the mean tilt is left as it is, one said yes to more readily
+    than the others loses the excess, and a text as void as the
+    content-free inputs gets the same P(yes) for every label (the
+    reference), not 1/2: see :mod:`skfreeal.calibration` for why the
+    shared level is kept. A probability of 0 or 1 (a written answer's
+    one-hot row) stays as it is.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_labels)
+        Each text's probability of each label; rows with a NaN (no answer)
+        stay NaN.
+    prior : array-like of shape (n_labels,) or None
+        Each label's tilt, a P(yes) (:func:`label_set_prior` of the
+        content-free answers). None leaves ``proba`` as it is, so does a
+        prior equal for every label. Entries are clipped to
+        ``[1e-6, 1 - 1e-6]``.
+
+    Returns
+    -------
+    calibrated : ndarray of shape (n_samples, n_labels)
+
+    Examples
+    --------
+    The model says yes to label 0 on content-free inputs far more readily
+    than to the others; its excess is removed and the other labels gain:
+
+    >>> p = np.array([[0.7, 0.6, 0.1], [0.6, 0.1, 0.2]])
+    >>> calibrate_label_sets(p, [0.8, 0.167, 0.2]).round(2).tolist()
+    [[0.25, 0.81, 0.21], [0.18, 0.24, 0.37]]
+    >>> calibrate_label_sets(p, [0.3, 0.3, 0.3]).round(2).tolist()  # no tilt between labels
+    [[0.7, 0.6, 0.1], [0.6, 0.1, 0.2]]
+    """
+    proba, prior = _checked_prior(proba, prior, "label")
+    if prior is None:
+        return proba.copy()
+    tilt = np.clip(prior, 1e-6, 1 - 1e-6)
+    log_odds = np.log(tilt) - np.log1p(-tilt)
+    factor = np.exp(log_odds.mean() - log_odds)  # the odds of yes are multiplied by it
+    yes = proba * factor
+    return yes / (yes + (1.0 - proba))
 
 
 def fuse_distributions(llm_proba, student_proba, rule):

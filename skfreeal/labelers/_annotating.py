@@ -3,7 +3,7 @@
 import numpy as np
 
 from .._validation import check_texts
-from ..calibration import batch_prior, calibrate
+from ..calibration import batch_prior, calibrate, calibrate_label_sets
 from ..labels import LabelSpace, SingleLabelSpace
 from ._annotation import (
     annotation_requests,
@@ -25,7 +25,10 @@ class AnnotationMixin:
     Calibration lives here wholly: the tilt is estimated from the answers
     (``calibration``), kept by :meth:`fit_annotate_proba` in
     ``calibration_prior_``, or given by the caller (``prior=``); the backend
-    never sees it.
+    never sees it. For label sets it is each label's P(yes) tilt, divided
+    out relative to the other labels' (:func:`~skfreeal.calibration.calibrate_label_sets`),
+    and only ``"contextual"`` applies, where the backend judges each label
+    on its own (the local model); see :meth:`calibration_prior`.
     """
 
     def annotate(self, texts, demos=None):
@@ -87,7 +90,9 @@ class AnnotationMixin:
         prior : array-like of shape (n_labels,), default=None
             The tilt to divide out, replacing the one ``calibration`` would
             estimate (e.g. one estimated on a larger batch of texts); a
-            uniform one gives the uncalibrated distributions.
+            uniform one gives the uncalibrated distributions. For label
+            sets, each label's P(yes) tilt
+            (:func:`~skfreeal.calibration.calibrate_label_sets`).
 
         Returns
         -------
@@ -105,7 +110,7 @@ class AnnotationMixin:
                 prior = self.calibration_prior_
             elif prior is None:
                 prior = self._calibration_prior(proba, per_text)
-        return calibrate(proba, prior)
+        return self._divide_tilt(proba, prior)
 
     def fit_annotate_proba(self, texts, demos=None):
         """Label distributions, with the tilt estimated on these texts kept for later calls.
@@ -131,7 +136,7 @@ class AnnotationMixin:
             proba, per_text = self._raw_distributions(texts, demos)
         with self._call("calibration"):
             self.calibration_prior_ = self._calibration_prior(proba, per_text)
-        return calibrate(proba, self.calibration_prior_)
+        return self._divide_tilt(proba, self.calibration_prior_)
 
     def calibration_prior(self, texts, demos=None, *, raw=None):
         """The tilt ``calibration`` would divide out of these texts' distributions.
@@ -141,6 +146,16 @@ class AnnotationMixin:
         rounds): the texts re-annotated then are the doubtful ones, whose mean
         distribution mixes the LLM's tilt with their own skew. The answers
         come from the cache when the texts were annotated already.
+
+        For label sets (a :class:`~skfreeal.labels.MultiLabelSpace` as
+        ``labels``) only ``calibration="contextual"`` estimates a tilt, each
+        label's P(yes) on the content-free inputs
+        (:func:`~skfreeal.calibration.label_set_prior`), and only where the
+        backend judges each label on its own (the local model with
+        ``constrained=True``): a written answer's set carries no
+        probability to correct. ``"batch"`` estimates none for label sets:
+        a label's mean P(yes) over a batch mixes its frequency in the data
+        with the tilt (see :mod:`skfreeal.calibration`).
 
         Parameters
         ----------
@@ -155,9 +170,10 @@ class AnnotationMixin:
         Returns
         -------
         prior : ndarray of shape (n_labels,) or None
-            None when ``calibration=None``.
+            None when ``calibration=None`` (or, for label sets, when no
+            tilt is estimated, see above).
         """
-        if self.calibration is None:
+        if self._calibration_kind() is None:
             return None
         with self._call("calibration", zero_shot=demos is None):
             if raw is None:
@@ -172,8 +188,10 @@ class AnnotationMixin:
         Only ``calibration="contextual"`` makes any: the content-free inputs
         in up to three of the call's prompt contexts (9 from three texts
         on), each counted in ``usage_`` like an annotation. ``"batch"``
-        reads the call's own answers, None divides nothing out, and a set
-        of labels a text is not calibrated: 0. So is an :meth:`annotate` or
+        reads the call's own answers, None divides nothing out: 0. For
+        label sets, ``"contextual"`` makes them only where each label is
+        judged on its own (see :meth:`calibration_prior`), else 0. So is an
+        :meth:`annotate` or
         :meth:`annotate_proba` that divides out the tilt
         :meth:`fit_annotate_proba` kept, unless ``refit`` (the requests of
         :meth:`fit_annotate_proba` itself). FreeAL's request budget
@@ -190,7 +208,7 @@ class AnnotationMixin:
         -------
         n_requests : int
         """
-        if self.calibration != "contextual" or not self._label_space().exclusive:
+        if self._calibration_kind() != "contextual":
             return 0
         if not refit and "calibration_prior_" in self.__dict__:
             return 0
@@ -207,19 +225,34 @@ class AnnotationMixin:
 
     def _calibration_prior(self, proba, per_text):
         """The tilt ``calibration`` divides out (None: no calibration)."""
-        if not self._label_space().exclusive:
-            # Dividing a tilt out and renormalising is for one distribution per
-            # text: per-label probabilities are left as they are (for now).
-            return None
-        if self.calibration == "batch":
+        kind = self._calibration_kind()
+        if kind == "batch":
             return batch_prior(proba)
-        if self.calibration == "contextual":
-            space = self._label_space()
-            requests = content_free_requests(
-                self, per_text, space, self._annotation_params(space.names.tolist())
-            )
+        if kind == "contextual":
+            # the content-free inputs in the prompt the texts were asked in
+            space, params, prompt_space = self._annotation_setup()
+            requests = content_free_requests(self, per_text, prompt_space, params)
             return mean_prior(self._run(requests), space)
         return None
+
+    def _calibration_kind(self):
+        """The calibration the answers get: ``calibration``, for label sets "contextual" or None.
+
+        A set of labels is calibrated only where the backend judges each
+        label on its own (a probability per label to correct), and never by
+        its batch (see :mod:`skfreeal.calibration`).
+        """
+        if not isinstance(self.labels, LabelSpace) or self.labels.exclusive:
+            return self.calibration  # (labels checked when the answers are read)
+        if self.calibration == "contextual" and SCORE_LABEL_SET in self._annotation_setup()[1]:
+            return "contextual"
+        return None
+
+    def _divide_tilt(self, proba, prior):
+        """``proba`` with ``prior`` divided out, as the label space reads a tilt."""
+        if self._label_space().exclusive:
+            return calibrate(proba, prior)
+        return calibrate_label_sets(proba, prior)
 
     def _annotation_setup(self):
         """The label space, an annotation's request parameters and the space its prompt shows.

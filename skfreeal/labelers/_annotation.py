@@ -14,12 +14,13 @@ and reads each answer into a probability per label:
 - an answer that names no label gives no distribution (a row of NaN).
 
 Calibration then divides the LLM's tilt towards some labels out of the rows
-(:mod:`skfreeal.calibration`).
+(:mod:`skfreeal.calibration`; for label sets, each label's tilt relative to
+the others, and only where each label is judged on its own).
 """
 
 import numpy as np
 
-from ..calibration import CONTENT_FREE_INPUTS, batch_prior
+from ..calibration import CONTENT_FREE_INPUTS, batch_prior, label_set_prior
 from ..labels import as_label_space
 from ._distributions import distribution_from_logprobs, distribution_from_scores
 from ._prompts import annotation_messages, order_demos, system_prompt
@@ -161,6 +162,11 @@ def mean_prior(responses, labels):
     Shrunk towards uniform like any batch (:func:`~skfreeal.calibration.batch_prior`,
     5 pseudo-answers per label): the nine content-free answers of a call
     weigh 9 against ``5 * n_labels``, so the tilt divided out is a damped
-    one (Zhao et al. divide by the plain mean of three).
+    one (Zhao et al. divide by the plain mean of three). For a set of
+    labels judged one at a time, each label's mean P(yes), shrunk towards
+    the mean over the labels (:func:`~skfreeal.calibration.label_set_prior`,
+    9 answers against 10).
     """
-    return batch_prior(read_distributions(responses, labels))
+    space = as_label_space(labels)
+    proba = read_distributions(responses, space)
+    return batch_prior(proba) if space.exclusive else label_set_prior(proba)

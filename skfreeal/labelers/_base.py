@@ -103,7 +103,15 @@ class BaseLabeler(AnnotationMixin, DemoGenerationMixin, RequestCostMixin, Reques
         (``"N/A"``, ``"[MASK]"``, an empty text) in three of the call's
         prompt contexts (nine extra calls a call; their mean is shrunk
         towards uniform like a small batch's), None not at all. See
-        :mod:`skfreeal.calibration`.
+        :mod:`skfreeal.calibration`. For label sets (``labels`` a
+        :class:`~skfreeal.labels.MultiLabelSpace`) only ``"contextual"``
+        applies, where each label is judged on its own (the local model
+        with ``constrained=True``): each label's P(yes) on the content-free
+        inputs, relative to the other labels', is divided out of its
+        probability (:func:`~skfreeal.calibration.calibrate_label_sets`);
+        ``"batch"`` (the default) and None leave label sets as they are, as
+        does a backend that writes its answer (a set read from text carries
+        no probability to correct).
     on_failure : {"raise", "abstain"}, default="raise"
         What a request that fails all its attempts (timeouts, 5xx, 429,
         unreadable answers) does. ``"raise"`` stops the run with
@@ -127,7 +135,9 @@ class BaseLabeler(AnnotationMixin, DemoGenerationMixin, RequestCostMixin, Reques
         Calls, tokens, cache hits, retries and estimated cost, cumulated
         over every call of this instance (set on first use).
     calibration_prior_ : ndarray of shape (n_labels,) or None
-        The tilt kept by :meth:`fit_annotate_proba` (absent until then).
+        The tilt kept by :meth:`fit_annotate_proba` (absent until then): a
+        distribution over the labels, or for label sets each label's P(yes)
+        on the content-free inputs.
     backend_ : Backend
         What sends the requests, built on first use (never pickled).
 
