@@ -184,6 +184,36 @@ def test_estimate_takes_the_number_of_generated_demos(tmp_path):
     assert bad.returncode == 2 and "--n-generated-demos" in bad.stderr
 
 
+def test_estimate_multi_label_counts_what_a_multi_label_run_asks(tmp_path):
+    from skfreeal import MultiLabelFreeALClassifier
+    from skfreeal.cli._label import estimate
+    from skfreeal.cli._options import build_classifier, collect
+
+    rows = [[i, f"ticket {i}: {'charged twice' if i % 2 else 'cannot log in'}", ""]
+            for i in range(30)]
+    table = write_csv(tmp_path / "tickets.csv", ["id", "text", "gold"], rows)
+    args = ["estimate", table, "--text-column", "text", "--labels", "billing,login,shipping",
+            "--task", "Which topics does the ticket raise?", "--llm", "openai",
+            "--model", "gpt-4o-mini", "--json"]
+    single = json.loads(run_cli(*args).stdout)
+    proc = run_cli(*args, "--multi-label")
+    assert proc.returncode == 0, proc.stderr
+    multi = json.loads(proc.stdout)
+    # the multi-label classifier's own dry run, from the same options (no call: an endpoint)
+    ctx = estimate.make_context("estimate", [str(a) for a in args[1:]] + ["--multi-label"])
+    clf = build_classifier(collect(ctx.params))
+    assert isinstance(clf, MultiLabelFreeALClassifier)
+    texts = [row[1] for row in rows]
+    assert multi.pop("endpoint")  # where 'label' would send the texts
+    assert multi == {"n_rows": 30, **json.loads(json.dumps(clf.estimate(texts)))}
+    # no demonstrations written by default, and a label set's prompt asks for a JSON list
+    assert multi["generation_calls"] == 0 < single["generation_calls"]
+    assert multi["expected_prompt_tokens"] != single["expected_prompt_tokens"]
+    assert multi["calls_per_round"][0] == 30
+    bad = run_cli(*args, "--label-separator", "|")  # a separator without --multi-label
+    assert bad.returncode == 2 and "--label-separator is only used with --multi-label" in bad.stderr
+
+
 @pytest.mark.parametrize("args, judge, fusion", [
     ([], "probe", "product"),
     (["--judge", "student", "--label-fusion", "llm"], None, "llm"),  # the paper's loop

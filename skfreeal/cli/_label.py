@@ -148,6 +148,7 @@ def label(**kwargs):
     "and max calls bound the real value.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the estimate as one JSON object.")
+@multi_label_options
 @run_options
 def estimate(**kwargs):
     """Estimate what 'skfreeal label' would cost on INPUT, without calling the LLM.
@@ -159,10 +160,16 @@ def estimate(**kwargs):
     model on this machine (a few seconds) and prints the LLM's expected wall
     time (the small model's training comes on top). Answers already in the
     cache are not subtracted.
+
+    With --multi-label it counts what 'label --multi-label' asks: prompts
+    for label sets (longer, and with --llm local timed as requests that
+    judge every label), no demonstrations written unless
+    --n-generated-demos says how many.
     """
     opts = collect(kwargs)
     setup_logging(quiet=opts.quiet, verbose=opts.verbose)
     with user_errors("estimate"):
+        check_multi_label(opts)
         data = load_text_table(
             opts.input_path, opts.text_column, encoding=opts.encoding, skip_empty=opts.skip_empty,
         )
