@@ -391,9 +391,10 @@ The defaults now adapt to the data (see the class's documentation):
   linear head, so fine-tuning starts from the probe's accuracy instead of a
   random head;
 - **a schedule in optimizer steps** (``n_steps="auto"``): six epochs' worth, at
-  least {min_steps} steps, at most {budget:,} tokens (``batch_size *
-  max_length_`` per step: 300 steps of 32 texts of 64 tokens, 75 steps of 32
-  texts of 256 tokens), rounded up to whole epochs; ``max_epochs`` still
+  least the compute of {min_steps} steps of 64-token texts (25 steps at 256
+  tokens, never fewer than six epochs), at most {budget:,} tokens
+  (``batch_size * max_length_`` per step: 300 steps of 32 texts of 64 tokens,
+  75 steps of 32 texts of 256 tokens), rounded up to whole epochs; ``max_epochs`` still
   trains an exact number of epochs when given;
 - **a truncation length from the texts** (``max_length="auto"``): the 95th
   percentile of the training texts' token lengths, at least 64, at most 256
@@ -542,11 +543,12 @@ def render_rst(result, dev=None):
                   "*noise* is the share of training labels flipped at random.", ""]
         dev_rows = [[DATASETS[c["dataset"]][0], c["n_train"], f"{c['noise']:.0%}", c["tag"],
                      json.dumps(c.get("params", {})) if c["method"] != "probe" else "",
-                     f"{c['accuracy']:.3f}", c.get("n_steps", ""), _secs(c)]
+                     f"{c['accuracy']:.3f}", c.get("n_steps", ""), _secs(c),
+                     _mib(c, "peak_rss_fit_mib")]
                     for c in sorted(dev["cells"], key=lambda c: (
                         list(DATASETS).index(c["dataset"]), c["n_train"], c["noise"], c["tag"]))]
         lines += _table(dev_rows, ["Data set", "Train", "Noise", "Variant", "Parameters",
-                                   "Dev acc.", "Steps", "Fit s"])
+                                   "Dev acc.", "Steps", "Fit s", "Peak RSS fit (GiB)"])
     lines += ["", "Runs", "----", ""]
     for run in [*result.get("commands", []), *((dev or {}).get("commands", []))]:
         git = run.get("git") or {}
@@ -587,9 +589,11 @@ and what the report draws showed: :doc:`selection`.
   the former default, and ``max_length_`` is 64 as before, so a fit costs what
   it cost, plus one eval-mode embedding pass over the labelled texts and a
   logistic-regression search of a few seconds. Small data sets get at least
-  100 steps (about 4 times the former 24 steps at 100 texts; a robust step
-  costs about two plain ones). Long texts are capped twice: at 256 tokens, and
-  by the token budget (75 steps of 32 texts of 256 tokens).
+  100 steps of short texts (about 4 times the former 24 steps at 100 tweets; a
+  robust step costs about two plain ones), long texts the same compute in
+  fewer steps but at least six epochs (42 steps at 200 texts of 256 tokens).
+  Long texts are capped twice: at 256 tokens, and by the token budget (75
+  steps of 32 texts of 256 tokens).
 """
 
 

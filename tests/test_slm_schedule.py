@@ -21,6 +21,11 @@ def test_auto_n_steps_has_a_floor_epochs_and_a_token_cap():
     assert auto_n_steps(3200, batch_size=32, max_length=64) == STEP_TOKEN_BUDGET // (32 * 64)
     assert auto_n_steps(1000, batch_size=32, max_length=64) == max(AUTO_EPOCHS * 32, MIN_STEPS)
     assert auto_n_steps(1000, batch_size=32, max_length=256) == STEP_TOKEN_BUDGET // (32 * 256)
+    # the floor is one of compute: long texts of a small data set get six epochs ...
+    assert auto_n_steps(200, batch_size=32, max_length=256) == AUTO_EPOCHS * 7
+    # ... or the floor's compute at their length, when that is more
+    assert auto_n_steps(50, batch_size=32, max_length=256) == MIN_STEPS * 64 // 256
+    assert auto_n_steps(200, batch_size=32, max_length=96) == -(-MIN_STEPS * 64 // 96)
     # never less than one epoch
     assert auto_n_steps(100_000, batch_size=32, max_length=256) == 3125
 

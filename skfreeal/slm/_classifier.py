@@ -107,10 +107,12 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
     n_steps : int or "auto", default="auto"
         Optimizer steps, warm-up included, rounded up to whole epochs (warm-up
         epochs iterate over the labelled texts, robust ones over all texts).
-        ``"auto"``: six epochs' worth, at least 100 steps and at most the
-        tokens of 300 steps of 32 texts of 64 tokens (``n_steps * batch_size
-        * max_length_``), so small data sets get enough updates and long
-        texts a bounded cost; always at least one epoch after the warm-up.
+        ``"auto"``: six epochs' worth, at least the compute of 100 steps of
+        texts of 64 tokens (100 steps at ``max_length_`` 64, 25 at 256, never
+        fewer than six epochs) and at most the tokens of 300 steps of 32 texts
+        of 64 tokens (``n_steps * batch_size * max_length_``), so small data
+        sets get enough updates and long texts a bounded cost; always at
+        least one epoch after the warm-up.
     warmup_epochs : int, default=1
         Epochs of plain cross-entropy before the robust epochs. One: the head
         starts from the probe, and longer warm-ups let the encoder fit an
@@ -143,13 +145,15 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
         less, raise it (or None: whole batches) where memory is plentiful.
         Activations per token grow with the texts' length (``max_length``)
         and the encoder's size.
-    attention_dropout : float, "auto" or None, default=None
+    attention_dropout : float, "auto" or None, default="auto"
         Dropout on the encoder's attention weights while training; None
         keeps the encoder's own (0.1 for all-MiniLM-L6-v2). ``"auto"``: none
         when ``max_length_`` reaches 128 tokens, where that dropout costs
-        much of a training pass's time on a CPU (a pass over 256-token texts
-        took 1.7 times as long with it), else the encoder's own. Only the
-        attention weights' dropout: the hidden states' is the encoder's.
+        much of a training pass's time and memory on a CPU (a pass over
+        256-token texts took 1.7 times as long with it; it keeps the
+        attention off its fused kernel, which never stores the attention
+        weights), else the encoder's own. Only the attention weights'
+        dropout: the hidden states' stays the encoder's.
     precision : {"float32", "auto", "bfloat16"}, default="float32"
         Arithmetic of the encoder's passes (training and inference):
         ``"bfloat16"`` runs them under ``torch.autocast`` to bfloat16 (the
@@ -307,7 +311,7 @@ class RobustTextClassifier(DefaultComponentsMixin, RobustStudentMixin, Classifie
 
     def __init__(self, model_name_or_path=None, *, noise_filter=None, augmenter=None,
                  max_epochs="auto", n_steps="auto", warmup_epochs=1, batch_size=32, lr=5e-5,
-                 max_length="auto", max_batch_tokens=MAX_BATCH_TOKENS, attention_dropout=None,
+                 max_length="auto", max_batch_tokens=MAX_BATCH_TOKENS, attention_dropout="auto",
                  precision="float32",
                  predict_quantization=None, head_init="probe", rampup_epochs=10,
                  consistency_weight=1.0, mixup_weight=1.0, mixup_alpha=4.0,
