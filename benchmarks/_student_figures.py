@@ -39,6 +39,7 @@ def _row(key, pair):
             f"{accuracy:.3f} @ {after[f'predict_{name}_texts_per_s']:.0f}/s")
 
     return [_NAMES.get(key[0], key[0]), f"{key[1]:,}", f"{after['n_eval']:,}",
+            f"{_revision(before.get('skfreeal_git'))} → {_revision(after.get('skfreeal_git'))}",
             f"{before['accuracy']:.3f} → {after['accuracy']:.3f}",
             f"{before['fit_seconds']:.0f} → {after['fit_seconds']:.0f}",
             f"{before['fit_cpu_seconds']:.0f} → {after['fit_cpu_seconds']:.0f}",
@@ -83,14 +84,15 @@ def student_before_after(student, demo_after, demo_before):
         return ["Not measured yet: ``python -m benchmarks.student --methods student "
                 "--predict-levers --params '{}' --tag after`` (and ``--tag before --tree DIR`` "
                 "on the earlier revision) fills the cells."]
-    any_pair = next(iter(pairs.values()))
-    revisions = {tag: _revision(any_pair[tag].get("skfreeal_git")) for tag in ("before", "after")}
+    revisions = {tag: sorted({_revision(p[tag].get("skfreeal_git")) for p in pairs.values()})
+                 for tag in ("before", "after")}
     loads = [c["load_average"][0] for p in pairs.values() for c in p.values()
              if c.get("load_average")]
     paragraphs = [
-        f"The default student on gold labels, before (skfreeal {revisions['before']}) and after "
-        f"(skfreeal {revisions['after']}) the token budget and the inference changes: "
-        "accuracy on the cell's evaluation texts, fit seconds (wall, then CPU of all threads), "
+        f"The default student on gold labels, before (skfreeal {', '.join(revisions['before'])})"
+        f" and after (skfreeal {', '.join(revisions['after'])}) issue 38's changes, each row at "
+        "the revisions it names (a later revision is measured where it changed the cell's "
+        "code path): accuracy on the cell's evaluation texts, fit seconds (wall, then CPU of all threads), "
         "peak RSS of the fit and of predict in GB, predict's texts/s in float32 (today's "
         "default on CPUs without native bfloat16), and after the change predict's accuracy and "
         "texts/s with bfloat16 autocast (measured only on a CPU with native bfloat16, - "
@@ -98,7 +100,7 @@ def student_before_after(student, demo_after, demo_before):
         "in its own process, one after another, with the machine's default torch threads "
         f"(1-minute load average {min(loads):.1f} to {max(loads):.1f} when the cells ended)."
         if loads else "",
-        Table(["Data set", "Train", "Eval texts", "Accuracy", "Fit s (wall)", "Fit s (CPU)",
+        Table(["Data set", "Train", "Eval texts", "skfreeal", "Accuracy", "Fit s (wall)", "Fit s (CPU)",
                "Peak RSS fit GB", "Peak RSS predict GB", "Predict texts/s", "bf16 predict",
                "int8 predict"], [_row(key, pair) for key, pair in pairs.items()]),
         "Targets: " + "; ".join(_verdicts(pairs)) + ".",

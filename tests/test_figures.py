@@ -399,6 +399,7 @@ def test_the_student_before_after_block_pairs_cells_and_judges_each_target(tmp_p
                    [student, _demo_run("2ae72cfbbb", 900.0, 0.71),
                     _demo_run("8827314aaa", 1000.0, 0.70)])
     assert "skfreeal 8827314" in text and "skfreeal 2ae72cf" in text
+    assert "8827314 → 2ae72cf" in text  # each row names its revisions
     assert "0.960 → 0.955" in text and "9.4 → 2.3" in text  # GB of 9,000 and 2,200 MiB
     assert "Yahoo" not in text  # a cell without its pair is left out
     # 3,100 MiB is 3.25 GB: missed; tweets lost 2 points: missed; news 4.2 min: met
