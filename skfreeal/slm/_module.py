@@ -62,12 +62,13 @@ def load_encoder(model_name_or_path, attention_dropout=None):
     from .._console import quiet_transformers
 
     with quiet_transformers():
-        overrides = {}
-        if attention_dropout is not None:
-            config = AutoConfig.from_pretrained(model_name_or_path)
-            overrides = {key: float(attention_dropout) for key in ATTENTION_DROPOUT_KEYS
-                         if hasattr(config, key)}
-        return AutoModel.from_pretrained(model_name_or_path, **overrides)
+        if attention_dropout is None:
+            return AutoModel.from_pretrained(model_name_or_path)
+        config = AutoConfig.from_pretrained(model_name_or_path)
+        for key in ATTENTION_DROPOUT_KEYS:
+            if hasattr(config, key):
+                setattr(config, key, float(attention_dropout))
+        return AutoModel.from_pretrained(model_name_or_path, config=config)
 
 
 def mean_pool(hidden_states, attention_mask):
