@@ -169,11 +169,16 @@ def test_demo_passes_its_options_to_the_demo():
     assert run_cli("demo", "--no-such-option").returncode == 2
 
 
-def test_estimate_takes_the_number_of_generated_demos(tmp_path):
+def _estimate_reviews_args(tmp_path):
+    """``skfreeal estimate`` of 30 reviews for a hosted model, as JSON."""
     rows = [[i, f"review number {i}, {'great' if i % 2 else 'awful'} stuff", ""] for i in range(30)]
     table = write_csv(tmp_path / "many.csv", ["id", "text", "gold"], rows)
-    args = ["estimate", table, "--text-column", "text", "--labels", LABELS, "--task", TASK,
+    return ["estimate", table, "--text-column", "text", "--labels", LABELS, "--task", TASK,
             "--llm", "openai", "--model", "gpt-4o-mini", "--json"]
+
+
+def test_estimate_takes_the_number_of_generated_demos(tmp_path):
+    args = _estimate_reviews_args(tmp_path)
     default = json.loads(run_cli(*args).stdout)
     assert default["generation_calls"] == 12  # one per five texts: 6 written, 6 checked
     none = run_cli(*args, "--n-generated-demos", "0")
@@ -228,6 +233,34 @@ def test_judge_and_label_fusion_options_reach_the_classifier(tmp_path, args, jud
                                        str(tmp_path / "out.csv"), *args])
     clf = build_classifier(collect(ctx.params))
     assert clf.judge == judge and clf.rounds.label_fusion == fusion
+
+
+@pytest.mark.parametrize("args, calibration", [
+    ([], "batch"),  # the labeler's default
+    (["--calibration", "contextual"], "contextual"),
+    (["--calibration", "none"], None),
+])
+def test_calibration_option_reaches_the_labeler(tmp_path, args, calibration):
+    from skfreeal.cli._label import label
+    from skfreeal.cli._options import build_classifier, collect
+
+    table = write_csv(tmp_path / "in.csv", ["text"], [["a"], ["b"]])
+    ctx = label.make_context("label", [str(table), "--text-column", "text", "--labels",
+                                       LABELS, "--task", TASK, "--out",
+                                       str(tmp_path / "out.csv"), *args])
+    assert build_classifier(collect(ctx.params)).labeler.calibration == calibration
+
+
+def test_estimate_counts_contextual_calibration_requests(tmp_path):
+    args = _estimate_reviews_args(tmp_path)
+    batch = json.loads(run_cli(*args).stdout)
+    proc = run_cli(*args, "--calibration", "contextual")
+    assert proc.returncode == 0, proc.stderr
+    contextual = json.loads(proc.stdout)
+    # round 0 also asks the content-free inputs (three, in three prompt contexts)
+    assert contextual["calls_per_round"][0] == batch["calls_per_round"][0] + 9
+    bad = run_cli(*args, "--calibration", "uniform")
+    assert bad.returncode == 2 and "--calibration" in bad.stderr
 
 
 @pytest.mark.parametrize("args, cap, tolerance", [

@@ -206,6 +206,13 @@ llm_options = _compose(
         "and never submits it twice.",
     ),
     click.option(
+        "--calibration", type=click.Choice(["batch", "contextual", "none"]), default=None,
+        help="How the LLM's tilt towards some labels is divided out of its answers: batch "
+        "(the mean distribution over the texts, single-label only), contextual (content-free "
+        "inputs such as 'N/A' asked in the same prompt: a few extra requests; for label sets, "
+        "with --llm local) or none. Default: the labeler's, batch (none for label sets).",
+    ),
+    click.option(
         "--max-llm-tokens", type=click.IntRange(min=1), default=None,
         help="Stop before the LLM's prompt + completion tokens would pass this.",
     ),
@@ -329,6 +336,9 @@ def build_labeler(opts):
         if value is not None
     }
     params["on_failure"] = getattr(opts, "on_failure", "raise")
+    calibration = getattr(opts, "calibration", None)
+    if calibration is not None:
+        params["calibration"] = None if calibration == "none" else calibration
     batch = getattr(opts, "batch", False)
     if opts.llm == "openai":
         if not opts.model:
