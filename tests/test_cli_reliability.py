@@ -164,6 +164,29 @@ def test_report_meta_names_the_endpoint_without_credentials():
     assert meta["LLM"] == "openai (m) at https://example.invalid/v1 (--base-url)"
 
 
+def test_report_meta_lists_the_loop_settings_the_classifier_ran():
+    from skfreeal import FreeALClassifier, RoundPolicy
+    from skfreeal.cli._label import _report_meta
+    from skfreeal.labelers import OpenAILabeler
+
+    run = opts(base_url=None, n_rounds=2, n_demos=2, seed=0, slm_path=None,
+               input_path="in.csv", text_column="text", task=TASK, labels=["a", "b"])
+    clf = FreeALClassifier(["a", "b"], TASK, judge=None,
+                           labeler=OpenAILabeler("m", calibration="contextual"),
+                           rounds=RoundPolicy(2, label_fusion="llm", max_requests_per_text=None,
+                                              rollback_tolerance=0.02))
+    meta = _report_meta(run, types.SimpleNamespace(rows=[], texts=[]), 1.0, clf)
+    assert {key: meta[key] for key in ("judge", "label fusion", "LLM requests per text at most",
+                                       "rollback tolerance", "calibration")} == {
+        "judge": "student", "label fusion": "llm", "LLM requests per text at most": "no cap",
+        "rollback tolerance": "0.02", "calibration": "contextual"}
+    defaults = _report_meta(run, types.SimpleNamespace(rows=[], texts=[]), 1.0,
+                            FreeALClassifier(["a", "b"], TASK, labeler=OpenAILabeler("m")))
+    assert (defaults["judge"], defaults["LLM requests per text at most"],
+            defaults["rollback tolerance"], defaults["calibration"]) == ("probe", "2", "off",
+                                                                         "batch")
+
+
 @pytest.mark.parametrize("value, message", [("Positive,positive!", "cannot be told apart"),
                                             ("good,bad\x07", "without control characters")])
 def test_labels_that_collide_are_refused_before_reading(value, message):

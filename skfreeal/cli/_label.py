@@ -123,7 +123,7 @@ def label(**kwargs):
             gold = gold_label_sets(gold, opts.labels, separator)
         report_html = build_report(
             clf, data.texts, gold=gold, slm_pred=slm_pred,
-            meta=_report_meta(opts, data, seconds),
+            meta=_report_meta(opts, data, seconds, clf),
         )
     with user_errors("writing the outputs"):  # a table that cannot be stored: one line, exit 2
         _write_outputs(opts, data.columns + new_columns, out_rows, clf, report_html)
@@ -312,10 +312,25 @@ def _write_outputs(opts, columns, rows, clf, report_html):
             logger.info("wrote %s", path)
 
 
-def _report_meta(opts, data, seconds):
+def _report_meta(opts, data, seconds, clf=None):
+    """The report's "Run settings": the input, the LLM and the loop as ``clf`` ran it."""
     llm = opts.llm + (f" ({opts.model})" if opts.model else "")
     if opts.llm == "openai":
         llm += f" at {describe_endpoint(opts.base_url)}"
+    loop = {}
+    if clf is not None:
+        from ..loop import RoundPolicy
+
+        rounds = clf.rounds if clf.rounds is not None else RoundPolicy()
+        cap, tolerance = rounds.max_requests_per_text, rounds.rollback_tolerance
+        loop = {
+            "judge": clf.judge or "student",
+            "label fusion": rounds.label_fusion,
+            "share of texts asked per round": f"{rounds.label_fraction:g}",
+            "LLM requests per text at most": "no cap" if cap is None else f"{cap:g}",
+            "rollback tolerance": "off" if tolerance is None else f"{tolerance:g}",
+            "calibration": clf.labeler.calibration or "none",
+        }
     return {
         "input": str(opts.input_path),
         "text column": opts.text_column,
@@ -327,6 +342,7 @@ def _report_meta(opts, data, seconds):
         "small model": opts.slm_path or "packaged MiniLM (default)",
         "rounds asked": opts.n_rounds,
         "demonstrations per text": opts.n_demos,
+        **loop,
         "seed": opts.seed,
         "run time": _fmt_seconds(seconds),
     }
